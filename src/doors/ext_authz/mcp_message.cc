@@ -3,8 +3,8 @@
 #include <initializer_list>
 #include <optional>
 
-#include "common/base64.h"
 #include "common/json.h"
+#include "common/mcp_headers.h"
 
 namespace interlock::doors::ext_authz {
 
@@ -15,9 +15,6 @@ namespace {
 constexpr int kParseError = -32700;
 constexpr int kInvalidRequest = -32600;
 constexpr int kHeaderMismatch = -32020;  // mcp/revision.h's kHeaderMismatch
-constexpr std::string_view kMetaProtocolVersion = "io.modelcontextprotocol/protocolVersion";
-constexpr std::string_view kSentinelStart = "=?base64?";
-constexpr std::string_view kSentinelEnd = "?=";
 
 bool OneOf(std::string_view m, std::initializer_list<std::string_view> names) {
   for (std::string_view n : names) {
@@ -30,82 +27,6 @@ std::optional<std::string> HeaderOf(const Headers& h, std::string_view name) {
   auto it = h.find(name);
   if (it == h.end()) return std::nullopt;
   return it->second;
-}
-
-// The params field Mcp-Name mirrors for `method` (mcp::McpNameField), or nullptr.
-const char* NameField(std::string_view method) {
-  if (method == "tools/call" || method == "prompts/get") return "name";
-  if (method == "resources/read") return "uri";
-  if (method == "tasks/get" || method == "tasks/update" || method == "tasks/cancel")
-    return "taskId";
-  return nullptr;
-}
-
-// Mcp-Name's value: plain visible ASCII, or the Base64 sentinel decoded.
-std::optional<std::string> DecodeHeaderValue(std::string_view v) {
-  for (char c : v) {
-    if (!(c == '\t' || (c >= 0x20 && c < 0x7f))) return std::nullopt;
-  }
-  if (!(v.size() >= kSentinelStart.size() + kSentinelEnd.size() && v.starts_with(kSentinelStart) &&
-        v.ends_with(kSentinelEnd))) {
-    return std::string(v);
-  }
-  std::string b64(
-      v.substr(kSentinelStart.size(), v.size() - kSentinelStart.size() - kSentinelEnd.size()));
-  while (!b64.empty() && b64.back() == '=') b64.pop_back();
-  if (b64.find_first_of("-_") != std::string::npos) return std::nullopt;
-  for (char& c : b64) {
-    if (c == '+') c = '-';
-    if (c == '/') c = '_';
-  }
-  auto decoded = Base64UrlDecode(b64);
-  if (!decoded.ok()) return std::nullopt;
-  return std::move(decoded).value();
-}
-
-std::optional<std::string> MetaVersion(const json::object& params) {
-  const json::value* meta = params.if_contains("_meta");
-  if (meta == nullptr || !meta->is_object()) return std::nullopt;
-  const json::value* v = meta->get_object().if_contains(kMetaProtocolVersion);
-  if (v == nullptr || !v->is_string()) return std::nullopt;
-  return std::string(v->get_string());
-}
-
-// The -32020 reason when the headers disagree with the message, "" when they agree.
-std::string HeaderMismatch(const Headers& h, const McpMessage& m, const json::object& params) {
-  const std::optional<std::string> version = HeaderOf(h, "mcp-protocol-version");
-  const std::optional<std::string> method = HeaderOf(h, "mcp-method");
-  const std::optional<std::string> name = HeaderOf(h, "mcp-name");
-  if (m.modern) {
-    if (!version) return "MCP-Protocol-Version is required under " + std::string(kModernRevision);
-    if (const auto meta = MetaVersion(params); meta && *meta != *version) {
-      return "MCP-Protocol-Version disagrees with params._meta's protocol version";
-    }
-    if (!method) return "Mcp-Method is required under " + std::string(kModernRevision);
-  }
-  if (method && *method != m.method) {
-    return "Mcp-Method '" + method->substr(0, 64) + "' disagrees with the body's method '" +
-           m.method.substr(0, 64) + "'";
-  }
-  const char* field = NameField(m.method);
-  if (field == nullptr) {
-    if (name) return "Mcp-Name is sent for a method that names nothing";
-    return {};
-  }
-  const json::value* v = params.if_contains(field);
-  const std::string body_name = v != nullptr && v->is_string() ? std::string(v->get_string()) : "";
-  if (!name) {
-    return m.modern
-               ? "Mcp-Name is required for " + m.method + " under " + std::string(kModernRevision)
-               : std::string();
-  }
-  const std::optional<std::string> decoded = DecodeHeaderValue(*name);
-  if (!decoded) return "Mcp-Name is not a valid header value";
-  if (*decoded != body_name) {
-    return "Mcp-Name '" + decoded->substr(0, 64) + "' disagrees with params." + field + " '" +
-           body_name.substr(0, 64) + "'";
-  }
-  return {};
 }
 
 bool Refuse(McpRefusal* r, unsigned status, int code, std::string message) {
@@ -219,7 +140,7 @@ bool LooksLikeToolsCall(std::string_view method) {
 bool ReadMcpMessage(std::string_view body, const Headers& headers, size_t max_bytes,
                     McpMessage* msg, McpRefusal* refusal) {
   if (auto name = HeaderOf(headers, "mcp-name")) {
-    if (auto plain = DecodeHeaderValue(*name)) refusal->tool = plain->substr(0, 128);
+    if (auto plain = DecodeMcpHeaderValue(*name); plain.ok()) refusal->tool = plain->substr(0, 128);
   }
   Result<json::value> doc = ParseJsonStrict(body, {.max_bytes = max_bytes});
   if (!doc.ok()) return Refuse(refusal, 400, kParseError, "parse error: " + doc.error().message);
@@ -235,18 +156,26 @@ bool ReadMcpMessage(std::string_view body, const Headers& headers, size_t max_by
     return Refuse(refusal, 400, kInvalidRequest, "params must be an object");
   }
   const json::object& params = p != nullptr && p->is_object() ? p->get_object() : kNoParams;
-  if (msg->kind == McpMessage::Kind::kResponse) return true;
-  const std::optional<std::string> hv = HeaderOf(headers, "mcp-protocol-version");
-  const std::optional<std::string> mv = MetaVersion(params);
-  msg->modern = (hv && *hv == kModernRevision) || (mv && *mv == kModernRevision);
+  const McpRequestHeaders h{HeaderOf(headers, "mcp-protocol-version"),
+                            HeaderOf(headers, "mcp-method"), HeaderOf(headers, "mcp-name")};
+  const McpBodyKind kind = msg->kind == McpMessage::Kind::kRequest ? McpBodyKind::kRequest
+                           : msg->kind == McpMessage::Kind::kNotification
+                               ? McpBodyKind::kNotification
+                               : McpBodyKind::kOther;
+  const std::optional<std::string> mv = McpMetaProtocolVersion(o);
+  msg->modern = kind != McpBodyKind::kOther &&
+                ((h.protocol_version && *h.protocol_version == kModernRevision) ||
+                 (mv && *mv == kModernRevision));
   if (msg->method == "tools/call") {
     if (const json::value* n = params.if_contains("name"); n != nullptr && n->is_string()) {
       refusal->tool = std::string(n->get_string()).substr(0, 128);
     }
   }
-  if (std::string why = HeaderMismatch(headers, *msg, params); !why.empty()) {
-    return Refuse(refusal, 400, kHeaderMismatch, "header mismatch: " + why);
+  // The one header rule of every MCP door (common/mcp_headers.h).
+  if (Status hs = CheckMcpRequestHeaders(h, kind, msg->method, o, msg->modern); !hs.ok()) {
+    return Refuse(refusal, 400, kHeaderMismatch, hs.error().message);
   }
+  if (msg->kind == McpMessage::Kind::kResponse) return true;
   if (msg->method != "tools/call") {
     if (LooksLikeToolsCall(msg->method)) {
       return Refuse(refusal, 400, kInvalidRequest,

@@ -4,11 +4,10 @@
 // the body: a request whose headers say one thing and whose body another is refused, so a
 // gateway that routes on a header and a server that acts on the body never disagree.
 //
-// The rules are those of the /mcp/{upstream} door (mcp/request_headers.h: exact comparison,
-// Mcp-Name's `=?base64?...?=` sentinel decoded, both headers required under 2026-07-28; a
-// batch refused; a method that could be taken for tools/call refused). They are restated
-// here because a door includes only the core's facade, common/ and its own folder
-// (docs/design.md, "Doors"); a shared home for both is issue 57's MCP session work.
+// The header rule is the one the /mcp/{upstream} door applies (common/mcp_headers.h: exact
+// comparison, Mcp-Name's `=?base64?...?=` sentinel decoded, the headers required under
+// 2026-07-28); as there, a batch is refused and a method that could be taken for tools/call
+// is refused.
 // Thread-safety: free functions, no state.
 #ifndef INTERLOCK_DOORS_EXT_AUTHZ_MCP_MESSAGE_H_
 #define INTERLOCK_DOORS_EXT_AUTHZ_MCP_MESSAGE_H_
