@@ -114,8 +114,9 @@ class ExtAuthzTest : public ::testing::Test {
 
   // Sends `requests` in order through check.mjs; their answers.
   json::array Check(const json::array& requests) {
-    ProcessResult p = RunProcess({"node", kSuiteDir + "/check.mjs", std::to_string(grpc_port_)},
-                                 json::serialize(requests), 60s);
+    ProcessResult p =
+        RunProcess({"/usr/bin/env", "node", kSuiteDir + "/check.mjs", std::to_string(grpc_port_)},
+                   json::serialize(requests), 60s);
     EXPECT_EQ(p.exit_code, 0) << p.err;
     boost::system::error_code ec;
     json::value v = json::parse(p.out, ec);

@@ -58,9 +58,9 @@ TEST(ExtAuthzConfigTest, ErrorsNameFileLineColumn) {
       {"ext_authz:\n  listen: 127.0.0.1:1\n  routes:\n    - {path_prefix: /x}\n",
        "interlock.yaml:4:7", "either"},
       {"ext_authz:\n  listen: 127.0.0.1:1\n  routes:\n    - {path_prefix: x, mcp: true}\n",
-       "interlock.yaml:4:20", "start with '/'"},
+       "interlock.yaml:4:21", "start with '/'"},
       {"ext_authz:\n  listen: 127.0.0.1:1\n  routes:\n    - {mcp: yes please}\n",
-       "interlock.yaml:4:12", "true or false"},
+       "interlock.yaml:4:13", "true or false"},
   };
   for (const auto& k : kCases) {
     ExtAuthzConfig c;
