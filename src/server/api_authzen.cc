@@ -34,9 +34,7 @@ namespace {
 
 constexpr size_t kMaxCachedAuthzenRuns = 1 << 16;
 
-HttpResponse AuthzenBadRequest(std::string why) {
-  return JsonError(400, "INVALID_REQUEST", why);
-}
+HttpResponse AuthzenBadRequest(std::string why) { return JsonError(400, "INVALID_REQUEST", why); }
 
 }  // namespace
 

@@ -70,10 +70,9 @@ TEST(McpMessageTest, MalformedBodiesAreRefused) {
 TEST(McpMessageTest, HeadersDisagreeingWithTheBodyAreRefused) {
   const std::string call = R"({"jsonrpc":"2.0","id":1,"method":"tools/call",)"
                            R"("params":{"name":"delete_all"}})";
-  for (const Headers& h : {Headers{{"mcp-name", "read_file"}},
-                           Headers{{"mcp-method", "tools/list"}},
-                           Headers{{"mcp-protocol-version", "2026-07-28"}},
-                           Headers{{"mcp-name", "=?base64?!!?="}}}) {
+  for (const Headers& h :
+       {Headers{{"mcp-name", "read_file"}}, Headers{{"mcp-method", "tools/list"}},
+        Headers{{"mcp-protocol-version", "2026-07-28"}}, Headers{{"mcp-name", "=?base64?!!?="}}}) {
     McpMessage m;
     McpRefusal r;
     EXPECT_FALSE(ReadOk(call, h, &m, &r));
@@ -82,8 +81,8 @@ TEST(McpMessageTest, HeadersDisagreeingWithTheBodyAreRefused) {
   }
   McpMessage m;
   McpRefusal r;
-  EXPECT_FALSE(ReadOk(R"({"jsonrpc":"2.0","id":1,"result":{}})", {{"mcp-method", "tools/call"}},
-                      &m, &r));
+  EXPECT_FALSE(
+      ReadOk(R"({"jsonrpc":"2.0","id":1,"result":{}})", {{"mcp-method", "tools/call"}}, &m, &r));
 }
 
 // Tests the methods forwarded unread, and that a look-alike of tools/call is caught.
