@@ -13,6 +13,8 @@ PACKAGES=(
   curl openssl wrk python3 python3-setuptools python3-wheel python3-pip ninja-build chromium
   bubblewrap iproute2
   mmdebstrap dpkg-dev skopeo
+  # The ext_authz door (src/doors/ext_authz): gRPC C++ and protoc with its gRPC plugin.
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
 )
 
 missing=()

@@ -31,7 +31,7 @@ if [ "$what" != package ]; then
   # Each suite's own setup script (what its tests call too); the TypeScript client suite
   # has none beside its run.sh.
   for setup in setup-node-tests setup-conformance setup-browser-tests setup-idp \
-    setup-claude-code-tests setup-kubernetes-tests; do
+    setup-claude-code-tests setup-kubernetes-tests setup-ext-authz-tests; do
     "$root/scripts/$setup.sh" >"$logs/$setup.log" 2>&1 &
     pids="$pids $!:$setup"
   done

@@ -19,6 +19,13 @@ The core itself (src/core, its ports and facade included) must name no database 
 sqlite3 / PGconn / libpq identifier, and none of the headers above but the engine's (pure
 values, the core's vocabulary).
 
+Every folder under src/doors/ is a door and is held to an allowlist instead (DOORS_DIR): it may
+include only the core's application facade (core/app/..., core/guard.h), common/...,
+interlock/... (include/interlock), its own folder (doors/<door>/...), the code generated from
+its own protos (doors/<door>/proto/X.proto as "X.pb.h" or "X.grpc.pb.h"), the strict YAML
+reader's value tree (policy/yaml_tree.h, how every config section is read) and system
+headers but the database clients'. A new door folder is checked the day it lands.
+
 Anywhere under src/, only the strict YAML reader (YAML_HEADER_OWNERS: src/policy/) includes
 yaml-cpp, and only the policy module includes policy/yaml_reader.h (which exposes
 yaml-cpp's nodes): every YAML file is read by the strict reader, which refuses duplicate keys and
@@ -58,6 +65,12 @@ DOOR_FILES = (
     "src/cli/mcp_cmd.cc",
 )
 CORE_DIR = "src/core/"
+# src/doors/<door>/: checked against DOOR_ALLOWED_PREFIXES / DOOR_ALLOWED_HEADERS (an allowlist).
+DOORS_DIR = "src/doors/"
+DOOR_ALLOWED_PREFIXES = ("core/app/", "common/", "interlock/")
+DOOR_ALLOWED_HEADERS = {"core/guard.h", "policy/yaml_tree.h"}
+DOORS_RULE = ("a door under src/doors/ includes only the core's facade (core/app/, "
+              "core/guard.h), common/, interlock/, policy/yaml_tree.h and its own folder")
 AUDIT_DB_HEADERS = {
     "audit/audit_log.h",
     "audit/checkpoint.h",
@@ -109,6 +122,23 @@ def rule_for(include, system):
     return None
 
 
+def door_folder_rule(root, rel, include, system):
+    """The rule a file of src/doors/<door>/ breaks by including `include`, or None."""
+    if system:
+        return rule_for(include, system)
+    door = rel[len(DOORS_DIR):].split("/", 1)[0]
+    if include.startswith(f"doors/{door}/"):
+        return None
+    if include.startswith(DOOR_ALLOWED_PREFIXES) or include in DOOR_ALLOWED_HEADERS:
+        return None
+    for suffix in (".grpc.pb.h", ".pb.h"):
+        if include.endswith(suffix):
+            proto = include[:-len(suffix)] + ".proto"
+            if os.path.isfile(os.path.join(root, DOORS_DIR, door, "proto", proto)):
+                return None
+    return DOORS_RULE
+
+
 def is_door(rel):
     return rel.startswith(DOOR_DIRS) or rel in DOOR_FILES
 
@@ -152,6 +182,11 @@ def scan(root):
                         yrule = yaml_rule(rel, m.group(2), m.group(1) == "<")
                         if yrule:
                             yield rel, n, m.group(2), yrule
+                            continue
+                        if rel.startswith(DOORS_DIR) and rel.count("/") >= 3:
+                            drule = door_folder_rule(root, rel, m.group(2), m.group(1) == "<")
+                            if drule:
+                                yield rel, n, m.group(2), drule
                             continue
                         if not door and not port:
                             continue

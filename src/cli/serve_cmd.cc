@@ -49,6 +49,8 @@
 #include "core/guard.h"
 #include "core/policy_source.h"
 #include "core/request_state.h"
+#include "doors/ext_authz/door.h"
+#include "doors/ext_authz/grpc_service.h"
 #include "identity/jwks_fetch.h"
 #include "identity/oidc_signin.h"
 #include "identity/verifier.h"
@@ -202,10 +204,11 @@ class Daemon {
   // Builds the daemon phase by phase and serves until SIGTERM or SIGINT: the exit code.
   int Run() {
     using Phase = int (Daemon::*)();
-    for (Phase phase : {&Daemon::LoadConfig, &Daemon::LoadPolicies, &Daemon::PrepareStore,
-                        &Daemon::LoadKeys, &Daemon::OpenStore, &Daemon::StartCheckpoints,
-                        &Daemon::StartRetention, &Daemon::BuildApiOptions, &Daemon::StartIdentity,
-                        &Daemon::BuildApi, &Daemon::StartUpstreams, &Daemon::StartServers}) {
+    for (Phase phase :
+         {&Daemon::LoadConfig, &Daemon::LoadPolicies, &Daemon::PrepareStore, &Daemon::LoadKeys,
+          &Daemon::OpenStore, &Daemon::StartCheckpoints, &Daemon::StartRetention,
+          &Daemon::BuildApiOptions, &Daemon::StartIdentity, &Daemon::BuildApi,
+          &Daemon::StartUpstreams, &Daemon::StartExtAuthz, &Daemon::StartServers}) {
       if (const int code = (this->*phase)(); code != kExitOk) return code;
     }
     WaitForStopSignal();
@@ -679,6 +682,23 @@ class Daemon {
     return kExitOk;
   }
 
+  // ext_authz (docs/gateways.md): Envoy's external authorization over gRPC, on a listener of
+  // its own, deciding through this Guard, this Api's Authenticator and approval links.
+  int StartExtAuthz() {
+    if (!cfg_.ext_authz.enabled) return kExitOk;
+    ext_authz_calls_ = std::make_unique<core::Calls>(store_.get(), policies_.get(), &clock_);
+    doors::ext_authz::DoorDeps deps;
+    deps.guard = guard_.get();
+    deps.calls = ext_authz_calls_.get();
+    deps.authn = api_->authenticator();
+    deps.approval_url = [api = api_.get()](std::string_view id) { return api->ApprovalUrl(id); };
+    ext_authz_door_ = std::make_unique<doors::ext_authz::Door>(cfg_.ext_authz, std::move(deps));
+    auto server = doors::ext_authz::ExtAuthzServer::Start(ext_authz_door_.get());
+    if (!server.ok()) return Fail(server.error().message, kExitFailure);
+    ext_authz_ = std::move(*server);
+    return kExitOk;
+  }
+
   // cfg.mcp with what the upstreams must never see: the values masked in all they send,
   // and what no sandboxed upstream may write, or see where a bind would show it
   // (mcp/sandbox.h): the store (InterlockTrustedPaths adds it), keys and checkpoints, the
@@ -803,6 +823,12 @@ class Daemon {
       std::cout << "interlock: MCP upstream " << name << " at /mcp/" << name << " ("
                 << (up.url.empty() ? "stdio" : UrlForLog(up.url)) << ")\n";
     }
+    if (ext_authz_) {
+      const std::string& h = cfg_.ext_authz.host;
+      std::cout << "interlock: ext_authz gRPC on "
+                << (h.find(':') != std::string::npos ? "[" + h + "]" : h) << ':'
+                << ext_authz_->port() << (ext_authz_->tls() ? " (TLS)" : " (plain)") << '\n';
+    }
     std::cout << "interlock: listening on " << (http_->tls() ? "https" : "http") << "://"
               << (ep.address().is_v6() ? "[" + host + "]" : host) << ':' << ep.port() << '\n'
               << "interlock: " << set_->agents.size() << " agent policies, store "
@@ -830,8 +856,9 @@ class Daemon {
     stopping_.store(true);  // a prune in progress ends at its next chunk
     sweeper_->Stop();
     deadlines_.reset();
-    if (mcp_http_) mcp_http_->Shutdown();  // MCP sessions end: children stopped, streams ended
-    api_->Shutdown();                      // long polls answer now; the blocking pool drains
+    if (mcp_http_) mcp_http_->Shutdown();    // MCP sessions end: children stopped, streams ended
+    if (ext_authz_) ext_authz_->Shutdown();  // Checks in flight finish, bounded
+    api_->Shutdown();                        // long polls answer now; the blocking pool drains
     slack_.reset();  // Slack messages in flight, bounded; before the store it reads goes
     http_->Shutdown();
     // The last spans, logs and metrics, bounded; before the store its metrics read goes.
@@ -889,12 +916,15 @@ class Daemon {
   std::unique_ptr<core::RequestStates> request_states_;    //
   std::unique_ptr<server::McpDrillProbe> mcp_drill_;       // the drill's view of /mcp/ (Api's)
   std::unique_ptr<server::McpHttpService> mcp_http_;       //
-  std::unique_ptr<server::HttpServer> http_;               // StartServers
-  std::unique_ptr<server::PolicyWatcher> watcher_;         //
-  std::mutex mu_;                                          //
-  std::condition_variable cv_;                             //
-  int stop_signal_ = 0;                                    // guarded by mu_
-  std::unique_ptr<boost::asio::signal_set> signals_;       //
+  std::unique_ptr<core::Calls> ext_authz_calls_;           // StartExtAuthz
+  std::unique_ptr<doors::ext_authz::Door> ext_authz_door_;
+  std::unique_ptr<doors::ext_authz::ExtAuthzServer> ext_authz_;
+  std::unique_ptr<server::HttpServer> http_;          // StartServers
+  std::unique_ptr<server::PolicyWatcher> watcher_;    //
+  std::mutex mu_;                                     //
+  std::condition_variable cv_;                        //
+  int stop_signal_ = 0;                               // guarded by mu_
+  std::unique_ptr<boost::asio::signal_set> signals_;  //
   std::function<void(const boost::system::error_code&, int)> on_signal_;
   std::unique_ptr<approval::Sweeper> sweeper_;   //
   std::unique_ptr<core::Calls> deadline_calls_;  // the wall-clock deadline sweep

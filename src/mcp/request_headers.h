@@ -1,5 +1,6 @@
 // The Streamable HTTP request metadata headers of MCP 2026-07-28 (basic/transports/
-// streamable-http#request-metadata) checked against the JSON-RPC body they mirror.
+// streamable-http#request-metadata) checked against the JSON-RPC body they mirror, for the
+// MCP module's parsed Message (the rule: common/mcp_headers.h).
 //
 // An intermediary may route or decide on MCP-Protocol-Version, Mcp-Method and Mcp-Name
 // while the server acts on the body; a request whose headers say one thing and whose body
@@ -14,32 +15,23 @@
 #include <string>
 #include <string_view>
 
+#include "common/mcp_headers.h"
 #include "interlock/result.h"
 #include "mcp/framing.h"
 
 namespace interlock::mcp {
 
-// The headers as received (nullopt: absent).
-struct RequestHeaders {
-  std::optional<std::string> protocol_version;  // MCP-Protocol-Version
-  std::optional<std::string> method;            // Mcp-Method
-  std::optional<std::string> name;              // Mcp-Name
-};
+// The rule itself is common/mcp_headers.h's (one function for every door); these names keep
+// the MCP module's vocabulary.
+using RequestHeaders = McpRequestHeaders;
+using ::interlock::McpNameField;
 
-// A header value: the plain value (visible ASCII, space, tab), or the sentinel form
-// `=?base64?B64?=` decoded (standard alphabet, padding optional). Errors for anything else.
-Result<std::string> DecodeHeaderValue(std::string_view value);
+// DecodeMcpHeaderValue.
+inline Result<std::string> DecodeHeaderValue(std::string_view value) {
+  return DecodeMcpHeaderValue(value);
+}
 
-// The params field Mcp-Name mirrors for a request of `method`: "name" (tools/call,
-// prompts/get), "uri" (resources/read), "taskId" (tasks/get, tasks/update, tasks/cancel of the
-// tasks extension); nullptr for every other method.
-const char* McpNameField(std::string_view method);
-
-// OK when the headers agree with `msg` (a request or notification). `modern`: the request
-// is sent under 2026-07-28, where MCP-Protocol-Version, Mcp-Method and (McpNameField)
-// Mcp-Name are required and the version must equal
-// params._meta's. Headers present on a legacy request are checked too. The error's message
-// says which header disagrees (values capped), for the -32020 answer.
+// CheckMcpRequestHeaders over a parsed message (a batch or a response is McpBodyKind::kOther).
 Status CheckRequestHeaders(const RequestHeaders& headers, const Message& msg, bool modern);
 
 }  // namespace interlock::mcp

@@ -35,6 +35,7 @@
 #include "common/time.h"
 #include "core/app/audit.h"
 #include "core/app/authn.h"
+#include "core/app/authzen.h"
 #include "core/app/calls.h"
 #include "core/app/claude_code.h"
 #include "core/app/drills.h"
@@ -162,6 +163,9 @@ class Api final : public RequestHandler {
   void SetPublicUrl(std::string url);
   // The long-poll registry, shared with in-daemon waiters (MCP sessions awaiting approval).
   CallWaiters* call_waiters() { return &waiters_; }
+  // The core's Authenticator the Api asks, for another door of the same daemon (ext_authz):
+  // one token cache and one coalesced auth_failed trail.
+  core::Authenticator* authenticator() { return authn_.get(); }
   // Serves /mcp/{upstream} through `mcp` (not owned; outlives the Api). Call before the
   // server starts; without it /mcp/* is 404.
   void SetMcpEndpoint(McpEndpoint* mcp) { mcp_ = mcp; }
@@ -238,6 +242,13 @@ class Api final : public RequestHandler {
   void RecordRanOrResult(const Caller& c, const std::string& run_id, core::HookInput in,
                          core::GuardResponse g, Responder r);
   void HandleDecide(const Caller& c, HttpRequest req, Responder r, std::string run_id);
+  // POST /access/v1/evaluation (`batch` false) and /access/v1/evaluations: the AuthZEN 1.0
+  // evaluation API (api_authzen.cc, docs/gateways.md#authzen), decided through the Guard.
+  void HandleAuthzen(const Caller& c, HttpRequest req, bool batch, Responder r);
+  // The AuthZEN run `run_id` of the caller, started when new (cached in hook_runs_). Blocking.
+  Status JoinAuthzenRun(const Caller& c, const std::string& run_id);
+  // One AuthZEN evaluation decided (and counted in the metrics). Blocking.
+  core::AuthzenOutcome DecideAuthzen(const Caller& c, const std::string& run_id, ToolCall call);
   // Decides `call` in run_id through the Guard and answers with the decision (the tail of
   // HandleDecide and HandleEgress).
   // `observe`, when set, sees the Guard's answer first (HandleEgress: outcome receipts).

@@ -59,9 +59,11 @@ struct Route {
     kOidcCallback,
     kOidcSession,
     kOidcLogout,
-    kClaudeCodeHook,     // POST /v1/hooks/claude-code (api_hooks.cc)
-    kSlackInteractions,  // POST /v1/slack/interactions (api_slack.cc)
-    kDrills,             // POST, GET /v1/drills (api_drills.cc)
+    kClaudeCodeHook,      // POST /v1/hooks/claude-code (api_hooks.cc)
+    kSlackInteractions,   // POST /v1/slack/interactions (api_slack.cc)
+    kDrills,              // POST, GET /v1/drills (api_drills.cc)
+    kAuthzenEvaluation,   // POST /access/v1/evaluation (api_authzen.cc)
+    kAuthzenEvaluations,  // POST /access/v1/evaluations
   } kind = kNone;
   std::string id;
   // The route table's rows of the matched path (their verbs are the methods allowed):
@@ -220,6 +222,9 @@ constexpr RouteRow kRouteTable[] = {
      "reviewer,admin"},
     {Route::kToolView, http::verb::post, "POST", "/v1/tools/view", "agent"},
     {Route::kClaudeCodeHook, http::verb::post, "POST", "/v1/hooks/claude-code", "agent"},
+    // The AuthZEN 1.0 evaluation API (docs/gateways.md#authzen): an agent's own tool calls.
+    {Route::kAuthzenEvaluation, http::verb::post, "POST", "/access/v1/evaluation", "agent"},
+    {Route::kAuthzenEvaluations, http::verb::post, "POST", "/access/v1/evaluations", "agent"},
     // Signed by Slack (X-Slack-Signature), not a token: docs/approvals.md.
     {Route::kSlackInteractions, http::verb::post, "POST", "/v1/slack/interactions", "none"},
     {Route::kMetricsSummary, http::verb::get, "GET", "/v1/metrics/summary", "reviewer,admin"},
@@ -595,6 +600,11 @@ void Api::HandleAuthenticated(Route& route, HttpRequest req, Responder r) {
     case Route::kRunCalls:
       if (!agent) return r.Send(Forbidden("only agent tokens may propose tool calls"));
       return HandleDecide(caller, std::move(req), std::move(r), std::move(route.id));
+    case Route::kAuthzenEvaluation:
+    case Route::kAuthzenEvaluations:
+      if (!agent) return r.Send(Forbidden("only agent tokens may ask AuthZEN evaluations"));
+      return HandleAuthzen(caller, std::move(req), route.kind == Route::kAuthzenEvaluations,
+                           std::move(r));
     case Route::kRuns:
       if (req.method() == http::verb::get) {
         if (agent) return r.Send(Forbidden("agent tokens cannot list runs"));

@@ -1026,7 +1026,8 @@ const std::vector<std::string_view> kTopLevelKeys = {"listen",
                                                      "audit",
                                                      "slack",
                                                      "governance",
-                                                     "drill"};
+                                                     "drill",
+                                                     "ext_authz"};
 
 Status LoadServerConfig(const std::string& path, ServerConfig* c) {
   std::ifstream in(path, std::ios::binary);
@@ -1127,6 +1128,9 @@ Status LoadServerConfig(const std::string& path, ServerConfig* c) {
       st = ReadAudit(r, v, c);
     } else if (key == "slack") {
       st = ReadSlack(r, v, &c->slack);
+    } else if (key == "ext_authz") {
+      st = doors::ext_authz::ReadExtAuthzConfig(v, path, fs::path(path).parent_path().string(),
+                                                &c->ext_authz);
     } else if (key == "governance") {
       st = ReadSection(r, v, key,
                        {{"wait_ms",

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "doors/ext_authz/config.h"
 #include "identity/credential_broker.h"
 #include "identity/oauth.h"
 #include "identity/oidc_signin.h"
@@ -161,6 +162,8 @@ struct ServerConfig {
   // drill.warn_after_days (docs/drill.md): a kill-switch drill older than this (or none)
   // is overdue in doctor and the console. 0: never.
   std::chrono::milliseconds drill_warn_after{30LL * 24 * 3600 * 1000};
+  // ext_authz: Envoy's external authorization over gRPC (docs/gateways.md); off unless set.
+  doors::ext_authz::ExtAuthzConfig ext_authz;
   // identity.jwt: issuers whose JWTs agents may present as bearer tokens
   // (docs/identity.md). Empty: only Interlock's own tokens.
   std::vector<identity::IssuerConfig> jwt_issuers;

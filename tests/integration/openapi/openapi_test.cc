@@ -409,6 +409,35 @@ TEST_F(OpenApiDaemon, EveryDocumentedRouteAnswersAsDocumented) {
        agent_);
   Call("POST", hook, hook, R"({"hook_event_name":"PreToolUse"})", "");
 
+  // AuthZEN 1.0 (docs/gateways.md#authzen): the specification's example shapes, its subject
+  // the token's agent; a wrong shape is 400; no token 401; a reviewer's token 403.
+  const std::string eval = "/access/v1/evaluation";
+  const std::string evals = "/access/v1/evaluations";
+  const std::string subject = R"("subject":{"type":"user","id":"support"})";
+  EXPECT_EQ(
+      Call("POST", eval, eval,
+           "{" + subject +
+               R"(,"resource":{"type":"account","id":"123"},"action":{"name":"read",)"
+               R"("properties":{"method":"GET"}},"context":{"time":"1985-10-26T01:22-07:00"}})",
+           agent_)
+          .status,
+      200);
+  Call("POST", eval, eval, R"({"action":{"name":"read"}})", agent_);
+  Call("POST", eval, eval, "{}", "");
+  Call("POST", eval, eval, "{}", reviewer_);
+  Call("POST", evals, evals,
+       "{" + subject +
+           R"(,"context":{"time":"2024-05-31T15:22-07:00"},"action":{"name":"read"},)"
+           R"("evaluations":[{"resource":{"type":"document","id":"boxcarring.md"}},)"
+           R"({"resource":{"type":"document","id":"subject-search.md"},"action":{"name":"rm"}}]})",
+       agent_);
+  Call("POST", evals, evals,
+       "{" + subject + R"(,"action":{"name":"read"},"resource":{"type":"document","id":"a"}})",
+       agent_);
+  Call("POST", evals, evals, R"({"evaluations":{}})", agent_);
+  Call("POST", evals, evals, "{}", "");
+  Call("POST", evals, evals, "{}", reviewer_);
+
   // Slack's callback: 404 without a slack: section (slack_integration_test signs them).
   const std::string slack = "/v1/slack/interactions";
   Call("POST", slack, slack, "payload=%7B%7D", "");

@@ -61,6 +61,28 @@ class LayersTest(unittest.TestCase):
         code, out = self.run_tree({})
         self.assertEqual(code, 0, out)
 
+    # Tests that a door folder under src/doors/ passes with the facade, common, interlock,
+    # its own folder and its own protos' generated headers, and that a new door folder
+    # including anything else (a store, the MCP door's code, another door's folder, another
+    # door's protos, the engine, a database client) fails the day it lands.
+    def test_doors_folder_is_an_allowlist(self):
+        ok = {
+            "src/doors/ext_authz/door.cc":
+                '#include "doors/ext_authz/door.h"\n#include "core/app/calls.h"\n'
+                '#include "core/guard.h"\n#include "common/json.h"\n'
+                '#include "interlock/decision.h"\n#include <grpcpp/grpcpp.h>\n'
+                '#include "envoy/service/auth/v3/external_auth.grpc.pb.h"\n',
+            "src/doors/ext_authz/proto/envoy/service/auth/v3/external_auth.proto": "",
+        }
+        code, out = self.run_tree(ok)
+        self.assertEqual(code, 0, out)
+        for include in ('"store/sqlite_store.h"', '"mcp/request_headers.h"',
+                        '"doors/ext_authz/door.h"', '"server/api.h"', '"engine/engine.h"',
+                        '"core/ports/store.h"', '"other/thing.pb.h"', "<sqlite3.h>"):
+            code, out = self.run_tree({**ok, "src/doors/new_door/x.cc": f"#include {include}\n"})
+            self.assertEqual(code, 1, include + out)
+            self.assertIn("src/doors/new_door/x.cc:1:", out)
+
     # Tests that a door including a store header fails, naming file:line and the rule.
     def test_door_including_store_fails(self):
         code, out = self.run_tree(

@@ -1,0 +1,242 @@
+#include "core/app/authzen.h"
+
+#include <initializer_list>
+#include <optional>
+#include <utility>
+
+#include <boost/json.hpp>
+
+namespace interlock::core {
+
+namespace json = boost::json;
+
+namespace {
+
+Error Bad(std::string why) { return Error::Invalid("AuthZEN request: " + std::move(why)); }
+
+// Refuses any member of `o` not in `known` (so nothing a client means is silently dropped).
+Status OnlyKnown(const json::object& o, std::string_view where,
+                 std::initializer_list<std::string_view> known) {
+  for (const auto& kv : o) {
+    bool ok = false;
+    for (std::string_view k : known) ok = ok || kv.key() == k;
+    if (!ok) {
+      return Bad(std::string(where) + " has the member '" + std::string(kv.key()).substr(0, 64) +
+                 "', which is not honoured (docs/gateways.md#authzen)");
+    }
+  }
+  return Status::Ok();
+}
+
+// `o[key]` as a non-empty string, or an error naming where.
+Result<std::string> NonEmptyString(const json::object& o, std::string_view key,
+                                   std::string_view where) {
+  const json::value* v = o.if_contains(key);
+  if (v == nullptr || !v->is_string() || v->get_string().empty()) {
+    return Bad(std::string(where) + "." + std::string(key) + " must be a non-empty string");
+  }
+  return std::string(v->get_string());
+}
+
+// An entity (subject, resource, action): an object whose members are `known`.
+Result<const json::object*> Entity(const json::value* v, std::string_view where,
+                                   std::initializer_list<std::string_view> known) {
+  if (v == nullptr) return Bad(std::string(where) + " is required");
+  if (!v->is_object()) return Bad(std::string(where) + " must be an object");
+  if (Status s = OnlyKnown(v->get_object(), where, known); !s.ok()) return s.error();
+  const json::value* props = v->get_object().if_contains("properties");
+  if (props != nullptr && !props->is_object()) {
+    return Bad(std::string(where) + ".properties must be an object");
+  }
+  return &v->get_object();
+}
+
+// Adds the members of `from` (named `where` in an error) to `args`; a name already there
+// is refused.
+Status Merge(const json::object& from, std::string_view where, json::object* args) {
+  for (const auto& kv : from) {
+    if (args->contains(kv.key())) {
+      return Bad("the argument '" + std::string(kv.key()).substr(0, 64) + "' is given twice (" +
+                 std::string(where) + " and another of context, resource.properties, " +
+                 "action.properties, resource.type/id)");
+    }
+    args->emplace(kv.key(), kv.value());
+  }
+  return Status::Ok();
+}
+
+// The members of one evaluation: its own, else the request's defaults.
+struct Parts {
+  const json::value* subject = nullptr;
+  const json::value* action = nullptr;
+  const json::value* resource = nullptr;
+  const json::value* context = nullptr;
+};
+
+const json::value* Pick(const json::object* item, const json::object& defaults,
+                        std::string_view key) {
+  if (item != nullptr) {
+    if (const json::value* v = item->if_contains(key)) return v;
+  }
+  return defaults.if_contains(key);
+}
+
+Result<AuthzenEvaluation> ReadEvaluation(const Parts& p, std::string_view where,
+                                         std::string_view agent_id) {
+  auto subject = Entity(p.subject, std::string(where) + "subject", {"type", "id", "properties"});
+  if (!subject.ok()) return subject.error();
+  auto subject_type = NonEmptyString(**subject, "type", std::string(where) + "subject");
+  if (!subject_type.ok()) return subject_type.error();
+  auto subject_id = NonEmptyString(**subject, "id", std::string(where) + "subject");
+  if (!subject_id.ok()) return subject_id.error();
+  auto action = Entity(p.action, std::string(where) + "action", {"name", "properties"});
+  if (!action.ok()) return action.error();
+  auto tool = NonEmptyString(**action, "name", std::string(where) + "action");
+  if (!tool.ok()) return tool.error();
+  auto resource = Entity(p.resource, std::string(where) + "resource", {"type", "id", "properties"});
+  if (!resource.ok()) return resource.error();
+  auto resource_type = NonEmptyString(**resource, "type", std::string(where) + "resource");
+  if (!resource_type.ok()) return resource_type.error();
+  auto resource_id = NonEmptyString(**resource, "id", std::string(where) + "resource");
+  if (!resource_id.ok()) return resource_id.error();
+  if (p.context != nullptr && !p.context->is_object()) {
+    return Bad(std::string(where) + "context must be an object");
+  }
+  AuthzenEvaluation e;
+  e.call.tool = std::move(*tool);
+  json::object& args = e.call.args;
+  if (p.context != nullptr) args = p.context->get_object();
+  for (const auto& [entity, name] :
+       {std::pair{*resource, "resource.properties"}, std::pair{*action, "action.properties"}}) {
+    if (const json::value* props = entity->if_contains("properties")) {
+      if (Status s = Merge(props->get_object(), name, &args); !s.ok()) return s.error();
+    }
+  }
+  const json::object ids{{"resource_type", *resource_type}, {"resource_id", *resource_id}};
+  if (Status s = Merge(ids, "resource.type/id", &args); !s.ok()) return s.error();
+  if (*subject_id != agent_id) {
+    // Fail closed, and on the record: the subject is the authenticated agent, never the body.
+    e.call.refusal_reason = "the AuthZEN subject '" + subject_id->substr(0, 128) +
+                            "' is not the authenticated agent '" + std::string(agent_id) +
+                            "': the subject comes from the bearer token, never the body";
+    e.call.refusal_rule = kAuthzenSubjectRule;
+  }
+  return e;
+}
+
+Result<AuthzenSemantic> ReadSemantic(const json::object& body) {
+  const json::value* options = body.if_contains("options");
+  if (options == nullptr) return AuthzenSemantic::kExecuteAll;
+  if (!options->is_object()) return Bad("options must be an object");
+  if (Status s = OnlyKnown(options->get_object(), "options", {"evaluations_semantic"}); !s.ok()) {
+    return s.error();
+  }
+  const json::value* v = options->get_object().if_contains("evaluations_semantic");
+  if (v == nullptr) return AuthzenSemantic::kExecuteAll;
+  if (v->is_string() && v->get_string() == "execute_all") return AuthzenSemantic::kExecuteAll;
+  if (v->is_string() && v->get_string() == "deny_on_first_deny") {
+    return AuthzenSemantic::kDenyOnFirstDeny;
+  }
+  if (v->is_string() && v->get_string() == "permit_on_first_permit") {
+    return AuthzenSemantic::kPermitOnFirstPermit;
+  }
+  return Bad(
+      "options.evaluations_semantic must be execute_all, deny_on_first_deny or "
+      "permit_on_first_permit");
+}
+
+}  // namespace
+
+Result<AuthzenRequest> ReadAuthzenRequest(const json::object& body, bool batch,
+                                          std::string_view agent_id) {
+  AuthzenRequest out;
+  if (!batch) {
+    if (Status s = OnlyKnown(body, "the request", {"subject", "action", "resource", "context"});
+        !s.ok()) {
+      return s.error();
+    }
+    auto e = ReadEvaluation({body.if_contains("subject"), body.if_contains("action"),
+                             body.if_contains("resource"), body.if_contains("context")},
+                            "", agent_id);
+    if (!e.ok()) return e.error();
+    out.evaluations.push_back(std::move(*e));
+    return out;
+  }
+  if (Status s = OnlyKnown(body, "the request",
+                           {"subject", "action", "resource", "context", "evaluations", "options"});
+      !s.ok()) {
+    return s.error();
+  }
+  auto semantic = ReadSemantic(body);
+  if (!semantic.ok()) return semantic.error();
+  out.semantic = *semantic;
+  const json::value* items = body.if_contains("evaluations");
+  if (items != nullptr && !items->is_array()) return Bad("evaluations must be an array");
+  if (items == nullptr || items->get_array().empty()) {
+    auto e = ReadEvaluation({Pick(nullptr, body, "subject"), Pick(nullptr, body, "action"),
+                             Pick(nullptr, body, "resource"), Pick(nullptr, body, "context")},
+                            "", agent_id);
+    if (!e.ok()) return e.error();
+    out.evaluations.push_back(std::move(*e));
+    return out;
+  }
+  if (items->get_array().size() > kMaxAuthzenEvaluations) {
+    return Bad("at most " + std::to_string(kMaxAuthzenEvaluations) + " evaluations per request");
+  }
+  out.batch_answer = true;
+  size_t i = 0;
+  for (const json::value& item : items->get_array()) {
+    const std::string where = "evaluations[" + std::to_string(i++) + "].";
+    if (!item.is_object()) return Bad(where.substr(0, where.size() - 1) + " must be an object");
+    const json::object& o = item.get_object();
+    if (Status s = OnlyKnown(o, where.substr(0, where.size() - 1),
+                             {"subject", "action", "resource", "context"});
+        !s.ok()) {
+      return s.error();
+    }
+    auto e = ReadEvaluation({Pick(&o, body, "subject"), Pick(&o, body, "action"),
+                             Pick(&o, body, "resource"), Pick(&o, body, "context")},
+                            where, agent_id);
+    if (!e.ok()) return e.error();
+    out.evaluations.push_back(std::move(*e));
+  }
+  return out;
+}
+
+json::object AuthzenAnswerJson(const AuthzenOutcome& o) {
+  const Decision& d = o.decision;
+  const bool allow = d.allowed() && !o.error && !d.arguments;
+  json::object context{{"code", CodeName(d.code)}};
+  if (!o.call_id.empty()) context["decision_id"] = o.call_id;
+  if (!o.run_id.empty()) context["run_id"] = o.run_id;
+  if (!allow) {
+    std::string reason = d.reason;
+    if (d.allowed() && d.arguments) {
+      reason =
+          "approved with arguments a reviewer edited, which an AuthZEN answer cannot carry: "
+          "ask again with the edited arguments";
+    }
+    context["reason"] = reason;
+    context["reason_user"] = json::object{{"en", reason}};
+  }
+  if (!o.approval_id.empty()) {
+    context["approval"] = json::object{{"approval_id", o.approval_id},
+                                       {"approval_url", o.approval_url},
+                                       {"retry", "identical-call"}};
+  }
+  return json::object{{"decision", allow}, {"context", std::move(context)}};
+}
+
+bool AuthzenStopsAfter(AuthzenSemantic semantic, bool decided) {
+  switch (semantic) {
+    case AuthzenSemantic::kExecuteAll:
+      return false;
+    case AuthzenSemantic::kDenyOnFirstDeny:
+      return !decided;
+    case AuthzenSemantic::kPermitOnFirstPermit:
+      return decided;
+  }
+  return false;
+}
+
+}  // namespace interlock::core

@@ -1,0 +1,346 @@
+#include "doors/ext_authz/door.h"
+
+#include <future>
+#include <optional>
+#include <utility>
+
+#include <boost/json.hpp>
+
+#include "common/crypto.h"
+#include "common/json.h"
+#include "core/app/tool_views.h"
+
+namespace interlock::doors::ext_authz {
+
+namespace json = boost::json;
+
+namespace {
+
+// The rule a refused request is recorded under (the MCP gateway's is "mcp.gateway").
+constexpr char kRefusalRule[] = "ext_authz.request";
+// The tool name recorded for a refusal that names no valid tool (the MCP gateway's too).
+constexpr char kUnnamedTool[] = "(invalid tool name)";
+// Where the decision rides in a denial's result (the MCP gateway's kDecisionMetaKey).
+constexpr char kDecisionMetaKey[] = "interlock.dev/decision";
+constexpr char kApprovalMetaKey[] = "interlock.dev/approval";
+constexpr size_t kMaxRunKeyBytes = 512;
+
+json::object RpcError(const json::value& id, int code, std::string_view message) {
+  return json::object{{"jsonrpc", "2.0"},
+                      {"id", id},
+                      {"error", json::object{{"code", code}, {"message", message}}}};
+}
+
+// The MCP door's denial (mcp::Gateway::DenialResult): a tool result with isError.
+json::object ToolResultError(const json::value& id, const std::string& text, json::object meta) {
+  return json::object{
+      {"jsonrpc", "2.0"},
+      {"id", id},
+      {"result",
+       json::object{{"content", json::array{json::object{{"type", "text"}, {"text", text}}}},
+                    {"isError", true},
+                    {"_meta", std::move(meta)}}}};
+}
+
+std::optional<std::string> HeaderOf(const Headers& h, std::string_view name) {
+  auto it = h.find(name);
+  if (it == h.end()) return std::nullopt;
+  return it->second;
+}
+
+// The bearer token of an Authorization header ("Bearer x", scheme without case).
+std::optional<std::string> BearerOf(const Headers& h) {
+  auto v = HeaderOf(h, "authorization");
+  if (!v || v->size() < 7) return std::nullopt;
+  std::string scheme = v->substr(0, 7);
+  for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (scheme != "bearer ") return std::nullopt;
+  std::string token = v->substr(7);
+  while (!token.empty() && token.front() == ' ') token.erase(token.begin());
+  if (token.empty()) return std::nullopt;
+  return token;
+}
+
+std::string PathOnly(std::string_view path) { return std::string(path.substr(0, path.find('?'))); }
+
+std::string HostOnly(std::string_view host) {
+  if (host.starts_with("[")) return std::string(host.substr(0, host.find(']') + 1));
+  return std::string(host.substr(0, host.find(':')));
+}
+
+CheckAnswer Plain(RpcCode code, unsigned status, std::string message, std::string body) {
+  CheckAnswer a;
+  a.code = code;
+  a.http_status = status;
+  a.message = std::move(message);
+  a.body = std::move(body);
+  a.headers.emplace_back("content-type", "application/json");
+  return a;
+}
+
+bool Unavailable(const core::GuardResponse& g) {
+  const Code c = g.decision.code;
+  if (c == Code::kStoreUnavailable || c == Code::kAuditUnavailable) return true;
+  return g.error.has_value() && *g.error != ErrorKind::kInvalidArgument;
+}
+
+}  // namespace
+
+struct Door::Ask {
+  core::Caller caller;
+  std::string token;
+  std::string run_id;
+  bool mcp = false;
+  json::value id;  // the JSON-RPC request's id (MCP)
+};
+
+Door::Door(ExtAuthzConfig config, DoorDeps deps)
+    : config_(std::move(config)), deps_(std::move(deps)) {}
+
+const RouteRule* Door::Match(const HttpAttributes& req) const {
+  static const RouteRule kEverythingMcp{.mcp = true};
+  if (config_.routes.empty()) return &kEverythingMcp;
+  const std::string path = PathOnly(req.path);
+  const std::string host = HostOnly(req.host);
+  for (const RouteRule& r : config_.routes) {
+    if (!r.host.empty() && r.host != host) continue;
+    if (!r.method.empty() && r.method != req.method) continue;
+    if (!path.starts_with(r.path_prefix)) continue;
+    return &r;
+  }
+  return nullptr;
+}
+
+CheckAnswer Door::Check(const HttpAttributes& req) {
+  const RouteRule* route = Match(req);
+  if (route == nullptr) {
+    const std::string why = "no ext_authz route covers " + req.method + " " + PathOnly(req.path);
+    return Plain(RpcCode::kPermissionDenied, 403, why,
+                 json::serialize(json::object{{"error", "PERMISSION_DENIED"}, {"message", why}}));
+  }
+  Ask ask;
+  ask.mcp = route->mcp;
+  const std::optional<std::string> token = BearerOf(req.headers);
+  core::AuthnResult who = deps_.authn->Bearer(token, req.headers.count("authorization") != 0);
+  if (!who.ok()) {
+    const bool down = who.refusal.outcome == core::AuthnOutcome::kUnavailable;
+    const bool forbidden = who.refusal.outcome == core::AuthnOutcome::kForbidden;
+    const RpcCode code = down        ? RpcCode::kUnavailable
+                         : forbidden ? RpcCode::kPermissionDenied
+                                     : RpcCode::kUnauthenticated;
+    const unsigned status = down ? 503 : forbidden ? 403 : 401;
+    CheckAnswer a = Plain(code, status, who.refusal.message,
+                          json::serialize(RpcError(nullptr, -32001, who.refusal.message)));
+    if (status == 401) {
+      a.headers.emplace_back("www-authenticate",
+                             who.refusal.invalid_jwt ? "Bearer error=\"invalid_token\"" : "Bearer");
+    }
+    return a;
+  }
+  ask.caller = std::move(*who.caller);
+  ask.token = token.value_or("");
+  if (ask.caller.principal.role != core::Role::kAgent) {
+    const std::string why = "only agent tokens may make tool calls";
+    return Plain(RpcCode::kPermissionDenied, 403, why,
+                 json::serialize(RpcError(nullptr, -32001, why)));
+  }
+  return route->mcp ? CheckMcp(ask, req) : CheckRoute(ask, *route, req);
+}
+
+bool Door::JoinRun(Ask& ask, const HttpAttributes& req, CheckAnswer* failed) {
+  const core::Caller& c = ask.caller;
+  std::string key;
+  if (auto v = HeaderOf(req.headers, config_.run_header); v && !v->empty()) {
+    key = "header:" + v->substr(0, kMaxRunKeyBytes);
+  } else {
+    key = "bearer:" + Sha256Hex(ask.token);
+  }
+  ask.run_id = "ea-" + Sha256Hex(c.principal.agent_id + "\n" + c.identity.issuer + "\n" +
+                                 c.identity.subject + "\n" + key)
+                           .substr(0, 32);
+  {
+    std::lock_guard lock(mu_);
+    if (joined_.count(ask.run_id) != 0) return true;
+  }
+  Result<core::RunInfo> run = deps_.calls->JoinRun(c.principal.agent_id, ask.run_id);
+  if (!run.ok()) {
+    const std::string why = "Interlock could not open the run: " + run.error().message +
+                            "; the request is denied (fail closed)";
+    json::value body = ask.mcp
+                           ? json::value(RpcError(ask.id, -32603, why))
+                           : json::value(json::object{{"error", "UNAVAILABLE"}, {"message", why}});
+    *failed = Plain(RpcCode::kUnavailable, 503, why, json::serialize(body));
+    return false;
+  }
+  std::lock_guard lock(mu_);
+  joined_.insert(ask.run_id);
+  return true;
+}
+
+core::GuardResponse Door::Decide(const Ask& ask, ToolCall call) {
+  const core::Principal& p = ask.caller.principal;
+  if (ask.caller.identity.issuer.empty()) {
+    return deps_.guard->Decide(p.agent_id, p.name, ask.run_id, std::move(call));
+  }
+  std::promise<core::GuardResponse> promise;
+  std::future<core::GuardResponse> future = promise.get_future();
+  deps_.guard->DecideAsync(
+      p.agent_id, p.name, ask.run_id, std::move(call),
+      [&promise](core::GuardResponse&& g) { promise.set_value(std::move(g)); }, {}, {},
+      &ask.caller.identity);
+  return future.get();
+}
+
+CheckAnswer Door::CheckMcp(Ask& ask, const HttpAttributes& req) {
+  if (req.method == "GET" || req.method == "DELETE") {
+    // The session's stream and its end carry no tool call (the MCP door's GET and DELETE).
+    CheckAnswer a;
+    a.code = RpcCode::kOk;
+    a.headers.emplace_back("x-interlock-agent", ask.caller.principal.agent_id);
+    return a;
+  }
+  McpRefusal refusal;
+  if (req.method != "POST") {
+    refusal.http_status = 405;
+    refusal.message = req.method + " is not an MCP method (POST, GET, DELETE)";
+    return Plain(RpcCode::kInvalidArgument, 405, refusal.message,
+                 json::serialize(RpcError(nullptr, -32600, refusal.message)));
+  }
+  if (auto name = HeaderOf(req.headers, "mcp-name")) refusal.tool = name->substr(0, 128);
+  if (req.partial_body || req.body.size() > config_.max_body_bytes) {
+    refusal.http_status = 413;
+    refusal.message = "the request body is over " + std::to_string(config_.max_body_bytes) +
+                      " bytes or was cut by the gateway; it is refused, never decided on a part";
+    return Refused(ask, req, refusal);
+  }
+  if (req.body.empty()) {
+    refusal.message =
+        "the gateway sent no request body: an MCP request is decided on its body (configure "
+        "ext_authz with_request_body; docs/gateways.md)";
+    return Refused(ask, req, refusal);
+  }
+  McpMessage msg;
+  if (!ReadMcpMessage(req.body, req.headers, config_.max_body_bytes, &msg, &refusal)) {
+    ask.id = refusal.id;
+    return Refused(ask, req, refusal);
+  }
+  ask.id = msg.id;
+  if (msg.kind != McpMessage::Kind::kToolCall) {
+    if (msg.kind == McpMessage::Kind::kResponse || ForwardedClientMethod(msg.method)) {
+      CheckAnswer a;
+      a.code = RpcCode::kOk;
+      a.headers.emplace_back("x-interlock-agent", ask.caller.principal.agent_id);
+      return a;
+    }
+    const std::string why = "method not found: " + msg.method.substr(0, 64);
+    return Plain(RpcCode::kPermissionDenied, msg.modern ? 404 : 200, why,
+                 json::serialize(RpcError(msg.id, -32601, why)));
+  }
+  CheckAnswer failed;
+  if (!JoinRun(ask, req, &failed)) return failed;
+  ToolCall call;
+  call.tool = std::move(msg.tool);
+  call.args = std::move(msg.args);
+  return Answer(ask, Decide(ask, std::move(call)));
+}
+
+CheckAnswer Door::CheckRoute(Ask& ask, const RouteRule& route, const HttpAttributes& req) {
+  if (req.partial_body || req.body.size() > config_.max_body_bytes) {
+    McpRefusal refusal;
+    refusal.http_status = 413;
+    refusal.tool = route.tool;
+    refusal.message = "the request body is over " + std::to_string(config_.max_body_bytes) +
+                      " bytes or was cut by the gateway; it is refused, never decided on a part";
+    return Refused(ask, req, refusal);
+  }
+  CheckAnswer failed;
+  if (!JoinRun(ask, req, &failed)) return failed;
+  ToolCall call;
+  call.tool = route.tool;
+  const size_t q = req.path.find('?');
+  call.args["method"] = req.method;
+  call.args["path"] = PathOnly(req.path);
+  call.args["query"] = q == std::string::npos ? std::string() : req.path.substr(q + 1);
+  if (!req.body.empty()) {
+    Result<json::value> body = ParseJsonStrict(req.body, {.max_bytes = config_.max_body_bytes});
+    call.args["body"] = body.ok() ? std::move(*body) : json::value(req.body);
+  }
+  return Answer(ask, Decide(ask, std::move(call)));
+}
+
+CheckAnswer Door::Refused(Ask& ask, const HttpAttributes& req, const McpRefusal& refusal) {
+  CheckAnswer failed;
+  if (!JoinRun(ask, req, &failed)) return failed;
+  ToolCall call;
+  call.tool = core::ValidToolName(refusal.tool) ? refusal.tool : std::string(kUnnamedTool);
+  call.refusal_reason = refusal.message;
+  call.refusal_rule = kRefusalRule;
+  core::GuardResponse g = Decide(ask, std::move(call));
+  if (Unavailable(g)) return Answer(ask, g);
+  json::value body =
+      ask.mcp
+          ? json::value(RpcError(ask.id, refusal.rpc_code, refusal.message))
+          : json::value(json::object{{"error", "INVALID_REQUEST"}, {"message", refusal.message}});
+  CheckAnswer a =
+      Plain(RpcCode::kInvalidArgument, refusal.http_status, refusal.message, json::serialize(body));
+  a.call_id = g.call_id;
+  if (!g.call_id.empty()) a.headers.emplace_back("x-interlock-decision-id", g.call_id);
+  return a;
+}
+
+CheckAnswer Door::Answer(const Ask& ask, const core::GuardResponse& g) {
+  const Decision& d = g.decision;
+  const bool down = Unavailable(g);
+  CheckAnswer a;
+  a.call_id = g.call_id;
+  if (d.allowed() && !down && !d.arguments) {
+    a.code = RpcCode::kOk;
+    a.headers = {{"x-interlock-decision-id", g.call_id},
+                 {"x-interlock-run-id", ask.run_id},
+                 {"x-interlock-agent", ask.caller.principal.agent_id}};
+    return a;
+  }
+  json::object meta{{kDecisionMetaKey, DecisionToJson(d)}};
+  std::string text =
+      "Interlock denied " + d.tool + " (" + std::string(CodeName(d.code)) + "): " + d.reason;
+  if (d.allowed()) {
+    // A grant with a reviewer's edited arguments: the gateway forwards the body as sent, so
+    // the edit could not be honoured; the agent calls again with the edited arguments.
+    text = "Interlock approved " + d.tool +
+           " with edited arguments, which a gateway cannot apply to the request it holds: "
+           "call it again with the arguments the reviewer set";
+    meta["interlock.dev/arguments"] = *d.arguments;
+  }
+  a.code = down ? RpcCode::kUnavailable : RpcCode::kPermissionDenied;
+  a.message = text;
+  if (d.verdict == Verdict::kApprovalRequired && !g.call_id.empty()) {
+    const std::string approval = core::ApprovalIdOf(g.call_id);
+    const std::string url = deps_.approval_url ? deps_.approval_url(approval) : std::string();
+    text = "Interlock is holding " + d.tool + " for a reviewer's approval: " + d.reason +
+           ". Approval " + approval + (url.empty() ? "" : " at " + url) +
+           ". Retry the identical call (same tool and arguments, same run) once it is granted: "
+           "the retry is allowed once; a reviewer's deny answers it APPROVAL_DENIED.";
+    meta[kApprovalMetaKey] = json::object{{"approval_id", approval},
+                                          {"approval_url", url},
+                                          {"call_id", g.call_id},
+                                          {"retry", "identical-call"}};
+    a.headers.emplace_back("x-interlock-approval-id", approval);
+    if (!url.empty()) a.headers.emplace_back("x-interlock-approval-url", url);
+    a.message = text;
+  }
+  a.headers.emplace_back("content-type", "application/json");
+  if (!g.call_id.empty()) a.headers.emplace_back("x-interlock-decision-id", g.call_id);
+  if (ask.mcp) {
+    a.http_status = 200;  // a tool result the MCP client reads, as the MCP door answers
+    a.body = json::serialize(ToolResultError(ask.id, text, std::move(meta)));
+  } else {
+    a.http_status = down ? 503 : 403;
+    json::object body{
+        {"error", CodeName(d.code)}, {"message", text}, {"decision", meta[kDecisionMetaKey]}};
+    if (const json::value* ap = meta.if_contains(kApprovalMetaKey)) body["approval"] = *ap;
+    a.body = json::serialize(body);
+  }
+  return a;
+}
+
+}  // namespace interlock::doors::ext_authz

@@ -1,0 +1,116 @@
+// Door: the ext_authz door's decision, independent of gRPC (grpc_service.h carries it).
+//
+// Envoy's external authorization (and every gateway speaking it: agentgateway, Envoy AI
+// Gateway, Istio) sends each HTTP request it holds: method, path, host, headers and, with
+// `with_request_body`, the body. The door answers the one question the gateway asks, through
+// the core only (docs/design.md, "Doors"; docs/gateways.md):
+//   * the agent comes from the request's bearer credential (core::Authenticator: an
+//     Interlock token or a JWT), never from anything else the request says;
+//   * the run is the agent's run for the value of `run_header` (default Mcp-Session-Id),
+//     else for its credential: "ea-" + SHA-256(agent, identity, key), joined once;
+//   * an MCP `tools/call` (either revision; headers checked against the body) is decided
+//     by core::Guard as the /mcp/{upstream} door decides it: budgets, workflows, approvals,
+//     kill switches, audit. Other MCP methods are let through as that door forwards them
+//     (tools/list cannot be filtered here: the answer passes the gateway unread); a refused
+//     body (malformed, a batch, headers that disagree, a method that could be taken for
+//     tools/call) is decided INVALID_REQUEST by the core and audited;
+//   * a request of a plain route is decided as the route's tool, with {method, path, query,
+//     body} as its arguments.
+// The answer: allow is gRPC OK with headers the gateway adds upstream (x-interlock-decision-id,
+// x-interlock-run-id); a deny is PERMISSION_DENIED with the body the MCP door sends (a
+// tools/call result with isError and the reason, under the request's id, HTTP 200, so an
+// MCP client reads it); an approval is a deny naming the approval and its link and the
+// retry contract (the identical call retried in the same run redeems a grant once,
+// docs/approvals.md#an-identical-call-retried). Errors never allow: a store, identity or
+// policy failure is a deny with UNAVAILABLE; a missing credential UNAUTHENTICATED (401);
+// a body missing, cut or over max_body_bytes INVALID_ARGUMENT.
+//
+// Thread-safety: Check may be called from any thread at once, and blocks on the decision's
+// commit (call it off a network thread). The collaborators must outlive the door.
+#ifndef INTERLOCK_DOORS_EXT_AUTHZ_DOOR_H_
+#define INTERLOCK_DOORS_EXT_AUTHZ_DOOR_H_
+
+#include <functional>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "core/app/authn.h"
+#include "core/app/calls.h"
+#include "core/guard.h"
+#include "doors/ext_authz/config.h"
+#include "doors/ext_authz/mcp_message.h"
+#include "interlock/decision.h"
+
+namespace interlock::doors::ext_authz {
+
+// The HTTP request as the gateway describes it.
+struct HttpAttributes {
+  std::string method;
+  std::string path;  // with the query, as Envoy sends it
+  std::string host;  // :authority
+  Headers headers;   // lower-cased names
+  std::string body;
+  bool partial_body = false;  // the gateway cut the body (x-envoy-auth-partial-body: true)
+};
+
+// gRPC status codes (google.rpc.Code) the door answers with.
+enum class RpcCode : int {
+  kOk = 0,
+  kInvalidArgument = 3,
+  kPermissionDenied = 7,
+  kUnavailable = 14,
+  kUnauthenticated = 16,
+};
+
+struct CheckAnswer {
+  RpcCode code = RpcCode::kPermissionDenied;
+  std::string message;         // google.rpc.Status.message
+  unsigned http_status = 403;  // the denial's status
+  // Allow: headers the gateway adds to the request upstream; deny: to the client's answer.
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;     // the denial's body
+  std::string call_id;  // the decision's id ("" when nothing was decided)
+  bool allowed() const { return code == RpcCode::kOk; }
+};
+
+struct DoorDeps {
+  core::Guard* guard = nullptr;
+  core::Calls* calls = nullptr;  // runs
+  core::Authenticator* authn = nullptr;
+  // The reviewer page's link for an approval id ("" when none).
+  std::function<std::string(std::string_view)> approval_url;
+};
+
+class Door {
+ public:
+  Door(ExtAuthzConfig config, DoorDeps deps);
+
+  CheckAnswer Check(const HttpAttributes& req);
+
+  const ExtAuthzConfig& config() const { return config_; }
+
+ private:
+  struct Ask;  // one request's agent, run and protocol (door.cc)
+  const RouteRule* Match(const HttpAttributes& req) const;
+  CheckAnswer CheckMcp(Ask& ask, const HttpAttributes& req);
+  CheckAnswer CheckRoute(Ask& ask, const RouteRule& route, const HttpAttributes& req);
+  // Joins the request's run (once per process); UNAVAILABLE answer on failure.
+  bool JoinRun(Ask& ask, const HttpAttributes& req, CheckAnswer* failed);
+  core::GuardResponse Decide(const Ask& ask, ToolCall call);
+  // The core's answer to a refused MCP body: decided (and audited) INVALID_REQUEST.
+  CheckAnswer Refused(Ask& ask, const HttpAttributes& req, const McpRefusal& refusal);
+  CheckAnswer Answer(const Ask& ask, const core::GuardResponse& g);
+
+  const ExtAuthzConfig config_;
+  const DoorDeps deps_;
+  std::mutex mu_;
+  std::unordered_set<std::string> joined_;  // runs joined; guarded by mu_
+};
+
+}  // namespace interlock::doors::ext_authz
+
+#endif  // INTERLOCK_DOORS_EXT_AUTHZ_DOOR_H_
