@@ -693,6 +693,8 @@ class Daemon {
     deps.authn = api_->authenticator();
     deps.approval_url = [api = api_.get()](std::string_view id) { return api->ApprovalUrl(id); };
     ext_authz_door_ = std::make_unique<doors::ext_authz::Door>(cfg_.ext_authz, std::move(deps));
+    ext_authz_drill_ = std::make_unique<doors::ext_authz::DoorDrillProbe>(ext_authz_door_.get());
+    api_->AddDrillProbe(ext_authz_drill_.get());
     auto server = doors::ext_authz::ExtAuthzServer::Start(ext_authz_door_.get());
     if (!server.ok()) return Fail(server.error().message, kExitFailure);
     ext_authz_ = std::move(*server);
@@ -918,6 +920,7 @@ class Daemon {
   std::unique_ptr<server::McpHttpService> mcp_http_;       //
   std::unique_ptr<core::Calls> ext_authz_calls_;           // StartExtAuthz
   std::unique_ptr<doors::ext_authz::Door> ext_authz_door_;
+  std::unique_ptr<doors::ext_authz::DoorDrillProbe> ext_authz_drill_;
   std::unique_ptr<doors::ext_authz::ExtAuthzServer> ext_authz_;
   std::unique_ptr<server::HttpServer> http_;          // StartServers
   std::unique_ptr<server::PolicyWatcher> watcher_;    //

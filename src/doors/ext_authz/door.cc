@@ -1,5 +1,6 @@
 #include "doors/ext_authz/door.h"
 
+#include <algorithm>
 #include <future>
 #include <optional>
 #include <utility>
@@ -293,6 +294,7 @@ CheckAnswer Door::Answer(const Ask& ask, const core::GuardResponse& g) {
   const bool down = Unavailable(g);
   CheckAnswer a;
   a.call_id = g.call_id;
+  a.decision_code = std::string(CodeName(d.code));
   if (d.allowed() && !down && !d.arguments) {
     a.code = RpcCode::kOk;
     a.headers = {{"x-interlock-decision-id", g.call_id},
@@ -341,6 +343,37 @@ CheckAnswer Door::Answer(const Ask& ask, const core::GuardResponse& g) {
     a.body = json::serialize(body);
   }
   return a;
+}
+
+core::DoorAnswer DoorDrillProbe::Probe(const core::DrillTarget& target) {
+  HttpAttributes req;
+  req.method = "POST";
+  req.path = "/mcp";
+  req.host = "interlock-drill.invalid";
+  const std::vector<RouteRule>& routes = door_->config().routes;
+  const auto mcp =
+      std::find_if(routes.begin(), routes.end(), [](const RouteRule& r) { return r.mcp; });
+  if (const RouteRule* r = mcp != routes.end() ? &*mcp : routes.empty() ? nullptr : &routes[0]) {
+    if (!r->method.empty()) req.method = r->method;
+    req.path = r->path_prefix;
+    if (!r->host.empty()) req.host = r->host;
+  }
+  req.headers["authorization"] = "Bearer " + target.credential;
+  req.headers["content-type"] = "application/json";
+  req.headers[door_->config().run_header] = target.drill_id;
+  req.body = json::serialize(json::object{
+      {"jsonrpc", "2.0"},
+      {"id", 1},
+      {"method", "tools/call"},
+      {"params", json::object{{"name", "interlock.drill"},
+                              {"arguments", json::object{{"drill_id", target.drill_id}}}}}});
+  const CheckAnswer a = door_->Check(req);
+  if (a.code == RpcCode::kPermissionDenied && !a.decision_code.empty()) {
+    return {a.decision_code, a.message};
+  }
+  return {"gRPC " + std::to_string(static_cast<int>(a.code)) +
+              (a.decision_code.empty() ? "" : " " + a.decision_code),
+          a.message};
 }
 
 }  // namespace interlock::doors::ext_authz

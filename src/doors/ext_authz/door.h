@@ -40,6 +40,7 @@
 
 #include "core/app/authn.h"
 #include "core/app/calls.h"
+#include "core/app/drills.h"
 #include "core/guard.h"
 #include "doors/ext_authz/config.h"
 #include "doors/ext_authz/mcp_message.h"
@@ -74,6 +75,8 @@ struct CheckAnswer {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;     // the denial's body
   std::string call_id;  // the decision's id ("" when nothing was decided)
+  // The core's decision code ("" when nothing was decided: no route, no credential...).
+  std::string decision_code;
   bool allowed() const { return code == RpcCode::kOk; }
 };
 
@@ -109,6 +112,20 @@ class Door {
   const DoorDeps deps_;
   std::mutex mu_;
   std::unordered_set<std::string> joined_;  // runs joined; guarded by mu_
+};
+
+// The kill-switch drill's probe of this door (docs/drill.md): one Check of an MCP
+// tools/call as Envoy sends it (with the body), on the first route that is MCP (else the
+// first route, decided as its tool; no routes: every request is MCP), with the drill's
+// credential. Refused means PERMISSION_DENIED with the decision code KILL_SWITCH.
+class DoorDrillProbe final : public core::DrillProbe {
+ public:
+  explicit DoorDrillProbe(Door* door) : door_(door) {}
+  std::string door() const override { return "ext_authz"; }
+  core::DoorAnswer Probe(const core::DrillTarget& target) override;
+
+ private:
+  Door* door_;
 };
 
 }  // namespace interlock::doors::ext_authz
