@@ -43,12 +43,6 @@ json::object ToolResultError(const json::value& id, const std::string& text, jso
                     {"_meta", std::move(meta)}}}};
 }
 
-std::optional<std::string> HeaderOf(const Headers& h, std::string_view name) {
-  auto it = h.find(name);
-  if (it == h.end()) return std::nullopt;
-  return it->second;
-}
-
 // The bearer token of an Authorization header ("Bearer x", scheme without case).
 std::optional<std::string> BearerOf(const Headers& h) {
   auto v = HeaderOf(h, "authorization");

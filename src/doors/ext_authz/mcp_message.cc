@@ -23,12 +23,6 @@ bool OneOf(std::string_view m, std::initializer_list<std::string_view> names) {
   return false;
 }
 
-std::optional<std::string> HeaderOf(const Headers& h, std::string_view name) {
-  auto it = h.find(name);
-  if (it == h.end()) return std::nullopt;
-  return it->second;
-}
-
 bool Refuse(McpRefusal* r, unsigned status, int code, std::string message) {
   r->http_status = status;
   r->rpc_code = code;
@@ -83,6 +77,12 @@ bool ReadToolCall(const json::object& params, McpMessage* msg, McpRefusal* r) {
 }
 
 }  // namespace
+
+std::optional<std::string> HeaderOf(const Headers& h, std::string_view name) {
+  auto it = h.find(name);
+  if (it == h.end()) return std::nullopt;
+  return it->second;
+}
 
 bool ForwardedClientMethod(std::string_view m) {
   return OneOf(m, {"initialize",

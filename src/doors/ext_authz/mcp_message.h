@@ -14,6 +14,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -53,6 +54,9 @@ struct McpRefusal {
 // against it. Returns true and fills *msg, or false and fills *refusal.
 bool ReadMcpMessage(std::string_view body, const Headers& headers, size_t max_bytes,
                     McpMessage* msg, McpRefusal* refusal);
+
+// The value of the header `name` (lower case), or nullopt when it is absent.
+std::optional<std::string> HeaderOf(const Headers& h, std::string_view name);
 
 // True for a method the MCP door forwards from a client without a decision (initialize,
 // ping, the lists, resources/read, prompts/get, completion, logging, tasks, and the client's
