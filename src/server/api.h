@@ -334,7 +334,7 @@ class Api final : public RequestHandler {
   void HandleGovernance(std::string report, GovernanceQuery query, Responder r);
   // Kill-switch drills (api_drills.cc, docs/drill.md): POST /v1/drills runs one through
   // every door this daemon serves; GET /v1/drills reports the last and whether it is overdue.
-  void HandleRunDrill(const Caller& c, Responder r);
+  void HandleRunDrill(const Caller& c, const HttpRequest& req, Responder r);
   void HandleDrillStatus(Responder r);
   // One request through this Api's router, in process, as the network would bring it;
   // the answer, or nullopt when none came within `bound`. Never on the blocking pool.

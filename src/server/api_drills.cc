@@ -115,7 +115,14 @@ std::optional<HttpResponse> Api::Dispatch(HttpRequest req, const Responder& like
   return got.get();
 }
 
-void Api::HandleRunDrill(const Caller& c, Responder r) {
+void Api::HandleRunDrill(const Caller& c, const HttpRequest& req, Responder r) {
+  // No options: an empty body or {}; anything else is refused, never silently ignored.
+  auto body = ParseObjectBody(req, options_.max_body_bytes, /*allow_empty=*/true);
+  if (!body.ok()) return r.Send(InvalidRequest(body.error().message));
+  if (!body->empty()) {
+    return r.Send(InvalidRequest("POST /v1/drills takes no fields (unknown field '" +
+                                 std::string(body->begin()->key()) + "')"));
+  }
   if (drill_busy_.exchange(true)) {
     return r.Send(JsonError(409, "CONFLICT", "a drill is running on this daemon"));
   }

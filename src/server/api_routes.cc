@@ -651,7 +651,7 @@ void Api::HandleAuthenticated(Route& route, HttpRequest req, Responder r) {
     case Route::kDrills:
       if (req.method() == http::verb::post) {
         if (p.role != core::Role::kAdmin) return r.Send(Forbidden("only admin tokens may drill"));
-        return HandleRunDrill(caller, std::move(r));
+        return HandleRunDrill(caller, req, std::move(r));
       }
       if (agent) return r.Send(Forbidden("agent tokens cannot read drills"));
       return HandleDrillStatus(std::move(r));

@@ -172,6 +172,11 @@ TEST_F(DrillDaemonTest, OnlyAnAdminMayDrill) {
   EXPECT_EQ(client_->Request("POST", "/v1/drills", "{}", ping_).status, 403);
   EXPECT_EQ(client_->Request("POST", "/v1/drills", "{}", "").status, 401);
   EXPECT_EQ(client_->Request("GET", "/v1/drills", "", ping_).status, 403);
+  // Bad input is refused with a body, and no drill runs.
+  HttpResult bad = client_->Request("POST", "/v1/drills", R"({"doors":["http_api"]})", admin_);
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_NE(bad.body.find("doors"), std::string::npos) << bad.body;
+  EXPECT_EQ(client_->Request("POST", "/v1/drills", "[1]", admin_).status, 400);
   HttpResult status = client_->Request("GET", "/v1/drills", "", admin_);
   ASSERT_EQ(status.status, 200);
   EXPECT_TRUE(status.json.at("last").is_null());
