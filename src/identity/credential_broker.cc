@@ -158,12 +158,15 @@ Result<TokenResponse> ParseTokenResponse(int status, std::string_view body,
     if (c <= 0x20 || c >= 0x7f) return Error::Invalid("the access_token is not a header value");
   }
   const json::value* tt = o->if_contains("token_type");
-  std::string type = tt != nullptr && tt->is_string() ? std::string(tt->as_string()) : "";
+  const std::string sent = tt != nullptr && tt->is_string() ? std::string(tt->as_string()) : "";
+  std::string type = sent;
   std::transform(type.begin(), type.end(), type.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   if (type != "bearer") {
+    // What the provider sent is echoed as sent, masked before it is bounded: a provider that
+    // mirrors the request may put the client secret in any field.
     return Error::Invalid("the token endpoint's answer is not a Bearer token (token_type '" +
-                          Printable(type) + "')");
+                          Printable(MaskSecrets(sent, secrets)) + "')");
   }
   if (const json::value* itt = o->if_contains("issued_token_type")) {
     if (!itt->is_string()) return Error::Invalid("issued_token_type is not a string");

@@ -454,6 +454,23 @@ TEST(CredentialBrokerTest, ProviderErrorQuotingTheClientSecretIsMasked) {
   EXPECT_EQ(got.error().message.find("agent-secret"), std::string::npos) << got.error().message;
 }
 
+// Tests that a 200 answer whose token_type quotes the client secret (found by
+// the token_response fuzz target: the parser echoed token_type unmasked) is
+// refused with the secret masked, also where the echo is cut at its bound.
+TEST(CredentialBrokerTest, TokenTypeQuotingTheClientSecretIsMasked) {
+  const std::string secret = "s3cret-value";
+  for (const std::string& type :
+       {"Beare" + secret + "r", secret, std::string(190, 'x') + secret}) {
+    const std::string body = json::serialize(
+        json::object{{"access_token", "abc.def"}, {"token_type", type}, {"expires_in", 300}});
+    auto got = ParseTokenResponse(200, body, {secret});
+    ASSERT_FALSE(got.ok());
+    const std::string& m = got.error().message;
+    EXPECT_NE(m.find("not a Bearer token"), std::string::npos) << m;
+    EXPECT_EQ(m.find("s3cret"), std::string::npos) << m;
+  }
+}
+
 // Tests that the record holds what was granted (the token's scp array), not
 // what was asked.
 TEST(CredentialBrokerTest, RecordHoldsWhatWasGrantedNotWhatWasAsked) {
