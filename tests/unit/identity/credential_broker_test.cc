@@ -459,8 +459,7 @@ TEST(CredentialBrokerTest, ProviderErrorQuotingTheClientSecretIsMasked) {
 // refused with the secret masked, also where the echo is cut at its bound.
 TEST(CredentialBrokerTest, TokenTypeQuotingTheClientSecretIsMasked) {
   const std::string secret = "s3cret-value";
-  for (const std::string& type :
-       {"Beare" + secret + "r", secret, std::string(190, 'x') + secret}) {
+  for (const std::string& type : {"Beare" + secret + "r", secret, std::string(190, 'x') + secret}) {
     const std::string body = json::serialize(
         json::object{{"access_token", "abc.def"}, {"token_type", type}, {"expires_in", 300}});
     auto got = ParseTokenResponse(200, body, {secret});
