@@ -18,7 +18,7 @@ CMAKE_CACHE := $(if $(CCACHE),-DCMAKE_CXX_COMPILER_LAUNCHER=$(CCACHE))
 UNITY       ?= ON
 CMAKE_CACHE += -DINTERLOCK_UNITY_BUILD=$(UNITY)
 
-.PHONY: all deps build run demo test unit test-asan fuzz bench package test-package image test-image format check-format clean
+.PHONY: all deps build run demo test unit sanitizer-build test-asan fuzz bench package test-package image test-image format check-format clean
 
 all: build
 
@@ -55,6 +55,10 @@ $(BUILD_SAN)/CMakeCache.txt:
 	  -DCMAKE_CXX_COMPILER=clang++-14 -DINTERLOCK_SANITIZE=address,undefined \
 	  -DINTERLOCK_BUILD_FUZZ=ON -DINTERLOCK_BUILD_BENCH=OFF -DINTERLOCK_BUILD_INTEGRATION_TESTS=OFF \
 	  -DINTERLOCK_TEST_SHARDS=4
+
+# What `test-asan` and `fuzz` run, built (CI starts it at idle priority beside `make test`).
+sanitizer-build: deps $(BUILD_SAN)/CMakeCache.txt
+	cmake --build $(BUILD_SAN) -j $(JOBS) --target unit_tests fuzzers
 
 # Unit tests under AddressSanitizer + UndefinedBehaviorSanitizer (no benches).
 test-asan: deps $(BUILD_SAN)/CMakeCache.txt

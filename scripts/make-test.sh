@@ -30,17 +30,7 @@ setsid "$root/scripts/prepare-tests.sh" --npm "$build" >"$build/prepare-npm.log"
 npm_pid=$!
 prebuild="$build/prebuild-last-release.sh"  # written by the configure, with the fixture
 if [ -x "$prebuild" ]; then
-  idle="nice -n 19"
-  if command -v chrt >/dev/null 2>&1 && chrt --idle 0 true 2>/dev/null; then
-    idle="chrt --idle 0"
-  fi
-  # A new session is also a new autogroup where the kernel has them
-  # (/proc/sys/kernel/sched_autogroup_enabled), which the scheduler shares the CPUs with
-  # as with the build's whole group, whatever its tasks' policy: so the session's own
-  # shell lowers its group to nice 19 before it starts the build.
-  # shellcheck disable=SC2016,SC2086  # "$@" is the inner shell's; $idle is two words
-  setsid sh -c 'echo 19 >/proc/self/autogroup 2>/dev/null; exec "$@"' prebuild \
-    $idle "$prebuild" >"$build/prebuild-last-release.log" 2>&1 &
+  setsid "$root/scripts/at-idle.sh" "$prebuild" >"$build/prebuild-last-release.log" 2>&1 &
   old_pid=$!
 fi
 cmake --build "$build" -j "$jobs" --target interlock interlock-sandbox-bridge
