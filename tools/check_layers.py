@@ -26,6 +26,11 @@ its own protos (doors/<door>/proto/X.proto as "X.pb.h" or "X.grpc.pb.h"), the st
 reader's value tree (policy/yaml_tree.h, how every config section is read) and system
 headers but the database clients'. A new door folder is checked the day it lands.
 
+The modules beneath the core (BENEATH_CORE: audit, common, engine, identity, outbound,
+policy, telemetry) include nothing of the core, its doors or its composition: the core builds on them,
+never the other way round (a two-way tie makes both one module). Wiring that joins one of them
+to the core (telemetry's notice logger, say) lives with the composition root.
+
 Anywhere under src/, only the strict YAML reader (YAML_HEADER_OWNERS: src/policy/) includes
 yaml-cpp, and only the policy module includes policy/yaml_reader.h (which exposes
 yaml-cpp's nodes): every YAML file is read by the strict reader, which refuses duplicate keys and
@@ -60,10 +65,16 @@ DOOR_FILES = (
     "src/cli/decide_cmd.cc",
     "src/cli/egress_cmd.cc",
     "src/cli/hook_cmd.cc",
-    "src/cli/hook_input.cc",
     "src/cli/hook_input.h",
     "src/cli/mcp_cmd.cc",
 )
+# Modules the core builds on: they include nothing above them (ABOVE_CORE_PREFIXES).
+BENEATH_CORE = ("src/audit/", "src/common/", "src/engine/", "src/identity/", "src/outbound/", "src/policy/",
+                "src/telemetry/")
+ABOVE_CORE_PREFIXES = ("core/", "server/", "mcp/", "egress/", "doors/", "cli/", "store/",
+                       "daemon/", "governance/", "approval/")
+BENEATH_RULE = ("a module beneath the core (audit, common, engine, identity, outbound, "
+                "policy, telemetry) includes nothing of the core or above it")
 CORE_DIR = "src/core/"
 # src/doors/<door>/: checked against DOOR_ALLOWED_PREFIXES / DOOR_ALLOWED_HEADERS (an allowlist).
 DOORS_DIR = "src/doors/"
@@ -182,6 +193,10 @@ def scan(root):
                         yrule = yaml_rule(rel, m.group(2), m.group(1) == "<")
                         if yrule:
                             yield rel, n, m.group(2), yrule
+                            continue
+                        if (rel.startswith(BENEATH_CORE) and m.group(1) == '"' and
+                                m.group(2).startswith(ABOVE_CORE_PREFIXES)):
+                            yield rel, n, m.group(2), BENEATH_RULE
                             continue
                         if rel.startswith(DOORS_DIR) and rel.count("/") >= 3:
                             drule = door_folder_rule(root, rel, m.group(2), m.group(1) == "<")

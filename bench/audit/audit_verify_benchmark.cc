@@ -89,7 +89,7 @@ int main(int argc, char** argv) {
   auto pub = key->Public();
   auto head = audit::ReadAuditHead(raw);
   auto cp = audit::MakeCheckpoint(*key, head->seq, head->hash, std::chrono::system_clock::now());
-  std::vector<core::Checkpoint> cps{*cp};
+  std::vector<audit::Checkpoint> cps{*cp};
   db.reset();
 
   // Verify on a fresh read-only connection, as the CLI does (cold page cache aside).

@@ -40,12 +40,12 @@ std::string HexDecode(std::string_view hex) {
   return out;
 }
 
-Result<core::Checkpoint> ParseLine(std::string_view line, int line_no, const std::string& where) {
+Result<audit::Checkpoint> ParseLine(std::string_view line, int line_no, const std::string& where) {
   Result<boost::json::value> v = ParseJsonStrict(line);
   if (!v.ok()) return Error::Corrupt(where + "not a checkpoint line: " + v.error().message);
   if (!v->is_object()) return Error::Corrupt(where + "not a checkpoint line: not an object");
   const boost::json::object& o = v->get_object();
-  core::Checkpoint cp;
+  audit::Checkpoint cp;
   cp.line = line_no;
   const auto* seq = o.if_contains("seq");
   const auto* hash = o.if_contains("hash");
@@ -77,7 +77,7 @@ Result<core::Checkpoint> ParseLine(std::string_view line, int line_no, const std
 
 }  // namespace
 
-Result<core::Checkpoint> ParseCheckpointLine(std::string_view line, const std::string& where) {
+Result<audit::Checkpoint> ParseCheckpointLine(std::string_view line, const std::string& where) {
   return ParseLine(line, 0, where);
 }
 
@@ -92,9 +92,9 @@ std::string CheckpointMessage(int64_t seq, std::string_view hash, std::string_vi
   return msg;
 }
 
-Result<core::Checkpoint> MakeCheckpoint(const SigningKey& key, int64_t seq, std::string_view hash,
-                                        TimePoint time) {
-  core::Checkpoint cp;
+Result<audit::Checkpoint> MakeCheckpoint(const SigningKey& key, int64_t seq, std::string_view hash,
+                                         TimePoint time) {
+  audit::Checkpoint cp;
   cp.seq = seq;
   cp.hash = std::string(hash);
   cp.time = FormatRfc3339(time);
@@ -105,11 +105,11 @@ Result<core::Checkpoint> MakeCheckpoint(const SigningKey& key, int64_t seq, std:
   return cp;
 }
 
-bool VerifyCheckpoint(const PublicKey& key, const core::Checkpoint& cp) {
+bool VerifyCheckpoint(const PublicKey& key, const audit::Checkpoint& cp) {
   return key.Verify(CheckpointMessage(cp.seq, cp.hash, cp.time), cp.signature);
 }
 
-std::string CheckpointToJsonLine(const core::Checkpoint& cp) {
+std::string CheckpointToJsonLine(const audit::Checkpoint& cp) {
   boost::json::object o;
   o["seq"] = cp.seq;
   o["hash"] = cp.hash;
@@ -119,7 +119,7 @@ std::string CheckpointToJsonLine(const core::Checkpoint& cp) {
   return CanonicalJson(o);
 }
 
-Status AppendCheckpoint(const std::string& path, const core::Checkpoint& cp) {
+Status AppendCheckpoint(const std::string& path, const audit::Checkpoint& cp) {
   const std::string line = CheckpointToJsonLine(cp) + "\n";
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd < 0) return Error::Unavailable("cannot open checkpoint file " + path + ": " + ErrnoText());
@@ -137,11 +137,11 @@ Status AppendCheckpoint(const std::string& path, const core::Checkpoint& cp) {
   return Status::Ok();
 }
 
-Result<std::vector<core::Checkpoint>> ReadCheckpoints(const std::string& path) {
+Result<std::vector<audit::Checkpoint>> ReadCheckpoints(const std::string& path) {
   Result<std::string> read = ReadFileBounded(path, kMaxCheckpointFileBytes, "checkpoint file");
   if (!read.ok()) return read.error();
   const std::string& data = *read;
-  std::vector<core::Checkpoint> out;
+  std::vector<audit::Checkpoint> out;
   int line_no = 0;
   size_t pos = 0;
   while (pos < data.size()) {
@@ -151,7 +151,7 @@ Result<std::vector<core::Checkpoint>> ReadCheckpoints(const std::string& path) {
     std::string_view line(data.data() + pos, end - pos);
     pos = end + 1;
     if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-    Result<core::Checkpoint> cp =
+    Result<audit::Checkpoint> cp =
         ParseLine(line, line_no, path + ":" + std::to_string(line_no) + ": ");
     if (!cp.ok()) return cp.error();
     out.push_back(std::move(cp).value());
@@ -161,16 +161,16 @@ Result<std::vector<core::Checkpoint>> ReadCheckpoints(const std::string& path) {
 
 namespace {
 
-class FileCheckpointStore final : public core::CheckpointStore {
+class FileCheckpointStore final : public audit::CheckpointStore {
  public:
   FileCheckpointStore(std::string path, std::function<Result<AuditHead>()> head)
       : path_(std::move(path)), head_(std::move(head)) {}
   Result<AuditHead> CommittedHead() override { return head_(); }
-  Status Append(const core::Checkpoint& cp) override { return AppendCheckpoint(path_, cp); }
-  Result<std::vector<core::Checkpoint>> List() override {
-    Result<std::vector<core::Checkpoint>> read = ReadCheckpoints(path_);
+  Status Append(const audit::Checkpoint& cp) override { return AppendCheckpoint(path_, cp); }
+  Result<std::vector<audit::Checkpoint>> List() override {
+    Result<std::vector<audit::Checkpoint>> read = ReadCheckpoints(path_);
     if (!read.ok() && read.error().kind == ErrorKind::kNotFound) {
-      return std::vector<core::Checkpoint>{};
+      return std::vector<audit::Checkpoint>{};
     }
     return read;
   }
@@ -193,27 +193,27 @@ std::function<Result<AuditHead>()> SqliteHead(sqlite3* db) {
 
 }  // namespace
 
-std::unique_ptr<core::CheckpointStore> MakeFileCheckpointStore(
+std::unique_ptr<audit::CheckpointStore> MakeFileCheckpointStore(
     std::string path, std::function<Result<AuditHead>()> head) {
   return std::make_unique<FileCheckpointStore>(std::move(path), std::move(head));
 }
 
-core::CheckpointSigner MakeCheckpointSigner(std::shared_ptr<const SigningKey> key, std::string path,
-                                            const Clock* clock) {
-  core::CheckpointSigner signer;
+audit::CheckpointSigner MakeCheckpointSigner(std::shared_ptr<const SigningKey> key,
+                                             std::string path, const Clock* clock) {
+  audit::CheckpointSigner signer;
   signer.sign = [key = std::move(key), clock](const AuditHead& head) {
     return MakeCheckpoint(*key, head.seq, head.hash,
                           clock != nullptr ? clock->Now() : SystemClock().Now());
   };
-  signer.mirror = [path = std::move(path)](const core::Checkpoint& cp) {
+  signer.mirror = [path = std::move(path)](const audit::Checkpoint& cp) {
     return AppendCheckpoint(path, cp);
   };
   return signer;
 }
 
-Result<core::CheckpointSigner> LoadCheckpointSigner(const std::string& keys_dir,
-                                                    const std::string& checkpoint_file,
-                                                    bool create_missing_keys) {
+Result<audit::CheckpointSigner> LoadCheckpointSigner(const std::string& keys_dir,
+                                                     const std::string& checkpoint_file,
+                                                     bool create_missing_keys) {
   Result<AuditKeys> keys =
       create_missing_keys ? LoadOrCreateAuditKeys(keys_dir) : LoadAuditKeys(keys_dir);
   if (!keys.ok()) return keys.error();
@@ -222,31 +222,31 @@ Result<core::CheckpointSigner> LoadCheckpointSigner(const std::string& keys_dir,
       checkpoint_file.empty() ? DefaultCheckpointsFile(keys_dir) : checkpoint_file);
 }
 
-Result<core::Checkpoint> WriteCheckpointNow(core::CheckpointStore& store, const SigningKey& key,
-                                            TimePoint now) {
+Result<audit::Checkpoint> WriteCheckpointNow(audit::CheckpointStore& store, const SigningKey& key,
+                                             TimePoint now) {
   Result<AuditHead> head = store.CommittedHead();
   if (!head.ok()) return head.error();
-  if (head->seq == 0) return core::Checkpoint{};
-  Result<core::Checkpoint> cp = MakeCheckpoint(key, head->seq, head->hash, now);
+  if (head->seq == 0) return audit::Checkpoint{};
+  Result<audit::Checkpoint> cp = MakeCheckpoint(key, head->seq, head->hash, now);
   if (!cp.ok()) return cp.error();
   if (Status s = store.Append(*cp); !s.ok()) return s.error();
   return cp;
 }
 
-Result<core::Checkpoint> WriteCheckpointNow(sqlite3* db, const SigningKey& key,
-                                            const std::string& path, TimePoint now) {
+Result<audit::Checkpoint> WriteCheckpointNow(sqlite3* db, const SigningKey& key,
+                                             const std::string& path, TimePoint now) {
   return WriteCheckpointNow(*MakeFileCheckpointStore(path, SqliteHead(db)), key, now);
 }
 
 Result<std::unique_ptr<Checkpointer>> Checkpointer::Create(const SigningKey* key,
                                                            CheckpointerOptions options,
                                                            const Clock* clock,
-                                                           core::CheckpointStore* store) {
+                                                           audit::CheckpointStore* store) {
   std::unique_ptr<Checkpointer> c(new Checkpointer(key, std::move(options), clock));
-  Result<std::vector<core::Checkpoint>> existing =
+  Result<std::vector<audit::Checkpoint>> existing =
       store != nullptr ? store->List() : ReadCheckpoints(c->options_.path);
   if (existing.ok()) {
-    for (const core::Checkpoint& cp : *existing) c->last_seq_ = std::max(c->last_seq_, cp.seq);
+    for (const audit::Checkpoint& cp : *existing) c->last_seq_ = std::max(c->last_seq_, cp.seq);
   } else if (existing.error().kind != ErrorKind::kNotFound) {
     return existing.error();
   }
@@ -261,7 +261,7 @@ Status Checkpointer::CheckpointIfChanged(sqlite3* db) {
   return Check(*MakeFileCheckpointStore(options_.path, SqliteHead(db)), true);
 }
 
-Status Checkpointer::Check(core::CheckpointStore& store, bool force) {
+Status Checkpointer::Check(audit::CheckpointStore& store, bool force) {
   Result<AuditHead> head = store.CommittedHead();
   if (!head.ok()) return head.error();
   if (head->seq < last_seq_) {
@@ -274,7 +274,7 @@ Status Checkpointer::Check(core::CheckpointStore& store, bool force) {
   const bool due = force || now - last_time_ >= options_.interval ||
                    head->seq - last_seq_ >= options_.every_records;
   if (!due) return Status::Ok();
-  Result<core::Checkpoint> cp = MakeCheckpoint(*key_, head->seq, head->hash, now);
+  Result<audit::Checkpoint> cp = MakeCheckpoint(*key_, head->seq, head->hash, now);
   if (!cp.ok()) return cp.error();
   if (Status s = store.Append(*cp); !s.ok()) return s;
   last_seq_ = head->seq;
@@ -306,7 +306,7 @@ Result<std::unique_ptr<CheckpointThread>> CheckpointThread::Start(
 }
 
 Result<std::unique_ptr<CheckpointThread>> CheckpointThread::Start(
-    std::unique_ptr<core::CheckpointStore> store, std::unique_ptr<Checkpointer> checkpointer,
+    std::unique_ptr<audit::CheckpointStore> store, std::unique_ptr<Checkpointer> checkpointer,
     std::chrono::milliseconds poll, std::function<void(const Error&)> on_error) {
   std::unique_ptr<CheckpointThread> t(new CheckpointThread());
   t->store_ = std::move(store);

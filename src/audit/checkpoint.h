@@ -33,9 +33,9 @@
 #include <vector>
 
 #include "audit/audit_log.h"
+#include "audit/checkpoint_store.h"
 #include "audit/keys.h"
 #include "common/time.h"
-#include "core/ports/checkpoint.h"
 #include "interlock/result.h"
 
 struct sqlite3;
@@ -45,33 +45,33 @@ namespace interlock::audit {
 // The exact bytes a checkpoint signature covers.
 std::string CheckpointMessage(int64_t seq, std::string_view hash, std::string_view time);
 
-Result<core::Checkpoint> MakeCheckpoint(const SigningKey& key, int64_t seq, std::string_view hash,
-                                        TimePoint time);
-bool VerifyCheckpoint(const PublicKey& key, const core::Checkpoint& cp);
+Result<audit::Checkpoint> MakeCheckpoint(const SigningKey& key, int64_t seq, std::string_view hash,
+                                         TimePoint time);
+bool VerifyCheckpoint(const PublicKey& key, const audit::Checkpoint& cp);
 
 // The file at `path` (created at the first Append) as a CheckpointStore whose head is
 // read by `head`.
-std::unique_ptr<core::CheckpointStore> MakeFileCheckpointStore(
+std::unique_ptr<audit::CheckpointStore> MakeFileCheckpointStore(
     std::string path, std::function<Result<AuditHead>()> head);
 
 // One JSON line (no trailing newline).
-std::string CheckpointToJsonLine(const core::Checkpoint& cp);
+std::string CheckpointToJsonLine(const audit::Checkpoint& cp);
 
 // Parses one line as CheckpointToJsonLine writes it; errors start with `where`.
-Result<core::Checkpoint> ParseCheckpointLine(std::string_view line, const std::string& where);
+Result<audit::Checkpoint> ParseCheckpointLine(std::string_view line, const std::string& where);
 
 // Appends one line to `path` (created 0644 if missing) and fsyncs it.
-Status AppendCheckpoint(const std::string& path, const core::Checkpoint& cp);
+Status AppendCheckpoint(const std::string& path, const audit::Checkpoint& cp);
 
 // Reads every checkpoint of `path` in file order. A malformed line is an Error naming
 // the line. A missing file is NotFound.
-Result<std::vector<core::Checkpoint>> ReadCheckpoints(const std::string& path);
+Result<std::vector<audit::Checkpoint>> ReadCheckpoints(const std::string& path);
 
 // Signs with `key` at `clock`'s time (not owned; nullptr: the system clock) and mirrors
 // into the file at `path` (appended and fsync'd, one write per line: safe from several
 // threads and processes on one file).
-core::CheckpointSigner MakeCheckpointSigner(std::shared_ptr<const SigningKey> key, std::string path,
-                                            const Clock* clock = nullptr);
+audit::CheckpointSigner MakeCheckpointSigner(std::shared_ptr<const SigningKey> key,
+                                             std::string path, const Clock* clock = nullptr);
 
 // The signer of a command-line tool's store: the audit keys of `keys_dir`, signing at the
 // system clock's time into `checkpoint_file` ("" = DefaultCheckpointsFile(keys_dir)).
@@ -79,19 +79,19 @@ core::CheckpointSigner MakeCheckpointSigner(std::shared_ptr<const SigningKey> ke
 // (a SQLite deployment's first token comes before its daemon); else they must exist (a
 // fleet's keys are shared: a key made up here would sign checkpoints that no verifier of
 // the fleet accepts).
-Result<core::CheckpointSigner> LoadCheckpointSigner(const std::string& keys_dir,
-                                                    const std::string& checkpoint_file,
-                                                    bool create_missing_keys);
+Result<audit::CheckpointSigner> LoadCheckpointSigner(const std::string& keys_dir,
+                                                     const std::string& checkpoint_file,
+                                                     bool create_missing_keys);
 
 // Writes a checkpoint of the current head of `store` now, unless the log is empty.
 // Returns the checkpoint written (seq 0 when the log was empty and nothing was written).
-Result<core::Checkpoint> WriteCheckpointNow(core::CheckpointStore& store, const SigningKey& key,
-                                            TimePoint now);
+Result<audit::Checkpoint> WriteCheckpointNow(audit::CheckpointStore& store, const SigningKey& key,
+                                             TimePoint now);
 
 // Writes a checkpoint of the current head of `db` now, unless the log is empty.
 // Returns the checkpoint written (seq 0 when the log was empty and nothing was written).
-Result<core::Checkpoint> WriteCheckpointNow(sqlite3* db, const SigningKey& key,
-                                            const std::string& path, TimePoint now);
+Result<audit::Checkpoint> WriteCheckpointNow(sqlite3* db, const SigningKey& key,
+                                             const std::string& path, TimePoint now);
 
 struct CheckpointerOptions {
   std::string path;                            // checkpoint file
@@ -110,7 +110,7 @@ class Checkpointer {
   static Result<std::unique_ptr<Checkpointer>> Create(const SigningKey* key,
                                                       CheckpointerOptions options,
                                                       const Clock* clock,
-                                                      core::CheckpointStore* store = nullptr);
+                                                      audit::CheckpointStore* store = nullptr);
 
   // Reads the committed head of `db` (which must not be inside a transaction) and
   // writes a checkpoint if due. Cheap when nothing is due: one indexed read.
@@ -118,8 +118,8 @@ class Checkpointer {
   // Writes a checkpoint if any record was appended since the last one.
   Status CheckpointIfChanged(sqlite3* db);
   // The same over any CheckpointStore (the checkpoint goes to `store`, not options.path).
-  Status MaybeCheckpoint(core::CheckpointStore& store) { return Check(store, false); }
-  Status CheckpointIfChanged(core::CheckpointStore& store) { return Check(store, true); }
+  Status MaybeCheckpoint(audit::CheckpointStore& store) { return Check(store, false); }
+  Status CheckpointIfChanged(audit::CheckpointStore& store) { return Check(store, true); }
 
   int64_t last_seq() const { return last_seq_; }
   const std::string& path() const { return options_.path; }
@@ -127,7 +127,7 @@ class Checkpointer {
  private:
   Checkpointer(const SigningKey* key, CheckpointerOptions options, const Clock* clock)
       : key_(key), options_(std::move(options)), clock_(clock) {}
-  Status Check(core::CheckpointStore& store, bool force);
+  Status Check(audit::CheckpointStore& store, bool force);
 
   const SigningKey* key_;
   CheckpointerOptions options_;
@@ -148,7 +148,7 @@ class CheckpointThread {
       std::chrono::milliseconds poll, std::function<void(const Error&)> on_error);
   // The same over any CheckpointStore (PostgreSQL: store/postgres_audit.h).
   static Result<std::unique_ptr<CheckpointThread>> Start(
-      std::unique_ptr<core::CheckpointStore> store, std::unique_ptr<Checkpointer> checkpointer,
+      std::unique_ptr<audit::CheckpointStore> store, std::unique_ptr<Checkpointer> checkpointer,
       std::chrono::milliseconds poll, std::function<void(const Error&)> on_error);
   ~CheckpointThread();
   CheckpointThread(const CheckpointThread&) = delete;
@@ -164,7 +164,7 @@ class CheckpointThread {
     void operator()(sqlite3* db) const;
   };
   std::unique_ptr<sqlite3, DbCloser> db_;
-  std::unique_ptr<core::CheckpointStore> store_;  // over db_ for SQLite
+  std::unique_ptr<audit::CheckpointStore> store_;  // over db_ for SQLite
   std::unique_ptr<Checkpointer> checkpointer_;
   std::chrono::milliseconds poll_{1000};
   std::function<void(const Error&)> on_error_;

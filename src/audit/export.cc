@@ -9,9 +9,9 @@
 #include "audit/audit_log.h"
 #include "audit/export_internal.h"
 #include "audit/record_scan.h"
+#include "audit/record_source.h"
 #include "audit/sqlite_util.h"
 #include "common/json.h"
-#include "core/ports/record_source.h"
 
 namespace interlock::audit {
 
@@ -131,7 +131,7 @@ Result<ExportStats> ExportJsonl(sqlite3* db, const AuditFilter& filter, std::ost
   return stats;
 }
 
-Result<ExportStats> ExportJsonl(core::RecordSource& source, const AuditFilter& filter,
+Result<ExportStats> ExportJsonl(audit::RecordSource& source, const AuditFilter& filter,
                                 std::ostream& out) {
   if (!filter.type.empty() || !filter.tool.empty() || !filter.code.empty() ||
       !filter.text.empty() || filter.before_seq > 0 || filter.descending) {
@@ -144,7 +144,7 @@ Result<ExportStats> ExportJsonl(core::RecordSource& source, const AuditFilter& f
   const std::optional<int64_t> until =
       filter.until ? std::optional<int64_t>(ToUnixMillis(*filter.until)) : std::nullopt;
   ExportStats stats;
-  core::AuditRow r;
+  audit::AuditRow r;
   ScannedBody b;
   std::string problem;
   std::string line;

@@ -44,7 +44,7 @@ Result<ExportStats> ExportJsonl(sqlite3* db, const AuditFilter& filter, std::ost
 // whole log is read). The console's filters (type, tool, code, text, before_seq,
 // descending) are refused (kInvalidArgument). Lines are byte-identical to the SQLite
 // export's.
-Result<ExportStats> ExportJsonl(core::RecordSource& source, const AuditFilter& filter,
+Result<ExportStats> ExportJsonl(audit::RecordSource& source, const AuditFilter& filter,
                                 std::ostream& out);
 
 // Parses a --since/--until value: RFC 3339, or a date "YYYY-MM-DD" (midnight UTC; with

@@ -17,7 +17,7 @@ class SqlitePruneTarget final : public PruneTarget {
  public:
   explicit SqlitePruneTarget(sqlite3* db) : db_(db) {}
 
-  Result<std::unique_ptr<core::RecordSource>> OpenSource() override {
+  Result<std::unique_ptr<audit::RecordSource>> OpenSource() override {
     return MakeSqliteRecordSource(db_);
   }
 
@@ -95,18 +95,18 @@ std::unique_ptr<PruneTarget> MakeSqlitePruneTarget(sqlite3* db) {
   return std::make_unique<SqlitePruneTarget>(db);
 }
 
-Result<PruneReport> PruneAuditLog(PruneTarget& target, core::CheckpointStore& checkpoints,
+Result<PruneReport> PruneAuditLog(PruneTarget& target, audit::CheckpointStore& checkpoints,
                                   const SigningKey& key, const PruneOptions& options) {
   if (options.days < 1) return Error::Invalid("retention must be at least 1 day");
   Result<PublicKey> pub = key.Public();
   if (!pub.ok()) return pub.error();
-  Result<std::vector<core::Checkpoint>> cps = checkpoints.List();
+  Result<std::vector<audit::Checkpoint>> cps = checkpoints.List();
   if (!cps.ok()) return cps.error();
 
   // Verify outside any write transaction so the daemons are not blocked meanwhile.
   Result<VerifyReport> vr = Error::Internal("unreached");
   {
-    Result<std::unique_ptr<core::RecordSource>> source = target.OpenSource();
+    Result<std::unique_ptr<audit::RecordSource>> source = target.OpenSource();
     if (!source.ok()) return source.error();
     VerifyOptions vo;
     vo.checkpoints = *cps;
@@ -136,7 +136,7 @@ Result<PruneReport> PruneAuditLog(PruneTarget& target, core::CheckpointStore& ch
     const int64_t upto = std::min(keep, first + chunk);  // delete seq < upto this round
     Result<std::string> hash = target.RecordHash(upto - 1);
     if (!hash.ok()) return hash.error();
-    Result<core::Checkpoint> anchor = MakeCheckpoint(key, upto - 1, *hash, options.now);
+    Result<audit::Checkpoint> anchor = MakeCheckpoint(key, upto - 1, *hash, options.now);
     if (!anchor.ok()) return anchor.error();
     // The anchor is durable before any record is deleted: a crash in between leaves a
     // complete log plus one extra checkpoint, which verifies.
@@ -162,7 +162,7 @@ Result<PruneReport> PruneAuditLog(sqlite3* db, const SigningKey& key, const Prun
   }
   if (Status s = CheckAuditReadable(db, false, false); !s.ok()) return s.error();
   SqlitePruneTarget target(db);
-  std::unique_ptr<core::CheckpointStore> cps =
+  std::unique_ptr<audit::CheckpointStore> cps =
       MakeFileCheckpointStore(options.checkpoint_file, []() -> Result<AuditHead> {
         return Error::Internal("a prune never reads the head through its checkpoint store");
       });

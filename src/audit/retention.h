@@ -28,8 +28,8 @@
 
 #include "audit/checkpoint.h"
 #include "audit/keys.h"
+#include "audit/record_source.h"
 #include "common/time.h"
-#include "core/ports/record_source.h"
 #include "interlock/result.h"
 
 struct sqlite3;
@@ -48,8 +48,8 @@ struct PruneOptions {
 struct PruneReport {
   int64_t deleted = 0;
   int64_t first_kept_seq = 0;
-  core::Checkpoint anchor;  // the last anchor written (seq first_kept_seq - 1); seq 0 if none
-  int chunks = 0;           // write transactions (and anchors) used
+  audit::Checkpoint anchor;  // the last anchor written (seq first_kept_seq - 1); seq 0 if none
+  int chunks = 0;            // write transactions (and anchors) used
 };
 
 // The rows a prune reads and deletes. One thread at a time.
@@ -57,7 +57,7 @@ class PruneTarget {
  public:
   virtual ~PruneTarget() = default;
   // A source over the whole log, for the verification before anything is deleted.
-  virtual Result<std::unique_ptr<core::RecordSource>> OpenSource() = 0;
+  virtual Result<std::unique_ptr<audit::RecordSource>> OpenSource() = 0;
   // The oldest record whose time is at or after `time_ms`; nullopt when none is.
   virtual Result<std::optional<int64_t>> FirstSeqAtOrAfter(int64_t time_ms) = 0;
   // The chain hash of record `seq`; kCorrupt when it is gone.
@@ -70,7 +70,7 @@ class PruneTarget {
 
 // `key` signs the anchors, which go to `checkpoints` (and are read from it, with the
 // existing checkpoints, for the verification); options.checkpoint_file is unused here.
-Result<PruneReport> PruneAuditLog(PruneTarget& target, core::CheckpointStore& checkpoints,
+Result<PruneReport> PruneAuditLog(PruneTarget& target, audit::CheckpointStore& checkpoints,
                                   const SigningKey& key, const PruneOptions& options);
 
 // The rows of the SQLite store file `db` (borrowed; it must outlive the target).

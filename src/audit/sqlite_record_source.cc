@@ -11,7 +11,7 @@
 namespace interlock::audit {
 namespace {
 
-class SqliteRecordSource final : public core::RecordSource {
+class SqliteRecordSource final : public audit::RecordSource {
  public:
   explicit SqliteRecordSource(sqlite3* db) : db_(db) {}
 
@@ -48,11 +48,11 @@ class SqliteRecordSource final : public core::RecordSource {
     return Status::Ok();
   }
 
-  Result<core::LogBounds> Bounds() override {
+  Result<audit::LogBounds> Bounds() override {
     Statement first;
     if (Status s = first.Prepare(db_, "SELECT MIN(seq) FROM audit_log"); !s.ok()) return s.error();
     if (sqlite3_step(first.get()) != SQLITE_ROW) return SqliteError(db_, "read audit_log");
-    core::LogBounds b;
+    audit::LogBounds b;
     b.first_seq = first.Int64(0);
     Result<AuditHead> last = ReadLastRecord(db_);
     if (!last.ok()) return last.error();
@@ -60,7 +60,7 @@ class SqliteRecordSource final : public core::RecordSource {
     return b;
   }
 
-  Result<bool> Next(core::AuditRow* out) override {
+  Result<bool> Next(audit::AuditRow* out) override {
     const int rc = sqlite3_step(scan_.get());
     if (rc == SQLITE_DONE) return false;
     if (rc != SQLITE_ROW) return SqliteError(db_, "read audit_log");
@@ -110,7 +110,7 @@ class SqliteRecordSource final : public core::RecordSource {
 
 }  // namespace
 
-std::unique_ptr<core::RecordSource> MakeSqliteRecordSource(sqlite3* db) {
+std::unique_ptr<audit::RecordSource> MakeSqliteRecordSource(sqlite3* db) {
   return std::make_unique<SqliteRecordSource>(db);
 }
 

@@ -6,13 +6,13 @@
 
 #include <memory>
 
-#include "core/ports/record_source.h"
+#include "audit/record_source.h"
 
 struct sqlite3;
 
 namespace interlock::audit {
 
-std::unique_ptr<core::RecordSource> MakeSqliteRecordSource(sqlite3* db);
+std::unique_ptr<audit::RecordSource> MakeSqliteRecordSource(sqlite3* db);
 
 }  // namespace interlock::audit
 

@@ -38,7 +38,7 @@ std::string_view Statement::Text(int col) const {
 
 int64_t Statement::Int64(int col) const { return sqlite3_column_int64(stmt_, col); }
 
-void ReadRecordColumns(const Statement& st, core::RecordColumns* out) {
+void ReadRecordColumns(const Statement& st, audit::RecordColumns* out) {
   out->seq = st.Int64(0);
   out->time_ms = st.Int64(1);
   out->type = st.Text(2);

@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "core/ports/record_columns.h"
+#include "audit/record_columns.h"
 #include "interlock/result.h"
 
 struct sqlite3;
@@ -57,7 +57,7 @@ class Statement {
 
 // The record columns of an audit_log row selected as "seq, time_ms, type, run_id, call_id,
 // agent_id, principal, ..." (columns 0 to 6), as views valid until the next step.
-void ReadRecordColumns(const Statement& st, core::RecordColumns* out);
+void ReadRecordColumns(const Statement& st, audit::RecordColumns* out);
 
 Error SqliteError(sqlite3* db, std::string_view what);
 

@@ -20,7 +20,8 @@ TailReport Fail(TailReport r, int64_t seq, std::string problem) {
 }
 
 // A run head naming a record past the end ("" when none does).
-Result<std::string> RunHeadPastEnd(core::RecordSource& source, int64_t last_seq, int64_t* bad_seq) {
+Result<std::string> RunHeadPastEnd(audit::RecordSource& source, int64_t last_seq,
+                                   int64_t* bad_seq) {
   Result<bool> linked = source.RunLinks();
   if (!linked.ok()) return linked.error();
   if (!*linked) return std::string();
@@ -43,9 +44,9 @@ Result<std::string> RunHeadPastEnd(core::RecordSource& source, int64_t last_seq,
 }
 
 // The latest checkpoint by seq (the last one in the file among equals).
-const core::Checkpoint* Latest(std::span<const core::Checkpoint> cps) {
-  const core::Checkpoint* latest = nullptr;
-  for (const core::Checkpoint& cp : cps) {
+const audit::Checkpoint* Latest(std::span<const audit::Checkpoint> cps) {
+  const audit::Checkpoint* latest = nullptr;
+  for (const audit::Checkpoint& cp : cps) {
     if (latest == nullptr || cp.seq >= latest->seq) latest = &cp;
   }
   return latest;
@@ -55,8 +56,8 @@ const core::Checkpoint* Latest(std::span<const core::Checkpoint> cps) {
 // chains onto its predecessor and hashes to its stored hash. `problem` stays empty when
 // all do. A checkpoint for the record just before the first one (a prune's anchor) must
 // be the first record's prev; an older one covers pruned records only.
-Status CheckFromCheckpoint(core::RecordSource& source, int64_t first_seq,
-                           const core::Checkpoint& cp, std::string* problem, int64_t* bad_seq) {
+Status CheckFromCheckpoint(audit::RecordSource& source, int64_t first_seq,
+                           const audit::Checkpoint& cp, std::string* problem, int64_t* bad_seq) {
   int64_t expected = std::max(cp.seq, first_seq);
   std::string prev;
   bool have_prev = false;
@@ -68,7 +69,7 @@ Status CheckFromCheckpoint(core::RecordSource& source, int64_t first_seq,
   const std::string where = "the signed checkpoint for seq " + std::to_string(cp.seq) + " of " +
                             cp.time +
                             (cp.line > 0 ? " (line " + std::to_string(cp.line) + ")" : "");
-  core::AuditRow rec;
+  audit::AuditRow rec;
   for (;;) {
     Result<bool> more = source.Next(&rec);
     if (!more.ok()) return more.error();
@@ -120,14 +121,14 @@ Result<TailReport> CheckAuditTail(sqlite3* db, const TailCheckOptions& options) 
   return CheckAuditTail(*MakeSqliteRecordSource(db), options);
 }
 
-Result<TailReport> CheckAuditTail(core::RecordSource& source, const TailCheckOptions& options) {
+Result<TailReport> CheckAuditTail(audit::RecordSource& source, const TailCheckOptions& options) {
   if (!options.checkpoints.empty() && options.public_key == nullptr) {
     return Error::Invalid("checkpoints were given without the public key that checks them");
   }
   if (Status s = source.CheckReadable(); !s.ok()) return s.error();
 
   TailReport r;
-  Result<core::LogBounds> bounds = source.Bounds();
+  Result<audit::LogBounds> bounds = source.Bounds();
   if (!bounds.ok()) return bounds.error();
   const AuditHead& last = bounds->last;
   r.head_seq = last.seq;
@@ -146,7 +147,7 @@ Result<TailReport> CheckAuditTail(core::RecordSource& source, const TailCheckOpt
   if (!run.ok()) return run.error();
   if (!run->empty()) return Fail(std::move(r), bad, std::move(run).value());
 
-  const core::Checkpoint* cp = Latest(options.checkpoints);
+  const audit::Checkpoint* cp = Latest(options.checkpoints);
   if (cp == nullptr) {
     r.ok = true;
     return r;
@@ -189,13 +190,13 @@ Status TailRefusal(const TailReport& r, const std::string& store,
       checkpoint_file + " as evidence and start with a new checkpoint file (--checkpoints).");
 }
 
-Status CheckSourceTail(core::RecordSource& source, const std::string& store_label,
+Status CheckSourceTail(audit::RecordSource& source, const std::string& store_label,
                        const std::string& checkpoint_file, const std::string& keys_dir,
                        const PublicKey& key) {
-  Result<std::vector<core::Checkpoint>> cps = source.StoredCheckpoints();
+  Result<std::vector<audit::Checkpoint>> cps = source.StoredCheckpoints();
   if (!cps.ok()) return cps.error();
-  if (Result<std::vector<core::Checkpoint>> read = ReadCheckpoints(checkpoint_file); read.ok()) {
-    for (core::Checkpoint& cp : *read) cps->push_back(std::move(cp));
+  if (Result<std::vector<audit::Checkpoint>> read = ReadCheckpoints(checkpoint_file); read.ok()) {
+    for (audit::Checkpoint& cp : *read) cps->push_back(std::move(cp));
   } else if (read.error().kind != ErrorKind::kNotFound) {
     return read.error();
   }
@@ -206,8 +207,8 @@ Status CheckSourceTail(core::RecordSource& source, const std::string& store_labe
 
 Status CheckStoreTail(const std::string& store_path, const std::string& checkpoint_file,
                       const std::string& keys_dir, const PublicKey& key) {
-  std::vector<core::Checkpoint> cps;
-  if (Result<std::vector<core::Checkpoint>> read = ReadCheckpoints(checkpoint_file); read.ok()) {
+  std::vector<audit::Checkpoint> cps;
+  if (Result<std::vector<audit::Checkpoint>> read = ReadCheckpoints(checkpoint_file); read.ok()) {
     cps = std::move(read).value();
   } else if (read.error().kind != ErrorKind::kNotFound) {
     return read.error();

@@ -21,7 +21,7 @@
 
 #include "audit/checkpoint.h"
 #include "audit/keys.h"
-#include "core/ports/record_source.h"
+#include "audit/record_source.h"
 #include "interlock/result.h"
 
 struct sqlite3;
@@ -29,8 +29,8 @@ struct sqlite3;
 namespace interlock::audit {
 
 struct TailCheckOptions {
-  std::span<const core::Checkpoint> checkpoints;  // may be empty: then only the head rows count
-  const PublicKey* public_key = nullptr;          // required when checkpoints are given
+  std::span<const audit::Checkpoint> checkpoints;  // may be empty: then only the head rows count
+  const PublicKey* public_key = nullptr;           // required when checkpoints are given
 };
 
 struct TailReport {
@@ -44,7 +44,7 @@ struct TailReport {
 Result<TailReport> CheckAuditTail(sqlite3* db, const TailCheckOptions& options);
 // The same over any backend (PostgreSQL: store/postgres_read.h's source; the checkpoints
 // are the database's table and the daemon's file together).
-Result<TailReport> CheckAuditTail(core::RecordSource& source, const TailCheckOptions& options);
+Result<TailReport> CheckAuditTail(audit::RecordSource& source, const TailCheckOptions& options);
 
 // Ok for a report that passed; otherwise the daemon's refusal to start, naming what is
 // missing and the `audit verify` command (over `store`) to investigate with.
@@ -54,7 +54,7 @@ Status TailRefusal(const TailReport& r, const std::string& store,
 // The daemon's start check over any source (PostgreSQL): the checkpoints are the
 // source's own (RecordSource::StoredCheckpoints) and those of `checkpoint_file` (a
 // missing file is none); `store_label` names the store in the refusal's advice.
-Status CheckSourceTail(core::RecordSource& source, const std::string& store_label,
+Status CheckSourceTail(audit::RecordSource& source, const std::string& store_label,
                        const std::string& checkpoint_file, const std::string& keys_dir,
                        const PublicKey& key);
 

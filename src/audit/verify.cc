@@ -9,11 +9,11 @@
 
 #include "audit/audit_log.h"
 #include "audit/record_scan.h"
+#include "audit/record_source.h"
 #include "audit/sqlite_record_source.h"
 #include "common/crypto.h"
 #include "common/json.h"
 #include "common/time.h"
-#include "core/ports/record_source.h"
 
 namespace interlock::audit {
 namespace {
@@ -64,7 +64,7 @@ std::string Clip(std::string_view s) {
   return s.size() <= 80 ? std::string(s) : std::string(s.substr(0, 77)) + "...";
 }
 
-std::string CpName(const core::Checkpoint& cp) {
+std::string CpName(const audit::Checkpoint& cp) {
   std::string s = "checkpoint for seq " + std::to_string(cp.seq);
   if (cp.line > 0) s += " (line " + std::to_string(cp.line) + ")";
   return s;
@@ -78,7 +78,7 @@ VerifyReport Fail(VerifyReport r, int64_t seq, std::string problem) {
 }
 
 // Checks the columns that are not part of the chain against the hashed body.
-bool ColumnsMatch(const core::AuditRow& st, const ScannedBody& b, std::string* problem) {
+bool ColumnsMatch(const audit::AuditRow& st, const ScannedBody& b, std::string* problem) {
   struct Pair {
     const char* name;
     std::string_view column;
@@ -117,7 +117,7 @@ bool ColumnsMatch(const core::AuditRow& st, const ScannedBody& b, std::string* p
 // The record's run link (column 10) names its run's previous record: the one before it
 // in this scan, or, for the run's first record here, none (0) or one pruned before
 // `first_seq`.
-bool CheckRunLink(const core::AuditRow& st, int64_t seq, int64_t first_seq,
+bool CheckRunLink(const audit::AuditRow& st, int64_t seq, int64_t first_seq,
                   std::unordered_map<std::string, int64_t>* run_last, std::string* problem) {
   const int64_t link = st.run_prev;
   const std::string_view run_id = st.run_id;
@@ -140,7 +140,7 @@ bool CheckRunLink(const core::AuditRow& st, int64_t seq, int64_t first_seq,
 // Every run seen has its head row naming its last record; a head row of a run with no
 // record left names a pruned one. `problem` stays empty when all match; otherwise
 // `bad_seq` is the run's last record (or the head named).
-Status CheckRunHeads(core::RecordSource& source,
+Status CheckRunHeads(audit::RecordSource& source,
                      const std::unordered_map<std::string, int64_t>& run_last, int64_t first_seq,
                      std::string* problem, int64_t* bad_seq) {
   size_t matched = 0;
@@ -179,7 +179,7 @@ Status CheckRunHeads(core::RecordSource& source,
 }  // namespace
 
 Result<VerifyReport> VerifyAuditLog(sqlite3* db, const VerifyOptions& options) {
-  std::unique_ptr<core::RecordSource> source = MakeSqliteRecordSource(db);
+  std::unique_ptr<audit::RecordSource> source = MakeSqliteRecordSource(db);
   return VerifyAuditLog(*source, options);
 }
 
@@ -192,7 +192,7 @@ class ChainWalk {
  public:
   using Stop = std::optional<Result<VerifyReport>>;
 
-  ChainWalk(core::RecordSource& source, const VerifyOptions& options)
+  ChainWalk(audit::RecordSource& source, const VerifyOptions& options)
       : source_(source), options_(options) {}
 
   Result<VerifyReport> Run() {
@@ -202,7 +202,7 @@ class ChainWalk {
     if (!linked.ok()) return linked.error();
     linked_ = *linked;
     if (Status s = source_.StartScan(); !s.ok()) return s.error();
-    core::AuditRow st;
+    audit::AuditRow st;
     for (;;) {
       Result<bool> more = source_.Next(&st);
       if (!more.ok()) return more.error();
@@ -218,7 +218,7 @@ class ChainWalk {
   // Every checkpoint's signature, then the checkpoints in seq order.
   Stop LoadCheckpoints() {
     cps_.reserve(options_.checkpoints.size());
-    for (const core::Checkpoint& cp : options_.checkpoints) {
+    for (const audit::Checkpoint& cp : options_.checkpoints) {
       if (!VerifyCheckpoint(*options_.public_key, cp)) {
         std::string why = CpName(cp) + " has a bad signature";
         const std::string key_id = options_.public_key->KeyId();
@@ -233,13 +233,13 @@ class ChainWalk {
     }
     std::stable_sort(
         cps_.begin(), cps_.end(),
-        [](const core::Checkpoint* a, const core::Checkpoint* b) { return a->seq < b->seq; });
+        [](const audit::Checkpoint* a, const audit::Checkpoint* b) { return a->seq < b->seq; });
     if (!cps_.empty()) r_.last_checkpoint_seq = cps_.back()->seq;
     return std::nullopt;
   }
 
   // The first record: its prev is the genesis hash (seq 1) or a signed anchor.
-  Stop StartAt(const core::AuditRow& st) {
+  Stop StartAt(const audit::AuditRow& st) {
     const int64_t seq = st.seq;
     const std::string seq_s = std::to_string(seq);
     r_.first_seq = seq;
@@ -250,7 +250,7 @@ class ChainWalk {
       return std::nullopt;
     }
     // Pruned (or head-deleted) log: the first prev must be a signed anchor.
-    const core::Checkpoint* anchor = nullptr;
+    const audit::Checkpoint* anchor = nullptr;
     for (; next_cp_ < cps_.size() && cps_[next_cp_]->seq < seq; ++next_cp_) {
       if (cps_[next_cp_]->seq == seq - 1) {
         if (anchor != nullptr && anchor->hash != cps_[next_cp_]->hash) {
@@ -285,7 +285,7 @@ class ChainWalk {
 
   // One record: its place in the sequence, its body, its link and hash, its columns, its
   // run link, and the checkpoints of its seq.
-  Stop CheckRecord(const core::AuditRow& st) {
+  Stop CheckRecord(const audit::AuditRow& st) {
     const int64_t seq = st.seq;
     const std::string_view body = st.body;
     const std::string_view prev_col = st.prev_hash;
@@ -340,7 +340,7 @@ class ChainWalk {
       }
     }
     for (; next_cp_ < cps_.size() && cps_[next_cp_]->seq <= seq; ++next_cp_) {
-      const core::Checkpoint& cp = *cps_[next_cp_];
+      const audit::Checkpoint& cp = *cps_[next_cp_];
       if (cp.seq < seq) continue;  // only reachable for duplicates already handled
       if (cp.hash != hash_col) {
         return Fail(std::move(r_), seq,
@@ -360,7 +360,7 @@ class ChainWalk {
     r_.head_seq = r_.records == 0 ? 0 : expected_ - 1;
     r_.head_hash = r_.records == 0 ? std::string(kGenesisHash) : prev_hash_;
     if (next_cp_ < cps_.size()) {
-      const core::Checkpoint& cp = *cps_.back();
+      const audit::Checkpoint& cp = *cps_.back();
       if (r_.records == 0) {
         return Fail(std::move(r_), 1,
                     "the log is empty but a signed " + CpName(cp) + " of " + cp.time +
@@ -397,11 +397,11 @@ class ChainWalk {
     return std::nullopt;
   }
 
-  core::RecordSource& source_;
+  audit::RecordSource& source_;
   const VerifyOptions& options_;
   VerifyReport r_;
-  std::vector<const core::Checkpoint*> cps_;  // signatures checked, in seq order
-  size_t next_cp_ = 0;                        // the first checkpoint not yet matched to a record
+  std::vector<const audit::Checkpoint*> cps_;  // signatures checked, in seq order
+  size_t next_cp_ = 0;                         // the first checkpoint not yet matched to a record
   ChainHasher hasher_;
   bool linked_ = false;  // the log has run links (audit_log.h)
   // Each run's last record so far: every run link must name it (audit_log.h).
@@ -415,7 +415,7 @@ class ChainWalk {
 
 }  // namespace
 
-Result<VerifyReport> VerifyAuditLog(core::RecordSource& source, const VerifyOptions& options) {
+Result<VerifyReport> VerifyAuditLog(audit::RecordSource& source, const VerifyOptions& options) {
   if (!options.checkpoints.empty() && options.public_key == nullptr) {
     return Error::Invalid(
         "checkpoints were given without the public key needed to check their signatures");

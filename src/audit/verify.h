@@ -28,14 +28,14 @@
 
 #include "audit/checkpoint.h"
 #include "audit/keys.h"
-#include "core/ports/record_source.h"
+#include "audit/record_source.h"
 #include "interlock/result.h"
 
 namespace interlock::audit {
 
 struct VerifyOptions {
-  std::span<const core::Checkpoint> checkpoints;  // may be empty
-  const PublicKey* public_key = nullptr;          // required when checkpoints are given
+  std::span<const audit::Checkpoint> checkpoints;  // may be empty
+  const PublicKey* public_key = nullptr;           // required when checkpoints are given
   // Also parse every body strictly and check that it is the canonical JSON of itself
   // (slower; the default scan checks the top-level shape and every column).
   bool deep = false;
@@ -56,7 +56,7 @@ struct VerifyReport {
   std::string problem;            // one sentence when !ok
 };
 
-Result<VerifyReport> VerifyAuditLog(core::RecordSource& source, const VerifyOptions& options);
+Result<VerifyReport> VerifyAuditLog(audit::RecordSource& source, const VerifyOptions& options);
 
 // "ok: N records, head <seq> <hash>, K checkpoints verified" or
 // "FAILED at seq N: <problem>".

@@ -69,9 +69,9 @@ int RunVerify(const VerifyArgs& given) {
   // A file is SQLite, on its own read-only connection; a postgresql:// URI is read in one
   // snapshot of the database every daemon of a fleet writes (store/postgres_read.h).
   audit::SqliteDb db;
-  std::unique_ptr<core::RecordSource> source;
+  std::unique_ptr<audit::RecordSource> source;
   if (postgres) {
-    Result<std::unique_ptr<core::RecordSource>> pg = store::OpenPostgresRecordSource(a.store);
+    Result<std::unique_ptr<audit::RecordSource>> pg = store::OpenPostgresRecordSource(a.store);
     if (!pg.ok()) return Fail("audit verify", pg.error());
     source = std::move(pg).value();
   } else {
@@ -80,18 +80,18 @@ int RunVerify(const VerifyArgs& given) {
     db = std::move(opened).value();
     source = audit::MakeSqliteRecordSource(db.get());
   }
-  std::vector<core::Checkpoint> cps;
+  std::vector<audit::Checkpoint> cps;
   std::unique_ptr<audit::PublicKey> pub;
   if (!a.checkpoints.empty()) {
-    Result<std::vector<core::Checkpoint>> read = audit::ReadCheckpoints(a.checkpoints);
+    Result<std::vector<audit::Checkpoint>> read = audit::ReadCheckpoints(a.checkpoints);
     if (!read.ok()) return Fail("audit verify", read.error());
     cps = std::move(read).value();
   }
   if (!a.pubkey.empty()) {
     // The backend's own checkpoints, read in the records' snapshot (none for SQLite).
-    Result<std::vector<core::Checkpoint>> stored = source->StoredCheckpoints();
+    Result<std::vector<audit::Checkpoint>> stored = source->StoredCheckpoints();
     if (!stored.ok()) return Fail("audit verify", stored.error());
-    for (core::Checkpoint& cp : *stored) cps.push_back(std::move(cp));
+    for (audit::Checkpoint& cp : *stored) cps.push_back(std::move(cp));
     Result<audit::PublicKey> k = audit::PublicKey::LoadFile(a.pubkey);
     if (!k.ok()) return Fail("audit verify", k.error());
     pub = std::make_unique<audit::PublicKey>(std::move(k).value());
@@ -134,7 +134,7 @@ int RunExport(const ExportArgs& a) {
   Result<audit::ExportStats> st = Error::Internal("unreached");
   if (store::IsPostgresUri(a.store)) {
     // One snapshot of the fleet's database, scanned in seq order (store/postgres_read.h).
-    Result<std::unique_ptr<core::RecordSource>> pg = store::OpenPostgresRecordSource(a.store);
+    Result<std::unique_ptr<audit::RecordSource>> pg = store::OpenPostgresRecordSource(a.store);
     if (!pg.ok()) return Fail("audit export", pg.error());
     st = audit::ExportJsonl(**pg, f, std::cout);
   } else {
@@ -183,7 +183,7 @@ int RunCheckpoint(const CheckpointArgs& a) {
     return Fail("audit checkpoint",
                 Error::Invalid("--checkpoints FILE is required for a SQLite store"));
   }
-  Result<core::Checkpoint> cp = Error::Internal("unreached");
+  Result<audit::Checkpoint> cp = Error::Internal("unreached");
   if (postgres) {
     // Into the fleet's table, and into --checkpoints when given (store/postgres_audit.h).
     auto cps = store::OpenPostgresCheckpointStore(a.store, a.checkpoints);

@@ -243,9 +243,9 @@ int WarnShadowMode(const policy::PolicySet& set, std::string_view agent_id, std:
   return lines;
 }
 
-Result<core::CheckpointSigner> LoadStoreSigner(const std::string& store,
-                                               const std::string& keys_dir,
-                                               const std::string& checkpoints) {
+Result<audit::CheckpointSigner> LoadStoreSigner(const std::string& store,
+                                                const std::string& keys_dir,
+                                                const std::string& checkpoints) {
   if (!store::IsPostgresUri(store)) {
     return audit::LoadCheckpointSigner(keys_dir.empty() ? audit::DefaultKeysDir(store) : keys_dir,
                                        checkpoints, /*create_missing_keys=*/true);
@@ -272,7 +272,7 @@ Result<audit::PruneReport> PruneStoreAudit(const std::string& store, const audit
   constexpr int64_t kPostgresChunk = 5000;
   Result<std::unique_ptr<audit::PruneTarget>> target = store::OpenPostgresPruneTarget(store);
   if (!target.ok()) return target.error();
-  Result<std::unique_ptr<core::CheckpointStore>> anchors =
+  Result<std::unique_ptr<audit::CheckpointStore>> anchors =
       store::OpenPostgresCheckpointStore(store, options.checkpoint_file);
   if (!anchors.ok()) return anchors.error();
   options.chunk_records = std::min(options.chunk_records, kPostgresChunk);

@@ -70,9 +70,9 @@ void AddAuditKeyFlags(CLI::App* cmd, std::string* keys_dir, std::string* checkpo
 // directory, created if missing (a deployment's first token comes before its daemon). A
 // postgresql:// URI: the fleet's keys from --keys DIR, which must exist (there is no
 // default next to a database; kInvalidArgument without it).
-Result<core::CheckpointSigner> LoadStoreSigner(const std::string& store,
-                                               const std::string& keys_dir,
-                                               const std::string& checkpoints);
+Result<audit::CheckpointSigner> LoadStoreSigner(const std::string& store,
+                                                const std::string& keys_dir,
+                                                const std::string& checkpoints);
 
 // Prunes the audit log of `store` (a SQLite file or a postgresql:// URI) by the rule of
 // audit/retention.h. On PostgreSQL the anchors go to the database's audit_checkpoints

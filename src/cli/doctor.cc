@@ -418,7 +418,7 @@ bool CheckSqliteStore(const DoctorOptions& o, const Resolved& res, Report* r) {
 // The audit keys, then the whole chain against the signed checkpoints with them (the
 // code of `interlock audit verify --checkpoints --pubkey`).
 void CheckKeysAndChain(const DoctorOptions& o, const Resolved& res, bool have_store,
-                       core::RecordSource* source, Report* r) {
+                       audit::RecordSource* source, Report* r) {
   std::error_code ec;
   if (struct stat st{}; ::stat(res.keys_dir.c_str(), &st) != 0 && errno != ENOENT) {
     r->Fail("audit keys " + res.keys_dir + " cannot be reached by " + o.owner_name + ": " +
@@ -453,9 +453,9 @@ void CheckKeysAndChain(const DoctorOptions& o, const Resolved& res, bool have_st
         (perms ? ", private" : ""));
   if (source == nullptr) return;
 
-  std::vector<core::Checkpoint> cps;
+  std::vector<audit::Checkpoint> cps;
   if (fs::exists(res.checkpoints, ec)) {
-    Result<std::vector<core::Checkpoint>> read = audit::ReadCheckpoints(res.checkpoints);
+    Result<std::vector<audit::Checkpoint>> read = audit::ReadCheckpoints(res.checkpoints);
     if (!read.ok()) {
       r->Fail("checkpoints " + res.checkpoints + ": " + read.error().message,
               "restore the file from its backup (it is what makes a cut tail detectable)");
@@ -463,13 +463,13 @@ void CheckKeysAndChain(const DoctorOptions& o, const Resolved& res, bool have_st
     }
     cps = std::move(read).value();
   }
-  Result<std::vector<core::Checkpoint>> stored = source->StoredCheckpoints();
+  Result<std::vector<audit::Checkpoint>> stored = source->StoredCheckpoints();
   if (!stored.ok()) {
     r->Fail("the store's checkpoints: " + stored.error().message, "check the store");
     return;
   }
-  for (core::Checkpoint& cp : *stored) cps.push_back(std::move(cp));
-  for (const core::Checkpoint& cp : cps) {
+  for (audit::Checkpoint& cp : *stored) cps.push_back(std::move(cp));
+  for (const audit::Checkpoint& cp : cps) {
     if (!cp.key_id.empty() && cp.key_id != key_id) {
       r->Fail("the checkpoint at seq " + std::to_string(cp.seq) + " was signed by key " +
                   cp.key_id + ", not by the key in " + res.keys_dir + " (" + key_id + ")",
@@ -575,11 +575,11 @@ void CheckStoreAndKeys(const DoctorOptions& o, Resolved* res, Report* r) {
   res->keys_dir = !o.keys_dir.empty() ? o.keys_dir : audit::DefaultKeysDir(res->store);
   res->checkpoints =
       !o.checkpoints.empty() ? o.checkpoints : audit::DefaultCheckpointsFile(res->keys_dir);
-  std::unique_ptr<core::RecordSource> source;
+  std::unique_ptr<audit::RecordSource> source;
   audit::SqliteDb db;
   bool have_store = false;
   if (postgres) {
-    Result<std::unique_ptr<core::RecordSource>> pg = store::OpenPostgresRecordSource(res->store);
+    Result<std::unique_ptr<audit::RecordSource>> pg = store::OpenPostgresRecordSource(res->store);
     if (!pg.ok()) {
       r->Fail("store \"$URI\" does not open: " + pg.error().message,
               "check the URI, the network and the database (docs/operations.md#postgresql)");

@@ -46,7 +46,7 @@ struct KillOptions {
 // A file path is SQLite (anchors into the checkpoint file); a postgresql:// URI the
 // shared PostgreSQL store (anchors into its audit_checkpoints table and the file).
 Result<std::unique_ptr<core::Store>> OpenExisting(const std::string& path,
-                                                  core::CheckpointSigner signer = {}) {
+                                                  audit::CheckpointSigner signer = {}) {
   store::StoreOptions o;
   o.checkpoint_signer = std::move(signer);
   o.path = path;
@@ -113,11 +113,11 @@ int RunSet(const KillOptions& opt, bool engaged) {
   }
   // The record is signed into the checkpoint file before the switch takes effect
   // (docs/audit.md, "Anchors"): a release waits for that anchor, an engagement never does.
-  core::CheckpointSigner signer;
+  audit::CheckpointSigner signer;
   // A missing SQLite file is refused by OpenExisting below (no keys made up for a typo).
   if (std::error_code ec;
       store::IsPostgresUri(opt.store) || std::filesystem::exists(opt.store, ec)) {
-    Result<core::CheckpointSigner> loaded =
+    Result<audit::CheckpointSigner> loaded =
         LoadStoreSigner(opt.store, opt.keys_dir, opt.checkpoints);
     if (loaded.ok()) {
       signer = std::move(loaded).value();

@@ -37,6 +37,7 @@
 #include "cli/cli_util.h"
 #include "cli/command.h"
 #include "cli/local_store.h"
+#include "cli/notice_logger.h"
 #include "common/crypto.h"
 #include "common/file.h"
 #include "common/json.h"
@@ -119,7 +120,7 @@ Status CheckTail(const std::string& store_uri, const std::string& checkpoints,
   if (!store::IsPostgresUri(store_uri)) {
     return audit::CheckStoreTail(store_uri, checkpoints, keys_dir, key);
   }
-  Result<std::unique_ptr<core::RecordSource>> source = store::OpenPostgresRecordSource(store_uri);
+  Result<std::unique_ptr<audit::RecordSource>> source = store::OpenPostgresRecordSource(store_uri);
   if (!source.ok()) return source.error();
   return audit::CheckSourceTail(**source, "\"$URI\"", checkpoints, keys_dir, key);
 }
@@ -396,7 +397,7 @@ class Daemon {
     copt.path = checkpoints_;
     // PostgreSQL: into the fleet's table (every daemon checkpoints the one chain; each
     // also keeps its own copy in its file).
-    std::unique_ptr<core::CheckpointStore> pg_checkpoints;
+    std::unique_ptr<audit::CheckpointStore> pg_checkpoints;
     if (postgres_) {
       auto opened_cps = store::OpenPostgresCheckpointStore(cfg_.store, checkpoints_);
       if (!opened_cps.ok()) {
@@ -501,7 +502,7 @@ class Daemon {
     if (!otel.ok()) return Fail(otel.error().message, kExitUsage);
     otel_ = std::move(*otel);
     telemetry::Sink* const sink = otel_ ? otel_.get() : telemetry::NoopSink();
-    notices_ = std::make_unique<telemetry::NoticeLogger>(
+    notices_ = std::make_unique<NoticeLogger>(
         notifier_.get(), sink, [](const Notification& n, const core::CallRecord& c) {
           return ToJsonText(server::WebhookNotifier::Body(n, c));
         });
@@ -904,7 +905,7 @@ class Daemon {
   std::unique_ptr<server::WebhookNotifier> notifier_;      // BuildApiOptions
   server::Metrics metrics_;                                //
   std::unique_ptr<telemetry::OtlpExporter> otel_;          //
-  std::unique_ptr<telemetry::NoticeLogger> notices_;       //
+  std::unique_ptr<NoticeLogger> notices_;                  //
   std::unique_ptr<core::Guard> guard_;                     //
   server::ApiOptions aopt_;                                //
   identity::HttpsJwksFetcher jwks_fetcher_;                // StartIdentity

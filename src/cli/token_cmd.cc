@@ -55,7 +55,7 @@ std::string DefaultActor() {
 // A file path is SQLite (anchors into the checkpoint file); a postgresql:// URI the
 // shared PostgreSQL store (anchors into its audit_checkpoints table and the file).
 Result<std::unique_ptr<core::Store>> OpenStore(const std::string& path, bool create,
-                                               core::CheckpointSigner signer = {}) {
+                                               audit::CheckpointSigner signer = {}) {
   store::StoreOptions o;
   o.path = path;
   o.create_if_missing = create;
@@ -66,7 +66,7 @@ Result<std::unique_ptr<core::Store>> OpenStore(const std::string& path, bool cre
 // Token records are signed into the checkpoint file (on PostgreSQL also the fleet's
 // checkpoint table) before the token is handed out or stops working (docs/audit.md,
 // "Anchors").
-Result<core::CheckpointSigner> LoadSigner(const TokenOptions& opt) {
+Result<audit::CheckpointSigner> LoadSigner(const TokenOptions& opt) {
   return LoadStoreSigner(opt.store, opt.keys_dir, opt.checkpoints);
 }
 
@@ -149,7 +149,7 @@ int RunList(const TokenOptions& opt) {
 
 int RunRevoke(const TokenOptions& opt) {
   // A revocation narrows access: it is never held up by a missing anchor.
-  core::CheckpointSigner signer;
+  audit::CheckpointSigner signer;
   // A missing SQLite file is refused by OpenStore below (no keys made up for a typo).
   if (std::error_code ec;
       store::IsPostgresUri(opt.store) || std::filesystem::exists(opt.store, ec)) {

@@ -17,7 +17,7 @@ namespace {
 // pg_try_advisory_lock key of the fleet's one pruner ("ilck" "prun").
 constexpr int64_t kPruneLockKey = 0x696c636b7072756e;
 
-class PgCheckpointStore final : public core::CheckpointStore {
+class PgCheckpointStore final : public audit::CheckpointStore {
  public:
   PgCheckpointStore(std::string uri, std::string mirror_file)
       : uri_(std::move(uri)), mirror_file_(std::move(mirror_file)) {}
@@ -45,7 +45,7 @@ class PgCheckpointStore final : public core::CheckpointStore {
     return last;
   }
 
-  Status Append(const core::Checkpoint& cp) override {
+  Status Append(const audit::Checkpoint& cp) override {
     Result<pg::PgConn*> c = Conn();
     if (!c.ok()) return c.error();
     // The file first: its head is committed, so a line with no row is harmless, while a
@@ -60,18 +60,18 @@ class PgCheckpointStore final : public core::CheckpointStore {
     return Status::Ok();
   }
 
-  Result<std::vector<core::Checkpoint>> List() override {
+  Result<std::vector<audit::Checkpoint>> List() override {
     Result<pg::PgConn*> c = Conn();
     if (!c.ok()) return c.error();
-    Result<std::vector<core::Checkpoint>> rows = internal::PgReadCheckpoints(**c);
+    Result<std::vector<audit::Checkpoint>> rows = internal::PgReadCheckpoints(**c);
     if (!rows.ok()) return Dropped(rows.error());
     if (mirror_file_.empty()) return rows;
-    Result<std::vector<core::Checkpoint>> file = audit::ReadCheckpoints(mirror_file_);
+    Result<std::vector<audit::Checkpoint>> file = audit::ReadCheckpoints(mirror_file_);
     if (!file.ok()) {
       if (file.error().kind == ErrorKind::kNotFound) return rows;
       return file.error();
     }
-    for (core::Checkpoint& cp : *file) rows->push_back(std::move(cp));
+    for (audit::Checkpoint& cp : *file) rows->push_back(std::move(cp));
     return rows;
   }
 
@@ -108,7 +108,7 @@ class PgPruneTarget final : public audit::PruneTarget {
     }
   }
 
-  Result<std::unique_ptr<core::RecordSource>> OpenSource() override {
+  Result<std::unique_ptr<audit::RecordSource>> OpenSource() override {
     return OpenPostgresRecordSource(uri_);
   }
 
@@ -191,10 +191,10 @@ Status Migrate(const std::string& uri) {
 
 }  // namespace
 
-Result<std::unique_ptr<core::CheckpointStore>> OpenPostgresCheckpointStore(
+Result<std::unique_ptr<audit::CheckpointStore>> OpenPostgresCheckpointStore(
     const std::string& uri, const std::string& mirror_file) {
   if (Status s = Migrate(uri); !s.ok()) return s.error();
-  return std::unique_ptr<core::CheckpointStore>(
+  return std::unique_ptr<audit::CheckpointStore>(
       std::make_unique<PgCheckpointStore>(uri, mirror_file));
 }
 

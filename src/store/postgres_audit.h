@@ -20,12 +20,12 @@
 
 namespace interlock::store {
 
-// The fleet's checkpoints as an core::CheckpointStore. CommittedHead reads the head row
+// The fleet's checkpoints as an audit::CheckpointStore. CommittedHead reads the head row
 // and the last record in one statement and refuses (kCorrupt) when they disagree, so a
 // cut tail is never signed over. Append inserts the row, then (only once it committed)
 // appends the checkpoint to `mirror_file` ("" = none). List returns the table's rows and
 // the file's lines together. Migrates the database first (as a daemon's start does).
-Result<std::unique_ptr<core::CheckpointStore>> OpenPostgresCheckpointStore(
+Result<std::unique_ptr<audit::CheckpointStore>> OpenPostgresCheckpointStore(
     const std::string& uri, const std::string& mirror_file);
 
 // The rows a prune deletes, as an audit::PruneTarget (retention.h). Holds a session-level

@@ -28,7 +28,7 @@ constexpr int kFetchRows = 2000;
 
 // The record columns of an audit_log row selected as "seq, time_ms, type, run_id, call_id,
 // agent_id, principal, ..." (columns 0 to 6), as views into `r`.
-void ReadRecordColumns(const pg::PgResult& r, int row, core::RecordColumns* out) {
+void ReadRecordColumns(const pg::PgResult& r, int row, audit::RecordColumns* out) {
   out->seq = r.Int(row, 0);
   out->time_ms = r.Int(row, 1);
   out->type = r.Text(row, 2);
@@ -38,7 +38,7 @@ void ReadRecordColumns(const pg::PgResult& r, int row, core::RecordColumns* out)
   out->principal = r.Text(row, 6);
 }
 
-class PostgresRecordSource final : public core::RecordSource {
+class PostgresRecordSource final : public audit::RecordSource {
  public:
   explicit PostgresRecordSource(std::unique_ptr<pg::PgConn> conn) : conn_(std::move(conn)) {}
   ~PostgresRecordSource() override {
@@ -86,7 +86,7 @@ class PostgresRecordSource final : public core::RecordSource {
     return Status::Ok();
   }
 
-  Result<bool> Next(core::AuditRow* out) override {
+  Result<bool> Next(audit::AuditRow* out) override {
     if (row_ >= batch_.rows()) {
       if (done_) return false;
       Result<pg::PgResult> r = conn_->Exec(
@@ -106,13 +106,13 @@ class PostgresRecordSource final : public core::RecordSource {
     return true;
   }
 
-  Result<core::LogBounds> Bounds() override {
+  Result<audit::LogBounds> Bounds() override {
     Result<pg::PgResult> r = conn_->Exec(
         "SELECT (SELECT min(seq) FROM audit_log), seq, hash FROM audit_log"
         " ORDER BY seq DESC LIMIT 1",
         {});
     if (!r.ok()) return r.error();
-    core::LogBounds b;
+    audit::LogBounds b;
     if (r->rows() == 0) return b;
     b.first_seq = r->Int(0, 0);
     b.last.seq = r->Int(0, 1);
@@ -120,7 +120,7 @@ class PostgresRecordSource final : public core::RecordSource {
     return b;
   }
 
-  Result<std::vector<core::Checkpoint>> StoredCheckpoints() override {
+  Result<std::vector<audit::Checkpoint>> StoredCheckpoints() override {
     return internal::PgReadCheckpoints(*conn_);
   }
 
@@ -154,12 +154,12 @@ class PostgresRecordSource final : public core::RecordSource {
 
 }  // namespace
 
-Result<std::unique_ptr<core::RecordSource>> OpenPostgresRecordSource(const std::string& uri) {
+Result<std::unique_ptr<audit::RecordSource>> OpenPostgresRecordSource(const std::string& uri) {
   Result<std::unique_ptr<pg::PgConn>> conn = internal::ConnectStore(uri, pg::PgLimits{});
   if (!conn.ok()) return conn.error();
   auto source = std::make_unique<PostgresRecordSource>(std::move(conn).value());
   if (Status s = source->Begin(); !s.ok()) return s.error();
-  return std::unique_ptr<core::RecordSource>(std::move(source));
+  return std::unique_ptr<audit::RecordSource>(std::move(source));
 }
 
 namespace internal {
@@ -496,7 +496,7 @@ Status PgForEachRecord(pg::PgConn& c, const core::HistoryFilter& filter,
 // The schema version whose migration created audit_checkpoints (postgres_store.cc).
 constexpr int64_t kCheckpointTableSchema = 7;
 
-Result<std::vector<core::Checkpoint>> PgReadCheckpoints(pg::PgConn& c) {
+Result<std::vector<audit::Checkpoint>> PgReadCheckpoints(pg::PgConn& c) {
   // A database from before schema 7 has no table, hence no checkpoints; at schema 7 or
   // later a missing table is damage (a dropped table would otherwise look like a log never
   // checkpointed, and a deleted tail would go unnoticed): refused. Asked first, in one
@@ -516,14 +516,14 @@ Result<std::vector<core::Checkpoint>> PgReadCheckpoints(pg::PgConn& c) {
           " (it was dropped): the signed checkpoints that cover the log are gone; restore it "
           "from a backup and run `interlock audit verify`");
     }
-    return std::vector<core::Checkpoint>{};
+    return std::vector<audit::Checkpoint>{};
   }
   Result<pg::PgResult> r = c.Exec("SELECT id, line FROM audit_checkpoints ORDER BY id", {});
   if (!r.ok()) return r.error();
-  std::vector<core::Checkpoint> out;
+  std::vector<audit::Checkpoint> out;
   out.reserve(static_cast<size_t>(r->rows()));
   for (int i = 0; i < r->rows(); ++i) {
-    Result<core::Checkpoint> cp = audit::ParseCheckpointLine(
+    Result<audit::Checkpoint> cp = audit::ParseCheckpointLine(
         r->Text(i, 1), "audit_checkpoints row " + std::string(r->Text(i, 0)) + ": ");
     if (!cp.ok()) return cp.error();
     out.push_back(std::move(cp).value());

@@ -1,5 +1,5 @@
 // The read side of the PostgreSQL store for the audit tools (issue 14): the audit log of a
-// PostgreSQL database as a core::RecordSource, so `interlock audit verify --store
+// PostgreSQL database as a audit::RecordSource, so `interlock audit verify --store
 // postgresql://...` checks the one chain every daemon of a fleet writes (postgres_store.h).
 //
 // The source opens its own connection and reads in one REPEATABLE READ, READ ONLY
@@ -22,15 +22,15 @@
 
 #include "audit/checkpoint.h"
 #include "audit/query.h"
+#include "audit/record_source.h"
 #include "audit/replay.h"
-#include "core/ports/record_source.h"
 #include "core/ports/store.h"
 #include "interlock/result.h"
 #include "store/postgres_conn.h"
 
 namespace interlock::store {
 
-Result<std::unique_ptr<core::RecordSource>> OpenPostgresRecordSource(const std::string& uri);
+Result<std::unique_ptr<audit::RecordSource>> OpenPostgresRecordSource(const std::string& uri);
 
 namespace pg {
 class PgConn;
@@ -95,7 +95,7 @@ Result<audit::RunReplay> PgReplayRun(pg::PgConn& c, std::string_view run_id);
 Status PgForEachRecord(pg::PgConn& c, const core::HistoryFilter& filter, const core::HistoryFn& fn);
 // The signed checkpoints of the audit_checkpoints table (schema 7; none before it), oldest
 // first; a malformed row is kCorrupt naming it. Signatures are unchecked here.
-Result<std::vector<core::Checkpoint>> PgReadCheckpoints(pg::PgConn& c);
+Result<std::vector<audit::Checkpoint>> PgReadCheckpoints(pg::PgConn& c);
 // Call-row retention (Store::PruneCalls): the SQLite store's rule, in one transaction.
 Result<int64_t> PgPruneCalls(pg::PgConn& c, TimePoint cutoff, int64_t limit);
 }  // namespace internal

@@ -94,7 +94,7 @@ struct PostgresOptions {
   int approval_default_timeout_seconds = 300;
   int approval_max_wait_seconds = 3600;
   // Signs the anchors of security records (empty: nothing is anchored).
-  core::CheckpointSigner checkpoint_signer;
+  audit::CheckpointSigner checkpoint_signer;
   // Wake-ups across daemons: LISTEN on a dedicated connection (postgres_approvals.h),
   // opened by the first SetCallListener; false: never.
   bool listen = true;

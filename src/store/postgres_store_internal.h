@@ -638,8 +638,8 @@ class PostgresStore::Impl {
   // of the batch's new head, signed now and inserted into `sql` so that it commits with
   // the records it names. nullopt when nothing is anchored; an Error (the batch fails)
   // when a kRequired op cannot be anchored.
-  Result<std::optional<core::Checkpoint>> AnchorBatch(const std::vector<Op*>& ops, const Batch& b,
-                                                      std::string* sql);
+  Result<std::optional<audit::Checkpoint>> AnchorBatch(const std::vector<Op*>& ops, const Batch& b,
+                                                       std::string* sql);
 
   // "SELECT <run columns> FROM runs WHERE run_id IN (...) FOR UPDATE;" (sorted ids).
   static void AppendLockRuns(std::string* sql, const std::set<std::string>& ids);

@@ -291,7 +291,7 @@ Status PostgresStore::Impl::CommitBatch(const std::vector<Op*>& ops, Batch* batc
   const int64_t first_seq = b.head.seq + 1;  // of the records this batch appends
   BinaryWrites rows;
   std::string sql = Flush(b, &rows);
-  Result<std::optional<core::Checkpoint>> anchor = AnchorBatch(ops, b, &sql);
+  Result<std::optional<audit::Checkpoint>> anchor = AnchorBatch(ops, b, &sql);
   if (!anchor.ok()) return anchor.error();
   const std::string statement = rows.Statement();
   if (statement.empty() && sql.empty() && !*anchor) {
@@ -547,26 +547,26 @@ void PostgresStore::Impl::ReconcileOwed() {
   }
 }
 
-Result<std::optional<core::Checkpoint>> PostgresStore::Impl::AnchorBatch(
+Result<std::optional<audit::Checkpoint>> PostgresStore::Impl::AnchorBatch(
     const std::vector<Op*>& ops, const Batch& b, std::string* sql) {
   if (ops.size() != 1 || ops[0]->anchor == core::AnchorNeed::kNone || b.events.empty() ||
       !options_.checkpoint_signer) {
-    return std::optional<core::Checkpoint>();
+    return std::optional<audit::Checkpoint>();
   }
-  Result<core::Checkpoint> cp = options_.checkpoint_signer.sign(b.head);
+  Result<audit::Checkpoint> cp = options_.checkpoint_signer.sign(b.head);
   if (cp.ok()) {
     sql->append("INSERT INTO audit_checkpoints(seq, line) VALUES (");
     AppendInt(sql, cp->seq);
     sql->push_back(',');
     pg::AppendLiteral(sql, audit::CheckpointToJsonLine(*cp));
     sql->append(");");
-    return std::optional<core::Checkpoint>(std::move(cp).value());
+    return std::optional<audit::Checkpoint>(std::move(cp).value());
   }
   if (Status failed = core::AnchorFailed(ops[0]->anchor, b.head.seq, cp.error(), &anchor_failures_);
       !failed.ok()) {
     return failed.error();
   }
-  return std::optional<core::Checkpoint>();
+  return std::optional<audit::Checkpoint>();
 }
 
 }  // namespace interlock::store

@@ -356,12 +356,12 @@ bool SqliteStore::Impl::RunBatchOnce(std::vector<Op>& batch, bool savepoints) {
 }
 
 Status SqliteStore::Impl::AnchorBatch(const std::vector<Op>& batch, const audit::AuditHead& head) {
-  const core::CheckpointSigner& signer = options_.checkpoint_signer;
+  const audit::CheckpointSigner& signer = options_.checkpoint_signer;
   if (batch.size() != 1 || batch[0].anchor == core::AnchorNeed::kNone || !signer) {
     return Status::Ok();
   }
   Status s = [&]() -> Status {
-    Result<core::Checkpoint> cp = signer.sign(head);
+    Result<audit::Checkpoint> cp = signer.sign(head);
     if (!cp.ok()) return cp.error();
     if (!signer.mirror) return Error::Internal("no checkpoint file to anchor into");
     return signer.mirror(*cp);

@@ -6,8 +6,8 @@
 
 #include <string>
 
+#include "audit/checkpoint_store.h"
 #include "common/time.h"
-#include "core/ports/checkpoint.h"
 
 namespace interlock::store {
 
@@ -22,14 +22,14 @@ struct StoreOptions {
   bool create_if_missing = true;
   // Time for writes that carry no `now` (AddUsage). nullptr: the system clock. Not owned.
   const Clock* clock = nullptr;
-  // Anchors security-relevant records (docs/audit.md, "Anchors"; core::CheckpointSigner
+  // Anchors security-relevant records (docs/audit.md, "Anchors"; audit::CheckpointSigner
   // says where each backend puts the checkpoint): a signed checkpoint of the head of a
   // kill switch change, a token created or revoked, or a policy load, made on the writer
   // thread before that record's COMMIT, so the record is anchored before the action takes
   // effect. A failure refuses a token creation, a kill switch release and a policy load;
   // a kill switch engagement or a revocation commits anyway (logged, counted). Empty:
   // nothing is anchored (in-memory stores, tests).
-  core::CheckpointSigner checkpoint_signer;
+  audit::CheckpointSigner checkpoint_signer;
   // Approvals (docs/approvals.md): the timeout of a tool without approval_timeout_seconds,
   // and the hard maximum an escalating approval may stay pending.
   int approval_default_timeout_seconds = 300;

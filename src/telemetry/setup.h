@@ -1,7 +1,7 @@
 // Start-up of telemetry for a serving command (`interlock serve`, `interlock mcp`): the
 // config's `telemetry:` section overlaid by the OTEL_* environment, an exporter when that
-// turns export on, and the decorator that sends the daemon's notice lines as OTLP logs.
-// Thread-safety: Start* at start-up only; NoticeLogger as core::Notifier (any thread).
+// turns export on. (The notices as OTLP logs: cli/notice_logger.h.)
+// Thread-safety: at start-up only.
 #ifndef INTERLOCK_TELEMETRY_SETUP_H_
 #define INTERLOCK_TELEMETRY_SETUP_H_
 
@@ -9,7 +9,6 @@
 #include <memory>
 #include <string>
 
-#include "core/guard.h"
 #include "interlock/result.h"
 #include "telemetry/exporter.h"
 #include "telemetry/options.h"
@@ -23,23 +22,6 @@ namespace interlock::telemetry {
 Result<std::unique_ptr<OtlpExporter>> StartExporter(TelemetryOptions config,
                                                     std::function<std::string()> metrics_text,
                                                     const std::string& who);
-
-// Wraps the daemon's notifier: every notice is passed on unchanged and also sent as an OTLP
-// log record whose body is `body(n, context)` (the JSON the daemon logs for it), with the
-// trace and span ids of the decision that raised it (CurrentContext). `inner` may be null
-// (a command without webhooks). Neither pointer is owned.
-class NoticeLogger final : public core::Notifier {
- public:
-  using BodyFn = std::function<std::string(const Notification&, const core::CallRecord&)>;
-  NoticeLogger(core::Notifier* inner, Sink* sink, BodyFn body)
-      : inner_(inner), sink_(sink), body_(std::move(body)) {}
-  void Notify(const Notification& n, const core::CallRecord& context) override;
-
- private:
-  core::Notifier* inner_;
-  Sink* sink_;
-  BodyFn body_;
-};
 
 }  // namespace interlock::telemetry
 

@@ -23,14 +23,14 @@
 #include <string_view>
 #include <vector>
 
-#include "core/ports/record_columns.h"
+#include "audit/record_columns.h"
 #include "interlock/result.h"
 
 namespace interlock::core {
 
 // One audit record as stored: its columns and the body's `data`. Views are valid only
 // during the callback.
-struct HistoryRecord : RecordColumns {
+struct HistoryRecord : audit::RecordColumns {
   std::string_view data;  // raw JSON of the body's `data` member
 };
 

@@ -410,7 +410,7 @@ class RetentionTest : public ::testing::Test {
 
   Result<VerifyReport> Verify(bool with_checkpoints) {
     VerifyOptions opt;
-    std::vector<core::Checkpoint> cps;
+    std::vector<audit::Checkpoint> cps;
     if (with_checkpoints) {
       auto read = ReadCheckpoints(cp_file());
       EXPECT_TRUE(read.ok());
@@ -497,7 +497,7 @@ TEST_F(RetentionTest, PruneInChunksAnchorsEveryChunk) {
   auto cps = ReadCheckpoints(cp_file());
   ASSERT_TRUE(cps.ok());
   std::vector<int64_t> seqs;
-  for (const core::Checkpoint& c : *cps) seqs.push_back(c.seq);
+  for (const audit::Checkpoint& c : *cps) seqs.push_back(c.seq);
   EXPECT_EQ(seqs, (std::vector<int64_t>{7, 14, 20}));
   auto v = Verify(true);
   ASSERT_TRUE(v.ok());

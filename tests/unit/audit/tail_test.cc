@@ -32,14 +32,14 @@ class TailTest : public ::testing::Test {
     keys_ = std::make_unique<AuditKeys>(std::move(keys).value());
   }
 
-  TailReport Check(const std::vector<core::Checkpoint>& cps = {}) {
+  TailReport Check(const std::vector<audit::Checkpoint>& cps = {}) {
     Result<TailReport> r =
         CheckAuditTail(db_.get(), {.checkpoints = cps, .public_key = &keys_->public_key});
     EXPECT_TRUE(r.ok()) << r.error().message;
     return r.ok() ? *r : TailReport{};
   }
 
-  core::Checkpoint CheckpointAt(int64_t seq) {
+  audit::Checkpoint CheckpointAt(int64_t seq) {
     const std::string hash = testing::QueryText(
         db_.get(), "SELECT hash FROM audit_log WHERE seq = " + std::to_string(seq));
     auto cp = MakeCheckpoint(keys_->signing_key, seq, hash, testing::T0());
@@ -96,7 +96,7 @@ TEST_F(TailTest, RunHeadPastTheEndFails) {
 // Tests that the kill switch record, once anchored by a signed checkpoint, cannot be cut
 // away even by rewinding every head.
 TEST_F(TailTest, CutPastAnAnchoredKillSwitchFails) {
-  const core::Checkpoint anchor = CheckpointAt(21);
+  const audit::Checkpoint anchor = CheckpointAt(21);
   RewindHeadsTo(20);
   EXPECT_TRUE(Check().ok);  // every head rewound: only the checkpoint shows it
   TailReport r = Check({CheckpointAt(10), anchor});
@@ -107,7 +107,7 @@ TEST_F(TailTest, CutPastAnAnchoredKillSwitchFails) {
 
 // Tests that the whole log deleted after a checkpoint, heads and all, fails.
 TEST_F(TailTest, WholeLogDeletedAfterCheckpointFails) {
-  const core::Checkpoint cp = CheckpointAt(5);
+  const audit::Checkpoint cp = CheckpointAt(5);
   Exec(db_.get(), "DELETE FROM audit_log; DELETE FROM audit_head; DELETE FROM audit_runs");
   TailReport r = Check({cp});
   EXPECT_FALSE(r.ok);
@@ -117,7 +117,7 @@ TEST_F(TailTest, WholeLogDeletedAfterCheckpointFails) {
 // Tests that a tail cut and re-written with forged records (heads consistent) fails
 // against the latest checkpoint: the record it names has another hash.
 TEST_F(TailTest, RewrittenAfterCheckpointFails) {
-  const core::Checkpoint cp = CheckpointAt(22);
+  const audit::Checkpoint cp = CheckpointAt(22);
   RewindHeadsTo(20);
   Append(db_.get(), {testing::Event(kRunStarted, testing::T0(), "run-9", ""),
                      testing::Event(kRunStarted, testing::T0(), "run-9", "")});
@@ -129,7 +129,7 @@ TEST_F(TailTest, RewrittenAfterCheckpointFails) {
 
 // Tests that a record after the checkpoint whose body was edited fails.
 TEST_F(TailTest, EditedRecordAfterCheckpointFails) {
-  const core::Checkpoint cp = CheckpointAt(20);
+  const audit::Checkpoint cp = CheckpointAt(20);
   Exec(db_.get(), "UPDATE audit_log SET body = replace(body, 'global', 'agent') WHERE seq = 21");
   TailReport r = Check({cp});
   EXPECT_FALSE(r.ok);
@@ -138,7 +138,7 @@ TEST_F(TailTest, EditedRecordAfterCheckpointFails) {
 
 // Tests that a forged checkpoint fails rather than being trusted.
 TEST_F(TailTest, ForgedCheckpointFails) {
-  core::Checkpoint cp = CheckpointAt(23);
+  audit::Checkpoint cp = CheckpointAt(23);
   cp.seq = 22;
   TailReport r = Check({cp});
   EXPECT_FALSE(r.ok);
@@ -148,7 +148,7 @@ TEST_F(TailTest, ForgedCheckpointFails) {
 // Tests that a pruned log whose latest checkpoint is the prune's anchor (the record
 // before the first kept one) passes.
 TEST_F(TailTest, PruneAnchorAsLatestCheckpointPasses) {
-  const core::Checkpoint anchor = CheckpointAt(22);
+  const audit::Checkpoint anchor = CheckpointAt(22);
   Exec(db_.get(), "DELETE FROM audit_log WHERE seq <= 22");
   TailReport r = Check({anchor});
   EXPECT_TRUE(r.ok) << r.problem;
@@ -157,7 +157,7 @@ TEST_F(TailTest, PruneAnchorAsLatestCheckpointPasses) {
 // Tests that a store written before the head row (read-only, unmigrated) is checked by
 // its checkpoints alone.
 TEST_F(TailTest, UnmigratedLogIsCheckedByCheckpoints) {
-  const core::Checkpoint cp = CheckpointAt(23);
+  const audit::Checkpoint cp = CheckpointAt(23);
   Exec(db_.get(), "DROP TABLE audit_head");
   EXPECT_TRUE(Check({cp}).ok);
   Exec(db_.get(), "DELETE FROM audit_log WHERE seq = 23");

@@ -28,7 +28,7 @@ class VerifyTest : public ::testing::Test {
     keys_ = std::make_unique<AuditKeys>(std::move(keys).value());
   }
 
-  VerifyReport Verify(const std::vector<core::Checkpoint>& cps = {}) {
+  VerifyReport Verify(const std::vector<audit::Checkpoint>& cps = {}) {
     VerifyOptions opt;
     opt.checkpoints = cps;
     opt.public_key = &keys_->public_key;
@@ -37,7 +37,7 @@ class VerifyTest : public ::testing::Test {
     return r.ok() ? *r : VerifyReport{};
   }
 
-  core::Checkpoint CheckpointAt(int64_t seq) {
+  audit::Checkpoint CheckpointAt(int64_t seq) {
     Statement st;
     EXPECT_TRUE(st.Prepare(db_.get(), "SELECT hash FROM audit_log WHERE seq = ?1").ok());
     st.BindInt64(1, seq);
@@ -114,7 +114,7 @@ TEST_F(VerifyTest, DeletedMiddleRowIsDetected) {
 // head row still name the deleted records, and once those are rewritten too, only a
 // checkpoint catches it.
 TEST_F(VerifyTest, DeletedTailNeedsCheckpoint) {
-  const core::Checkpoint cp = CheckpointAt(20);
+  const audit::Checkpoint cp = CheckpointAt(20);
   Exec(db_.get(), "DELETE FROM audit_log WHERE seq >= 18");
   VerifyReport heads = Verify();
   EXPECT_FALSE(heads.ok);
@@ -136,7 +136,7 @@ TEST_F(VerifyTest, DeletedTailNeedsCheckpoint) {
 // Tests that a whole-log truncation (empty table, head row deleted too) is caught by a
 // checkpoint.
 TEST_F(VerifyTest, EmptiedLogNeedsCheckpoint) {
-  const core::Checkpoint cp = CheckpointAt(5);
+  const audit::Checkpoint cp = CheckpointAt(5);
   Exec(db_.get(), "DELETE FROM audit_log; DELETE FROM audit_head");
   VerifyReport r = Verify({cp});
   EXPECT_FALSE(r.ok);
@@ -282,7 +282,7 @@ TEST_F(VerifyTest, SwappedRowsAreDetected) {
 
 // Tests that truncation after a checkpoint names the first missing record.
 TEST_F(VerifyTest, TruncatedAfterCheckpointIsDetected) {
-  const core::Checkpoint cp = CheckpointAt(15);
+  const audit::Checkpoint cp = CheckpointAt(15);
   Exec(db_.get(), "DELETE FROM audit_log WHERE seq >= 13");
   VerifyReport r = Verify({cp});
   EXPECT_FALSE(r.ok);
@@ -291,7 +291,7 @@ TEST_F(VerifyTest, TruncatedAfterCheckpointIsDetected) {
 
 // Tests that a consistently rewritten chain passes alone but fails against a checkpoint.
 TEST_F(VerifyTest, RewrittenChainFailsAgainstCheckpoint) {
-  const core::Checkpoint cp = CheckpointAt(15);
+  const audit::Checkpoint cp = CheckpointAt(15);
   Exec(db_.get(), "DELETE FROM audit_log WHERE seq >= 8");
   // A careful forger also rewinds the run heads and the head row, or the new records
   // link to deleted ones (and leave a gap).
@@ -371,12 +371,12 @@ TEST_F(VerifyTest, RunLinkOnARecordWithoutRunIsDetected) {
 
 // Tests that a checkpoint with an altered signature or hash fails signature checking.
 TEST_F(VerifyTest, BadCheckpointSignatureFails) {
-  core::Checkpoint cp = CheckpointAt(10);
+  audit::Checkpoint cp = CheckpointAt(10);
   cp.signature[3] ^= 1;
   VerifyReport r = Verify({cp});
   EXPECT_FALSE(r.ok);
   EXPECT_NE(r.problem.find("bad signature"), std::string::npos);
-  core::Checkpoint cp2 = CheckpointAt(10);
+  audit::Checkpoint cp2 = CheckpointAt(10);
   cp2.seq = 11;
   EXPECT_FALSE(Verify({cp2}).ok);
 }
@@ -407,9 +407,9 @@ TEST_F(VerifyTest, CheckpointOfAnotherLogFails) {
 
 // Tests that checkpoints without a public key are refused, not skipped.
 TEST_F(VerifyTest, CheckpointsWithoutKeyIsAnError) {
-  const core::Checkpoint cp = CheckpointAt(10);
+  const audit::Checkpoint cp = CheckpointAt(10);
   VerifyOptions opt;
-  opt.checkpoints = std::span<const core::Checkpoint>(&cp, 1);
+  opt.checkpoints = std::span<const audit::Checkpoint>(&cp, 1);
   EXPECT_FALSE(VerifyAuditLog(db_.get(), opt).ok());
 }
 

@@ -83,6 +83,22 @@ class LayersTest(unittest.TestCase):
             self.assertEqual(code, 1, include + out)
             self.assertIn("src/doors/new_door/x.cc:1:", out)
 
+    # Tests that a module beneath the core including the core (or a door, or the store)
+    # fails: a two-way tie (telemetry's setup once included core/guard.h while the core
+    # included telemetry) makes two modules one.
+    def test_module_beneath_the_core_including_it_fails(self):
+        ok = {"src/telemetry/sink.cc": '#include "telemetry/sink.h"\n#include "common/json.h"\n',
+              "src/core/guard.h": '#include "telemetry/decision_span.h"\n'}
+        code, out = self.run_tree(ok)
+        self.assertEqual(code, 0, out)
+        for rel, include in (("src/telemetry/setup.h", "core/guard.h"),
+                             ("src/policy/x.cc", "server/api.h"),
+                             ("src/common/y.h", "store/sqlite_store.h"),
+                             ("src/audit/verify.h", "core/ports/store.h")):
+            code, out = self.run_tree({**ok, rel: f'#include "{include}"\n'})
+            self.assertEqual(code, 1, out)
+            self.assertIn(f"{rel}:1: {include}: a module beneath the core", out)
+
     # Tests that a door including a store header fails, naming file:line and the rule.
     def test_door_including_store_fails(self):
         code, out = self.run_tree(

@@ -195,7 +195,7 @@ class PostgresStoreTest : public ::testing::Test {
 
   // `audit verify --deep` over the database.
   audit::VerifyReport VerifyDeep() {
-    Result<std::unique_ptr<core::RecordSource>> source = OpenPostgresRecordSource(uri_);
+    Result<std::unique_ptr<audit::RecordSource>> source = OpenPostgresRecordSource(uri_);
     EXPECT_TRUE(source.ok()) << source.error().message;
     if (!source.ok()) return {};
     audit::VerifyOptions verify;
@@ -758,7 +758,7 @@ TEST_F(PostgresStoreTest, ReadingTheLogOnAStandbySaysConnectToThePrimary) {
   ASSERT_NE(standby, nullptr) << error;
   ASSERT_TRUE(primary->WaitForStandby("s1", std::chrono::seconds(15), &error)) << error;
   const std::string standby_uri = standby->Uri(db_);
-  Result<std::unique_ptr<core::RecordSource>> on_standby = OpenPostgresRecordSource(standby_uri);
+  Result<std::unique_ptr<audit::RecordSource>> on_standby = OpenPostgresRecordSource(standby_uri);
   ASSERT_FALSE(on_standby.ok());
   EXPECT_NE(on_standby.error().message.find("standby, which cannot read the audit log"),
             std::string::npos)
@@ -1039,7 +1039,7 @@ TEST_F(PostgresStoreTest, CommitWarnedByCancelledSyncReplicationIsReconciledInTh
   EXPECT_EQ(s->GetRun("r1")->state.steps, 1u);
   EXPECT_EQ(Sql("SELECT count(*) FROM idempotency_keys"), "0\n");
   // `audit verify --deep` over the database: an ordinary chain.
-  Result<std::unique_ptr<core::RecordSource>> source = OpenPostgresRecordSource(uri_);
+  Result<std::unique_ptr<audit::RecordSource>> source = OpenPostgresRecordSource(uri_);
   ASSERT_TRUE(source.ok()) << source.error().message;
   audit::VerifyOptions verify;
   verify.deep = true;

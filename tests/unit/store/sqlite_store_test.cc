@@ -1785,7 +1785,7 @@ TEST(SqliteStoreTest, KillSwitchRecordIsAnchoredBeforeTheSwitchTakesEffect) {
         CountFrom(path, "SELECT count(*) FROM audit_log WHERE seq = " + std::to_string(h.seq));
     return audit::MakeCheckpoint(keys->signing_key, h.seq, h.hash, T0());
   };
-  o.checkpoint_signer.mirror = [&](const core::Checkpoint& cp) {
+  o.checkpoint_signer.mirror = [&](const audit::Checkpoint& cp) {
     return audit::AppendCheckpoint(cps, cp);
   };
   auto store = MustOpen(o);
@@ -1814,7 +1814,7 @@ TEST(SqliteStoreTest, SignerWithoutACheckpointFileAnchorsNothingAndRefusesAToken
   StoreOptions o = Options(path);
   o.checkpoint_signer.sign = [&](const audit::AuditHead& h) {
     ++signed_heads;
-    return core::Checkpoint{.seq = h.seq, .hash = h.hash};
+    return audit::Checkpoint{.seq = h.seq, .hash = h.hash};
   };
   auto store = MustOpen(o);
   auto token = store->CreateToken(core::Role::kAdmin, "root", "", T0());
@@ -1836,9 +1836,9 @@ TEST(SqliteStoreTest, FailedAnchorRefusesWideningButNeverBlocksEngagingTheKillSw
   int anchors = 0;
   StoreOptions o = Options(path);
   o.checkpoint_signer.sign = [](const audit::AuditHead& h) {
-    return core::Checkpoint{.seq = h.seq, .hash = h.hash};
+    return audit::Checkpoint{.seq = h.seq, .hash = h.hash};
   };
-  o.checkpoint_signer.mirror = [&](const core::Checkpoint&) -> Status {
+  o.checkpoint_signer.mirror = [&](const audit::Checkpoint&) -> Status {
     ++anchors;
     if (fail) return Error::Unavailable("checkpoint file: disk full");
     return Status::Ok();

@@ -81,11 +81,11 @@ struct SqliteBackendOf {
     o.approval_max_wait_seconds = 600;
     if (anchoring.key != nullptr) {
       const Anchoring a = anchoring;
-      o.checkpoint_signer.sign = [a](const audit::AuditHead& head) -> Result<core::Checkpoint> {
+      o.checkpoint_signer.sign = [a](const audit::AuditHead& head) -> Result<audit::Checkpoint> {
         if (a.fail) return Error::Unavailable("anchor disk full");
         return audit::MakeCheckpoint(*a.key, head.seq, head.hash, At(0));
       };
-      o.checkpoint_signer.mirror = [a](const core::Checkpoint& cp) {
+      o.checkpoint_signer.mirror = [a](const audit::Checkpoint& cp) {
         return audit::AppendCheckpoint(a.file, cp);
       };
     }
@@ -101,11 +101,11 @@ struct SqliteBackendOf {
     Open();
   }
   // The audit chain's rows as the audit tools see them (each on its own connection).
-  std::unique_ptr<core::RecordSource> Source() {
+  std::unique_ptr<audit::RecordSource> Source() {
     reader = audit::OpenAuditStore(path, /*read_only=*/true).value();
     return audit::MakeSqliteRecordSource(reader.get());
   }
-  std::unique_ptr<core::CheckpointStore> Checkpoints() {
+  std::unique_ptr<audit::CheckpointStore> Checkpoints() {
     checkpoint_db = audit::OpenAuditStore(path, /*read_only=*/true).value();
     sqlite3* db = checkpoint_db.get();
     return audit::MakeFileCheckpointStore(anchoring.file,
@@ -155,11 +155,11 @@ struct PostgresBackend {
     o.approval_max_wait_seconds = 600;
     if (anchoring.key != nullptr) {
       o.checkpoint_signer.sign =
-          [a = anchoring](const audit::AuditHead& head) -> Result<core::Checkpoint> {
+          [a = anchoring](const audit::AuditHead& head) -> Result<audit::Checkpoint> {
         if (a.fail) return Error::Unavailable("anchor key unavailable");
         return audit::MakeCheckpoint(*a.key, head.seq, head.hash, At(0));
       };
-      o.checkpoint_signer.mirror = [file = anchoring.file](const core::Checkpoint& cp) {
+      o.checkpoint_signer.mirror = [file = anchoring.file](const audit::Checkpoint& cp) {
         return audit::AppendCheckpoint(file, cp);
       };
     }
@@ -172,10 +172,10 @@ struct PostgresBackend {
     store.reset();
     Open();
   }
-  std::unique_ptr<core::RecordSource> Source() {
+  std::unique_ptr<audit::RecordSource> Source() {
     return store::OpenPostgresRecordSource(uri).value();
   }
-  std::unique_ptr<core::CheckpointStore> Checkpoints() {
+  std::unique_ptr<audit::CheckpointStore> Checkpoints() {
     return store::OpenPostgresCheckpointStore(uri, anchoring.file).value();
   }
   std::unique_ptr<audit::PruneTarget> PruneTarget() {
@@ -1419,15 +1419,15 @@ class AuditChainContract : public StoreContract<B> {
 
   int64_t Head() { return this->store().LastSeq().value(); }
 
-  std::vector<core::Checkpoint> Checkpoints() {
+  std::vector<audit::Checkpoint> Checkpoints() {
     return this->backend_.Checkpoints()->List().value();
   }
 
   Result<audit::VerifyReport> Verify(bool deep = false) {
     // As `audit verify --pubkey`: the backend's own checkpoints and the file's.
-    std::unique_ptr<core::RecordSource> source = this->backend_.Source();
-    std::vector<core::Checkpoint> cps = source->StoredCheckpoints().value();
-    if (Result<std::vector<core::Checkpoint>> file =
+    std::unique_ptr<audit::RecordSource> source = this->backend_.Source();
+    std::vector<audit::Checkpoint> cps = source->StoredCheckpoints().value();
+    if (Result<std::vector<audit::Checkpoint>> file =
             audit::ReadCheckpoints(this->backend_.anchoring.file);
         file.ok()) {
       cps.insert(cps.end(), file->begin(), file->end());
@@ -1440,7 +1440,7 @@ class AuditChainContract : public StoreContract<B> {
   }
 
   Result<audit::TailReport> Tail() {
-    std::vector<core::Checkpoint> cps = Checkpoints();
+    std::vector<audit::Checkpoint> cps = Checkpoints();
     return audit::CheckAuditTail(*this->backend_.Source(),
                                  {.checkpoints = cps, .public_key = &keys_->public_key});
   }
@@ -1503,7 +1503,7 @@ TYPED_TEST(AuditChainContract, DeepArgumentsVerifyDeeplyAndReplayExactly) {
 
 TYPED_TEST(AuditChainContract, CutTailAndRewoundHeadIsCaughtByTheCheckpoint) {
   this->Traffic(5);
-  Result<core::Checkpoint> cp =
+  Result<audit::Checkpoint> cp =
       audit::WriteCheckpointNow(*this->backend_.Checkpoints(), this->keys_->signing_key, At(10));
   ASSERT_TRUE(cp.ok()) << cp.error().message;
   const int64_t head = this->Head();
@@ -1557,7 +1557,7 @@ TYPED_TEST(AuditChainContract, SecurityRecordsAreAnchored) {
   ASSERT_TRUE(this->store().RecordPolicyLoad(load).ok());
   const int64_t policy_seq = this->Head();
   std::set<int64_t> anchored;
-  for (const core::Checkpoint& cp : this->Checkpoints()) {
+  for (const audit::Checkpoint& cp : this->Checkpoints()) {
     EXPECT_TRUE(audit::VerifyCheckpoint(this->keys_->public_key, cp));
     anchored.insert(cp.seq);
   }

@@ -1,15 +1,15 @@
 // RecordColumns: the columns every audit record is stored with besides its body and hashes
 // (seq, time, type and the ids it is indexed by), as one value that both readers of the log
 // hand out: core::HistoryRecord (governance's filtered stream, history_source.h) and
-// core::AuditRow (the whole row verify reads, record_source.h). A value: views into the
+// audit::AuditRow (the whole row verify reads, record_source.h). A value: views into the
 // reader's buffer, valid as the reader that filled it says.
-#ifndef INTERLOCK_CORE_PORTS_RECORD_COLUMNS_H_
-#define INTERLOCK_CORE_PORTS_RECORD_COLUMNS_H_
+#ifndef INTERLOCK_AUDIT_RECORD_COLUMNS_H_
+#define INTERLOCK_AUDIT_RECORD_COLUMNS_H_
 
 #include <cstdint>
 #include <string_view>
 
-namespace interlock::core {
+namespace interlock::audit {
 
 struct RecordColumns {
   int64_t seq = 0;
@@ -17,6 +17,6 @@ struct RecordColumns {
   std::string_view type, run_id, call_id, agent_id, principal;
 };
 
-}  // namespace interlock::core
+}  // namespace interlock::audit
 
-#endif  // INTERLOCK_CORE_PORTS_RECORD_COLUMNS_H_
+#endif  // INTERLOCK_AUDIT_RECORD_COLUMNS_H_

@@ -4,8 +4,8 @@
 // audit/checkpoint.h's business; a file, SQLite and PostgreSQL implement the store.
 // No database type here.
 // Thread-safety: values; a CheckpointStore is used by one thread at a time.
-#ifndef INTERLOCK_CORE_PORTS_CHECKPOINT_H_
-#define INTERLOCK_CORE_PORTS_CHECKPOINT_H_
+#ifndef INTERLOCK_AUDIT_CHECKPOINT_STORE_H_
+#define INTERLOCK_AUDIT_CHECKPOINT_STORE_H_
 
 #include <cstdint>
 #include <functional>
@@ -15,7 +15,7 @@
 #include "audit/audit_event.h"
 #include "interlock/result.h"
 
-namespace interlock::core {
+namespace interlock::audit {
 
 struct Checkpoint {
   int64_t seq = 0;
@@ -54,6 +54,6 @@ struct CheckpointSigner {
   explicit operator bool() const { return static_cast<bool>(sign); }
 };
 
-}  // namespace interlock::core
+}  // namespace interlock::audit
 
-#endif  // INTERLOCK_CORE_PORTS_CHECKPOINT_H_
+#endif  // INTERLOCK_AUDIT_CHECKPOINT_STORE_H_

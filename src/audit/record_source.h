@@ -9,8 +9,8 @@
 // daemon appending while it reads never looks like a truncated tail.
 // Thread-safety: one thread at a time; views in an AuditRow are valid until the next
 // call on the source.
-#ifndef INTERLOCK_CORE_PORTS_RECORD_SOURCE_H_
-#define INTERLOCK_CORE_PORTS_RECORD_SOURCE_H_
+#ifndef INTERLOCK_AUDIT_RECORD_SOURCE_H_
+#define INTERLOCK_AUDIT_RECORD_SOURCE_H_
 
 #include <cstdint>
 #include <functional>
@@ -19,11 +19,11 @@
 #include <vector>
 
 #include "audit/audit_event.h"
-#include "core/ports/checkpoint.h"
-#include "core/ports/record_columns.h"
+#include "audit/checkpoint_store.h"
+#include "audit/record_columns.h"
 #include "interlock/result.h"
 
-namespace interlock::core {
+namespace interlock::audit {
 
 // One stored record: the row as the table holds it (its columns, body and hashes),
 // unchecked.
@@ -72,6 +72,6 @@ class RecordSource {
   virtual Result<bool> HasRunHead(std::string_view run_id) = 0;
 };
 
-}  // namespace interlock::core
+}  // namespace interlock::audit
 
-#endif  // INTERLOCK_CORE_PORTS_RECORD_SOURCE_H_
+#endif  // INTERLOCK_AUDIT_RECORD_SOURCE_H_
