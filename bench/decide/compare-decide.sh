@@ -4,7 +4,7 @@
 # (`cat lines | decide | cat`), for the seed policy and a copy with its run budgets raised.
 # Rounds alternate between the builds; prints the median of each and the ratio.
 # Usage: bench/decide/compare-decide.sh OLD_BUILD_DIR NEW_BUILD_DIR [ROUNDS] [LINES]
-# Figures: docs/performance.md ("interlock decide over a batch", session 16).
+# Figures: docs/performance.md ("interlock decide over a batch").
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 old="$1/interlock"

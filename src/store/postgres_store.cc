@@ -212,7 +212,7 @@ constexpr const char* kPgMigrations[] = {
     "CREATE TRIGGER audit_log_needs_batches BEFORE INSERT ON audit_log"
     " FOR EACH STATEMENT EXECUTE FUNCTION interlock_audit_log_guard();",
     // 12: the rebuild reads each batch as jsonb, parsed once; json's ->> parses the record
-    // again for each of its eleven columns (docs/performance.md, "Session 36": a rebuild
+    // again for each of its eleven columns (docs/performance.md, "The rebuild after a crash":
     // 2.3 times faster, so calls wait that much less after a crash). jsonb holds at most
     // 256 MB, so a batch of jsonb_below bytes or more (records of megabytes each) is read
     // as json. The same records either way (tests call it with jsonb_below 0).
