@@ -20,7 +20,6 @@
 #include "audit/verify.h"
 
 namespace audit = interlock::audit;
-namespace core = interlock::core;
 using Clock = std::chrono::steady_clock;
 
 int main(int argc, char** argv) {

@@ -22,9 +22,9 @@
 
 struct sqlite3;
 
-namespace interlock::core {
+namespace interlock::audit {
 class RecordSource;
-}  // namespace interlock::core
+}  // namespace interlock::audit
 
 namespace interlock::audit {
 

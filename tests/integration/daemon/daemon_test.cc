@@ -20,6 +20,7 @@
 #include "daemon_harness.h"
 #include "subprocess.h"
 #include "temp_dir.h"
+#include "wait.h"
 
 namespace interlock::testing {
 namespace INTERLOCK_TEST_NS {
@@ -594,13 +595,9 @@ TEST_F(DaemonTest, ReloadGoodAndBad) {
 
   WritePolicy("reload-agent.yaml", kReloadAgentBlocked);  // picked up by the 1 s poll
   auto wait_for = [&](const std::string& want) {
-    const auto deadline = std::chrono::steady_clock::now() + 5s;
     std::string got;
-    while (std::chrono::steady_clock::now() < deadline) {
-      got = Code(Call(token, run, R"({"tool":"ping"})"));
-      if (got == want) break;
-      std::this_thread::sleep_for(100ms);
-    }
+    WaitUntil([&] { return (got = Code(Call(token, run, R"({"tool":"ping"})"))) == want; }, 5s,
+              100ms);
     return got;
   };
   EXPECT_EQ(wait_for("TOOL_BLOCKED"), "TOOL_BLOCKED");
@@ -657,13 +654,12 @@ TEST(DaemonConfigMapTest, DataSwapOfSameSizeAndTimeIsReloaded) {
   fs::create_directory_symlink("..2026_11_28_09_05_00.2", cm + "/..data_tmp");
   fs::rename(cm + "/..data_tmp", cm + "/..data");
   fs::remove_all(cm + "/..2026_11_28_09_00_00.1");
-  const auto deadline = std::chrono::steady_clock::now() + 10s;  // the poll is 1 s
-  std::string got;
-  while (std::chrono::steady_clock::now() < deadline) {
-    got = Code(client.Request("POST", call, R"({"tool":"ping"})", token));
-    if (got != "ALLOWED") break;
-    std::this_thread::sleep_for(100ms);
-  }
+  std::string got;  // the poll is 1 s
+  WaitUntil(
+      [&] {
+        return (got = Code(client.Request("POST", call, R"({"tool":"ping"})", token))) != "ALLOWED";
+      },
+      10s, 100ms);
   EXPECT_EQ(got, "TOOL_NOT_ALLOWED") << daemon.log();
   EXPECT_EQ(daemon.Stop(), 0) << daemon.log();
 }
@@ -1095,11 +1091,15 @@ TEST_F(DaemonTest, RefusedPolicyReloadShowsInReadyzAndMetrics) {
   WritePolicy("reload-agent.yaml", "agent: {id: \"reload-agent\"\n  this is not yaml: [");
   daemon_->Signal(SIGHUP);
   std::string metrics;
-  for (int i = 0; i < 50; ++i) {
-    metrics = client_->Request("GET", "/metrics").body;
-    if (metrics.find("interlock_policy_reload_failed 1") != std::string::npos) break;
-    std::this_thread::sleep_for(100ms);
-  }
+  auto metrics_say = [&](const char* line) {
+    return WaitUntil(
+        [&] {
+          metrics = client_->Request("GET", "/metrics").body;
+          return metrics.find(line) != std::string::npos;
+        },
+        5s, 100ms);
+  };
+  metrics_say("interlock_policy_reload_failed 1");
   EXPECT_NE(metrics.find("interlock_policy_reload_failed 1"), std::string::npos) << metrics;
   ready = client_->Request("GET", "/readyz");
   EXPECT_EQ(ready.status, 200) << ready.body;
@@ -1108,11 +1108,7 @@ TEST_F(DaemonTest, RefusedPolicyReloadShowsInReadyzAndMetrics) {
       << ready.body;
   WritePolicy("reload-agent.yaml", kReloadAgent);
   daemon_->Signal(SIGHUP);
-  for (int i = 0; i < 50; ++i) {
-    metrics = client_->Request("GET", "/metrics").body;
-    if (metrics.find("interlock_policy_reload_failed 0") != std::string::npos) break;
-    std::this_thread::sleep_for(100ms);
-  }
+  metrics_say("interlock_policy_reload_failed 0");
   EXPECT_NE(metrics.find("interlock_policy_reload_failed 0"), std::string::npos) << metrics;
   EXPECT_EQ(client_->Request("GET", "/readyz").json.at("policy_reload_failed"), false);
 }

@@ -25,6 +25,7 @@
 #include "store/postgres_store.h"
 #include "subprocess.h"
 #include "temp_dir.h"
+#include "wait.h"
 
 namespace interlock::testing {
 namespace INTERLOCK_TEST_NS {
@@ -181,11 +182,9 @@ TEST_F(FleetTest, AuditSearchReplayAndGovernanceReadTheFleetsLog) {
   EXPECT_EQ(replay.json.at("calls").as_array().size(), 4u);
   EXPECT_EQ(replay.json.at("tampered_records").to_number<int64_t>(), 0);
   HttpResult trust;
-  for (int i = 0; i < 200; ++i) {
-    trust = c1.Request("GET", "/v1/governance/trust", "", admin);
-    if (trust.status != 202) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(25));
-  }
+  WaitUntil(
+      [&] { return (trust = c1.Request("GET", "/v1/governance/trust", "", admin)).status != 202; },
+      std::chrono::seconds(5), std::chrono::milliseconds(25));
   ASSERT_EQ(trust.status, 200) << trust.body;
   uint64_t calls = 0;
   for (const boost::json::value& t : trust.json.at("tools").as_array()) {
@@ -235,9 +234,8 @@ TEST_F(FleetTest, KillNineOfOneDaemonUnderLoadLosesNoAnsweredDecision) {
   std::this_thread::sleep_for(std::chrono::milliseconds(700));
   daemons_[0]->Kill9();
   killed = true;
-  for (int i = 0; i < 100 && after_kill < 50; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  WaitUntil([&] { return after_kill >= 50; }, std::chrono::seconds(5),
+            std::chrono::milliseconds(50));
   stop = true;
   for (std::thread& t : threads) t.join();
   EXPECT_GE(after_kill.load(), 50) << "the other daemon stopped serving";
@@ -355,9 +353,8 @@ TEST_F(FleetTest, DatabaseStoppedUnderLoadDeniesThenBothDaemonsRecover) {
   // was refused (bounded: under load, noticing the lost connection can take longer than
   // 2 s, and a request still waiting when the database returns proves nothing either way).
   std::this_thread::sleep_for(std::chrono::milliseconds(2000));
-  for (int i = 0; i < 100 && refused_while_down.load() == 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  WaitUntil([&] { return refused_while_down.load() != 0; }, std::chrono::seconds(10),
+            std::chrono::milliseconds(100));
   phase = 2;
   std::string error;
   ASSERT_TRUE(cluster_->Restart(&error)) << error;
@@ -505,11 +502,11 @@ TEST_F(FleetRetentionTest, PruneOnOneDaemonWhileTheOtherServesThenVerifyPasses) 
       (r.status == 201 ? created : failed)++;
     }
   });
-  bool pruned = false;
-  for (int i = 0; i < 200 && !pruned; ++i) {  // at most 20 s
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    pruned = Sql("SELECT min(seq) FROM audit_log") == std::to_string(kOldRecords + 1) + "\n";
-  }
+  const bool pruned = WaitUntil(
+      [&] {
+        return Sql("SELECT min(seq) FROM audit_log") == std::to_string(kOldRecords + 1) + "\n";
+      },
+      std::chrono::seconds(20), std::chrono::milliseconds(100));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // decisions after it, too
   stop.store(true);
   load.join();

@@ -19,11 +19,13 @@
 #include "policy/loader.h"
 #include "store/sqlite_pins.h"
 #include "temp_dir.h"
+#include "wait.h"
 
 namespace interlock::mcp {
 namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
+using interlock::testing::WaitUntil;
 
 class FakeEnforcer : public Enforcer {
  public:
@@ -353,9 +355,8 @@ TEST(GatewayTest, CancelledHeldCallWithdrawsItsApproval) {
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   h.gw->OnClientLine(
       R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":13,"reason":"user gave up"}})");
-  for (int i = 0; i < 400 && h.enforcer.Withdrawn().empty(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  WaitUntil([&] { return !h.enforcer.Withdrawn().empty(); }, std::chrono::seconds(2),
+            std::chrono::milliseconds(5));
   const auto withdrawn = h.enforcer.Withdrawn();
   ASSERT_EQ(withdrawn.size(), 1u);
   EXPECT_EQ(withdrawn[0].first, "apr-held");
@@ -859,13 +860,13 @@ TEST(GatewayTest, ClientCannotCancelTheGatewaysOwnRequests) {
   Harness h;
   std::thread client([&] { h.gw->OnClientLine(CallLine(5, "ok", "{}")); });
   std::optional<json::value> list;
-  for (int i = 0; i < 400 && !list; ++i) {
-    {
-      std::lock_guard l(h.mu);
-      if (!h.to_server.empty()) list = h.to_server.front();
-    }
-    if (!list) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  WaitUntil(
+      [&] {
+        std::lock_guard l(h.mu);
+        if (!h.to_server.empty()) list = h.to_server.front();
+        return list.has_value();
+      },
+      std::chrono::seconds(2), std::chrono::milliseconds(5));
   ASSERT_TRUE(list);
   h.gw->OnClientLine(
       R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":)" +
@@ -1034,10 +1035,8 @@ std::string ModernLine(int id, const std::string& method, json::object params,
 
 // Waits (bounded) until the gateway has sent the server `n` messages.
 bool ServerGot(Harness& h, size_t n) {
-  for (int i = 0; i < 200 && h.ServerCount() < n; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return h.ServerCount() >= n;
+  return WaitUntil([&] { return h.ServerCount() >= n; }, std::chrono::seconds(1),
+                   std::chrono::milliseconds(5));
 }
 
 // Tests that a 2026-07-28 client's first request makes the gateway initialize the legacy
