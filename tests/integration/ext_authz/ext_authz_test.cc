@@ -8,6 +8,7 @@
 #include <sqlite3.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <string>
@@ -84,7 +85,7 @@ class ExtAuthzTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_EQ(setup_error_, "") << "scripts/setup-ext-authz-tests.sh failed";
     std::ofstream(dir_.path() + "/agent.yaml") << kPolicy;
-    std::ofstream(dir_.path() + "/interlock.yaml") << kConfig;
+    std::ofstream(dir_.path() + "/interlock.yaml") << ConfigText();
     daemon_ = std::make_unique<Daemon>(dir_.path(), dir_.path() + "/agent.yaml",
                                        dir_.path() + "/interlock.yaml");
     ASSERT_TRUE(daemon_->Start()) << daemon_->log();
@@ -97,6 +98,9 @@ class ExtAuthzTest : public ::testing::Test {
     reviewer_ = CreateToken(daemon_->store(), "--reviewer", "rita");
     client_ = std::make_unique<HttpClient>(daemon_->port());
   }
+
+  // The daemon's config file.
+  virtual std::string ConfigText() const { return kConfig; }
 
   // An MCP POST as Envoy forwards it: the agent's bearer, the JSON body attached.
   json::object McpPost(const std::string& body, json::object extra_headers = {}) const {
@@ -114,9 +118,10 @@ class ExtAuthzTest : public ::testing::Test {
 
   // Sends `requests` in order through check.mjs; their answers.
   json::array Check(const json::array& requests) {
-    ProcessResult p =
-        RunProcess({"/usr/bin/env", "node", kSuiteDir + "/check.mjs", std::to_string(grpc_port_)},
-                   json::serialize(requests), 60s);
+    std::vector<std::string> argv = {"/usr/bin/env", "node", kSuiteDir + "/check.mjs",
+                                     std::to_string(grpc_port_)};
+    if (!client_ca_.empty()) argv.push_back(client_ca_);
+    ProcessResult p = RunProcess(argv, json::serialize(requests), 60s);
     EXPECT_EQ(p.exit_code, 0) << p.err;
     boost::system::error_code ec;
     json::value v = json::parse(p.out, ec);
@@ -157,6 +162,7 @@ class ExtAuthzTest : public ::testing::Test {
   std::unique_ptr<HttpClient> client_;
   int grpc_port_ = 0;
   std::string agent_, reviewer_;
+  std::string client_ca_;  // check.mjs connects with TLS trusting this CA ("" : plaintext)
 };
 
 constexpr int64_t kOk = 0, kInvalidArgument = 3, kPermissionDenied = 7, kUnavailable = 14,
@@ -345,6 +351,69 @@ TEST_F(ExtAuthzTest, ListsPassAndLookalikeToolsCallIsRefused) {
       McpPost(R"({"jsonrpc":"2.0","id":2,"method":"Tools/Call","params":{"name":"delete_all"}})")});
   EXPECT_EQ(Int(a[0], "code"), kOk) << json::serialize(a[0]);
   EXPECT_EQ(Int(a[1], "code"), kInvalidArgument) << json::serialize(a[1]);
+}
+
+// --- The listener over TLS (ext_authz.tls_cert, tls_key) ---
+
+// The daemon's gRPC listener with a certificate for 127.0.0.1 signed by a CA the test makes.
+class ExtAuthzTlsTest : public ExtAuthzTest {
+ protected:
+  void SetUp() override {
+    std::filesystem::create_directories(dir_.path() + "/ca");
+    ca_ = MakeTestCa(dir_.path() + "/ca");
+    ASSERT_EQ(ca_.error, "");
+    ExtAuthzTest::SetUp();
+  }
+  std::string ConfigText() const override {
+    return std::string(kConfig) + "  tls_cert: " + ca_.cert + "\n  tls_key: " + ca_.key + "\n";
+  }
+  // The audit's records as text (reviewer), to find a decision in.
+  std::string AuditText() {
+    HttpResult r = client_->Request("GET", "/v1/audit?limit=1000", "", reviewer_);
+    EXPECT_EQ(r.status, 200) << r.body;
+    return r.body;
+  }
+  TestCa ca_;
+};
+
+// Tests that a gateway connecting with TLS, trusting the daemon's CA, gets its decision:
+// the listener says TLS, the allowed call is OK and audited, a blocked one denied.
+TEST_F(ExtAuthzTlsTest, TlsClientTrustingTheCaGetsADecision) {
+  EXPECT_NE(
+      daemon_->log().find("ext_authz gRPC on 127.0.0.1:" + std::to_string(grpc_port_) + " (TLS)"),
+      std::string::npos)
+      << daemon_->log();
+  client_ca_ = ca_.ca;
+  json::array a =
+      Check(json::array{McpPost(ToolCallBody("read_file")), McpPost(ToolCallBody("delete_all"))});
+  ASSERT_EQ(Int(a[0], "code"), kOk) << json::serialize(a[0]);
+  EXPECT_EQ(AuditedCode(DecisionIdOf(a[0])), "ALLOWED");
+  EXPECT_EQ(Int(a[1], "code"), kPermissionDenied) << json::serialize(a[1]);
+  EXPECT_EQ(AuditedCode(DecisionIdOf(a[1])), "TOOL_BLOCKED");
+  EXPECT_NE(AuditText().find("read_file"), std::string::npos);  // what the others look for
+}
+
+// Tests that a plaintext client (no TLS) against the TLS listener gets no decision at all:
+// the RPC fails (UNAVAILABLE), nothing is decided or recorded, never an OK.
+TEST_F(ExtAuthzTlsTest, PlaintextClientAgainstTheTlsListenerGetsNoDecision) {
+  client_ca_.clear();
+  json::value a = CheckOne(McpPost(ToolCallBody("read_file")));
+  EXPECT_EQ(Int(a, "rpc_error"), kUnavailable) << json::serialize(a);
+  EXPECT_FALSE(a.as_object().contains("code")) << json::serialize(a);
+  EXPECT_EQ(AuditText().find("read_file"), std::string::npos);  // nothing decided
+}
+
+// Tests that a client trusting another CA (a man in the middle's certificate, seen from the
+// other side) refuses the daemon's certificate: no decision is asked or answered.
+TEST_F(ExtAuthzTlsTest, ClientTrustingAnotherCaGetsNoDecision) {
+  std::filesystem::create_directories(dir_.path() + "/other-ca");
+  const TestCa other = MakeTestCa(dir_.path() + "/other-ca");
+  ASSERT_EQ(other.error, "");
+  client_ca_ = other.ca;
+  json::value a = CheckOne(McpPost(ToolCallBody("read_file")));
+  EXPECT_EQ(Int(a, "rpc_error"), kUnavailable) << json::serialize(a);
+  EXPECT_FALSE(a.as_object().contains("code")) << json::serialize(a);
+  EXPECT_EQ(AuditText().find("read_file"), std::string::npos);  // nothing decided
 }
 
 // --- AuthZEN 1.0 (POST /access/v1/evaluation[s]) ---
