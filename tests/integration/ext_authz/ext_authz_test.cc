@@ -7,11 +7,14 @@
 // specification's examples. Tests are named after the attack they stop.
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <regex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -351,6 +354,45 @@ TEST_F(ExtAuthzTest, ListsPassAndLookalikeToolsCallIsRefused) {
       McpPost(R"({"jsonrpc":"2.0","id":2,"method":"Tools/Call","params":{"name":"delete_all"}})")});
   EXPECT_EQ(Int(a[0], "code"), kOk) << json::serialize(a[0]);
   EXPECT_EQ(Int(a[1], "code"), kInvalidArgument) << json::serialize(a[1]);
+}
+
+// Tests that a daemon stopped (SIGTERM) with Checks in flight exits cleanly, having answered
+// each Check it took: every answer is a decision or an RPC error (the gateway then denies),
+// never an OK without its decision; and every OK is in the audit when the daemon is back.
+TEST_F(ExtAuthzTest, ShutdownWithChecksInFlightAnswersEachAndNeverAllowsUnrecorded) {
+  json::array burst;
+  for (int i = 0; i < 1500; ++i) burst.push_back(McpPost(ToolCallBody("read_file")));
+  auto answers = std::async(std::launch::async, [&] {
+    return RunProcess({"/usr/bin/env", "CHECK_ALL_AT_ONCE=1", "node", kSuiteDir + "/check.mjs",
+                       std::to_string(grpc_port_)},
+                      json::serialize(burst), 60s);
+  });
+  // Stop once the first Checks are decided: the rest of the burst is in flight.
+  for (auto until = std::chrono::steady_clock::now() + 30s;
+       std::chrono::steady_clock::now() < until;) {
+    HttpResult audit = client_->Request("GET", "/v1/audit?limit=5", "", reviewer_);
+    if (audit.body.find("read_file") != std::string::npos) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(daemon_->Stop(), 0) << daemon_->log();
+  ProcessResult p = answers.get();
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  boost::system::error_code ec;
+  json::value v = json::parse(p.out, ec);
+  ASSERT_FALSE(ec) << p.out;
+  std::vector<std::string> allowed;
+  for (const json::value& a : v.as_array()) {
+    if (Int(a, "rpc_error") >= 0) continue;  // not answered: the gateway denies
+    ASSERT_GE(Int(a, "code"), 0) << json::serialize(a);
+    if (Int(a, "code") != kOk) continue;  // denied (past the run's max_steps)
+    allowed.push_back(DecisionIdOf(a));
+    ASSERT_FALSE(allowed.back().empty()) << json::serialize(a);
+  }
+  ASSERT_TRUE(daemon_->Start()) << daemon_->log();
+  client_ = std::make_unique<HttpClient>(daemon_->port());
+  for (size_t i = 0; i < allowed.size(); i += std::max<size_t>(1, allowed.size() / 20)) {
+    EXPECT_EQ(AuditedCode(allowed[i]), "ALLOWED") << allowed[i];
+  }
 }
 
 // --- The listener over TLS (ext_authz.tls_cert, tls_key) ---
