@@ -1,32 +1,111 @@
-#!/bin/sh
-# The ext_authz door's Check beside the HTTP API's decision (POST /v1/runs/{id}/calls) in one
-# run against one daemon (docs/performance.md): bench/ext_authz/bench-ext-authz.sh BUILD [N].
-# Starts `BUILD/interlock serve` on ports 0 in a temp dir (store durability `full`), one agent,
-# and runs bench.mjs with the ext_authz suite's pinned gRPC client.
-set -eu
-build="${1:?usage: bench-ext-authz.sh BUILD [N]}"
-n="${2:-2000}"
-root="$(cd "$(dirname "$0")/../.." && pwd)"
-"$root/scripts/setup-ext-authz-tests.sh" >/dev/null
-d=$(mktemp -d)
-trap 'kill "$pid" 2>/dev/null || true; rm -rf "$d"' EXIT
+#!/usr/bin/env bash
+# The ext_authz door's Check beside the HTTP API's decision, in one run on one daemon
+# (issue 58: within noise of the HTTP API's decision cost; docs/performance.md):
+#
+#   bench/ext_authz/bench-ext-authz.sh BUILD [SECONDS] [ROUNDS] [CONNECTIONS...]
+#
+# BUILD holds `interlock` and bench/ext_authz/check_load (ninja interlock check_load);
+# SECONDS per measurement (default 4), ROUNDS (default 2), CONNECTIONS (default 1 16 64).
+# One daemon (SQLite, durability full) with its ext_authz listener, one agent allowed Read;
+# per round and concurrency, alternating: wrk on POST /v1/runs/RUN/calls (the allowed Read
+# through the plain API, bench/hook/hook.lua MODE=calls, in one run) and check_load on
+# Check (the same Read as an MCP tools/call with its body, as Envoy sends it, in one
+# session, so one run). Prints each RESULT line and Check/API ratios of p50 and rps, with
+# the daemon's and the client's CPU seconds over each measurement (and per request). COMMITS=1 also counts the daemon's
+# fsync/fdatasync calls over each measurement (perf's syscall tracepoints; root), so
+# decisions per sync = the group commit's mean batch. Not a test: the numbers depend on
+# the machine and its load (printed).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+build=${1:?usage: bench-ext-authz.sh BUILD [SECONDS] [ROUNDS] [CONNECTIONS...]}
+secs=${2:-4}
+rounds=${3:-2}
+shift $(($# < 3 ? $# : 3))
+conns=${*:-1 16 64}
+bin="$build/interlock"
+load="$build/bench/ext_authz/check_load"
+[ -x "$bin" ] && [ -x "$load" ] || { echo "build interlock and check_load first" >&2; exit 2; }
+command -v wrk >/dev/null || { echo "wrk is not installed (scripts/install-deps.sh)" >&2; exit 2; }
+d=$(mktemp -d /tmp/interlock-ext-authz-bench.XXXXXX)
+pid=""
+cleanup() { [ -z "$pid" ] || { kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; } || true; rm -rf "$d"; }
+trap cleanup EXIT
+echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "commit: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 cat >"$d/agent.yaml" <<'YAML'
 agent:
   id: "bench-gw"
 tools:
   allowed:
-    - name: "read_file"
+    - name: "Read"
 execution:
   max_steps: 100000000
 YAML
 printf 'ext_authz:\n  listen: 127.0.0.1:0\n' >"$d/interlock.yaml"
-"$build/interlock" serve --listen 127.0.0.1:0 --store "$d/bench.db" --policies "$d/agent.yaml" \
+"$bin" serve --listen 127.0.0.1:0 --store "$d/bench.db" --policies "$d/agent.yaml" \
   --config "$d/interlock.yaml" --ready-file "$d/ready" >"$d/log" 2>&1 &
 pid=$!
-i=0
-while [ ! -s "$d/ready" ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
-http_port=$(sed -n 's/.*"port":\([0-9]*\).*/\1/p' "$d/ready")
-grpc_port=$(sed -n 's/.*ext_authz gRPC on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$d/log")
-token=$("$build/interlock" token create --store "$d/bench.db" --agent bench-gw \
-  --policy "$d/agent.yaml" 2>/dev/null)
-node "$root/bench/ext_authz/bench.mjs" "$grpc_port" "$http_port" "$token" "$n"
+for _ in $(seq 200); do [ -s "$d/ready" ] && break; sleep 0.1; done
+port=$(python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['port'])" "$d/ready")
+gport=$(sed -n 's/.*ext_authz gRPC on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$d/log")
+token=$("$bin" token create --store "$d/bench.db" --agent bench-gw --policy "$d/agent.yaml" 2>/dev/null)
+run=$(curl -s -X POST -H "Authorization: Bearer $token" "http://127.0.0.1:$port/v1/runs" |
+  python3 -c "import json,sys;print(json.load(sys.stdin)['run_id'])")
+# The daemon's CPU seconds so far (user + system).
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$pid/stat"; }
+# COMMITS=1: the daemon's syncs over one measurement (" syncs=N" in $syncs), else nothing.
+perf_pid=""
+syncs_start() {
+  [ "${COMMITS:-0}" = 1 ] || return 0
+  perf stat -x, -o "$d/perf" -e syscalls:sys_enter_fdatasync,syscalls:sys_enter_fsync \
+    -p "$pid" >/dev/null 2>&1 &
+  perf_pid=$!
+  sleep 0.2
+}
+syncs_end() {  # sets $syncs (run in this shell: it waits for perf)
+  syncs=""
+  [ "${COMMITS:-0}" = 1 ] || return 0
+  kill -INT "$perf_pid"
+  wait "$perf_pid" 2>/dev/null || true
+  syncs=" syncs=$(awk -F, '/sys_enter_f/ {n += $1} END {print n + 0}' "$d/perf")"
+}
+# Warm up both paths (the run joined, the token cached, the gRPC threads started).
+MODE=calls RUN_ID=$run INTERLOCK_TOKEN=$token wrk -t1 -c4 -d1s -s "$root/bench/hook/hook.lua" \
+  "http://127.0.0.1:$port" >/dev/null
+"$load" "$gport" "$token" 4 1 >/dev/null
+for r in $(seq "$rounds"); do
+  for c in $conns; do
+    t=$((c < 2 ? 1 : 2))
+    c0=$(cpu)
+    syncs_start
+    api=$(MODE=calls RUN_ID=$run INTERLOCK_TOKEN=$token /usr/bin/time -f "%U %S" -o "$d/t" \
+      wrk -t"$t" -c"$c" -d"${secs}s" -s "$root/bench/hook/hook.lua" "http://127.0.0.1:$port" |
+      grep RESULT)
+    syncs_end
+    api_syncs=$syncs
+    api_client=$(awk '{print $1 + $2}' "$d/t")
+    c1=$(cpu)
+    syncs_start
+    chk=$(/usr/bin/time -f "%U %S" -o "$d/t" "$load" "$gport" "$token" "$c" "$secs" | grep RESULT)
+    syncs_end
+    chk_syncs=$syncs
+    chk_client=$(awk '{print $1 + $2}' "$d/t")
+    c2=$(cpu)
+    api="$api daemon_cpu_s=$(echo "$c1 - $c0" | bc) client_cpu_s=$api_client$api_syncs"
+    chk="$chk daemon_cpu_s=$(echo "$c2 - $c1" | bc) client_cpu_s=$chk_client$chk_syncs"
+    echo "round $r c=$c api:   $api"
+    echo "round $r c=$c check: $chk"
+    python3 - "$api" "$chk" "$secs" <<'PY'
+import re, sys
+f = lambda s: {k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+)", s)}
+a, c, secs = f(sys.argv[1]), f(sys.argv[2]), float(sys.argv[3])
+us = lambda x, k: 1e6 * x[k] / (x["rps"] * secs) if x["rps"] else 0
+print("  check/api: p50 %.2fx, rps %.2fx; CPU per request (us) daemon %.0f / %.0f, client %.0f / %.0f"
+      % (c["p50_ms"] / a["p50_ms"], c["rps"] / a["rps"], us(c, "daemon_cpu_s"),
+         us(a, "daemon_cpu_s"), us(c, "client_cpu_s"), us(a, "client_cpu_s")))
+for x, name in ((a, "api"), (c, "check")):
+  if "syncs" in x and x["syncs"]:
+    print("  %s: %.1f decisions per sync" % (name, x["rps"] * secs / x["syncs"]))
+PY
+  done
+done

@@ -55,6 +55,7 @@ namespace interlock::server {
 
 struct Route;           // a matched request target (api_routes.cc)
 struct SlackCallbacks;  // server/slack.h
+struct AuthzenPending;  // one AuthZEN request's decisions (api_authzen.cc)
 
 struct ApiOptions {
   size_t max_body_bytes = 1 << 20;
@@ -247,8 +248,11 @@ class Api final : public RequestHandler {
   void HandleAuthzen(const Caller& c, HttpRequest req, bool batch, Responder r);
   // The AuthZEN run `run_id` of the caller, started when new (cached in hook_runs_). Blocking.
   Status JoinAuthzenRun(const Caller& c, const std::string& run_id);
-  // One AuthZEN evaluation decided (and counted in the metrics). Blocking.
-  core::AuthzenOutcome DecideAuthzen(const Caller& c, const std::string& run_id, ToolCall call);
+  // Decides the request's next evaluation through Guard::DecideAsync (no thread waits for
+  // the commit); AuthzenFinish answers once all are decided, a semantic stops them, or the
+  // named run cannot take them.
+  void AuthzenDecideNext(std::shared_ptr<AuthzenPending> p);
+  void AuthzenFinish(std::shared_ptr<AuthzenPending> p);
   // Decides `call` in run_id through the Guard and answers with the decision (the tail of
   // HandleDecide and HandleEgress).
   // `observe`, when set, sees the Guard's answer first (HandleEgress: outcome receipts).

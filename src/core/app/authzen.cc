@@ -6,6 +6,8 @@
 
 #include <boost/json.hpp>
 
+#include "core/app/tool_calls.h"
+
 namespace interlock::core {
 
 namespace json = boost::json;
@@ -102,9 +104,7 @@ Result<AuthzenEvaluation> ReadEvaluation(const Parts& p, std::string_view where,
   if (p.context != nullptr && !p.context->is_object()) {
     return Bad(std::string(where) + "context must be an object");
   }
-  AuthzenEvaluation e;
-  e.call.tool = std::move(*tool);
-  json::object& args = e.call.args;
+  json::object args;
   if (p.context != nullptr) args = p.context->get_object();
   for (const auto& [entity, name] :
        {std::pair{*resource, "resource.properties"}, std::pair{*action, "action.properties"}}) {
@@ -114,6 +114,13 @@ Result<AuthzenEvaluation> ReadEvaluation(const Parts& p, std::string_view where,
   }
   const json::object ids{{"resource_type", *resource_type}, {"resource_id", *resource_id}};
   if (Status s = Merge(ids, "resource.type/id", &args); !s.ok()) return s.error();
+  // The core's own checks of a call (the tool's name, the arguments' limits), as every door's.
+  Result<ToolCall> call =
+      ToolCallFromJson(json::value(json::object{{"tool", *tool}, {"args", std::move(args)}}));
+  if (!call.ok()) return Bad(std::string(where) + "action: " + call.error().message);
+  AuthzenEvaluation e;
+  e.call = std::move(*call);
+  e.call.elapsed_s.reset();  // a run's age comes from the server's clock only
   if (*subject_id != agent_id) {
     // Fail closed, and on the record: the subject is the authenticated agent, never the body.
     e.call.refusal_reason = "the AuthZEN subject '" + subject_id->substr(0, 128) +

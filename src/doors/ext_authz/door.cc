@@ -79,6 +79,21 @@ bool Unavailable(const core::GuardResponse& g) {
   return g.error.has_value() && *g.error != ErrorKind::kInvalidArgument;
 }
 
+// Sets up the decision of a refused request: decided (and audited) INVALID_REQUEST by the
+// core, answered by Door::RefusedAnswer. Always false (the request is to be decided).
+bool ExtAuthzRefuse(McpRefusal refusal, ToolCall* call, std::optional<McpRefusal>* slot) {
+  call->tool = core::ValidToolName(refusal.tool) ? refusal.tool : std::string(kUnnamedTool);
+  call->refusal_reason = refusal.message;
+  call->refusal_rule = kRefusalRule;
+  *slot = std::move(refusal);
+  return false;
+}
+
+std::string ExtAuthzTooLarge(size_t max_body_bytes) {
+  return "the request body is over " + std::to_string(max_body_bytes) +
+         " bytes or was cut by the gateway; it is refused, never decided on a part";
+}
+
 }  // namespace
 
 struct Door::Ask {
@@ -87,6 +102,13 @@ struct Door::Ask {
   std::string run_id;
   bool mcp = false;
   json::value id;  // the JSON-RPC request's id (MCP)
+};
+
+struct Door::Pending {
+  Ask ask;
+  ToolCall call;
+  std::optional<McpRefusal> refusal;  // set: a refused request, answered by RefusedAnswer
+  CheckDone done;
 };
 
 Door::Door(ExtAuthzConfig config, DoorDeps deps)
@@ -106,14 +128,15 @@ const RouteRule* Door::Match(const HttpAttributes& req) const {
   return nullptr;
 }
 
-CheckAnswer Door::Check(const HttpAttributes& req) {
+bool Door::Read(const HttpAttributes& req, Pending& p, CheckAnswer* now) const {
   const RouteRule* route = Match(req);
   if (route == nullptr) {
     const std::string why = "no ext_authz route covers " + req.method + " " + PathOnly(req.path);
-    return Plain(RpcCode::kPermissionDenied, 403, why,
+    *now = Plain(RpcCode::kPermissionDenied, 403, why,
                  json::serialize(json::object{{"error", "PERMISSION_DENIED"}, {"message", why}}));
+    return true;
   }
-  Ask ask;
+  Ask& ask = p.ask;
   ask.mcp = route->mcp;
   const std::optional<std::string> token = BearerOf(req.headers);
   core::AuthnResult who = deps_.authn->Bearer(token, req.headers.count("authorization") != 0);
@@ -124,25 +147,52 @@ CheckAnswer Door::Check(const HttpAttributes& req) {
                          : forbidden ? RpcCode::kPermissionDenied
                                      : RpcCode::kUnauthenticated;
     const unsigned status = down ? 503 : forbidden ? 403 : 401;
-    CheckAnswer a = Plain(code, status, who.refusal.message,
-                          json::serialize(RpcError(nullptr, -32001, who.refusal.message)));
+    *now = Plain(code, status, who.refusal.message,
+                 json::serialize(RpcError(nullptr, -32001, who.refusal.message)));
     if (status == 401) {
-      a.headers.emplace_back("www-authenticate",
-                             who.refusal.invalid_jwt ? "Bearer error=\"invalid_token\"" : "Bearer");
+      now->headers.emplace_back("www-authenticate", who.refusal.invalid_jwt
+                                                        ? "Bearer error=\"invalid_token\""
+                                                        : "Bearer");
     }
-    return a;
+    return true;
   }
   ask.caller = std::move(*who.caller);
   ask.token = token.value_or("");
   if (ask.caller.principal.role != core::Role::kAgent) {
     const std::string why = "only agent tokens may make tool calls";
-    return Plain(RpcCode::kPermissionDenied, 403, why,
+    *now = Plain(RpcCode::kPermissionDenied, 403, why,
                  json::serialize(RpcError(nullptr, -32001, why)));
+    return true;
   }
-  return route->mcp ? CheckMcp(ask, req) : CheckRoute(ask, *route, req);
+  if (route->mcp ? ReadMcp(req, p, now) : ReadRoute(*route, req, p, now)) return true;
+  ask.run_id = RunIdOf(ask, req);
+  return false;
 }
 
-bool Door::JoinRun(Ask& ask, const HttpAttributes& req, CheckAnswer* failed) {
+void Door::CheckAsync(HttpAttributes req, CheckDone done, const Offload& offload) {
+  auto p = std::make_shared<Pending>();
+  p->done = std::move(done);
+  CheckAnswer now;
+  if (Read(req, *p, &now)) return p->done(std::move(now));
+  if (Joined(p->ask.run_id)) return Decide(std::move(p));
+  // The run's first Check: joining it is a store write (a commit), off the caller's thread.
+  auto join = [this, p]() mutable {
+    CheckAnswer failed;
+    if (!JoinRun(p->ask, &failed)) return p->done(std::move(failed));
+    Decide(std::move(p));
+  };
+  if (offload) return offload(std::move(join));
+  join();
+}
+
+CheckAnswer Door::Check(HttpAttributes req) {
+  std::promise<CheckAnswer> promise;
+  std::future<CheckAnswer> future = promise.get_future();
+  CheckAsync(std::move(req), [&promise](CheckAnswer&& a) { promise.set_value(std::move(a)); });
+  return future.get();
+}
+
+std::string Door::RunIdOf(const Ask& ask, const HttpAttributes& req) const {
   const core::Caller& c = ask.caller;
   std::string key;
   if (auto v = HeaderOf(req.headers, config_.run_header); v && !v->empty()) {
@@ -150,14 +200,18 @@ bool Door::JoinRun(Ask& ask, const HttpAttributes& req, CheckAnswer* failed) {
   } else {
     key = "bearer:" + Sha256Hex(ask.token);
   }
-  ask.run_id = "ea-" + Sha256Hex(c.principal.agent_id + "\n" + c.identity.issuer + "\n" +
-                                 c.identity.subject + "\n" + key)
-                           .substr(0, 32);
-  {
-    std::lock_guard lock(mu_);
-    if (joined_.count(ask.run_id) != 0) return true;
-  }
-  Result<core::RunInfo> run = deps_.calls->JoinRun(c.principal.agent_id, ask.run_id);
+  return "ea-" + Sha256Hex(c.principal.agent_id + "\n" + c.identity.issuer + "\n" +
+                           c.identity.subject + "\n" + key)
+                     .substr(0, 32);
+}
+
+bool Door::Joined(const std::string& run_id) {
+  std::lock_guard lock(mu_);
+  return joined_.count(run_id) != 0;
+}
+
+bool Door::JoinRun(const Ask& ask, CheckAnswer* failed) {
+  Result<core::RunInfo> run = deps_.calls->JoinRun(ask.caller.principal.agent_id, ask.run_id);
   if (!run.ok()) {
     const std::string why = "Interlock could not open the run: " + run.error().message +
                             "; the request is denied (fail closed)";
@@ -172,85 +226,78 @@ bool Door::JoinRun(Ask& ask, const HttpAttributes& req, CheckAnswer* failed) {
   return true;
 }
 
-core::GuardResponse Door::Decide(const Ask& ask, ToolCall call) {
-  const core::Principal& p = ask.caller.principal;
-  if (ask.caller.identity.issuer.empty()) {
-    return deps_.guard->Decide(p.agent_id, p.name, ask.run_id, std::move(call));
-  }
-  std::promise<core::GuardResponse> promise;
-  std::future<core::GuardResponse> future = promise.get_future();
+void Door::Decide(std::shared_ptr<Pending> p) {
+  const core::Caller& c = p->ask.caller;
+  const core::CallerIdentity* identity = c.identity.issuer.empty() ? nullptr : &c.identity;
+  // The answer is built where the store answers (its thread, once the decision is
+  // durable) and handed to `done`: no thread waits for the commit.
   deps_.guard->DecideAsync(
-      p.agent_id, p.name, ask.run_id, std::move(call),
-      [&promise](core::GuardResponse&& g) { promise.set_value(std::move(g)); }, {}, {},
-      &ask.caller.identity);
-  return future.get();
+      c.principal.agent_id, c.principal.name, p->ask.run_id, std::move(p->call),
+      [this, p](core::GuardResponse&& g) {
+        p->done(p->refusal ? RefusedAnswer(p->ask, *p->refusal, g) : Answer(p->ask, g));
+      },
+      {}, {}, identity);
 }
 
-CheckAnswer Door::CheckMcp(Ask& ask, const HttpAttributes& req) {
+bool Door::ReadMcp(const HttpAttributes& req, Pending& p, CheckAnswer* now) const {
+  Ask& ask = p.ask;
   if (req.method == "GET" || req.method == "DELETE") {
     // The session's stream and its end carry no tool call (the MCP door's GET and DELETE).
-    CheckAnswer a;
-    a.code = RpcCode::kOk;
-    a.headers.emplace_back("x-interlock-agent", ask.caller.principal.agent_id);
-    return a;
+    now->code = RpcCode::kOk;
+    now->headers.emplace_back("x-interlock-agent", ask.caller.principal.agent_id);
+    return true;
   }
   McpRefusal refusal;
   if (req.method != "POST") {
-    refusal.http_status = 405;
     refusal.message = req.method + " is not an MCP method (POST, GET, DELETE)";
-    return Plain(RpcCode::kInvalidArgument, 405, refusal.message,
+    *now = Plain(RpcCode::kInvalidArgument, 405, refusal.message,
                  json::serialize(RpcError(nullptr, -32600, refusal.message)));
+    return true;
   }
   if (auto name = HeaderOf(req.headers, "mcp-name")) refusal.tool = name->substr(0, 128);
   if (req.partial_body || req.body.size() > config_.max_body_bytes) {
     refusal.http_status = 413;
-    refusal.message = "the request body is over " + std::to_string(config_.max_body_bytes) +
-                      " bytes or was cut by the gateway; it is refused, never decided on a part";
-    return Refused(ask, req, refusal);
+    refusal.message = ExtAuthzTooLarge(config_.max_body_bytes);
+    return ExtAuthzRefuse(std::move(refusal), &p.call, &p.refusal);
   }
   if (req.body.empty()) {
     refusal.message =
         "the gateway sent no request body: an MCP request is decided on its body (configure "
         "ext_authz with_request_body; docs/gateways.md)";
-    return Refused(ask, req, refusal);
+    return ExtAuthzRefuse(std::move(refusal), &p.call, &p.refusal);
   }
   McpMessage msg;
   if (!ReadMcpMessage(req.body, req.headers, config_.max_body_bytes, &msg, &refusal)) {
     ask.id = refusal.id;
-    return Refused(ask, req, refusal);
+    return ExtAuthzRefuse(std::move(refusal), &p.call, &p.refusal);
   }
   ask.id = msg.id;
   if (msg.kind != McpMessage::Kind::kToolCall) {
     if (msg.kind == McpMessage::Kind::kResponse || ForwardedClientMethod(msg.method)) {
-      CheckAnswer a;
-      a.code = RpcCode::kOk;
-      a.headers.emplace_back("x-interlock-agent", ask.caller.principal.agent_id);
-      return a;
+      now->code = RpcCode::kOk;
+      now->headers.emplace_back("x-interlock-agent", ask.caller.principal.agent_id);
+      return true;
     }
     const std::string why = "method not found: " + msg.method.substr(0, 64);
-    return Plain(RpcCode::kPermissionDenied, msg.modern ? 404 : 200, why,
+    *now = Plain(RpcCode::kPermissionDenied, msg.modern ? 404 : 200, why,
                  json::serialize(RpcError(msg.id, -32601, why)));
+    return true;
   }
-  CheckAnswer failed;
-  if (!JoinRun(ask, req, &failed)) return failed;
-  ToolCall call;
-  call.tool = std::move(msg.tool);
-  call.args = std::move(msg.args);
-  return Answer(ask, Decide(ask, std::move(call)));
+  p.call.tool = std::move(msg.tool);
+  p.call.args = std::move(msg.args);
+  return false;
 }
 
-CheckAnswer Door::CheckRoute(Ask& ask, const RouteRule& route, const HttpAttributes& req) {
+bool Door::ReadRoute(const RouteRule& route, const HttpAttributes& req, Pending& p,
+                     CheckAnswer*) const {
   if (req.partial_body || req.body.size() > config_.max_body_bytes) {
     McpRefusal refusal;
     refusal.http_status = 413;
     refusal.tool = route.tool;
-    refusal.message = "the request body is over " + std::to_string(config_.max_body_bytes) +
-                      " bytes or was cut by the gateway; it is refused, never decided on a part";
-    return Refused(ask, req, refusal);
+    refusal.message = ExtAuthzTooLarge(config_.max_body_bytes);
+    return ExtAuthzRefuse(std::move(refusal), &p.call, &p.refusal);
   }
-  CheckAnswer failed;
-  if (!JoinRun(ask, req, &failed)) return failed;
-  ToolCall call;
+  ToolCall& call = p.call;
   call.tool = route.tool;
   const size_t q = req.path.find('?');
   call.args["method"] = req.method;
@@ -260,17 +307,11 @@ CheckAnswer Door::CheckRoute(Ask& ask, const RouteRule& route, const HttpAttribu
     Result<json::value> body = ParseJsonStrict(req.body, {.max_bytes = config_.max_body_bytes});
     call.args["body"] = body.ok() ? std::move(*body) : json::value(req.body);
   }
-  return Answer(ask, Decide(ask, std::move(call)));
+  return false;
 }
 
-CheckAnswer Door::Refused(Ask& ask, const HttpAttributes& req, const McpRefusal& refusal) {
-  CheckAnswer failed;
-  if (!JoinRun(ask, req, &failed)) return failed;
-  ToolCall call;
-  call.tool = core::ValidToolName(refusal.tool) ? refusal.tool : std::string(kUnnamedTool);
-  call.refusal_reason = refusal.message;
-  call.refusal_rule = kRefusalRule;
-  core::GuardResponse g = Decide(ask, std::move(call));
+CheckAnswer Door::RefusedAnswer(const Ask& ask, const McpRefusal& refusal,
+                                const core::GuardResponse& g) const {
   if (Unavailable(g)) return Answer(ask, g);
   json::value body =
       ask.mcp
@@ -283,7 +324,7 @@ CheckAnswer Door::Refused(Ask& ask, const HttpAttributes& req, const McpRefusal&
   return a;
 }
 
-CheckAnswer Door::Answer(const Ask& ask, const core::GuardResponse& g) {
+CheckAnswer Door::Answer(const Ask& ask, const core::GuardResponse& g) const {
   const Decision& d = g.decision;
   const bool down = Unavailable(g);
   CheckAnswer a;

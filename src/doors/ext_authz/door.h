@@ -25,12 +25,15 @@
 // policy failure is a deny with UNAVAILABLE; a missing credential UNAUTHENTICATED (401);
 // a body missing, cut or over max_body_bytes INVALID_ARGUMENT.
 //
-// Thread-safety: Check may be called from any thread at once, and blocks on the decision's
-// commit (call it off a network thread). The collaborators must outlive the door.
+// Thread-safety: CheckAsync and Check may be called from any thread at once. CheckAsync never
+// waits on a decision's commit (concurrent Checks share the store's group commit, as the
+// HTTP door's decisions do); Check waits for it (call it off a network thread). The
+// collaborators must outlive the door, and the door every answer it owes.
 #ifndef INTERLOCK_DOORS_EXT_AUTHZ_DOOR_H_
 #define INTERLOCK_DOORS_EXT_AUTHZ_DOOR_H_
 
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -90,23 +93,48 @@ struct DoorDeps {
 
 class Door {
  public:
+  // Where an answer goes: called exactly once per Check.
+  using CheckDone = std::function<void(CheckAnswer&&)>;
+  // Runs work that may wait on a store write (a run's first Check joins the run) on a
+  // thread that may block; empty: in the caller's thread.
+  using Offload = std::function<void(std::function<void()>)>;
+
   Door(ExtAuthzConfig config, DoorDeps deps);
 
-  CheckAnswer Check(const HttpAttributes& req);
+  // Decides `req` and answers through `done`, without waiting on the decision's commit.
+  // `done` runs in the caller's thread when nothing is decided (no route, no credential)
+  // or the store answers in line; on `offload`'s thread when the run's join fails; else
+  // on the store's thread (the writer, or the syncer with durability full) once the
+  // decision is durable, where it must not block. Every path answers: an error is a deny.
+  void CheckAsync(HttpAttributes req, CheckDone done, const Offload& offload = {});
+  // The same, waiting for the answer (the drill's probe): blocks on the commit.
+  CheckAnswer Check(HttpAttributes req);
 
   const ExtAuthzConfig& config() const { return config_; }
 
  private:
-  struct Ask;  // one request's agent, run and protocol (door.cc)
+  struct Ask;      // one request's agent, run and protocol (door.cc)
+  struct Pending;  // a request to decide: its Ask, its call and where the answer goes
   const RouteRule* Match(const HttpAttributes& req) const;
-  CheckAnswer CheckMcp(Ask& ask, const HttpAttributes& req);
-  CheckAnswer CheckRoute(Ask& ask, const RouteRule& route, const HttpAttributes& req);
-  // Joins the request's run (once per process); UNAVAILABLE answer on failure.
-  bool JoinRun(Ask& ask, const HttpAttributes& req, CheckAnswer* failed);
-  core::GuardResponse Decide(const Ask& ask, ToolCall call);
+  // Reads the request: its route, its agent (the bearer credential) and what to decide,
+  // into `p`, and answers false; or answers true having set *now.
+  bool Read(const HttpAttributes& req, Pending& p, CheckAnswer* now) const;
+  // Each reads the request into `p` (the call to decide) and answers false, or answers
+  // true having set *now (an answer that needs no decision).
+  bool ReadMcp(const HttpAttributes& req, Pending& p, CheckAnswer* now) const;
+  bool ReadRoute(const RouteRule& route, const HttpAttributes& req, Pending& p,
+                 CheckAnswer* now) const;
+  // The run of the request: "ea-" + SHA-256(agent, identity, the run key).
+  std::string RunIdOf(const Ask& ask, const HttpAttributes& req) const;
+  bool Joined(const std::string& run_id);
+  // Joins the request's run (once per process); UNAVAILABLE answer on failure. Blocks.
+  bool JoinRun(const Ask& ask, CheckAnswer* failed);
+  // Decides p's call through the Guard, asynchronously, and answers p.done.
+  void Decide(std::shared_ptr<Pending> p);
   // The core's answer to a refused MCP body: decided (and audited) INVALID_REQUEST.
-  CheckAnswer Refused(Ask& ask, const HttpAttributes& req, const McpRefusal& refusal);
-  CheckAnswer Answer(const Ask& ask, const core::GuardResponse& g);
+  CheckAnswer RefusedAnswer(const Ask& ask, const McpRefusal& refusal,
+                            const core::GuardResponse& g) const;
+  CheckAnswer Answer(const Ask& ask, const core::GuardResponse& g) const;
 
   const ExtAuthzConfig config_;
   const DoorDeps deps_;

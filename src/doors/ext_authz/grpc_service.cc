@@ -1,8 +1,15 @@
 #include "doors/ext_authz/grpc_service.h"
 
+#include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <fstream>
+#include <functional>
+#include <mutex>
 #include <sstream>
+#include <thread>
 #include <utility>
+#include <vector>
 
 #include <grpcpp/grpcpp.h>
 
@@ -58,33 +65,126 @@ void AddHeader(google::protobuf::RepeatedPtrField<envoy::config::core::v3::Heade
   option->set_append_action(envoy::config::core::v3::HeaderValueOption::OVERWRITE_IF_EXISTS_OR_ADD);
 }
 
+void FillResponse(const CheckAnswer& a, auth::CheckResponse* response) {
+  response->mutable_status()->set_code(static_cast<int>(a.code));
+  response->mutable_status()->set_message(a.message);
+  if (a.allowed()) {
+    auto* ok = response->mutable_ok_response();
+    for (const auto& [k, v] : a.headers) AddHeader(ok->mutable_headers(), k, v);
+  } else {
+    auto* denied = response->mutable_denied_response();
+    denied->mutable_status()->set_code(static_cast<envoy::type::v3::StatusCode>(a.http_status));
+    for (const auto& [k, v] : a.headers) AddHeader(denied->mutable_headers(), k, v);
+    denied->set_body(a.body);
+  }
+}
+
+// A few threads of the server's own, for work that must run neither on a gRPC thread nor on
+// the store's: the door's work that waits on a store write (a run's first Check joins the
+// run), and the answers' way out (filling the response and finishing the reactor, which
+// may write to the socket: the store's thread goes back to its next group commit instead).
+// Drained and joined on destruction.
+class ExtAuthzOffloadPool {
+ public:
+  explicit ExtAuthzOffloadPool(int threads) {
+    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
+  }
+  ~ExtAuthzOffloadPool() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    for (std::thread& t : threads_) t.join();
+  }
+  ExtAuthzOffloadPool(const ExtAuthzOffloadPool&) = delete;
+  ExtAuthzOffloadPool& operator=(const ExtAuthzOffloadPool&) = delete;
+
+  void Post(std::function<void()> fn) {
+    {
+      std::lock_guard lock(mu_);
+      queue_.push_back(std::move(fn));
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  void Run() {
+    for (;;) {
+      std::function<void()> fn;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) return;  // stopping, and everything posted has run
+        fn = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      fn();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> queue_;  // guarded by mu_
+  bool stopping_ = false;                    // guarded by mu_
+  std::vector<std::thread> threads_;
+};
+
 }  // namespace
 
-class ExtAuthzServer::Impl final : public auth::Authorization::Service {
+// gRPC's callback API: Check returns its reactor at once and the door finishes it from
+// the core's asynchronous completion (the store's thread, once the decision is durable),
+// so no thread waits per call and concurrent Checks share one group commit, as the HTTP
+// door's decisions do. Every Check is finished exactly once (the door answers every
+// path, an error with a deny); Shutdown waits for the reactors still owed an answer.
+class ExtAuthzServer::Impl final : public auth::Authorization::CallbackService {
  public:
-  explicit Impl(Door* door) : door_(door) {}
+  explicit Impl(Door* door)
+      : door_(door), offload_([this](std::function<void()> fn) { joiner_.Post(std::move(fn)); }) {}
 
-  grpc::Status Check(grpc::ServerContext*, const auth::CheckRequest* request,
-                     auth::CheckResponse* response) override {
-    const CheckAnswer a = door_->Check(AttributesOf(*request));
-    response->mutable_status()->set_code(static_cast<int>(a.code));
-    response->mutable_status()->set_message(a.message);
-    if (a.allowed()) {
-      auto* ok = response->mutable_ok_response();
-      for (const auto& [k, v] : a.headers) AddHeader(ok->mutable_headers(), k, v);
-    } else {
-      auto* denied = response->mutable_denied_response();
-      denied->mutable_status()->set_code(static_cast<envoy::type::v3::StatusCode>(a.http_status));
-      for (const auto& [k, v] : a.headers) AddHeader(denied->mutable_headers(), k, v);
-      denied->set_body(a.body);
+  grpc::ServerUnaryReactor* Check(grpc::CallbackServerContext* context,
+                                  const auth::CheckRequest* request,
+                                  auth::CheckResponse* response) override {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    in_flight_.fetch_add(1);
+    door_->CheckAsync(
+        AttributesOf(*request),
+        [this, reactor, response](CheckAnswer&& a) {
+          // Usually on the store's thread: the answer leaves through the finisher.
+          finisher_.Post([this, reactor, response, a = std::move(a)] {
+            FillResponse(a, response);  // the RPC succeeds; Envoy reads the answer's status
+            reactor->Finish(grpc::Status::OK);
+            Answered();
+          });
+        },
+        offload_);
+    return reactor;
+  }
+
+  void Answered() {
+    if (in_flight_.fetch_sub(1) == 1) {
+      std::lock_guard lock(mu_);
+      idle_.notify_all();
     }
-    return grpc::Status::OK;
+  }
+
+  // Blocks until every Check begun has been answered.
+  void WaitIdle() {
+    std::unique_lock lock(mu_);
+    idle_.wait(lock, [this] { return in_flight_.load() == 0; });
   }
 
   std::unique_ptr<grpc::Server> server;
 
  private:
   Door* door_;
+  std::atomic<int64_t> in_flight_{0};  // Checks begun and not yet answered
+  std::mutex mu_;
+  std::condition_variable idle_;
+  // After what their work touches: joined first. The joiner before the finisher it posts to.
+  ExtAuthzOffloadPool finisher_{1};  // answers out, in order of completion
+  ExtAuthzOffloadPool joiner_{2};    // runs' first Checks (a store write each)
+  const Door::Offload offload_;
 };
 
 Result<std::unique_ptr<ExtAuthzServer>> ExtAuthzServer::Start(Door* door) {
@@ -112,11 +212,6 @@ Result<std::unique_ptr<ExtAuthzServer>> ExtAuthzServer::Start(Door* door) {
   builder.RegisterService(out->impl_.get());
   // The request's body and headers, with room for the rest of the CheckRequest.
   builder.SetMaxReceiveMessageSize(static_cast<int>(c.max_body_bytes + (1 << 20)));
-  // Each Check blocks its thread on the decision's commit, and commits are grouped across
-  // the calls in flight: enough threads waiting for work keep concurrent Checks in one
-  // group commit instead of a queue of fsyncs (bench/ext_authz/bench-ext-authz.sh).
-  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 8);
-  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 64);
   out->impl_->server = builder.BuildAndStart();
   if (!out->impl_->server || port == 0) {
     return Error::Unavailable("ext_authz: cannot listen on " + host + ":" + std::to_string(c.port));
@@ -129,6 +224,9 @@ void ExtAuthzServer::Shutdown(std::chrono::milliseconds grace) {
   if (!impl_ || !impl_->server) return;
   impl_->server->Shutdown(std::chrono::system_clock::now() + grace);
   impl_->server->Wait();
+  // Checks past `grace` were cancelled, but each is still answered (a late answer to a
+  // cancelled call is dropped by gRPC): the door's callbacks must not outlive the server.
+  impl_->WaitIdle();
   impl_->server.reset();
 }
 

@@ -4,12 +4,15 @@
 //
 // Each Check is translated into HttpAttributes (headers from header_map when the gateway sends
 // it, else from headers; the body from raw_body when set, else body; a body cut by the
-// gateway, `x-envoy-auth-partial-body: true`, is marked partial), decided by Door::Check on
-// a gRPC thread, and answered as a CheckResponse: status OK with ok_response.headers, or a
-// non-OK status with denied_response (status, headers, body). The RPC itself always
-// succeeds; Envoy reads the answer's status.
-// Thread-safety: Start once, then Shutdown (idempotent, bounded by `grace`) from any thread;
-// the Door must outlive the server.
+// gateway, `x-envoy-auth-partial-body: true`, is marked partial), decided by
+// Door::CheckAsync (gRPC's callback API: the reactor is finished from the core's
+// asynchronous decision, no thread waits per call), and answered as a CheckResponse: status
+// OK with ok_response.headers, or a non-OK status with denied_response (status, headers,
+// body). The RPC itself always succeeds; Envoy reads the answer's status.
+// Thread-safety: Start once, then Shutdown (idempotent) from any thread: Checks in flight
+// get until `grace`, and Shutdown returns once every Check taken has been answered (a Check
+// cancelled at `grace` is still answered, into the cancelled call). The Door must outlive
+// the server.
 #ifndef INTERLOCK_DOORS_EXT_AUTHZ_GRPC_SERVICE_H_
 #define INTERLOCK_DOORS_EXT_AUTHZ_GRPC_SERVICE_H_
 
@@ -34,7 +37,8 @@ class ExtAuthzServer {
 
   uint16_t port() const { return port_; }
   bool tls() const { return tls_; }
-  // Stops accepting; RPCs in flight get until `grace` to finish.
+  // Stops accepting; RPCs in flight get until `grace` to finish; returns once every Check
+  // taken has been answered.
   void Shutdown(std::chrono::milliseconds grace = std::chrono::seconds(5));
 
   class Impl;

@@ -7,10 +7,14 @@
 // specification's examples. Tests are named after the attack they stop.
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
+#include <future>
 #include <regex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -84,7 +88,7 @@ class ExtAuthzTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_EQ(setup_error_, "") << "scripts/setup-ext-authz-tests.sh failed";
     std::ofstream(dir_.path() + "/agent.yaml") << kPolicy;
-    std::ofstream(dir_.path() + "/interlock.yaml") << kConfig;
+    std::ofstream(dir_.path() + "/interlock.yaml") << ConfigText();
     daemon_ = std::make_unique<Daemon>(dir_.path(), dir_.path() + "/agent.yaml",
                                        dir_.path() + "/interlock.yaml");
     ASSERT_TRUE(daemon_->Start()) << daemon_->log();
@@ -97,6 +101,9 @@ class ExtAuthzTest : public ::testing::Test {
     reviewer_ = CreateToken(daemon_->store(), "--reviewer", "rita");
     client_ = std::make_unique<HttpClient>(daemon_->port());
   }
+
+  // The daemon's config file.
+  virtual std::string ConfigText() const { return kConfig; }
 
   // An MCP POST as Envoy forwards it: the agent's bearer, the JSON body attached.
   json::object McpPost(const std::string& body, json::object extra_headers = {}) const {
@@ -114,9 +121,10 @@ class ExtAuthzTest : public ::testing::Test {
 
   // Sends `requests` in order through check.mjs; their answers.
   json::array Check(const json::array& requests) {
-    ProcessResult p =
-        RunProcess({"/usr/bin/env", "node", kSuiteDir + "/check.mjs", std::to_string(grpc_port_)},
-                   json::serialize(requests), 60s);
+    std::vector<std::string> argv = {"/usr/bin/env", "node", kSuiteDir + "/check.mjs",
+                                     std::to_string(grpc_port_)};
+    if (!client_ca_.empty()) argv.push_back(client_ca_);
+    ProcessResult p = RunProcess(argv, json::serialize(requests), 60s);
     EXPECT_EQ(p.exit_code, 0) << p.err;
     boost::system::error_code ec;
     json::value v = json::parse(p.out, ec);
@@ -157,6 +165,7 @@ class ExtAuthzTest : public ::testing::Test {
   std::unique_ptr<HttpClient> client_;
   int grpc_port_ = 0;
   std::string agent_, reviewer_;
+  std::string client_ca_;  // check.mjs connects with TLS trusting this CA ("" : plaintext)
 };
 
 constexpr int64_t kOk = 0, kInvalidArgument = 3, kPermissionDenied = 7, kUnavailable = 14,
@@ -345,6 +354,108 @@ TEST_F(ExtAuthzTest, ListsPassAndLookalikeToolsCallIsRefused) {
       McpPost(R"({"jsonrpc":"2.0","id":2,"method":"Tools/Call","params":{"name":"delete_all"}})")});
   EXPECT_EQ(Int(a[0], "code"), kOk) << json::serialize(a[0]);
   EXPECT_EQ(Int(a[1], "code"), kInvalidArgument) << json::serialize(a[1]);
+}
+
+// Tests that a daemon stopped (SIGTERM) with Checks in flight exits cleanly, having answered
+// each Check it took: every answer is a decision or an RPC error (the gateway then denies),
+// never an OK without its decision; and every OK is in the audit when the daemon is back.
+TEST_F(ExtAuthzTest, ShutdownWithChecksInFlightAnswersEachAndNeverAllowsUnrecorded) {
+  json::array burst;
+  for (int i = 0; i < 1500; ++i) burst.push_back(McpPost(ToolCallBody("read_file")));
+  auto answers = std::async(std::launch::async, [&] {
+    return RunProcess({"/usr/bin/env", "CHECK_ALL_AT_ONCE=1", "node", kSuiteDir + "/check.mjs",
+                       std::to_string(grpc_port_)},
+                      json::serialize(burst), 60s);
+  });
+  // Stop once the first Checks are decided: the rest of the burst is in flight.
+  for (auto until = std::chrono::steady_clock::now() + 30s;
+       std::chrono::steady_clock::now() < until;) {
+    HttpResult audit = client_->Request("GET", "/v1/audit?limit=5", "", reviewer_);
+    if (audit.body.find("read_file") != std::string::npos) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(daemon_->Stop(), 0) << daemon_->log();
+  ProcessResult p = answers.get();
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  boost::system::error_code ec;
+  json::value v = json::parse(p.out, ec);
+  ASSERT_FALSE(ec) << p.out;
+  std::vector<std::string> allowed;
+  for (const json::value& a : v.as_array()) {
+    if (Int(a, "rpc_error") >= 0) continue;  // not answered: the gateway denies
+    ASSERT_GE(Int(a, "code"), 0) << json::serialize(a);
+    if (Int(a, "code") != kOk) continue;  // denied (past the run's max_steps)
+    allowed.push_back(DecisionIdOf(a));
+    ASSERT_FALSE(allowed.back().empty()) << json::serialize(a);
+  }
+  ASSERT_TRUE(daemon_->Start()) << daemon_->log();
+  client_ = std::make_unique<HttpClient>(daemon_->port());
+  for (size_t i = 0; i < allowed.size(); i += std::max<size_t>(1, allowed.size() / 20)) {
+    EXPECT_EQ(AuditedCode(allowed[i]), "ALLOWED") << allowed[i];
+  }
+}
+
+// --- The listener over TLS (ext_authz.tls_cert, tls_key) ---
+
+// The daemon's gRPC listener with a certificate for 127.0.0.1 signed by a CA the test makes.
+class ExtAuthzTlsTest : public ExtAuthzTest {
+ protected:
+  void SetUp() override {
+    std::filesystem::create_directories(dir_.path() + "/ca");
+    ca_ = MakeTestCa(dir_.path() + "/ca");
+    ASSERT_EQ(ca_.error, "");
+    ExtAuthzTest::SetUp();
+  }
+  std::string ConfigText() const override {
+    return std::string(kConfig) + "  tls_cert: " + ca_.cert + "\n  tls_key: " + ca_.key + "\n";
+  }
+  // The audit's records as text (reviewer), to find a decision in.
+  std::string AuditText() {
+    HttpResult r = client_->Request("GET", "/v1/audit?limit=1000", "", reviewer_);
+    EXPECT_EQ(r.status, 200) << r.body;
+    return r.body;
+  }
+  TestCa ca_;
+};
+
+// Tests that a gateway connecting with TLS, trusting the daemon's CA, gets its decision:
+// the listener says TLS, the allowed call is OK and audited, a blocked one denied.
+TEST_F(ExtAuthzTlsTest, TlsClientTrustingTheCaGetsADecision) {
+  EXPECT_NE(
+      daemon_->log().find("ext_authz gRPC on 127.0.0.1:" + std::to_string(grpc_port_) + " (TLS)"),
+      std::string::npos)
+      << daemon_->log();
+  client_ca_ = ca_.ca;
+  json::array a =
+      Check(json::array{McpPost(ToolCallBody("read_file")), McpPost(ToolCallBody("delete_all"))});
+  ASSERT_EQ(Int(a[0], "code"), kOk) << json::serialize(a[0]);
+  EXPECT_EQ(AuditedCode(DecisionIdOf(a[0])), "ALLOWED");
+  EXPECT_EQ(Int(a[1], "code"), kPermissionDenied) << json::serialize(a[1]);
+  EXPECT_EQ(AuditedCode(DecisionIdOf(a[1])), "TOOL_BLOCKED");
+  EXPECT_NE(AuditText().find("read_file"), std::string::npos);  // what the others look for
+}
+
+// Tests that a plaintext client (no TLS) against the TLS listener gets no decision at all:
+// the RPC fails (UNAVAILABLE), nothing is decided or recorded, never an OK.
+TEST_F(ExtAuthzTlsTest, PlaintextClientAgainstTheTlsListenerGetsNoDecision) {
+  client_ca_.clear();
+  json::value a = CheckOne(McpPost(ToolCallBody("read_file")));
+  EXPECT_EQ(Int(a, "rpc_error"), kUnavailable) << json::serialize(a);
+  EXPECT_FALSE(a.as_object().contains("code")) << json::serialize(a);
+  EXPECT_EQ(AuditText().find("read_file"), std::string::npos);  // nothing decided
+}
+
+// Tests that a client trusting another CA (a man in the middle's certificate, seen from the
+// other side) refuses the daemon's certificate: no decision is asked or answered.
+TEST_F(ExtAuthzTlsTest, ClientTrustingAnotherCaGetsNoDecision) {
+  std::filesystem::create_directories(dir_.path() + "/other-ca");
+  const TestCa other = MakeTestCa(dir_.path() + "/other-ca");
+  ASSERT_EQ(other.error, "");
+  client_ca_ = other.ca;
+  json::value a = CheckOne(McpPost(ToolCallBody("read_file")));
+  EXPECT_EQ(Int(a, "rpc_error"), kUnavailable) << json::serialize(a);
+  EXPECT_FALSE(a.as_object().contains("code")) << json::serialize(a);
+  EXPECT_EQ(AuditText().find("read_file"), std::string::npos);  // nothing decided
 }
 
 // --- AuthZEN 1.0 (POST /access/v1/evaluation[s]) ---

@@ -437,6 +437,13 @@ TEST_F(OpenApiDaemon, EveryDocumentedRouteAnswersAsDocumented) {
   Call("POST", evals, evals, R"({"evaluations":{}})", agent_);
   Call("POST", evals, evals, "{}", "");
   Call("POST", evals, evals, "{}", reviewer_);
+  // X-Interlock-Run naming no run: 404; an Idempotency-Key: 400.
+  for (const std::string& az : {eval, evals}) {
+    Call("POST", az, az,
+         "{" + subject + R"(,"action":{"name":"read"},"resource":{"type":"document","id":"a"}})",
+         agent_, {{"X-Interlock-Run", "no-such-run"}});
+    Call("POST", az, az, "{}", agent_, {{"Idempotency-Key", "k"}});
+  }
 
   // Slack's callback: 404 without a slack: section (slack_integration_test signs them).
   const std::string slack = "/v1/slack/interactions";
