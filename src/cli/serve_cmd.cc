@@ -632,8 +632,9 @@ class Daemon {
     so.api_base = sc.api_base;
     so.channel = sc.channel;
     so.ca_file = sc.ca_file;
-    // The (approval -> channel, ts) record: next to the store (the keys directory for
-    // PostgreSQL); a :memory: store keeps it in memory only.
+    // The (approval -> channel, ts) record lives in the store. An older release kept it in
+    // a file (slack.state_file, deprecated; by default next to the store, or in the keys
+    // directory for PostgreSQL): imported into the store once when it is there.
     so.state_file = sc.state_file;
     if (so.state_file.empty() && cfg_.store != ":memory:") {
       const std::filesystem::path dir = postgres_ ? std::filesystem::path(keys_dir_)
@@ -646,6 +647,16 @@ class Daemon {
         server::SlackApprovals::Create(std::move(so), notices_.get(), store_.get(), &clock_);
     if (!slack.ok()) return Fail(slack.error().message, kExitUsage);
     slack_ = std::move(*slack);
+    if (sc.users_by_email) {
+      // The config requires identity.oidc with name_claim: email: the console names the
+      // same person alike (identity::OidcEmailName).
+      slack_callbacks_->reviewer_by_email = [slack = slack_.get(), issuer = cfg_.oidc.issuer](
+                                                std::string_view user) -> Result<std::string> {
+        Result<std::string> email = slack->VerifiedEmail(user);
+        if (!email.ok()) return email.error();
+        return identity::OidcEmailName(*email, issuer);
+      };
+    }
     api_->SetSlack(slack_callbacks_.get());
     return kExitOk;
   }

@@ -77,6 +77,12 @@ Status ValidateOidcConfig(const OidcConfig& c) {
       return Error::Invalid("scopes must be single words");
     }
   }
+  if (c.name_claim != "sub" && c.name_claim != "email") {
+    return Error::Invalid("name_claim must be sub or email");
+  }
+  if (c.name_claim == "email" && !Contains(c.scopes, "email")) {
+    return Error::Invalid("scopes must include email when name_claim is email");
+  }
   if (c.role_claim.empty()) return Error::Invalid("role_claim must not be empty");
   if (c.reviewer_values.empty() && c.admin_values.empty()) {
     return Error::Invalid("reviewer_values or admin_values must list at least one value");
@@ -94,6 +100,12 @@ std::string OidcIssuerHost(std::string_view issuer) {
 
 std::string OidcPrincipalName(std::string_view sub, std::string_view issuer) {
   return "oidc:" + std::string(sub) + "@" + OidcIssuerHost(issuer);
+}
+
+std::string OidcEmailName(std::string_view email, std::string_view issuer) {
+  std::string lower(email);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return OidcPrincipalName(lower, issuer);
 }
 
 std::string OidcSubject(std::string_view name, std::string_view issuer) {
@@ -260,7 +272,20 @@ Result<Session> OidcSignIn::SessionFromIdToken(const std::string& id_token,
   auto jwt = ParseJwt(id_token);
   if (!jwt.ok()) return jwt.error();
   const json::object& claims = jwt->claims;
-  const std::string name = OidcPrincipalName(id->agent, config_.issuer);
+  std::string name = OidcPrincipalName(id->agent, config_.issuer);
+  if (config_.name_claim == "email") {
+    // The person is their e-mail, and only one the provider says it verified: an
+    // unverified address could be anyone's, and would vote as them.
+    const std::string email = StringMember(claims, "email");
+    const json::value* verified = claims.if_contains("email_verified");
+    const bool ok =
+        verified != nullptr && ((verified->is_bool() && verified->as_bool()) ||
+                                (verified->is_string() && verified->as_string() == "true"));
+    if (email.empty() || email.find('@') == std::string::npos || !ok) {
+      return Refusal("OIDC_EMAIL", "the ID token has no verified e-mail (name_claim: email)");
+    }
+    name = OidcEmailName(email, config_.issuer);
+  }
   if (name.size() > kMaxPrincipalNameBytes || !ValidatePrincipalName(name, "subject").ok()) {
     return Refusal("OIDC_NAME",
                    "the subject cannot be a reviewer name (too long or invisible "

@@ -59,6 +59,11 @@ struct OidcConfig {
   std::vector<std::string> admin_values;  // admin wins when both match
   std::chrono::seconds session_lifetime{8 * 3600};
   std::chrono::seconds skew{60};
+  // What names a person: "sub" ("oidc:<sub>@<issuer host>") or "email" (the ID token's
+  // `email`, which `email_verified` must confirm: OidcEmailName). "email" lets a Slack user
+  // be the same reviewer by their verified e-mail (slack.users_by_email) and needs the
+  // scope "email".
+  std::string name_claim = "sub";
 };
 
 // kInvalidArgument naming the key (issuer, client_id, ...).
@@ -69,6 +74,10 @@ std::string OidcIssuerHost(std::string_view issuer);
 
 // The audit name of a subject: "oidc:<sub>@<issuer host>".
 std::string OidcPrincipalName(std::string_view sub, std::string_view issuer);
+// The reviewer name of a person known by a verified e-mail (name_claim: email):
+// OidcPrincipalName of the address in lower case, so that the console's sign-in and a
+// Slack vote (slack.users_by_email) name one person alike.
+std::string OidcEmailName(std::string_view email, std::string_view issuer);
 // The subject of such a name ("" when `name` is not one of `issuer`'s).
 std::string OidcSubject(std::string_view name, std::string_view issuer);
 

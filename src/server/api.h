@@ -56,6 +56,7 @@ namespace interlock::server {
 struct Route;           // a matched request target (api_routes.cc)
 struct SlackCallbacks;  // server/slack.h
 struct AuthzenPending;  // one AuthZEN request's decisions (api_authzen.cc)
+struct SlackAction;     // server/slack.h
 
 struct ApiOptions {
   size_t max_body_bytes = 1 << 20;
@@ -325,6 +326,8 @@ class Api final : public RequestHandler {
   // POST /v1/slack/interactions: a Slack button press (api_slack.cc). Authenticated by
   // Slack's request signature, not a token; the vote goes through core::Approvals::Vote.
   void HandleSlackInteraction(const HttpRequest& req, Responder r);
+  // The vote of a Slack button press as `reviewer_name` (api_slack.cc).
+  void SlackVote(SlackAction action, const std::string& reviewer_name, Responder r);
   // POST /v1/tools/view: the agent's view of the tools (engine::ViewTool).
   void HandleToolView(const Caller& c, const HttpRequest& req, Responder r);
   // The reviewer page's static assets (no token: the page signs in itself).

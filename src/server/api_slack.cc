@@ -53,7 +53,8 @@ void Api::HandleSlackInteraction(const HttpRequest& req, Responder r) {
   Result<SlackAction> action = ParseSlackInteraction(body);
   if (!action.ok()) return r.Send(InvalidRequest(action.error().message));
   auto who = slack_->users.find(action->user_id);
-  if (who == slack_->users.end()) {
+  if (who != slack_->users.end()) return SlackVote(std::move(action).value(), who->second, r);
+  if (!slack_->reviewer_by_email) {
     NoteAuthFailure("slack callback: unmapped user");
     std::cerr << "interlock: slack: user " << action->user_id << " is not in slack.users; their "
               << (action->approve ? "approve" : "deny") << " of " << action->approval_id
@@ -61,16 +62,37 @@ void Api::HandleSlackInteraction(const HttpRequest& req, Responder r) {
     return r.Send(SlackReply(
         "Your Slack user is not mapped to an Interlock reviewer (slack.users): nothing changed."));
   }
+  // slack.users_by_email: the user's verified e-mail (one Web API call) names the reviewer,
+  // off the network threads. No e-mail, an unconfirmed one or a failed lookup changes
+  // nothing and is recorded.
+  Blocking([this, r, act = std::move(action).value()]() mutable {
+    Result<std::string> reviewer = slack_->reviewer_by_email(act.user_id);
+    if (!reviewer.ok()) {
+      NoteAuthFailure(reviewer.error().kind == ErrorKind::kUnavailable
+                          ? "slack callback: e-mail lookup failed"
+                          : "slack callback: unmapped user");
+      std::cerr << "interlock: slack: user " << act.user_id << " is not in slack.users and has no "
+                << "reviewer by e-mail (" << reviewer.error().message << "); their "
+                << (act.approve ? "approve" : "deny") << " of " << act.approval_id
+                << " changed nothing\n";
+      return r.Send(SlackReply("Your Slack user is not mapped to an Interlock reviewer (" +
+                               reviewer.error().message + "): nothing changed."));
+    }
+    SlackVote(std::move(act), *reviewer, r);
+  });
+}
+
+void Api::SlackVote(SlackAction action, const std::string& reviewer_name, Responder r) {
   core::Approvals::VoteAsk vote;
-  vote.approval_id = action->approval_id;
-  vote.reviewer.name = who->second;
+  vote.approval_id = action.approval_id;
+  vote.reviewer.name = reviewer_name;
   vote.reviewer.role = core::Role::kReviewer;
-  vote.approve = action->approve;
+  vote.approve = action.approve;
   // The audit record of the vote says where it came from and which Slack user cast it.
-  vote.comment = "via Slack, user " + action->user_id +
-                 (action->team_id.empty() ? std::string() : " of team " + action->team_id);
+  vote.comment = "via Slack, user " + action.user_id +
+                 (action.team_id.empty() ? std::string() : " of team " + action.team_id);
   vote.policies = policies_->Current();
-  Blocking([this, r, vote = std::move(vote), slack_user = action->user_id]() mutable {
+  Blocking([this, r, vote = std::move(vote), slack_user = action.user_id]() mutable {
     const std::string id = vote.approval_id;
     const std::string reviewer = vote.reviewer.name;
     const bool approve = vote.approve;

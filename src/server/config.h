@@ -107,6 +107,9 @@ struct SlackConfig {
   std::string signing_secret_file;                 // the app's signing secret
   std::string channel;                             // channel id messages are posted to
   std::map<std::string, std::string> users;        // Slack user id -> reviewer name
+  // An unmapped Slack user votes as their verified e-mail (users.info), the reviewer the
+  // console's sign-in names them (identity.oidc.name_claim: email, required). Off unless set.
+  bool users_by_email = false;
   std::string state_file;  // (approval -> channel, ts); "" = next to the store
   std::string ca_file;     // https api_base: PEM CA bundle ("" = the system CAs)
 };

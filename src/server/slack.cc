@@ -261,7 +261,8 @@ Result<std::unique_ptr<SlackApprovals>> SlackApprovals::Create(SlackOptions opti
   }
   std::unique_ptr<SlackApprovals> s(
       new SlackApprovals(std::move(options), std::move(*base), next, store, clock, std::move(tls)));
-  if (Status st = s->LoadState(); !st.ok()) return st.error();
+  if (Status st = s->ImportStateFile(); !st.ok()) return st.error();
+  s->QueueOpenMessages();
   s->thread_ = std::thread([p = s.get()] { p->Run(); });
   return s;
 }
@@ -274,7 +275,8 @@ SlackApprovals::SlackApprovals(SlackOptions options, std::string api_base, core:
       next_(next),
       approvals_(store, clock),
       clock_(clock),
-      tls_(std::move(tls)) {
+      tls_(std::move(tls)),
+      store_(store) {
   Result<outbound::HttpEndpoint> e = outbound::ParseHttpEndpoint(api_base_);
   if (e.ok()) {  // checked by CheckSlackApiBase
     target_.tls = e->tls;
@@ -294,62 +296,114 @@ SlackApprovals::~SlackApprovals() {
   if (thread_.joinable()) thread_.join();
 }
 
-// The state file: one JSON object a line, {"approval_id","channel","ts","final"}; the last
-// line of an approval wins. Rewritten on start with the messages not yet final, so it
-// holds only what may still change.
-Status SlackApprovals::LoadState() {
+namespace {
+
+constexpr std::string_view kSlackService = "slack";
+constexpr size_t kMaxFinalSeen = 4096;
+// A claim whose daemon has not posted within this long (it stopped, or Slack refused) is
+// taken over by the next daemon that announces the approval.
+constexpr std::chrono::seconds kSlackStaleClaim{30};
+
+}  // namespace
+
+// The state file of older releases: one JSON object a line, {"approval_id","channel",
+// "ts","final"}, the last line of an approval winning. Each record goes into the store (a
+// row the store has already is kept: it is newer), then the file is renamed so that it is
+// read once. Any failure leaves the file where it was and refuses to start.
+Status SlackApprovals::ImportStateFile() {
   if (options_.state_file.empty()) return Status::Ok();
-  {
-    std::ifstream in(options_.state_file);
-    std::string line;
-    while (in && std::getline(in, line)) {
-      Result<json::value> v = ParseOwnJson(line);
-      if (!v.ok() || !v->is_object()) continue;  // a torn last line after a crash
-      const json::object& o = v->as_object();
-      Posted p{Str(o, "channel"), Str(o, "ts"), false};
-      if (const json::value* f = o.if_contains("final"); f != nullptr && f->is_bool()) {
-        p.final = f->as_bool();
-      }
-      if (!Str(o, "approval_id").empty() && !p.ts.empty()) posted_map_[Str(o, "approval_id")] = p;
+  std::ifstream in(options_.state_file);
+  if (!in) return Status::Ok();  // nothing to import
+  std::map<std::string, Posted> records;
+  for (std::string line; std::getline(in, line);) {
+    Result<json::value> v = ParseOwnJson(line);
+    if (!v.ok() || !v->is_object()) continue;  // a torn last line after a crash
+    const json::object& o = v->as_object();
+    Posted p{Str(o, "channel"), Str(o, "ts"), false, clock_->Now()};
+    if (const json::value* f = o.if_contains("final"); f != nullptr && f->is_bool()) {
+      p.final = f->as_bool();
+    }
+    if (!Str(o, "approval_id").empty() && !p.ts.empty()) records[Str(o, "approval_id")] = p;
+  }
+  in.close();
+  for (const auto& [id, p] : records) {
+    core::ApprovalMessage m{id, std::string(kSlackService), p.channel, p.ts, p.final, p.updated};
+    Result<bool> put = store_->PutApprovalMessage(m, /*only_if_absent=*/true);
+    if (!put.ok()) {
+      return Error::Unavailable("slack.state_file: cannot import " + options_.state_file +
+                                " into the store: " + put.error().message);
     }
   }
-  std::string text;
-  for (const auto& [id, p] : posted_map_) {
-    if (p.final) continue;
-    text += ToJsonText(json::object{
-                {"approval_id", id}, {"channel", p.channel}, {"ts", p.ts}, {"final", false}}) +
-            "\n";
-    queue_.push_back(Job{id, false});  // decided while the daemon was down: updated now
+  const std::string done = options_.state_file + ".imported";
+  if (std::rename(options_.state_file.c_str(), done.c_str()) != 0) {
+    return Error::Unavailable("slack.state_file: imported into the store, but cannot rename " +
+                              options_.state_file + " to " + done);
   }
-  std::erase_if(posted_map_, [](const auto& kv) { return kv.second.final; });
-  const std::string tmp = options_.state_file + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << text;
-    if (!out.flush()) return Error::Unavailable("slack.state_file: cannot write " + tmp);
-  }
-  if (std::rename(tmp.c_str(), options_.state_file.c_str()) != 0) {
-    return Error::Unavailable("slack.state_file: cannot replace " + options_.state_file);
-  }
+  std::cerr << "interlock: slack: " << records.size() << " message record(s) of "
+            << options_.state_file << " imported into the store (file renamed to " << done
+            << "; slack.state_file is deprecated)\n";
   return Status::Ok();
 }
 
-void SlackApprovals::Record(const std::string& approval_id, const Posted& p) {
-  {
+void SlackApprovals::QueueOpenMessages() {
+  Result<std::vector<core::ApprovalMessage>> open = store_->ListOpenApprovalMessages(kSlackService);
+  if (!open.ok()) {
+    record_failures_.fetch_add(1);
+    std::cerr << "interlock: slack: cannot list the open messages: " << open.error().message
+              << "; those decided while the daemon was down are updated at their next notice\n";
+    return;
+  }
+  std::lock_guard lock(mu_);
+  for (const core::ApprovalMessage& m : *open) queue_.push_back(Job{m.approval_id, false});
+}
+
+Result<std::optional<SlackApprovals::Posted>> SlackApprovals::Lookup(
+    const std::string& approval_id) {
+  if (auto it = unsaved_.find(approval_id); it != unsaved_.end()) {
+    const Posted p = it->second;
+    Save(approval_id, p);  // kept in unsaved_ again if the store still refuses
+    return std::optional<Posted>(p);
+  }
+  Result<std::optional<core::ApprovalMessage>> m =
+      store_->GetApprovalMessage(approval_id, kSlackService);
+  if (!m.ok()) return m.error();
+  if (!*m) return std::optional<Posted>();
+  return std::optional<Posted>(Posted{(*m)->channel, (*m)->ts, (*m)->final, (*m)->updated});
+}
+
+void SlackApprovals::Save(const std::string& approval_id, const Posted& p) {
+  core::ApprovalMessage m{approval_id,  std::string(kSlackService), p.channel, p.ts, p.final,
+                          clock_->Now()};
+  Result<bool> put = store_->PutApprovalMessage(m, /*only_if_absent=*/false);
+  if (put.ok()) {
+    unsaved_.erase(approval_id);
+  } else {
+    record_failures_.fetch_add(1);
+    unsaved_[approval_id] = p;
+    std::cerr << "interlock: slack: cannot record the message of " << approval_id
+              << " in the store (" << put.error().message
+              << "); kept in memory and written again at its next update\n";
+  }
+  if (p.final) {
     std::lock_guard lock(mu_);
-    posted_map_[approval_id] = p;
+    if (final_seen_.size() >= kMaxFinalSeen) final_seen_.clear();
+    final_seen_.insert(approval_id);
   }
-  if (options_.state_file.empty()) return;
-  std::ofstream out(options_.state_file, std::ios::app);
-  out << ToJsonText(json::object{{"approval_id", approval_id},
-                                 {"channel", p.channel},
-                                 {"ts", p.ts},
-                                 {"final", p.final}})
-      << '\n';
-  if (!out.flush()) {
-    std::cerr << "interlock: slack: cannot write " << options_.state_file << "; message of "
-              << approval_id << " not kept across a restart\n";
+}
+
+bool SlackApprovals::Claim(const std::string& approval_id) {
+  core::ApprovalMessage m{approval_id,  std::string(kSlackService), options_.channel, "", false,
+                          clock_->Now()};
+  Result<bool> put = store_->PutApprovalMessage(m, /*only_if_absent=*/true);
+  if (!put.ok()) {
+    // Without a claim another daemon may post too; without the message no reviewer sees the
+    // approval in Slack. Posting is the lesser harm: the record is kept in memory.
+    record_failures_.fetch_add(1);
+    std::cerr << "interlock: slack: cannot claim the message of " << approval_id
+              << " in the store (" << put.error().message << "); posting it anyway\n";
+    return true;
   }
+  return *put;
 }
 
 void SlackApprovals::Notify(const Notification& n, const core::CallRecord& context) {
@@ -366,8 +420,7 @@ void SlackApprovals::OnSettled(std::string_view call_id) {
   const std::string id = core::ApprovalIdForCall(call_id);
   {
     std::lock_guard lock(mu_);
-    auto it = posted_map_.find(id);
-    if (it == posted_map_.end() || it->second.final) return;
+    if (final_seen_.count(id) > 0) return;
   }
   Enqueue(Job{id, false});
 }
@@ -407,13 +460,28 @@ void SlackApprovals::Run() {
 }
 
 void SlackApprovals::Deliver(const Job& job) {
-  std::optional<Posted> have;
-  {
-    std::lock_guard lock(mu_);
-    if (auto it = posted_map_.find(job.approval_id); it != posted_map_.end()) have = it->second;
+  Result<std::optional<Posted>> found = Lookup(job.approval_id);
+  if (!found.ok()) {
+    record_failures_.fetch_add(1);
+    std::cerr << "interlock: slack: cannot read the message record of " << job.approval_id << ": "
+              << found.error().message << '\n';
+    return;
   }
+  std::optional<Posted> have = std::move(found).value();
   if (have && have->final) return;
-  if (!have && !job.announce) return;
+  if (!have && !job.announce) {
+    // No message (none was posted, or it was decided before): the sweeper's re-announces
+    // of this decided approval need no more store reads.
+    std::lock_guard lock(mu_);
+    if (final_seen_.size() >= kMaxFinalSeen) final_seen_.clear();
+    final_seen_.insert(job.approval_id);
+    return;
+  }
+  // Claimed by a daemon that has not posted (yet): nothing to update; an announce takes a
+  // stale claim over.
+  const bool stale_claim =
+      have && have->ts.empty() && clock_->Now() - have->updated > kSlackStaleClaim;
+  if (have && have->ts.empty() && !(job.announce && stale_claim)) return;
   Result<core::Approvals::Review> review = approvals_.GetReview(job.approval_id);
   if (!review.ok()) {
     failed_.fetch_add(1);
@@ -425,12 +493,13 @@ void SlackApprovals::Deliver(const Job& job) {
       options_.approval_url ? options_.approval_url(job.approval_id) : std::string();
   json::object body = Message(*review, link, clock_->Now());
   const bool decided = review->approval.state != core::ApprovalState::kPending;
-  if (!have) {
-    if (decided) return;  // decided before it was posted: nothing to ask
+  if (!have || have->ts.empty()) {
+    if (decided) return;                           // decided before it was posted: nothing to ask
+    if (!have && !Claim(job.approval_id)) return;  // another daemon posts it
     body["channel"] = options_.channel;
     Result<json::object> r = Call("chat.postMessage", body);
     if (!r.ok()) return;
-    Record(job.approval_id, Posted{Str(*r, "channel"), Str(*r, "ts"), false});
+    Save(job.approval_id, Posted{Str(*r, "channel"), Str(*r, "ts"), false, clock_->Now()});
     posted_.fetch_add(1);
     return;
   }
@@ -440,28 +509,91 @@ void SlackApprovals::Deliver(const Job& job) {
   Result<json::object> r = Call("chat.update", body);
   if (!r.ok()) return;
   updated_.fetch_add(1);
-  if (decided) Record(job.approval_id, Posted{have->channel, have->ts, true});
+  if (decided) Save(job.approval_id, Posted{have->channel, have->ts, true, clock_->Now()});
+}
+
+static http::request<http::string_body> SlackRequest(http::verb verb, const std::string& target,
+                                                     const WebhookTarget& t,
+                                                     const std::string& token) {
+  http::request<http::string_body> req{verb, target, 11};
+  req.set(http::field::host, outbound::HostHeader(t.host, t.port, t.tls ? "443" : "80"));
+  req.set(http::field::authorization, "Bearer " + token);
+  req.set(http::field::user_agent, "interlock-slack");
+  req.set(http::field::connection, "close");
+  return req;
 }
 
 Result<json::object> SlackApprovals::Call(std::string_view method, const json::object& body) {
-  http::request<http::string_body> req{http::verb::post, target_.target + "/" + std::string(method),
-                                       11};
-  req.set(http::field::host,
-          outbound::HostHeader(target_.host, target_.port, target_.tls ? "443" : "80"));
+  auto req = SlackRequest(http::verb::post, target_.target + "/" + std::string(method), target_,
+                          options_.bot_token);
   req.set(http::field::content_type, "application/json; charset=utf-8");
-  req.set(http::field::authorization, "Bearer " + options_.bot_token);
-  req.set(http::field::user_agent, "interlock-slack");
-  req.set(http::field::connection, "close");
   req.body() = ToJsonText(body);
   req.prepare_payload();
+  return Exchange(method, std::move(req), options_.max_attempts, options_.request_timeout);
+}
+
+Result<std::string> SlackUserEmail(const json::object& user) {
+  auto flag = [&](std::string_view key) {
+    const json::value* v = user.if_contains(key);
+    return v != nullptr && v->is_bool() && v->as_bool();
+  };
+  if (flag("deleted")) return Error::Denied("the Slack user is deactivated");
+  if (flag("is_bot")) return Error::Denied("the Slack user is a bot");
+  if (!flag("is_email_confirmed")) {
+    return Error::Denied("the Slack user's e-mail is not confirmed");
+  }
+  const json::object* profile = Obj(user, "profile");
+  const std::string email = profile != nullptr ? Str(*profile, "email") : "";
+  if (email.empty() || email.find('@') == std::string::npos) {
+    return Error::Denied("the Slack user has no e-mail (scope users:read.email?)");
+  }
+  return email;
+}
+
+Result<std::string> SlackApprovals::VerifiedEmail(std::string_view user_id) {
+  // Slack's ids are upper-case letters and digits: nothing else reaches the query string.
+  if (user_id.empty() || user_id.size() > 32 ||
+      !std::all_of(user_id.begin(), user_id.end(),
+                   [](char c) { return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); })) {
+    return Error::Invalid("'" + std::string(user_id) + "' is not a Slack user id");
+  }
+  const std::string id(user_id);
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(emails_mu_);
+    if (auto it = emails_.find(id); it != emails_.end() && it->second.until > now) {
+      return it->second.email;
+    }
+  }
+  auto req = SlackRequest(http::verb::get, target_.target + "/users.info?user=" + id, target_,
+                          options_.bot_token);
+  Result<json::object> r = Exchange(
+      "users.info", std::move(req), 1,
+      std::min<std::chrono::milliseconds>(options_.request_timeout, std::chrono::seconds(2)));
+  if (!r.ok()) return r.error();
+  const json::object* user = Obj(*r, "user");
+  if (user == nullptr || Str(*user, "id") != id) {
+    return Error::Unavailable("users.info answered no user " + id);
+  }
+  Result<std::string> email = SlackUserEmail(*user);
+  if (!email.ok()) return email.error();
+  std::lock_guard lock(emails_mu_);
+  if (emails_.size() >= 10000) emails_.clear();
+  emails_[id] = KnownEmail{*email, now + std::chrono::minutes(10)};
+  return email;
+}
+
+Result<json::object> SlackApprovals::Exchange(std::string_view method,
+                                              http::request<http::string_body> req, int attempts,
+                                              std::chrono::milliseconds timeout) {
   outbound::ExchangeOptions o;
   o.peer = "Slack's Web API";
-  o.connect_timeout = options_.request_timeout;
-  o.timeout = options_.request_timeout;
+  o.connect_timeout = timeout;
+  o.timeout = timeout;
   o.max_reply_bytes = 1 << 20;
   auto backoff = options_.initial_backoff;
   std::string why;
-  for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
+  for (int attempt = 1; attempt <= attempts; ++attempt) {
     auto r = outbound::HttpExchange(target_.host, target_.port, tls_.get(), req, o);
     if (!r.ok()) {
       why = r.error().message;
@@ -476,12 +608,13 @@ Result<json::object> SlackApprovals::Call(std::string_view method, const json::o
         // Slack's refusals (invalid_auth, channel_not_found, ...) do not change on retry.
         failed_.fetch_add(1);
         std::cerr << "interlock: slack " << method << ": " << Str(v->as_object(), "error") << '\n';
-        return Error::Unavailable("slack refused " + std::string(method));
+        return Error::Denied("slack refused " + std::string(method) + ": " +
+                             Str(v->as_object(), "error"));
       } else {
         return std::move(v->as_object());
       }
     }
-    if (attempt == options_.max_attempts) break;
+    if (attempt == attempts) break;
     std::unique_lock lock(mu_);
     if (cv_.wait_for(lock, backoff, [this] {
           return stopping_ && std::chrono::steady_clock::now() >= drain_deadline_;

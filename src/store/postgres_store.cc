@@ -248,6 +248,19 @@ constexpr const char* kPgMigrations[] = {
     "ALTER TABLE runs ADD COLUMN parent_run_id TEXT NOT NULL DEFAULT '',"
     " ADD COLUMN role TEXT NOT NULL DEFAULT '', ADD COLUMN depth BIGINT NOT NULL DEFAULT 0;"
     "CREATE INDEX runs_parent ON runs(parent_run_id) WHERE parent_run_id <> '';",
+    // 15: chat messages posted for approvals, as the SQLite store's migration 12: shared by
+    // every daemon of a fleet, so the one where an approval is decided updates the message
+    // another one posted.
+    "CREATE TABLE approval_messages ("
+    "  approval_id TEXT NOT NULL,"
+    "  service TEXT NOT NULL,"
+    "  channel TEXT NOT NULL,"
+    "  ts TEXT NOT NULL,"
+    "  final INTEGER NOT NULL DEFAULT 0,"
+    "  updated_ms BIGINT NOT NULL,"
+    "  PRIMARY KEY (approval_id, service));"
+    "CREATE INDEX approval_messages_open ON approval_messages(service, updated_ms)"
+    "  WHERE final = 0;",
 };
 static_assert(std::size(kPgMigrations) == PostgresStore::kSchemaVersion);
 

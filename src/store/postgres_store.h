@@ -106,7 +106,7 @@ bool IsPostgresUri(std::string_view s);
 class PostgresStore final : public core::Store {
  public:
   // The schema version this binary writes.
-  static constexpr int kSchemaVersion = 14;
+  static constexpr int kSchemaVersion = 15;
 
   // Connects and migrates. kUnavailable when the database cannot be reached,
   // kInvalidArgument for a schema newer than kSchemaVersion.
@@ -178,6 +178,13 @@ class PostgresStore final : public core::Store {
                                                std::string_view call_id) override;
   // The pins in table mcp_tool_pins, shared by every daemon on this database.
   Result<std::unique_ptr<core::PinRows>> OpenPinRows() override;
+  // Chat messages posted for approvals (sqlite_messages.cc / postgres_messages.cc).
+  Result<bool> PutApprovalMessage(const core::ApprovalMessage& message,
+                                  bool only_if_absent) override;
+  Result<std::optional<core::ApprovalMessage>> GetApprovalMessage(
+      std::string_view approval_id, std::string_view service) override;
+  Result<std::vector<core::ApprovalMessage>> ListOpenApprovalMessages(
+      std::string_view service) override;
 
   // Kill switch engagements and token revocations committed although their anchor
   // failed, and anchors committed in the database but not copied to the local checkpoint

@@ -21,7 +21,7 @@ namespace {
 // ---------------------------------------------------------------------------------------
 // Schema. Migration i (0-based) moves the database from version i to i + 1. The SQL is
 // kept portable (no SQLite-only syntax) so a PostgreSQL backend can reuse it.
-constexpr int kSchemaVersion = 11;
+constexpr int kSchemaVersion = 12;
 constexpr const char* kMigrations[] = {
     // 1: initial schema.
     "CREATE TABLE runs ("
@@ -129,6 +129,19 @@ constexpr const char* kMigrations[] = {
     "ALTER TABLE runs ADD COLUMN role TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE runs ADD COLUMN depth INTEGER NOT NULL DEFAULT 0;"
     "CREATE INDEX IF NOT EXISTS runs_parent ON runs(parent_run_id) WHERE parent_run_id <> '';",
+    // 12: chat messages posted for approvals (core/ports/approval_messages.h): where the
+    // Slack message of an approval is, so that it is updated in place when the approval is
+    // decided, after a restart too (before: slack.state_file, a file beside the store).
+    "CREATE TABLE IF NOT EXISTS approval_messages ("
+    "  approval_id TEXT NOT NULL,"
+    "  service TEXT NOT NULL,"
+    "  channel TEXT NOT NULL,"
+    "  ts TEXT NOT NULL,"
+    "  final INTEGER NOT NULL DEFAULT 0,"
+    "  updated_ms BIGINT NOT NULL,"
+    "  PRIMARY KEY (approval_id, service));"
+    "CREATE INDEX IF NOT EXISTS approval_messages_open ON approval_messages(service, updated_ms)"
+    "  WHERE final = 0;",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 

@@ -119,6 +119,13 @@ class SqliteStore final : public core::Store {
                                                std::string_view call_id) override;
   // OpenSqlitePinRows on this store's file (":memory:": a database of the pins' own).
   Result<std::unique_ptr<core::PinRows>> OpenPinRows() override;
+  // Chat messages posted for approvals (sqlite_messages.cc / postgres_messages.cc).
+  Result<bool> PutApprovalMessage(const core::ApprovalMessage& message,
+                                  bool only_if_absent) override;
+  Result<std::optional<core::ApprovalMessage>> GetApprovalMessage(
+      std::string_view approval_id, std::string_view service) override;
+  Result<std::vector<core::ApprovalMessage>> ListOpenApprovalMessages(
+      std::string_view service) override;
 
   // Kill switch engagements and token revocations committed although their anchor
   // (StoreOptions::checkpoint_signer) failed; each is also logged.

@@ -38,6 +38,7 @@
 #include "common/time.h"
 #include "core/approval_rules.h"
 #include "core/approval_txn.h"
+#include "core/ports/approval_messages.h"
 #include "core/ports/approvals.h"
 #include "core/ports/history_source.h"
 #include "core/ports/kill_entry.h"
@@ -303,6 +304,19 @@ class Store : public RunStore, public ApprovalStore, public HistorySource {
   // The MCP tool pins kept in this store (core/ports/pin_rows.h). The rows object must not
   // outlive the store.
   virtual Result<std::unique_ptr<PinRows>> OpenPinRows() = 0;
+  // Chat messages posted for approvals (core/ports/approval_messages.h), shared by every
+  // daemon on this store. Put inserts or replaces the row of (approval_id, service) (a
+  // final row stays final) and answers true; with `only_if_absent` it writes only when
+  // there is no row, and answers whether it wrote (the claim of the daemon that posts: of
+  // two daemons announcing one approval, one posts). Get: nullopt when there is none.
+  // ListOpen: the rows not final of `service`, oldest first, at most
+  // kMaxOpenApprovalMessages. No audit record: the votes and decisions are audited where
+  // they happen; this is only where their message is.
+  virtual Result<bool> PutApprovalMessage(const ApprovalMessage& message, bool only_if_absent) = 0;
+  virtual Result<std::optional<ApprovalMessage>> GetApprovalMessage(std::string_view approval_id,
+                                                                    std::string_view service) = 0;
+  virtual Result<std::vector<ApprovalMessage>> ListOpenApprovalMessages(
+      std::string_view service) = 0;
 };
 
 }  // namespace interlock::core

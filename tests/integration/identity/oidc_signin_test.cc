@@ -23,6 +23,7 @@
 #include "common/crypto.h"
 #include "common/file.h"
 #include "daemon_harness.h"
+#include "fake_slack.h"
 #include "identity/oidc_session.h"
 #include "server/http_server.h"
 #include "server/metrics.h"
@@ -39,6 +40,7 @@ namespace http = boost::beast::http;
 
 constexpr char kClientId[] = "interlock-console";
 constexpr char kSecret[] = "s3cret-for-the-test";
+constexpr char kSlackSigningSecret[] = "8f742231b10e8888abcd99yyyzzz85a5";
 
 constexpr char kPolicy[] = R"(agent:
   id: "support"
@@ -158,6 +160,54 @@ class OidcSignIn : public ::testing::Test {
     agent_ = CreateToken(daemon_->store(), "--agent", "support");
   }
   void SetUpDaemon() { StartDaemon(issuer_); }
+
+  // The daemon with a sign-in that names people by their verified e-mail, and Slack (the
+  // stand-in `slack`) whose users not in slack.users vote by their confirmed e-mail.
+  void StartSlackByEmailDaemon(const FakeSlack& slack) {
+    dir_.Write("slack-bot-token", std::string(kFakeSlackBotToken) + "\n");
+    dir_.Write("slack-signing-secret", std::string(kSlackSigningSecret) + "\n");
+    const std::string config = dir_.Write(
+        "interlock.yaml",
+        "approvals:\n  sweep_ms: 50\n"
+        "slack:\n  channel: C0APPROVALS\n  api_base: \"http://127.0.0.1:" +
+            std::to_string(slack.port()) +
+            "/api\"\n  bot_token_file: slack-bot-token\n"
+            "  signing_secret_file: slack-signing-secret\n  users_by_email: true\n"
+            "identity:\n  oidc:\n    issuer: \"" +
+            issuer_ + "\"\n    client_id: \"" + kClientId +
+            "\"\n    client_secret_file: \"client-secret\"\n    ca_file: \"" + cert_.cert +
+            "\"\n    scopes: [openid, profile, email, groups]\n    name_claim: email\n"
+            "    reviewer_values: [reviewers]\n");
+    daemon_ = std::make_unique<Daemon>(dir_.path(), policies_, config);
+    ASSERT_TRUE(daemon_->Start()) << daemon_->log();
+    client_ = std::make_unique<HttpClient>(daemon_->port());
+    agent_ = CreateToken(daemon_->store(), "--agent", "support");
+  }
+
+  // A sign-in whose ID token carries `email` (`verified`: email_verified); the callback.
+  HttpResult SignInByEmail(const std::string& sub, const std::string& email, bool verified) {
+    Login l = StartLogin();
+    {
+      std::lock_guard lock(idp_.mu);
+      idp_.id_token = IdToken(sub, l.nonce, {"reviewers"}, [&](json::object& c) {
+        c["email"] = email;
+        c["email_verified"] = verified;
+      });
+    }
+    return Callback(l.state, l.cookie);
+  }
+
+  // A Slack button press of `user`, signed as Slack signs it.
+  HttpResult SlackPress(const std::string& user, const std::string& approval, bool approve) {
+    const std::string body = ButtonPress(user, approval, approve);
+    const std::string ts = std::to_string(Now());
+    return client_->Request(
+        "POST", "/v1/slack/interactions", body, "", std::chrono::seconds(10),
+        {{"Content-Type", "application/x-www-form-urlencoded"},
+         {"X-Slack-Request-Timestamp", ts},
+         {"X-Slack-Signature",
+          "v0=" + HmacSha256Hex(kSlackSigningSecret, "v0:" + ts + ":" + body)}});
+  }
 
   std::string Base() const { return "http://127.0.0.1:" + std::to_string(daemon_->port()); }
 
@@ -709,6 +759,55 @@ TEST_F(OidcSignIn, TwoSignInsOfOneSubjectCountAsOnePerson) {
   HttpResult a = client_->Request("GET", "/v1/approvals/" + approval, "", "",
                                   std::chrono::seconds(10), {{"Cookie", first}});
   EXPECT_EQ(Str(a.json, "state"), "pending") << a.body;
+}
+
+// Tests that with name_claim: email and slack.users_by_email one person is one reviewer in
+// the console and in Slack (issue 56): alice approves a two-person call on the page, and
+// her press from Slack (a Slack user whose confirmed e-mail is hers, written otherwise) is
+// refused as her second vote; a Slack user whose e-mail is unconfirmed, or unknown to
+// Slack, changes nothing; bob's press, by his confirmed e-mail, is the second approval. A
+// sign-in without a verified e-mail gets no session.
+TEST_F(OidcSignIn, ConsoleApproverCannotBeTheSecondApproverFromSlack) {
+  FakeSlack slack;
+  slack.SetUser("U0ALICE", {"Alice@Example.com", true});
+  slack.SetUser("U0EVE", {"eve@example.com", false});
+  slack.SetUser("U0BOB", {"bob@example.com", true});
+  StartSlackByEmailDaemon(slack);
+  HttpResult unverified = SignInByEmail("sub-mallory", "alice@example.com", false);
+  EXPECT_EQ(unverified.status, 403) << unverified.body;
+  EXPECT_NE(unverified.body.find("OIDC_EMAIL"), std::string::npos) << unverified.body;
+  HttpResult in = SignInByEmail("sub-alice", "alice@example.com", true);
+  ASSERT_EQ(in.status, 302) << in.body;
+  const std::string alice = CookiePair(in.headers["set-cookie"]);
+  EXPECT_EQ(Str(Session(alice), "name"), "oidc:alice@example.com@127.0.0.1");
+  const std::string approval = PendingApproval("drop_table");
+  ASSERT_FALSE(approval.empty());
+  ASSERT_EQ(Vote(approval, alice, Str(Session(alice), "csrf"), Base()).status, 200);
+  auto state = [&] {
+    return Str(client_
+                   ->Request("GET", "/v1/approvals/" + approval, "", "", std::chrono::seconds(10),
+                             {{"Cookie", alice}})
+                   .json,
+               "state");
+  };
+  HttpResult again = SlackPress("U0ALICE", approval, true);
+  EXPECT_EQ(again.status, 200) << again.body;
+  EXPECT_NE(Str(again.json, "text").find("Not recorded"), std::string::npos) << again.body;
+  EXPECT_EQ(state(), "pending");
+  for (const char* nobody : {"U0EVE", "U0NOBODY"}) {
+    HttpResult r = SlackPress(nobody, approval, true);
+    EXPECT_EQ(r.status, 200) << r.body;
+    EXPECT_NE(Str(r.json, "text").find("not mapped"), std::string::npos) << r.body;
+    EXPECT_EQ(state(), "pending");
+  }
+  HttpResult bob = SlackPress("U0BOB", approval, true);
+  EXPECT_EQ(bob.status, 200) << bob.body;
+  EXPECT_NE(Str(bob.json, "text").find("as oidc:bob@example.com@127.0.0.1"), std::string::npos)
+      << bob.body;
+  EXPECT_EQ(state(), "granted");
+  EXPECT_GE(Refusals(AuditedRefusals("slack callback: unmapped user", 2),
+                     "slack callback: unmapped user"),
+            2u);
 }
 
 // Tests that two different subjects are two people: their approvals decide the call.

@@ -18,6 +18,8 @@
 
 #include "common/crypto.h"
 #include "daemon_harness.h"
+#include "fake_slack.h"
+#include "pg_cluster.h"
 #include "temp_dir.h"
 
 namespace interlock::testing {
@@ -61,134 +63,6 @@ std::string Str(const json::value& v, const char* key) {
   return x && x->is_string() ? std::string(x->as_string()) : "";
 }
 
-// A stand-in for Slack's Web API: answers chat.postMessage and chat.update as Slack does
-// (ok, channel, ts), records every request, and refuses a wrong bot token (invalid_auth).
-class FakeSlack {
- public:
-  struct Request {
-    std::string method;  // "chat.postMessage", "chat.update"
-    std::string authorization;
-    json::object body;
-    std::string ts;  // the message's ts as answered
-  };
-
-  explicit FakeSlack(std::chrono::milliseconds delay = 0ms) : delay_(delay) {
-    tcp::endpoint ep(net::ip::make_address("127.0.0.1"), 0);
-    acceptor_.open(ep.protocol());
-    acceptor_.set_option(net::socket_base::reuse_address(true));
-    acceptor_.bind(ep);
-    acceptor_.listen();
-    port_ = acceptor_.local_endpoint().port();
-    thread_ = std::thread([this] { Serve(); });
-  }
-  ~FakeSlack() {
-    stop_ = true;
-    beast::error_code ec;
-    // Wake the blocking accept.
-    tcp::socket s(ioc_);
-    s.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port_), ec);
-    thread_.join();
-  }
-  int port() const { return port_; }
-
-  // Waits until `pred` holds for the recorded requests; returns them.
-  std::vector<Request> WaitFor(const std::function<bool(const std::vector<Request>&)>& pred,
-                               std::chrono::milliseconds timeout = 10s) {
-    std::unique_lock lock(mu_);
-    cv_.wait_for(lock, timeout, [&] { return pred(requests_); });
-    return requests_;
-  }
-  std::vector<Request> Requests() {
-    std::lock_guard lock(mu_);
-    return requests_;
-  }
-
- private:
-  void Serve() {
-    while (!stop_) {
-      beast::error_code ec;
-      tcp::socket s(ioc_);
-      acceptor_.accept(s, ec);
-      if (ec || stop_) continue;
-      beast::flat_buffer buf;
-      http::request<http::string_body> req;
-      http::read(s, buf, req, ec);
-      if (ec) continue;
-      std::this_thread::sleep_for(delay_);
-      Request r;
-      const std::string target(req.target());
-      r.method = target.substr(target.rfind('/') + 1);
-      r.authorization = std::string(req[http::field::authorization]);
-      boost::system::error_code pec;
-      json::value v = json::parse(req.body(), pec);
-      if (!pec && v.is_object()) r.body = v.as_object();
-      json::object answer;
-      if (r.authorization != std::string("Bearer ") + kBotToken) {
-        answer = {{"ok", false}, {"error", "invalid_auth"}};
-      } else {
-        std::string ts = Str(r.body, "ts");
-        if (ts.empty()) ts = std::to_string(1700000000 + (++next_ts_)) + ".000100";
-        answer = {{"ok", true}, {"channel", Str(r.body, "channel")}, {"ts", ts}};
-        r.ts = ts;
-      }
-      {
-        std::lock_guard lock(mu_);
-        requests_.push_back(std::move(r));
-      }
-      cv_.notify_all();
-      http::response<http::string_body> res{http::status::ok, 11};
-      res.set(http::field::content_type, "application/json");
-      res.body() = json::serialize(answer);
-      res.keep_alive(false);
-      res.prepare_payload();
-      http::write(s, res, ec);
-      s.shutdown(tcp::socket::shutdown_both, ec);
-    }
-  }
-
-  std::chrono::milliseconds delay_;
-  net::io_context ioc_;
-  tcp::acceptor acceptor_{ioc_};
-  int port_ = 0;
-  std::atomic<bool> stop_{false};
-  int next_ts_ = 0;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<Request> requests_;
-  std::thread thread_;
-};
-
-std::string FormEncode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (const unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
-
-// A block_actions form body as Slack sends it when `user` presses a button.
-std::string ButtonPress(const std::string& user, const std::string& approval_id, bool approve) {
-  static std::atomic<int> trigger{0};  // every press Slack sends differs (trigger_id)
-  json::object payload{
-      {"type", "block_actions"},
-      {"trigger_id", std::to_string(++trigger) + ".4744562912.abc"},
-      {"user", json::object{{"id", user}, {"username", "someone"}}},
-      {"team", json::object{{"id", "T0TEAM"}}},
-      {"actions",
-       json::array{json::object{{"action_id", approve ? "interlock_approve" : "interlock_deny"},
-                                {"block_id", "interlock_" + approval_id},
-                                {"value", approval_id},
-                                {"type", "button"}}}}};
-  return "payload=" + FormEncode(json::serialize(payload));
-}
-
 int64_t NowSeconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -214,6 +88,17 @@ class SlackTest : public ::testing::Test {
   void SetUp() override { Boot(0ms); }
 
   void Boot(std::chrono::milliseconds slack_delay) {
+    WriteFiles(slack_delay);
+    daemon_ = std::make_unique<Daemon>(dir_.path(), policies_, config_);
+    agent_ = CreateToken(daemon_->store(), "--agent", "appr-agent");
+    rita_ = CreateToken(daemon_->store(), "--reviewer", "rita");
+    auditor_ = CreateToken(daemon_->store(), "--reviewer", "auditor");
+    ASSERT_TRUE(daemon_->Start()) << daemon_->log();
+    client_ = std::make_unique<HttpClient>(daemon_->port());
+  }
+
+  // The stand-in Slack, the policies, the Slack secrets and the config file.
+  void WriteFiles(std::chrono::milliseconds slack_delay) {
     slack_ = std::make_unique<FakeSlack>(slack_delay);
     policies_ = dir_.path() + "/policies";
     std::filesystem::create_directories(policies_);
@@ -231,12 +116,6 @@ class SlackTest : public ::testing::Test {
                        "  bot_token_file: slack-bot-token\n"
                        "  signing_secret_file: slack-signing-secret\n"
                        "  users:\n    U0RITA: rita\n    U0BOB: bob\n    U0SELF: appr-agent\n");
-    daemon_ = std::make_unique<Daemon>(dir_.path(), policies_, config_);
-    agent_ = CreateToken(daemon_->store(), "--agent", "appr-agent");
-    rita_ = CreateToken(daemon_->store(), "--reviewer", "rita");
-    auditor_ = CreateToken(daemon_->store(), "--reviewer", "auditor");
-    ASSERT_TRUE(daemon_->Start()) << daemon_->log();
-    client_ = std::make_unique<HttpClient>(daemon_->port());
   }
 
   // A held call of `tool` in a new run: {call_id, approval_id}.
@@ -458,7 +337,7 @@ TEST_F(SlackTest, MessageUpdatedOnWithdrawal) {
 }
 
 // Tests that a message posted before a restart is updated after it (the record is kept in
-// the state file) and is not posted twice.
+// the store) and is not posted twice.
 TEST_F(SlackTest, MessageUpdatedAfterDaemonRestart) {
   auto [call, id] = Held("send_email");
   const std::string ts = Posted(id).ts;
@@ -473,6 +352,76 @@ TEST_F(SlackTest, MessageUpdatedAfterDaemonRestart) {
     posts += r.method == "chat.postMessage" && Buttons(r.body)["interlock_approve"] == id;
   }
   EXPECT_EQ(posts, 1u);
+}
+
+// A fleet: two daemons on one PostgreSQL database (a fresh one per test), one audit key
+// directory, one stand-in Slack. Daemon A (daemon_) starts; StartB() starts B.
+class SlackFleetTest : public SlackTest {
+ protected:
+  void SetUp() override {
+    std::string error;
+    uri_ = PgTestEnvironment::Instance()->NewDatabase(&error);
+    ASSERT_FALSE(uri_.empty()) << error;
+    WriteFiles(0ms);
+    keys_ = dir_.path() + "/keys";
+    for (const char* name : {"a", "b"}) {
+      const std::string home = dir_.path() + "/" + name;
+      std::filesystem::create_directories(home);
+      auto d = std::make_unique<Daemon>(home, policies_, config_);
+      d->SetStore(uri_);
+      d->SetExtraArgs({"--keys", keys_});
+      (daemon_ ? b_ : daemon_) = std::move(d);
+    }
+    ASSERT_TRUE(daemon_->Start()) << daemon_->log();
+    // Tokens are anchored with the fleet's keys (docs/audit.md, "Anchors").
+    agent_ = CreateToken(uri_, "--agent", "appr-agent", {"--keys", keys_});
+    rita_ = CreateToken(uri_, "--reviewer", "rita", {"--keys", keys_});
+    auditor_ = CreateToken(uri_, "--reviewer", "auditor", {"--keys", keys_});
+    ASSERT_FALSE(agent_.empty());
+    client_ = std::make_unique<HttpClient>(daemon_->port());
+  }
+
+  std::string uri_, keys_;
+  std::unique_ptr<Daemon> b_;
+};
+
+// Tests that in a fleet the message daemon A posted is updated in place by daemon B, where
+// the approval is decided (from Slack), with A stopped: the record (channel, ts) is in the
+// shared store, not in a file of A's. B's sweeper announces the still pending approval when
+// it starts, and does not post it a second time (A's record is its claim).
+TEST_F(SlackFleetTest, MessagePostedByOneDaemonIsUpdatedInPlaceByTheOther) {
+  auto [call, id] = Held("send_email");
+  const std::string ts = Posted(id).ts;
+  ASSERT_FALSE(ts.empty());
+  ASSERT_EQ(daemon_->Stop(), 0) << daemon_->log();
+  ASSERT_TRUE(b_->Start()) << b_->log();
+  std::swap(daemon_, b_);  // the helpers speak to B now
+  client_ = std::make_unique<HttpClient>(daemon_->port());
+  std::this_thread::sleep_for(300ms);  // B's first sweeps announce the pending approval
+  HttpResult r = Press("U0RITA", id, false);
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(Str(r.json, "text").find("denied"), std::string::npos) << r.body;
+  EXPECT_TRUE(Updated(ts, "denied")) << daemon_->log();
+  size_t posts = 0;
+  for (const auto& q : slack_->Requests()) {
+    posts += q.method == "chat.postMessage" && Buttons(q.body)["interlock_approve"] == id;
+  }
+  EXPECT_EQ(posts, 1u);
+}
+
+// Tests that two daemons running at once, both announcing one new approval (each one's
+// sweeper sees it in the shared store), post it once: the first claim of the record wins.
+TEST_F(SlackFleetTest, TwoDaemonsAnnouncingOneApprovalPostItOnce) {
+  ASSERT_TRUE(b_->Start()) << b_->log();
+  auto [call, id] = Held("send_email");
+  Posted(id);
+  std::this_thread::sleep_for(500ms);  // both sweepers have announced it by now
+  size_t posts = 0;
+  for (const auto& q : slack_->Requests()) {
+    posts += q.method == "chat.postMessage" && Buttons(q.body)["interlock_approve"] == id;
+  }
+  EXPECT_EQ(posts, 1u);
+  EXPECT_EQ(b_->Stop(), 0) << b_->log();
 }
 
 class SlowSlackTest : public SlackTest {

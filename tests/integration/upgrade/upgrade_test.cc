@@ -236,10 +236,10 @@ TEST_F(UpgradeTest, StoreWrittenByTheLastLandedReleaseMigratesAndVerifies) {
 // Tests that the migrations themselves run on a real trail: the fixture (written at schema
 // 9 by the last landed release) taken back to schema 8 (migration 9 reversed: the column it
 // adds dropped, exactly the layout the schema-8 releases wrote) is migrated by the daemon
-// to this build's schema (9, then 10: tokens.workspace_roots, then 11: child runs), the columns are
-// there, and the trail verifies with its old checkpoints.
+// to this build's schema (9, then 10: tokens.workspace_roots, then 11: child runs, then 12:
+// approval_messages), the columns are there, and the trail verifies with its old checkpoints.
 TEST_F(UpgradeTest, SchemaEightStoreIsMigratedAndItsTrailStillVerifies) {
-  ASSERT_EQ(store::SqliteSchemaVersion(), 11) << "take the fixture back to the previous schema "
+  ASSERT_EQ(store::SqliteSchemaVersion(), 12) << "take the fixture back to the previous schema "
                                                  "here, or regenerate it with the last release";
   ASSERT_EQ(Query(store_, "SELECT MAX(version) FROM schema_version"), 9);
   ASSERT_TRUE(Exec(store_,
@@ -248,7 +248,11 @@ TEST_F(UpgradeTest, SchemaEightStoreIsMigratedAndItsTrailStillVerifies) {
   Daemon daemon(dir_.path(), policies_);
   daemon.SetStore(store_);
   ASSERT_TRUE(daemon.Start()) << daemon.log();
-  EXPECT_EQ(Query(store_, "SELECT MAX(version) FROM schema_version"), 11);
+  EXPECT_EQ(Query(store_, "SELECT MAX(version) FROM schema_version"), 12);
+  EXPECT_EQ(Query(store_,
+                  "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' "
+                  "AND name = 'approval_messages'"),
+            1);
   EXPECT_EQ(Query(store_,
                   "SELECT COUNT(*) FROM pragma_table_info('approvals') "
                   "WHERE name = 'edited_args_sha256'"),

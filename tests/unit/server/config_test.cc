@@ -259,6 +259,164 @@ TEST(ServerConfigTest, EveryErrorInOnePassWithTheNearestKeySuggested) {
   EXPECT_EQ(one.error().message.find("errors:"), std::string::npos) << one.error().message;
 }
 
+// Tests that five typos (one in each of approvals, mcp and telemetry, two in slack) are
+// five errors of one pass, each at its file:line:column with the nearest key suggested
+// (issue 56: the config stopped at the first error of a section).
+TEST(ServerConfigTest, FiveTyposInFourSectionsAreFiveErrorsWithSuggestions) {
+  ServerConfig c;
+  Status st = Load(
+      "approvals:\n  default_timout_seconds: 60\n"      // 2
+      "mcp:\n  max_sesions: 10\n"                       // 4
+      "telemetry:\n  endpont: http://127.0.0.1:4318\n"  // 6
+      "slack:\n  chanel: C1\n  bot_token_fil: /t\n"     // 8, 9
+      "  signing_secret_file: /s\n",
+      &c);
+  ASSERT_FALSE(st.ok());
+  const std::string& m = st.error().message;
+  EXPECT_EQ(m.rfind("5 errors:", 0), 0u) << m;
+  for (const char* want :
+       {"interlock.yaml:2:3: unknown key 'approvals.default_timout_seconds'; did you mean "
+        "'approvals.default_timeout_seconds'?",
+        "interlock.yaml:4:3: unknown key 'mcp.max_sesions'; did you mean 'mcp.max_sessions'?",
+        "interlock.yaml:6:3: unknown key 'telemetry.endpont'; did you mean 'telemetry.endpoint'?",
+        "interlock.yaml:8:3: unknown key 'slack.chanel'; did you mean 'slack.channel'?",
+        "interlock.yaml:9:3: unknown key 'slack.bot_token_fil'; did you mean "
+        "'slack.bot_token_file'?"}) {
+    EXPECT_NE(m.find(want), std::string::npos) << want << "\n" << m;
+  }
+  // Only the typos: the key a typo failed to set is not reported again (slack.channel is
+  // required; said once the section reads).
+  EXPECT_EQ(std::count(m.begin(), m.end(), '\n'), 5) << m;
+}
+
+// Tests that wrong types and bad values deep in nested sections (an upstream, its
+// credentials, a JWT issuer, a list item) are reported together with the top level's, each
+// with its place, and that none stops the reading of the rest of the file.
+TEST(ServerConfigTest, WrongTypesAndBadValuesInNestedSectionsAreAllReported) {
+  ServerConfig c;
+  Status st = Load(
+      "threads: many\n"  // 1
+      "mcp:\n"
+      "  upstreams:\n"
+      "    a:\n"
+      "      command: [x]\n"
+      "      keep_alive_ms: 5\n"            // 6: applies to url: only (checked once the keys read)
+      "      secret_env: [\"1BAD\", OK]\n"  // 7
+      "      sandbox: {writ: [/tmp]}\n"     // 8
+      "    b:\n"
+      "      url: http://127.0.0.1:1/\n"
+      "      keep_alive_ms: 60001\n"                    // 11
+      "  allowed_origins: [\"evil.com\", \"x.org\"]\n"  // 12 (two items)
+      "identity:\n"
+      "  jwt:\n"
+      "    - issuer: https://i\n"
+      "      skew_seconds: -1\n"         // 16
+      "      audiance: a\n"              // 17
+      "limits:\n  max_connections: 0\n"  // 19
+      "durability: sometimes\n",         // 20
+      &c);
+  ASSERT_FALSE(st.ok());
+  const std::string& m = st.error().message;
+  for (const char* want : {"interlock.yaml:1:10: threads must be an integer",
+                           "interlock.yaml:7:20: mcp.upstreams.a.secret_env: '1BAD'",
+                           "interlock.yaml:8:17: unknown key 'mcp.upstreams.a.sandbox.writ'; did "
+                           "you mean 'mcp.upstreams.a.sandbox.write'?",
+                           "interlock.yaml:11:22: mcp.upstreams.b.keep_alive_ms must be between",
+                           "interlock.yaml:12:21: mcp.allowed_origins: 'evil.com'",
+                           "interlock.yaml:12:33: mcp.allowed_origins: 'x.org'",
+                           "interlock.yaml:16:21: identity.jwt[].skew_seconds must be between",
+                           "interlock.yaml:17:7: unknown key 'identity.jwt[].audiance'; did you "
+                           "mean 'identity.jwt[].audience'?",
+                           "interlock.yaml:19:20: limits.max_connections must be between",
+                           "interlock.yaml:20:13: durability must be 'full' or 'normal'"}) {
+    EXPECT_NE(m.find(want), std::string::npos) << want << "\n" << m;
+  }
+  EXPECT_EQ(m.rfind("10 errors:", 0), 0u) << m;
+}
+
+// Tests that a valid config with every section reads as before the one-pass reader: the
+// values land where they did, and nothing is reported.
+TEST(ServerConfigTest, ValidConfigReadsUnchanged) {
+  ServerConfig c;
+  Status st = Load(
+      "listen: 127.0.0.1:9191\nthreads: 3\npolicies: [p1, p2]\ndurability: normal\n"
+      "limits: {max_body_bytes: 2048, read_timeout_ms: 75, max_run_depth: 3}\n"
+      "webhooks: {ops: \"http://127.0.0.1:9/h\"}\n"
+      "approvals: {default_timeout_seconds: 30, public_url: \"https://i.example\"}\n"
+      "notifier: {max_attempts: 2, queue: 7}\n"
+      "audit: {retention_days: 5}\n"
+      "governance: {wait_ms: 7}\ndrill: {warn_after_days: 2}\n"
+      "mcp:\n  max_sessions: 9\n  upstreams:\n    fs: {command: [srv, --x], pass_env: [HOME]}\n"
+      "identity:\n  jwt:\n    - {issuer: \"https://i.example\", audience: a,"
+      " jwks_uri: \"https://i.example/jwks\", skew_seconds: 5}\n"
+      "telemetry: {endpoint: \"http://127.0.0.1:4318\", batch_size: 9}\n"
+      "slack: {channel: C1, bot_token_file: t, signing_secret_file: s, users: {U1: rita}}\n",
+      &c);
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  EXPECT_EQ(c.port, 9191);
+  EXPECT_EQ(c.threads, 3);
+  ASSERT_EQ(c.policies.size(), 2u);
+  EXPECT_TRUE(c.policies[1].ends_with("/p2")) << c.policies[1];
+  EXPECT_FALSE(c.durable_full);
+  EXPECT_EQ(c.limits.max_body_bytes, 2048u);
+  EXPECT_EQ(c.limits.read_timeout, std::chrono::milliseconds(75));
+  EXPECT_EQ(c.max_run_depth, 3);
+  EXPECT_EQ(c.webhooks.at("ops"), "http://127.0.0.1:9/h");
+  EXPECT_EQ(c.approval_timeout_seconds, 30);
+  EXPECT_EQ(c.public_url, "https://i.example");
+  EXPECT_EQ(c.webhook_attempts, 2);
+  EXPECT_EQ(c.notifier_queue, 7u);
+  EXPECT_EQ(c.audit_retention_days, 5);
+  EXPECT_EQ(c.governance_wait, std::chrono::milliseconds(7));
+  EXPECT_EQ(c.drill_warn_after, std::chrono::hours(48));
+  EXPECT_EQ(c.mcp.max_sessions, 9);
+  ASSERT_EQ(c.mcp.upstreams.count("fs"), 1u);
+  EXPECT_EQ(c.mcp.upstreams.at("fs").command, (std::vector<std::string>{"srv", "--x"}));
+  EXPECT_EQ(c.mcp.upstreams.at("fs").pass_env, (std::vector<std::string>{"HOME"}));
+  ASSERT_EQ(c.jwt_issuers.size(), 1u);
+  EXPECT_EQ(c.jwt_issuers[0].skew, std::chrono::seconds(5));
+  EXPECT_TRUE(c.telemetry.enabled);
+  EXPECT_EQ(c.telemetry.batch_size, 9u);
+  EXPECT_EQ(c.slack.channel, "C1");
+  EXPECT_EQ(c.slack.users.at("U1"), "rita");
+  EXPECT_TRUE(c.slack.bot_token_file.ends_with("/t")) << c.slack.bot_token_file;
+}
+
+// Tests that slack.users_by_email is refused unless the console's sign-in names people by
+// e-mail too (else one person would be two reviewers), and that name_claim: email needs
+// the scope email.
+TEST(ServerConfigTest, SlackUsersByEmailNeedsTheSignInToNamePeopleByEmail) {
+  const std::string slack =
+      "slack: {channel: C1, bot_token_file: t, signing_secret_file: s, users_by_email: true}\n";
+  const std::string oidc =
+      "identity:\n  oidc:\n    issuer: \"https://idp.example\"\n    client_id: c\n"
+      "    client_secret_file: f\n    reviewer_values: [r]\n";
+  ServerConfig none;
+  Status st = Load(slack, &none);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("slack.users_by_email needs identity.oidc with name_claim: "
+                                    "email"),
+            std::string::npos)
+      << st.error().message;
+  ServerConfig by_sub;
+  EXPECT_FALSE(Load(slack + oidc, &by_sub).ok());
+  ServerConfig no_scope;
+  st = Load(slack + oidc + "    name_claim: email\n", &no_scope);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("scopes must include email"), std::string::npos)
+      << st.error().message;
+  ServerConfig ok;
+  st = Load(slack + oidc + "    name_claim: email\n    scopes: [openid, email]\n", &ok);
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  EXPECT_TRUE(ok.slack.users_by_email);
+  EXPECT_EQ(ok.oidc.name_claim, "email");
+  ServerConfig bad;
+  st = Load(oidc + "    name_claim: upn\n", &bad);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("name_claim must be sub or email"), std::string::npos)
+      << st.error().message;
+}
+
 // Tests that role_policies maps "agent/role" to a policy id, and that a key without exactly
 // one slash, or an empty policy, is refused with its line.
 TEST(ServerConfigTest, RolePoliciesMapAgentRolesToPolicies) {

@@ -1,12 +1,16 @@
 // Unit tests of the Slack callback checks and message (server/slack.h).
 #include "server/slack.h"
 
+#include <filesystem>
+#include <fstream>
+
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 
 #include "common/crypto.h"
 #include "common/json.h"
 #include "server/config.h"
+#include "store/sqlite_store.h"
 #include "temp_dir.h"
 
 namespace interlock::server {
@@ -202,6 +206,83 @@ TEST(SlackConfigTest, ReadsSectionAndRefusesIncomplete) {
   Status typo = LoadServerConfig(dir.Write("t.yaml", "slack:\n  chanel: C1\n"), &c3);
   ASSERT_FALSE(typo.ok());
   EXPECT_NE(typo.error().message.find("slack.chanel"), std::string::npos);
+}
+
+// Tests that only a confirmed e-mail of a person is taken from a users.info answer: a
+// deactivated user, a bot, an unconfirmed or a missing address is refused, saying why.
+TEST(SlackUserEmailTest, OnlyAConfirmedAddressOfAPerson) {
+  json::object user{{"id", "U1"},
+                    {"is_email_confirmed", true},
+                    {"profile", json::object{{"email", "rita@example.com"}}}};
+  Result<std::string> ok = SlackUserEmail(user);
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  EXPECT_EQ(*ok, "rita@example.com");
+  for (const auto& [key, value] :
+       std::vector<std::pair<const char*, json::value>>{{"deleted", true},
+                                                        {"is_bot", true},
+                                                        {"is_email_confirmed", false},
+                                                        {"is_email_confirmed", "true"},
+                                                        {"profile", json::object{}}}) {
+    json::object bad = user;
+    bad[key] = value;
+    Result<std::string> r = SlackUserEmail(bad);
+    EXPECT_FALSE(r.ok()) << key;
+    if (!r.ok()) {
+      EXPECT_EQ(r.error().kind, ErrorKind::kPermissionDenied) << key;
+    }
+  }
+  json::object unconfirmed = user;
+  unconfirmed.erase("is_email_confirmed");
+  EXPECT_FALSE(SlackUserEmail(unconfirmed).ok());
+}
+
+// Tests that the JSON-lines state file of an older release is imported into the store once
+// (the last line of an approval wins; a record the store has already is kept; a torn line
+// is skipped) and renamed, so that a second start imports nothing.
+TEST(SlackStateFileTest, ImportedIntoTheStoreOnceAndRenamed) {
+  testing::TempDir dir;
+  store::StoreOptions so;
+  so.path = dir.File("s.db");
+  auto st = store::SqliteStore::Open(so);
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  ManualClock clock(At(1700000000));
+  core::ApprovalMessage newer{"apr_kept", "slack", "C9", "9.9", true, At(1700000000)};
+  ASSERT_TRUE((*st)->PutApprovalMessage(newer, false).ok());
+  const std::string file =
+      dir.Write("slack-messages.jsonl",
+                R"({"approval_id":"apr_1","channel":"C1","ts":"1.1","final":false})"
+                "\n"
+                R"({"approval_id":"apr_2","channel":"C1","ts":"2.2","final":false})"
+                "\n"
+                R"({"approval_id":"apr_2","channel":"C1","ts":"2.2","final":true})"
+                "\n"
+                R"({"approval_id":"apr_kept","channel":"C1","ts":"3.3","final":false})"
+                "\n"
+                R"({"approval_id":"apr_3","chan)");
+  for (int start = 0; start < 2; ++start) {
+    SlackOptions o;
+    o.api_base = "http://127.0.0.1:9/api";
+    o.channel = "C1";
+    o.state_file = file;
+    o.drain_timeout = std::chrono::milliseconds(0);
+    auto slack = SlackApprovals::Create(std::move(o), nullptr, st->get(), &clock);
+    ASSERT_TRUE(slack.ok()) << slack.error().message;
+  }
+  EXPECT_FALSE(std::filesystem::exists(file));
+  EXPECT_TRUE(std::filesystem::exists(file + ".imported"));
+  auto one = (*st)->GetApprovalMessage("apr_1", "slack");
+  ASSERT_TRUE(one.ok() && one->has_value());
+  EXPECT_EQ((*one)->ts, "1.1");
+  EXPECT_FALSE((*one)->final);
+  auto two = (*st)->GetApprovalMessage("apr_2", "slack");
+  ASSERT_TRUE(two.ok() && two->has_value());
+  EXPECT_TRUE((*two)->final);
+  auto kept = (*st)->GetApprovalMessage("apr_kept", "slack");
+  ASSERT_TRUE(kept.ok() && kept->has_value());
+  EXPECT_EQ((*kept)->ts, "9.9");
+  auto torn = (*st)->GetApprovalMessage("apr_3", "slack");
+  ASSERT_TRUE(torn.ok());
+  EXPECT_FALSE(torn->has_value());
 }
 
 }  // namespace

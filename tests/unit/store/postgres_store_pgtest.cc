@@ -352,6 +352,7 @@ TEST_F(PostgresStoreTest, StoreWrittenBeforeTheCompactFormMigratesAndVerifies) {
       "ALTER TABLE tokens DROP COLUMN workspace_roots;"
       "DROP INDEX runs_parent; ALTER TABLE runs DROP COLUMN parent_run_id, DROP COLUMN role,"
       " DROP COLUMN depth;"
+      "DROP TABLE approval_messages;"
       "UPDATE interlock_schema_version SET version = 8");
   std::unique_ptr<PostgresStore> s = Open();
   ASSERT_TRUE(s);

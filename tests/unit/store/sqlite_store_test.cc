@@ -1282,6 +1282,7 @@ TEST(SqliteStoreTest, MigratesVersion2Store) {
                          // Nor migration 11's (child runs).
                          "DROP INDEX runs_parent; ALTER TABLE runs DROP COLUMN parent_run_id;"
                          "ALTER TABLE runs DROP COLUMN role; ALTER TABLE runs DROP COLUMN depth;"
+                         "DROP TABLE approval_messages;"
                          "UPDATE schema_version SET version = 2",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);

@@ -303,6 +303,55 @@ class ApprovalContract : public StoreContract<B> {};
 using ApprovalBackends = ::testing::Types<SqliteBackend, SqliteCallerBackend, PostgresBackend>;
 TYPED_TEST_SUITE(ApprovalContract, ApprovalBackends);
 
+// --- chat messages of approvals ------------------------------------------------------------
+
+// Tests that the record of an approval's chat message (server::SlackApprovals) is claimed
+// once, read back exactly, listed while open, stays final once final (a late writer of an
+// older state cannot reopen it), and outlives the store's reopening (a restart, or another
+// daemon on the same store).
+TYPED_TEST(StoreContract, ApprovalMessageIsClaimedOnceAndStaysFinal) {
+  Store& s = this->store();
+  auto got = s.GetApprovalMessage("apr_1", "slack");
+  ASSERT_TRUE(got.ok()) << got.error().message;
+  EXPECT_FALSE(got->has_value());
+  core::ApprovalMessage claim{"apr_1", "slack", "C1", "", false, At(1)};
+  Result<bool> first = s.PutApprovalMessage(claim, /*only_if_absent=*/true);
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_TRUE(*first);
+  Result<bool> second = s.PutApprovalMessage(claim, /*only_if_absent=*/true);
+  ASSERT_TRUE(second.ok());
+  EXPECT_FALSE(*second);  // another daemon claimed it first
+  core::ApprovalMessage posted{"apr_1", "slack", "C1", "1700000001.000100", false, At(2)};
+  ASSERT_TRUE(s.PutApprovalMessage(posted, false).ok());
+  ASSERT_TRUE(s.PutApprovalMessage({"apr_1", "teams", "T", "x", false, At(2)}, false).ok());
+  got = s.GetApprovalMessage("apr_1", "slack");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->channel, "C1");
+  EXPECT_EQ((*got)->ts, "1700000001.000100");
+  EXPECT_FALSE((*got)->final);
+  EXPECT_EQ((*got)->updated, At(2));
+  auto open = s.ListOpenApprovalMessages("slack");
+  ASSERT_TRUE(open.ok());
+  ASSERT_EQ(open->size(), 1u);
+  EXPECT_EQ(open->front().approval_id, "apr_1");
+  posted.final = true;
+  posted.updated = At(3);
+  ASSERT_TRUE(s.PutApprovalMessage(posted, false).ok());
+  posted.final = false;  // a slower daemon's write of the message as still pending
+  ASSERT_TRUE(s.PutApprovalMessage(posted, false).ok());
+  this->backend_.Reopen();
+  got = this->store().GetApprovalMessage("apr_1", "slack");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_TRUE((*got)->final);
+  EXPECT_EQ((*got)->ts, "1700000001.000100");
+  open = this->store().ListOpenApprovalMessages("slack");
+  ASSERT_TRUE(open.ok());
+  EXPECT_TRUE(open->empty());
+  open = this->store().ListOpenApprovalMessages("teams");
+  ASSERT_TRUE(open.ok());
+  EXPECT_EQ(open->size(), 1u);  // one service's record is not another's
+}
+
 // --- tokens -----------------------------------------------------------------------------
 
 // Tests that a revoked token authenticates no one, and that the plaintext is never listed.
