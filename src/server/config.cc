@@ -318,13 +318,14 @@ std::vector<SectionKey> TopLevelKeys(ConfigReader& r, const std::string& path, S
                                                                &c->drill_warn_after);
                                              }}});
        }},
-      // The ext_authz door reads its own section (doors/ext_authz/config.h): its first
-      // error is recorded with the others.
+      // The ext_authz door reads its own section (doors/ext_authz/config.h): each of its
+      // errors is recorded with the others.
       {"ext_authz",
        [&r, c, path](const YamlNode& v) {
+         std::vector<std::string> errors;
          Status st = doors::ext_authz::ReadExtAuthzConfig(
-             v, path, fs::path(path).parent_path().string(), &c->ext_authz);
-         r.Record(st);
+             v, path, fs::path(path).parent_path().string(), &c->ext_authz, &errors);
+         for (const std::string& e : errors) r.Record(Error::Invalid(e));
          return st;
        }},
   };

@@ -49,9 +49,11 @@ struct ExtAuthzConfig {
 };
 
 // Reads the section `node` of `file` (its line:column in every error). Relative paths are
-// resolved against `base_dir`.
+// resolved against `base_dir`. Reads the whole section whatever it finds: every error
+// (an unknown key with its nearest known one) is appended to `all_errors` when given, and
+// the first is returned; `out` is set only when there was none.
 Status ReadExtAuthzConfig(const YamlNode& node, std::string_view file, std::string_view base_dir,
-                          ExtAuthzConfig* out);
+                          ExtAuthzConfig* out, std::vector<std::string>* all_errors = nullptr);
 
 }  // namespace interlock::doors::ext_authz
 

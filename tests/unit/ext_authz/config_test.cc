@@ -3,6 +3,7 @@
 #include "doors/ext_authz/config.h"
 
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -70,6 +71,35 @@ TEST(ExtAuthzConfigTest, ErrorsNameFileLineColumn) {
     EXPECT_NE(s.error().message.find(k.what), std::string::npos)
         << k.yaml << " -> " << s.error().message;
   }
+}
+
+// Tests that a section with several errors reports each in one pass (as the rest of the
+// daemon's config does), a mistyped key naming the nearest one, and sets nothing.
+TEST(ExtAuthzConfigTest, EveryErrorOfTheSectionInOnePassWithSuggestions) {
+  Result<YamlNode> doc = ReadYamlTree(
+      "ext_authz:\n  listen: 127.0.0.1:1\n  max_body_byte: 4096\n  run_header: ''\n"
+      "  routes:\n    - {path_prefx: /x, mcp: true}\n    - {mcp: maybe}\n",
+      "interlock.yaml");
+  ASSERT_TRUE(doc.ok());
+  ExtAuthzConfig c;
+  std::vector<std::string> errors;
+  Status s =
+      ReadExtAuthzConfig(doc->entries().front().second, "interlock.yaml", "/etc/il", &c, &errors);
+  ASSERT_FALSE(s.ok());
+  ASSERT_EQ(errors.size(), 4u) << ::testing::PrintToString(errors);
+  EXPECT_EQ(s.error().message, errors[0]);
+  EXPECT_NE(errors[0].find("interlock.yaml:3:3: unknown key 'ext_authz.max_body_byte'; did you "
+                           "mean 'ext_authz.max_body_bytes'?"),
+            std::string::npos)
+      << errors[0];
+  EXPECT_NE(errors[1].find("interlock.yaml:4:15: ext_authz.run_header"), std::string::npos)
+      << errors[1];
+  EXPECT_NE(errors[2].find("did you mean 'ext_authz.routes.path_prefix'?"), std::string::npos)
+      << errors[2];
+  EXPECT_NE(errors[3].find("interlock.yaml:7:13: ext_authz.routes.mcp must be true or false"),
+            std::string::npos)
+      << errors[3];
+  EXPECT_FALSE(c.enabled);
 }
 
 }  // namespace
