@@ -4,6 +4,7 @@
   const $ = (id) => document.getElementById(id);
   let selected = null;
   let timer = null;
+  let bannerTimer = null;  // the kill switch banner's (killBanner)
   let deadline = null;
   // Which console page this is (docs/console.md): /ui/ is the approvals page.
   const PAGE = (function () {
@@ -54,11 +55,21 @@
     $('nav').hidden = view === 'signin';
   }
 
+  // Signed out (or refused): nothing polls any more, neither the page's list nor the kill
+  // switch banner, so no request leaves without credentials (each would be a 401).
+  function stopPolling() {
+    if (timer) clearInterval(timer);
+    timer = null;
+    if (bannerTimer) clearInterval(bannerTimer);
+    bannerTimer = null;
+    if (window.InterlockConsole) window.InterlockConsole.stop();
+  }
+
   // A console page saw 401/403 on a read: back to sign-in with the reason.
   function signedOut(status) {
+    stopPolling();
     sessionStorage.removeItem(KEY);
     oidc = null;
-    if (timer) clearInterval(timer);
     $('signin-error').textContent = status === 401 ? 'That token is not valid.'
         : 'That token cannot use the console (use a reviewer or admin token).';
     show('signin');
@@ -432,7 +443,6 @@
         k.scope + (k.target ? ' ' + k.target : '') + ' \u2014 ' + (k.reason || 'no reason') +
         ' (by ' + (k.actor || '?') + ')').join('; ');
   }
-  let bannerTimer = null;
 
   function start() {
     show('app');
@@ -487,13 +497,13 @@
       }
     });
     $('signout').addEventListener('click', () => {
+      stopPolling();
       if (oidc) {
         fetch('/ui/oidc/logout', {method: 'POST', headers: headers(), credentials: 'same-origin'})
             .catch(() => {});
         oidc = null;
       }
       sessionStorage.removeItem(KEY);
-      if (timer) clearInterval(timer);
       show('signin');
     });
     for (const a of document.querySelectorAll('#nav a')) {

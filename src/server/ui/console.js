@@ -722,5 +722,9 @@
       const fn = STARTS[page];
       if (fn) Promise.resolve(fn()).catch(() => {});
     },
+    // Signed out: the page's polling stops (no request without credentials).
+    stop() {
+      if (poll) { clearInterval(poll); poll = null; }
+    },
   };
 })();
