@@ -240,6 +240,45 @@ int RunGraph(const CheckOptions& opt) {
   return kExitOk;
 }
 
+// `check --format json`: one line with the verdict, the policies and every diagnostic.
+void PrintCheckJson(bool ok, int errors, int warnings,
+                    const Result<std::shared_ptr<const policy::PolicySet>>& set,
+                    const std::vector<Diagnostic>& diags,
+                    const std::optional<mcp::ServerCatalog>& catalog) {
+  boost::json::object out;
+  out["ok"] = ok;
+  out["errors"] = errors;
+  out["warnings"] = warnings;
+  boost::json::array policies;
+  if (set.ok()) {
+    for (const auto& [id, agent] : (*set)->agents) {
+      policies.push_back({{"id", id},
+                          {"file", agent->file},
+                          {"sha256", agent->sha256},
+                          {"mode", policy::ModeName(agent->mode)}});
+    }
+  }
+  out["policies"] = std::move(policies);
+  boost::json::array ds;
+  for (const Diagnostic& d : diags) {
+    ds.push_back({{"severity", SeverityName(d.severity)},
+                  {"file", d.at.file},
+                  {"line", d.at.line},
+                  {"column", d.at.column},
+                  {"id", d.id},
+                  {"message", d.message}});
+  }
+  out["diagnostics"] = std::move(ds);
+  if (catalog) {
+    json::array names;
+    for (const mcp::ServerTool& t : catalog->tools) names.emplace_back(t.name);
+    out["server"] = {{"name", catalog->server_name},
+                     {"version", catalog->server_version},
+                     {"tools", std::move(names)}};
+  }
+  WriteJsonLine(std::cout, out);
+}
+
 int RunCheck(const CheckOptions& given) {
   if (!given.graph.empty()) return RunGraph(given);
   if (given.first.empty()) {
@@ -325,38 +364,7 @@ int RunCheck(const CheckOptions& given) {
   const bool ok = errors == 0;
 
   if (opt.format == "json") {
-    boost::json::object out;
-    out["ok"] = ok;
-    out["errors"] = errors;
-    out["warnings"] = warnings;
-    boost::json::array policies;
-    if (set.ok()) {
-      for (const auto& [id, agent] : (*set)->agents) {
-        policies.push_back({{"id", id},
-                            {"file", agent->file},
-                            {"sha256", agent->sha256},
-                            {"mode", policy::ModeName(agent->mode)}});
-      }
-    }
-    out["policies"] = std::move(policies);
-    boost::json::array ds;
-    for (const Diagnostic& d : diags) {
-      ds.push_back({{"severity", SeverityName(d.severity)},
-                    {"file", d.at.file},
-                    {"line", d.at.line},
-                    {"column", d.at.column},
-                    {"id", d.id},
-                    {"message", d.message}});
-    }
-    out["diagnostics"] = std::move(ds);
-    if (catalog) {
-      json::array names;
-      for (const mcp::ServerTool& t : catalog->tools) names.emplace_back(t.name);
-      out["server"] = {{"name", catalog->server_name},
-                       {"version", catalog->server_version},
-                       {"tools", std::move(names)}};
-    }
-    WriteJsonLine(std::cout, out);
+    PrintCheckJson(ok, errors, warnings, set, diags, catalog);
   } else {
     for (const Diagnostic& d : diags) std::cerr << d.ToString() << '\n';
     if (set.ok()) {

@@ -195,10 +195,12 @@ Result<std::unique_ptr<StoreHistory>> OpenStoreHistory(const std::string& store)
   return std::unique_ptr<StoreHistory>(std::make_unique<SqliteStoreHistory>(std::move(db).value()));
 }
 
-Result<std::unique_ptr<core::Store>> OpenOperatorStore(const std::string& path) {
+Result<std::unique_ptr<core::Store>> OpenOperatorStore(const std::string& path,
+                                                       audit::CheckpointSigner signer) {
   store::StoreOptions o;
   o.path = path;
   o.create_if_missing = false;
+  o.checkpoint_signer = std::move(signer);
   // Wait for the lock rather than give up while a busy daemon writes (SQLite).
   o.busy_timeout_ms = 30000;
   return store::OpenStore(o);

@@ -155,8 +155,12 @@ Result<std::unique_ptr<StoreHistory>> OpenStoreHistory(const std::string& store)
 // The store an operator command writes to (`incident mark`, `trust promote`,
 // `mcp pins accept`): a SQLite file that must already exist (a typo in --store must not
 // create an empty database and report success), or a postgresql:// URI (the fleet's
-// shared store: what is written holds on every daemon).
-Result<std::unique_ptr<core::Store>> OpenOperatorStore(const std::string& store);
+// shared store: what is written holds on every daemon). It waits up to 30 s for SQLite's
+// lock rather than give up while a busy daemon writes. `signer` anchors the records that
+// need it (kill switches, tokens) into the checkpoint file (on PostgreSQL also the fleet's
+// checkpoint table). The one way the CLI's operator commands open a store.
+Result<std::unique_ptr<core::Store>> OpenOperatorStore(const std::string& store,
+                                                       audit::CheckpointSigner signer = {});
 // Writes `v` as one compact line and flushes (JSON-lines protocols).
 void WriteJsonLine(std::ostream& out, const boost::json::value& v);
 

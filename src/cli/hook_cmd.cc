@@ -52,7 +52,6 @@
 #include <exception>
 #include <filesystem>
 #include <fstream>
-#include <future>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -65,6 +64,7 @@
 #include "cli/command.h"
 #include "cli/hook_input.h"
 #include "cli/local_store.h"
+#include "common/await.h"
 #include "common/crypto.h"
 #include "common/decision_json.h"
 #include "common/file.h"
@@ -412,13 +412,10 @@ Result<Standalone> OpenStandalone(const HookOptions& opt, const HookInput& input
 core::GuardResponse DecideKeyed(core::Guard& guard, const std::string& agent_id,
                                 const std::string& run_id, ToolCall call, const HookInput& input) {
   core::HookToolUseKey k = core::ToolUseKeyOf(input);
-  std::promise<core::GuardResponse> answer;
-  std::future<core::GuardResponse> answered = answer.get_future();
-  guard.DecideAsync(
-      agent_id, agent_id, run_id, std::move(call),
-      [&answer](core::GuardResponse g) { answer.set_value(std::move(g)); }, {},
-      core::IdempotencyKey{std::move(k.key), std::move(k.request_sha256)});
-  return answered.get();
+  return AwaitCallback<core::GuardResponse>([&](auto done) {
+    guard.DecideAsync(agent_id, agent_id, run_id, std::move(call), std::move(done), {},
+                      core::IdempotencyKey{std::move(k.key), std::move(k.request_sha256)});
+  });
 }
 
 // ---- PostToolUse ----------------------------------------------------------------------

@@ -21,7 +21,6 @@
 #include "common/json.h"
 #include "common/time.h"
 #include "core/app/kills.h"
-#include "store/open_store.h"
 #include "store/postgres_store.h"
 
 namespace interlock::cli {
@@ -42,20 +41,6 @@ struct KillOptions {
   std::string keys_dir;
   std::string checkpoints;
 };
-
-// A file path is SQLite (anchors into the checkpoint file); a postgresql:// URI the
-// shared PostgreSQL store (anchors into its audit_checkpoints table and the file).
-Result<std::unique_ptr<core::Store>> OpenExisting(const std::string& path,
-                                                  audit::CheckpointSigner signer = {}) {
-  store::StoreOptions o;
-  o.checkpoint_signer = std::move(signer);
-  o.path = path;
-  o.create_if_missing = false;
-  // An emergency switch waits for the lock rather than give up while a busy daemon is
-  // writing; the store's busy handler polls often enough to get in between commits.
-  o.busy_timeout_ms = 30000;
-  return store::OpenStore(o);
-}
 
 // --url given, or $INTERLOCK_URL set and --store not given: through the daemon.
 bool UseHttp(const CLI::App& sub) {
@@ -114,7 +99,7 @@ int RunSet(const KillOptions& opt, bool engaged) {
   // The record is signed into the checkpoint file before the switch takes effect
   // (docs/audit.md, "Anchors"): a release waits for that anchor, an engagement never does.
   audit::CheckpointSigner signer;
-  // A missing SQLite file is refused by OpenExisting below (no keys made up for a typo).
+  // A missing SQLite file is refused by OpenOperatorStore below (no keys made up for a typo).
   if (std::error_code ec;
       store::IsPostgresUri(opt.store) || std::filesystem::exists(opt.store, ec)) {
     Result<audit::CheckpointSigner> loaded =
@@ -132,7 +117,7 @@ int RunSet(const KillOptions& opt, bool engaged) {
                 << loaded.error().message << '\n';
     }
   }
-  auto st = OpenExisting(opt.store, std::move(signer));
+  auto st = OpenOperatorStore(opt.store, std::move(signer));
   if (!st.ok()) return Fail(cmd, st.error(), kExitFailure);
   core::KillEntry e;
   e.scope = !opt.agent.empty() ? "agent" : !opt.run.empty() ? "run" : "global";
@@ -213,7 +198,7 @@ int RunStatus(const KillOptions& opt) {
     }
     return PrintKills(opt, *kills);
   }
-  auto st = OpenExisting(opt.store);
+  auto st = OpenOperatorStore(opt.store);
   if (!st.ok()) return Fail("kill status", st.error(), kExitFailure);
   auto kills = core::Kills(**st).List();
   if (!kills.ok()) return Fail("kill status", kills.error(), kExitFailure);

@@ -16,9 +16,9 @@
 #include "common/file.h"
 #include "common/private_fs.h"
 #include "common/store_path.h"
+#include "store/open_store.h"
 #include "store/postgres_store.h"
 #include "store/sqlite_pins.h"
-#include "store/sqlite_store.h"
 
 namespace interlock::cli {
 
@@ -44,9 +44,7 @@ Result<std::unique_ptr<core::Store>> OpenLocalStore(const std::string& path, boo
   o.one_shot = use == StoreUse::kOneShot;
   o.commit_on_caller = use == StoreUse::kFewCallers;
   o.audit_key = std::move(*hmac_key);
-  auto s = store::SqliteStore::Open(o);
-  if (!s.ok()) return s.error();
-  return std::unique_ptr<core::Store>(std::move(s).value());
+  return store::OpenStore(o);
 }
 
 Status PrepareStorePlace(const std::string& path, bool create, std::string_view who) {

@@ -25,7 +25,6 @@
 #include "common/time.h"
 #include "core/workspace.h"
 #include "policy/loader.h"
-#include "store/open_store.h"
 #include "store/postgres_store.h"
 
 namespace interlock::cli {
@@ -50,17 +49,6 @@ struct TokenOptions {
 std::string DefaultActor() {
   const char* user = std::getenv("USER");
   return user != nullptr && *user != '\0' ? std::string("cli:") + user : std::string("cli");
-}
-
-// A file path is SQLite (anchors into the checkpoint file); a postgresql:// URI the
-// shared PostgreSQL store (anchors into its audit_checkpoints table and the file).
-Result<std::unique_ptr<core::Store>> OpenStore(const std::string& path, bool create,
-                                               audit::CheckpointSigner signer = {}) {
-  store::StoreOptions o;
-  o.path = path;
-  o.create_if_missing = create;
-  o.checkpoint_signer = std::move(signer);
-  return store::OpenStore(o);
 }
 
 // Token records are signed into the checkpoint file (on PostgreSQL also the fleet's
@@ -115,7 +103,7 @@ int RunCreate(const TokenOptions& opt) {
 }
 
 int RunList(const TokenOptions& opt) {
-  auto st = OpenStore(opt.store, /*create=*/false);
+  auto st = OpenOperatorStore(opt.store);
   if (!st.ok()) return Fail("token list", st.error(), kExitFailure);
   auto tokens = (*st)->ListTokens();
   if (!tokens.ok()) return Fail("token list", tokens.error(), kExitFailure);
@@ -150,7 +138,7 @@ int RunList(const TokenOptions& opt) {
 int RunRevoke(const TokenOptions& opt) {
   // A revocation narrows access: it is never held up by a missing anchor.
   audit::CheckpointSigner signer;
-  // A missing SQLite file is refused by OpenStore below (no keys made up for a typo).
+  // A missing SQLite file is refused by OpenOperatorStore below (no keys made up for a typo).
   if (std::error_code ec;
       store::IsPostgresUri(opt.store) || std::filesystem::exists(opt.store, ec)) {
     if (auto loaded = LoadSigner(opt); loaded.ok()) {
@@ -161,7 +149,7 @@ int RunRevoke(const TokenOptions& opt) {
                 << loaded.error().message << '\n';
     }
   }
-  auto st = OpenStore(opt.store, /*create=*/false, std::move(signer));
+  auto st = OpenOperatorStore(opt.store, std::move(signer));
   if (!st.ok()) return Fail("token revoke", st.error(), kExitFailure);
   Status s = (*st)->RevokeToken(opt.token_id, opt.actor.empty() ? DefaultActor() : opt.actor,
                                 SystemClock().Now());

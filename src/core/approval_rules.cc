@@ -14,6 +14,7 @@
 #include "common/json.h"
 #include "common/json_write.h"
 #include "common/principal_name.h"
+#include "common/status_macros.h"
 #include "core/path_links.h"
 
 namespace interlock::core {
@@ -530,7 +531,7 @@ Status OpenSealedArguments(const audit::Redactor* redactor, std::string_view cal
 Status HashSealedArguments(const audit::Redactor* redactor, std::string_view call_id, Decision* d) {
   if (d->sealed_arguments.empty()) return Status::Ok();
   const std::vector<std::string> fields = d->sealed_arguments;
-  if (Status s = OpenSealedArguments(redactor, call_id, d); !s.ok()) return s;
+  INTERLOCK_RETURN_IF_ERROR(OpenSealedArguments(redactor, call_id, d));
   d->arguments = redactor->RedactArgs(*d->arguments, fields);
   return Status::Ok();
 }

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "common/principal_name.h"
+#include "common/status_macros.h"
 #include "core/roles.h"
 #include "policy/policy.h"
 
@@ -45,7 +46,7 @@ Status Settle(StateTxn& txn, Approval* a, Approval after, ApprovalState state, V
   after.decided = now;
   after.outcome_reason = reason;
   ApprovalRows& rows = txn.approvals();
-  if (Status s = rows.Update(*a, after); !s.ok()) return s;
+  INTERLOCK_RETURN_IF_ERROR(rows.Update(*a, after));
   if (Status s = SettleCall(rows, a->call_id, verdict, code, reason, "approval", edit); !s.ok()) {
     return s;
   }
@@ -217,7 +218,7 @@ Status AfterDecideInTxn(StateTxn& txn, const DecideRequest& rq, const std::strin
   std::optional<NewApproval> created =
       ApprovalForDecision(rq, call_id, ev, rows.DefaultTimeoutSeconds(), rows.MaxWaitSeconds());
   const Approval& a = created->approval;
-  if (Status s = rows.Insert(a); !s.ok()) return s;
+  INTERLOCK_RETURN_IF_ERROR(rows.Insert(a));
   txn.AppendAudit(
       RequestedEvent(Ref(a), created->plan, a.auto_deny_on_timeout, a.args_sha256, rq.now));
   return Status::Ok();
@@ -236,7 +237,7 @@ Status ReleaseInTxn(StateTxn& txn, const std::string& call_id, const ReleaseCont
   if (release.code == Code::kAllowed) {
     after.used = ctx.now;
     after.used_call_id = call_id;
-    if (Status s = rows.Update(a, after); !s.ok()) return s;
+    INTERLOCK_RETURN_IF_ERROR(rows.Update(a, after));
     txn.AppendAudit(ReleasedEvent(Ref(a), ctx.now));
     if (released_now != nullptr) *released_now = true;
     return Status::Ok();
@@ -245,7 +246,7 @@ Status ReleaseInTxn(StateTxn& txn, const std::string& call_id, const ReleaseCont
   // decided); the approval ends cancelled with the reason.
   after.state = ApprovalState::kCancelled;
   after.outcome_reason = release.reason;
-  if (Status s = rows.Update(a, after); !s.ok()) return s;
+  INTERLOCK_RETURN_IF_ERROR(rows.Update(a, after));
   if (Status s =
           SettleCall(rows, call_id, Verdict::kDeny, release.code, release.reason, release.rule);
       !s.ok()) {
@@ -258,7 +259,7 @@ Status ReleaseInTxn(StateTxn& txn, const std::string& call_id, const ReleaseCont
 Status VoteInTxn(StateTxn& txn, const VoteRequest& rq, const audit::Redactor* redactor,
                  VoteOutcome* out) {
   *out = VoteOutcome{};
-  if (Status s = CheckMayVote(rq.reviewer.role); !s.ok()) return s;
+  INTERLOCK_RETURN_IF_ERROR(CheckMayVote(rq.reviewer.role));
   ApprovalRows& rows = txn.approvals();
   Result<std::optional<Approval>> loaded = rows.Load(rq.approval_id);
   if (!loaded.ok()) return loaded.error();
@@ -295,7 +296,7 @@ Status VoteInTxn(StateTxn& txn, const VoteRequest& rq, const audit::Redactor* re
   Result<VotePlan> plan = PlanVote(in);
   if (!plan.ok()) return plan.error();
   const ApprovalVote vote{rq.reviewer.name, rq.approve ? "approve" : "deny", rq.comment, rq.now};
-  if (Status s = rows.InsertVote(a.approval_id, vote); !s.ok()) return s;
+  INTERLOCK_RETURN_IF_ERROR(rows.InsertVote(a.approval_id, vote));
   a.votes.push_back(vote);
   if (plan->kind == VotePlan::Kind::kVoted) {
     txn.AppendAudit(std::move(plan->event));
@@ -390,7 +391,7 @@ Status ExpireInTxn(StateTxn& txn, TimePoint now, std::vector<ApprovalChange>* ou
   Result<std::vector<KillEntry>> kills = rows.EngagedKills();
   if (!kills.ok()) return kills.error();
   for (const KillEntry& k : *kills) {
-    if (Status s = CancelForKillInTxn(txn, k, now, out); !s.ok()) return s;
+    INTERLOCK_RETURN_IF_ERROR(CancelForKillInTxn(txn, k, now, out));
   }
   PendingQuery q;
   q.kind = PendingQuery::Kind::kDue;
@@ -417,7 +418,7 @@ Status ExpireInTxn(StateTxn& txn, TimePoint now, std::vector<ApprovalChange>* ou
     Approval after = a;
     after.escalation_level += 1;
     after.deadline = next.next_deadline;
-    if (Status s = rows.Update(a, after); !s.ok()) return s;
+    INTERLOCK_RETURN_IF_ERROR(rows.Update(a, after));
     a = std::move(after);
     txn.AppendAudit(EscalatedEvent(Ref(a), a.escalation_level, a.deadline, now));
     out->push_back(ApprovalChange{ApprovalChange::Kind::kEscalated, a});

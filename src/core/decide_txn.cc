@@ -10,6 +10,7 @@
 #include "common/decision_json.h"
 #include "common/json.h"
 #include "common/json_write.h"
+#include "common/status_macros.h"
 #include "core/approval_rules.h"
 #include "core/approval_txn.h"
 #include "core/lineage.h"
@@ -125,7 +126,7 @@ Status AnswerWithEarlierCall(StateTxn& txn, const std::string& call_id, RunRow& 
     const bool ended = row.ended || !EndedLineRefusal(rq.run_id, line).empty();
     const ReleaseContext ctx{std::move(kill).value(), row.state.halted, ended,
                              row.state.halt_reason, rq.now};
-    if (Status s = ReleaseInTxn(txn, call_id, ctx, &released_now); !s.ok()) return s;
+    INTERLOCK_RETURN_IF_ERROR(ReleaseInTxn(txn, call_id, ctx, &released_now));
   }
   Result<CallRecord> call = txn.LoadCall(call_id);
   if (!call.ok()) {
@@ -511,8 +512,62 @@ Status SaveLine(StateTxn& txn, const DecideRequest& rq, const std::string& call_
           audit::kRunHalted, rq.now, line[i].run_id, call_id, line[i].row.agent_id, rq.principal,
           boost::json::object{{"reason", st.halt_reason}, {"child_run_id", rq.run_id}}});
     }
-    if (Status s = txn.SaveRun(line[i].run_id, line[i].row); !s.ok()) return s;
+    INTERLOCK_RETURN_IF_ERROR(txn.SaveRun(line[i].run_id, line[i].row));
   }
+  return Status::Ok();
+}
+
+// The arguments as recorded: redacted, the caller's credentials masked (in the reason too),
+// built only for a reader: the audit record, or a notification (which quotes them). A store
+// without audit answering a call nobody is told about (`interlock decide`) skips the copy.
+boost::json::object RecordedArgs(const audit::Redactor& redactor, const DecideRequest& rq,
+                                 bool keeps_audit, Decision* decision) {
+  boost::json::object args;
+  if (keeps_audit || !decision->notifications.empty()) {
+    args = redactor.RedactArgs(rq.call.args, rq.redact_fields);
+  }
+  if (!rq.call.mask_values.empty()) {
+    // Credentials of the caller (the MCP gateway's upstream secrets): decided on the real
+    // arguments, never recorded. Keys too; the reason may quote an argument.
+    boost::json::value masked(std::move(args));
+    audit::Redactor::MaskSecretsInJson(&masked, rq.call.mask_values);
+    args = std::move(masked.get_object());
+    decision->reason = audit::Redactor::MaskSecrets(decision->reason, rq.call.mask_values);
+  }
+  if (const std::vector<std::string> forms = ReasonMask(rq); !forms.empty()) {
+    decision->reason = audit::Redactor::MaskSecrets(std::move(decision->reason), forms);
+  }
+  return args;
+}
+
+// What follows the call's row: the agent's cross-run counts, the key's answer, the
+// ancestors, and last the run itself.
+Status SaveAfterCall(StateTxn& txn, const DecideRequest& rq, const std::string& call_id,
+                     const engine::Evaluation& ev, bool key_taken, std::vector<Ancestor>& line,
+                     const std::vector<engine::Effects>& ancestor_fx, const RunRow& row) {
+  // The agent's cross-run counts: a call that proceeds counts (denied ones never do); the
+  // usage it reports counts towards the day either way, as it does towards the run.
+  const bool proceeds = ev.effects.consume_records;
+  if (proceeds || rq.call.usage.tokens != 0 || rq.call.usage.cost_micros != 0) {
+    if (Status s = txn.AddAgentUsage(rq.agent_id, proceeds ? rq.rate_key : std::string_view(),
+                                     proceeds, rq.call.usage, rq.now);
+        !s.ok()) {
+      return s;
+    }
+  }
+
+  // The key's answer stays the one it was made for (a replay by another identity is
+  // recorded, not remembered).
+  if (!key_taken) {
+    if (Status s = RememberAnswer(txn, rq, call_id, ev.decision, /*existing=*/false); !s.ok()) {
+      return s;
+    }
+  }
+
+  INTERLOCK_RETURN_IF_ERROR(SaveLine(txn, rq, call_id, line, ancestor_fx));
+  // Last: the run takes the new state (a backend copies it into the row it caches; the
+  // answer takes this one).
+  INTERLOCK_RETURN_IF_ERROR(txn.SaveRun(rq.run_id, row));
   return Status::Ok();
 }
 
@@ -544,11 +599,11 @@ Status DecideInTxn(StateTxn& txn, const audit::Redactor& redactor, const DecideR
     if (*prior) identity_refusal = ReplayRefusal(**prior, rq);
     key_taken = !identity_refusal.empty();
     if (*prior && identity_refusal.empty()) {
-      if (Status s = ReplayAnswer(**prior, row, rq, rec); !s.ok()) return s;
+      INTERLOCK_RETURN_IF_ERROR(ReplayAnswer(**prior, row, rq, rec));
       return WithholdReplayIfKilled(txn, rq, line, rec);
     }
   }
-  if (Status s = CheckNotEnded(rq.run_id, row, line); !s.ok()) return s;
+  INTERLOCK_RETURN_IF_ERROR(CheckNotEnded(rq.run_id, row, line));
   Result<std::optional<engine::KillSwitch>> kill = LineKill(txn, rq.agent_id, rq.run_id, line);
   if (!kill.ok()) return kill.error();
   // One approval, one execution: a re-submission bound to its approval answers with the
@@ -598,26 +653,9 @@ Status DecideInTxn(StateTxn& txn, const audit::Redactor& redactor, const DecideR
   engine::ApplyEffects(ev.effects, rq.call.tool, &state);
 
   // Every JSON text is written once, canonically, and shared: the audit record's data
-  // holds the args and the decision, and the call row binds the same bytes. The recorded
-  // (redacted) args are built only for a reader: the audit record, or a notification
-  // (which quotes them). A store without audit answering a call nobody is told about
-  // (`interlock decide`) skips the copy.
+  // holds the args and the decision, and the call row binds the same bytes.
   const bool keeps_audit = txn.KeepsAudit();
-  boost::json::object args;
-  if (keeps_audit || !ev.decision.notifications.empty()) {
-    args = redactor.RedactArgs(rq.call.args, rq.redact_fields);
-  }
-  if (!rq.call.mask_values.empty()) {
-    // Credentials of the caller (the MCP gateway's upstream secrets): decided on the real
-    // arguments above, never recorded. Keys too; the reason may quote an argument.
-    boost::json::value masked(std::move(args));
-    audit::Redactor::MaskSecretsInJson(&masked, rq.call.mask_values);
-    args = std::move(masked.get_object());
-    ev.decision.reason = audit::Redactor::MaskSecrets(ev.decision.reason, rq.call.mask_values);
-  }
-  if (const std::vector<std::string> forms = ReasonMask(rq); !forms.empty()) {
-    ev.decision.reason = audit::Redactor::MaskSecrets(std::move(ev.decision.reason), forms);
-  }
+  boost::json::object args = RecordedArgs(redactor, rq, keeps_audit, &ev.decision);
   const std::optional<Decision> recorded_rehearsal = RecordRehearsal(redactor, rq, &ev.decision);
   const Decision& recorded = recorded_rehearsal ? *recorded_rehearsal : ev.decision;
   std::string_view args_json, decision_json;
@@ -632,30 +670,10 @@ Status DecideInTxn(StateTxn& txn, const audit::Redactor& redactor, const DecideR
   if (keeps_audit) {
     AppendDecisionAudit(txn, rq, *call_id, std::move(data), state, was_halted, ev.decision);
   }
-  if (Status s = AfterDecideInTxn(txn, rq, *call_id, ev); !s.ok()) return s;
-  // The agent's cross-run counts: a call that proceeds counts (denied ones never do); the
-  // usage it reports counts towards the day either way, as it does towards the run.
-  const bool proceeds = ev.effects.consume_records;
-  if (proceeds || rq.call.usage.tokens != 0 || rq.call.usage.cost_micros != 0) {
-    if (Status s = txn.AddAgentUsage(rq.agent_id, proceeds ? rq.rate_key : std::string_view(),
-                                     proceeds, rq.call.usage, rq.now);
-        !s.ok()) {
-      return s;
-    }
+  INTERLOCK_RETURN_IF_ERROR(AfterDecideInTxn(txn, rq, *call_id, ev));
+  if (Status s = SaveAfterCall(txn, rq, *call_id, ev, key_taken, line, ancestor_fx, row); !s.ok()) {
+    return s;
   }
-
-  // The key's answer stays the one it was made for (a replay by another identity is
-  // recorded, not remembered).
-  if (!key_taken) {
-    if (Status s = RememberAnswer(txn, rq, *call_id, ev.decision, /*existing=*/false); !s.ok()) {
-      return s;
-    }
-  }
-
-  if (Status s = SaveLine(txn, rq, *call_id, line, ancestor_fx); !s.ok()) return s;
-  // Last: the run takes the new state (a backend copies it into the row it caches; the
-  // answer takes this one).
-  if (Status s = txn.SaveRun(rq.run_id, row); !s.ok()) return s;
 
   rec->call_id = std::move(call_id).value();
   rec->at = rq.now;

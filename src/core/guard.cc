@@ -1,9 +1,8 @@
 #include "core/guard.h"
 
-#include <future>
-
 #include <boost/json/serialize.hpp>
 
+#include "common/await.h"
 #include "core/approval_rules.h"
 #include "core/lineage.h"
 #include "core/run_txn.h"
@@ -177,11 +176,9 @@ GuardResponse Guard::Decide(std::string_view agent_id, std::string_view principa
     Prepare(agent_id, principal, run_id, {}, {}, nullptr, &p);
     return DecideInline(p, agent_id);
   }
-  std::promise<GuardResponse> promise;
-  std::future<GuardResponse> future = promise.get_future();
-  DecideAsync(agent_id, principal, run_id, std::move(call),
-              [&promise](GuardResponse&& r) { promise.set_value(std::move(r)); });
-  return future.get();
+  return AwaitCallback<GuardResponse>([&](auto done) {
+    DecideAsync(agent_id, principal, run_id, std::move(call), std::move(done));
+  });
 }
 
 GuardResponse Guard::CompleteRehearsal(std::string_view agent_id, std::string_view principal,

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "common/json_write.h"
+#include "common/status_macros.h"
 #include "core/approval_rules.h"
 #include "core/workspace.h"
 
@@ -237,7 +238,7 @@ Status ChargeAncestors(StateTxn& txn, const RunRow& row, const Usage& usage) {
   if (!line.ok()) return line.error();
   for (Ancestor& a : *line) {
     interlock::AddUsage(usage, &a.row.state);
-    if (Status s = txn.SaveRun(a.run_id, a.row); !s.ok()) return s;
+    INTERLOCK_RETURN_IF_ERROR(txn.SaveRun(a.run_id, a.row));
   }
   return Status::Ok();
 }
@@ -285,7 +286,7 @@ Status CreateChildRunInTxn(StateTxn& txn, const ChildRunRequest& rq, RunInfo* ou
   // (and its refusal), fixed as the parent's is.
   const RunWorkspace workspace{parent->state.workspace, parent->state.workspace_refused};
   NewRun run{rq.run_id, rq.agent_id, rq.now, rq.parent_run_id, rq.role, depth, workspace};
-  if (Status s = txn.InsertRun(run); !s.ok()) return s;
+  INTERLOCK_RETURN_IF_ERROR(txn.InsertRun(run));
   if (txn.KeepsAudit()) {
     boost::json::object data = RunStartedData(workspace);
     data["depth"] = depth;

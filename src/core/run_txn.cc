@@ -10,6 +10,7 @@
 #include "common/crypto.h"
 #include "common/json.h"
 #include "common/json_write.h"
+#include "common/status_macros.h"
 #include "core/approval_rules.h"
 #include "core/lineage.h"
 
@@ -62,7 +63,7 @@ Status AddRunUsage(StateTxn& txn, std::string_view run_id, std::string_view agen
   if (!row.ok()) return row.error();
   interlock::AddUsage(usage, &row->state);
   if (usage.tokens != 0 || usage.cost_micros != 0) {
-    if (Status s = txn.AddAgentUsage(agent_id, "", false, usage, now); !s.ok()) return s;
+    INTERLOCK_RETURN_IF_ERROR(txn.AddAgentUsage(agent_id, "", false, usage, now));
   }
   if (policy != nullptr && policy->workflow != nullptr && result_call != nullptr) {
     // A reported result may move the run's workflow (engine::ResultMove), judged against
@@ -88,7 +89,7 @@ Status AddRunUsage(StateTxn& txn, std::string_view run_id, std::string_view agen
                                       std::move(data)});
   }
   // A child's spend is its ancestors' too (docs/governance.md#child-runs).
-  if (Status s = ChargeAncestors(txn, *row, usage); !s.ok()) return s;
+  INTERLOCK_RETURN_IF_ERROR(ChargeAncestors(txn, *row, usage));
   return txn.SaveRun(run_id, std::move(row).value());
 }
 
@@ -385,7 +386,7 @@ Status RecordResultInTxn(StateTxn& txn, const audit::Redactor& redactor, std::st
                          const CallResult& result, TimePoint now) {
   Result<CallResultRow> call = txn.LoadCallForResult(call_id);
   if (!call.ok()) return call.error();
-  if (Status s = CheckReporter(call_id, *call, agent_id, principal); !s.ok()) return s;
+  INTERLOCK_RETURN_IF_ERROR(CheckReporter(call_id, *call, agent_id, principal));
   const IdempotencyKey& key = result.idempotency;
   if (!key.key.empty()) {
     Result<std::optional<std::string>> prior = FindIdempotentAnswer(txn, call->run_id, key);
@@ -417,7 +418,7 @@ Status RecordResultInTxn(StateTxn& txn, const audit::Redactor& redactor, std::st
     data = ResultJson(result, ResultMaskFor(redactor, call->args, result.redacted_args));
     stored = boost::json::serialize(data);
   }
-  if (Status s = txn.SaveCallResult(call_id, stored, now); !s.ok()) return s;
+  INTERLOCK_RETURN_IF_ERROR(txn.SaveCallResult(call_id, stored, now));
   if (!allowed) {
     // The tool ran although Interlock did not allow it: the trail says so, once.
     txn.AppendAudit(IncidentEvent(call_id, call->run_id, agent_id, call->tool,
@@ -442,7 +443,7 @@ Status RecordRehearsalInTxn(StateTxn& txn, const audit::Redactor& redactor,
                             CallRecord* rehearsal) {
   Result<CallResultRow> call = txn.LoadCallForResult(call_id);
   if (!call.ok()) return call.error();
-  if (Status s = CheckReporter(call_id, *call, agent_id, principal); !s.ok()) return s;
+  INTERLOCK_RETURN_IF_ERROR(CheckReporter(call_id, *call, agent_id, principal));
   if (call->verdict != Verdict::kRehearsalRequired) {
     return Error::Invalid("call " + std::string(call_id) +
                           " was not decided rehearsal_required, so it awaits no rehearsal");
@@ -456,7 +457,7 @@ Status RecordRehearsalInTxn(StateTxn& txn, const audit::Redactor& redactor,
   boost::json::object data =
       ResultJson(result, ResultMaskFor(redactor, call->args, result.redacted_args));
   const std::string stored = boost::json::serialize(data);
-  if (Status s = txn.SaveCallResult(call_id, stored, now); !s.ok()) return s;
+  INTERLOCK_RETURN_IF_ERROR(txn.SaveCallResult(call_id, stored, now));
   if (txn.KeepsAudit()) {
     txn.AppendAudit(audit::AuditEvent{audit::kRehearsal, now, call->run_id, std::string(call_id),
                                       std::string(agent_id), std::string(agent_id),

@@ -9,6 +9,7 @@
 #include "common/glob.h"
 #include "common/json.h"
 #include "common/path.h"
+#include "common/status_macros.h"
 
 namespace interlock::core {
 
@@ -148,7 +149,7 @@ Status CheckTokenWorkspaceRoots(Role role, const std::vector<std::string>& roots
                           " workspace roots");
   }
   for (const std::string& r : roots) {
-    if (Status s = CheckWorkspaceRoot(r); !s.ok()) return s;
+    INTERLOCK_RETURN_IF_ERROR(CheckWorkspaceRoot(r));
   }
   return Status::Ok();
 }

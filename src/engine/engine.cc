@@ -619,6 +619,56 @@ std::string ToolAgentReason(std::string_view tool, std::string_view verb, std::s
   return reason;
 }
 
+// tools.allowed["<entry>"]<suffix>, from the id the policy wrote once (PrepareTexts) when the
+// entry is the rule's own name. Rule ids name the entry as written: the tool's name, or the
+// pattern that matched it.
+std::string AllowedRuleId(const ToolRule* rule, std::string_view entry, std::string_view suffix) {
+  if (rule == nullptr || rule->rule_id_text.empty() || entry != rule->name) {
+    return RuleId("tools.allowed", entry, suffix);
+  }
+  std::string id;
+  id.reserve(rule->rule_id_text.size() + suffix.size());
+  id.append(rule->rule_id_text);
+  id.append(suffix);
+  return id;
+}
+
+// The approval gates of an allowed call (autonomy gate_all, the workflow state's permit,
+// requires_approval, an irreversible tool): false, with `d` set to approval_required, when
+// one applies.
+bool CheckApprovalGates(const AgentPolicy& p, const RunState& state, const ToolCall& call,
+                        const ToolRule& rule, std::string_view entry, Autonomy autonomy,
+                        const policy::WorkflowPermit* permit, Decision* d) {
+  if (autonomy == Autonomy::kGateAll) {
+    Set(d, Verdict::kApprovalRequired, Code::kApprovalRequired,
+        "autonomy is gate_all, so every call of tool " + Quote(call.tool) + " needs human approval",
+        rule.autonomy ? AllowedRuleId(&rule, entry, ".autonomy") : std::string("agent.autonomy"),
+        AtText(rule.at_text, rule.at));
+    return false;
+  }
+  if (permit != nullptr && permit->requires_approval) {
+    Set(d, Verdict::kApprovalRequired, Code::kApprovalRequired,
+        "tool " + Quote(call.tool) + " needs human approval in workflow state " +
+            Quote(state.workflow_state.empty() ? p.workflow->initial : state.workflow_state),
+        permit->rule, permit->at.ToString());
+    return false;
+  }
+  if (rule.requires_approval) {
+    if (*rule.requires_approval) {
+      Set(d, Verdict::kApprovalRequired, Code::kApprovalRequired,
+          "tool " + Quote(call.tool) + " requires human approval",
+          AllowedRuleId(&rule, entry, ".requires_approval"), AtText(rule.at_text, rule.at));
+      return false;
+    }
+  } else if (rule.reversible == false) {
+    Set(d, Verdict::kApprovalRequired, Code::kApprovalRequired,
+        "tool " + Quote(call.tool) + " is irreversible, so it needs human approval",
+        AllowedRuleId(&rule, entry, ".reversible"), AtText(rule.at_text, rule.at));
+    return false;
+  }
+  return true;
+}
+
 // Everything after the run-level checks, for a known agent.
 void EvaluateTool(const AgentPolicy& p, const RunState& state, const ToolCall& call,
                   const EvalContext& ctx, const policy::ToolResolution& res, Evaluation* ev) {
@@ -633,17 +683,7 @@ void EvaluateTool(const AgentPolicy& p, const RunState& state, const ToolCall& c
   }
   // Rule ids name the entry as written: the tool's name, or the pattern that matched it.
   const std::string_view entry = res.entry;
-  // tools.allowed["<entry>"]<suffix>, from the id the policy wrote once (PrepareTexts).
-  auto allowed_id = [&](std::string_view suffix) {
-    if (rule == nullptr || rule->rule_id_text.empty() || entry != rule->name) {
-      return RuleId("tools.allowed", entry, suffix);
-    }
-    std::string id;
-    id.reserve(rule->rule_id_text.size() + suffix.size());
-    id.append(rule->rule_id_text);
-    id.append(suffix);
-    return id;
-  };
+  auto allowed_id = [&](std::string_view suffix) { return AllowedRuleId(rule, entry, suffix); };
   if (rule == nullptr) {
     Deny(&d, Code::kToolNotAllowed,
          ToolAgentReason(call.tool, " is not in the allowed list of agent ", p.id,
@@ -695,33 +735,7 @@ void EvaluateTool(const AgentPolicy& p, const RunState& state, const ToolCall& c
   if (!internal::CheckFlows(p, state, *rule, call, &d)) return;
 
   const Autonomy autonomy = rule->autonomy.value_or(p.autonomy);
-  if (autonomy == Autonomy::kGateAll) {
-    Set(&d, Verdict::kApprovalRequired, Code::kApprovalRequired,
-        "autonomy is gate_all, so every call of tool " + Quote(call.tool) + " needs human approval",
-        rule->autonomy ? allowed_id(".autonomy") : std::string("agent.autonomy"),
-        AtText(rule->at_text, rule->at));
-    return;
-  }
-  if (permit != nullptr && permit->requires_approval) {
-    Set(&d, Verdict::kApprovalRequired, Code::kApprovalRequired,
-        "tool " + Quote(call.tool) + " needs human approval in workflow state " +
-            Quote(state.workflow_state.empty() ? p.workflow->initial : state.workflow_state),
-        permit->rule, permit->at.ToString());
-    return;
-  }
-  if (rule->requires_approval) {
-    if (*rule->requires_approval) {
-      Set(&d, Verdict::kApprovalRequired, Code::kApprovalRequired,
-          "tool " + Quote(call.tool) + " requires human approval", allowed_id(".requires_approval"),
-          AtText(rule->at_text, rule->at));
-      return;
-    }
-  } else if (rule->reversible == false) {
-    Set(&d, Verdict::kApprovalRequired, Code::kApprovalRequired,
-        "tool " + Quote(call.tool) + " is irreversible, so it needs human approval",
-        allowed_id(".reversible"), AtText(rule->at_text, rule->at));
-    return;
-  }
+  if (!CheckApprovalGates(p, state, call, *rule, entry, autonomy, permit, &d)) return;
 
   std::string reason;
   if (call.tool == rule->name && !rule->allowed_reason_text.empty()) {

@@ -111,6 +111,41 @@ void SetBudgets(const Usage& u, const policy::Execution& ex, AgentDrift* out) {
   d.budgets.push_back(b);
 }
 
+// The grants of `agent` the usage never exercised: tools, one_of values and scope fields.
+void FindUnusedGrants(const policy::AgentPolicy& agent, const Usage& u, AgentDrift* d) {
+  for (const auto& [tool, rule] : agent.allowed) {
+    if (!u.tools.count(tool)) {
+      d->unused_tools.push_back(tool);
+      continue;
+    }
+    for (size_t ci = 0; ci < rule.constraints.size(); ++ci) {
+      const policy::ArgConstraint& c = rule.constraints[ci];
+      if (c.one_of.empty()) continue;
+      UnusedValues uv;
+      uv.tool = tool;
+      uv.rule = c.rule;
+      uv.argument = c.argument;
+      auto used = u.values.find({tool, ci});
+      uv.all_unused = !u.carried.count({tool, ci});
+      for (size_t i = 0; i < c.one_of.size(); ++i) {
+        if (used != u.values.end() && used->second.count(i)) continue;
+        uv.values.push_back(CanonicalJson(c.one_of[i]));
+        uv.indices.push_back(i);
+      }
+      if (!uv.values.empty()) d->unused_values.push_back(std::move(uv));
+    }
+    if (rule.scope) {
+      UnusedScope us;
+      us.tool = tool;
+      auto used = u.fields.find(tool);
+      for (const std::string& fld : *rule.scope) {
+        if (used == u.fields.end() || !used->second.count(fld)) us.fields.push_back(fld);
+      }
+      if (!us.fields.empty()) d->unused_scope.push_back(std::move(us));
+    }
+  }
+}
+
 }  // namespace
 
 Result<DriftReport> RunDrift(const HistorySource& source, const policy::PolicySet& policies,
@@ -195,37 +230,7 @@ Result<DriftReport> RunDrift(const HistorySource& source, const policy::PolicySe
     d.calls = u.calls;
     d.exercised = u.exercised;
     d.unreadable = u.unreadable;
-    for (const auto& [tool, rule] : agent->allowed) {
-      if (!u.tools.count(tool)) {
-        d.unused_tools.push_back(tool);
-        continue;
-      }
-      for (size_t ci = 0; ci < rule.constraints.size(); ++ci) {
-        const policy::ArgConstraint& c = rule.constraints[ci];
-        if (c.one_of.empty()) continue;
-        UnusedValues uv;
-        uv.tool = tool;
-        uv.rule = c.rule;
-        uv.argument = c.argument;
-        auto used = u.values.find({tool, ci});
-        uv.all_unused = !u.carried.count({tool, ci});
-        for (size_t i = 0; i < c.one_of.size(); ++i) {
-          if (used != u.values.end() && used->second.count(i)) continue;
-          uv.values.push_back(CanonicalJson(c.one_of[i]));
-          uv.indices.push_back(i);
-        }
-        if (!uv.values.empty()) d.unused_values.push_back(std::move(uv));
-      }
-      if (rule.scope) {
-        UnusedScope us;
-        us.tool = tool;
-        auto used = u.fields.find(tool);
-        for (const std::string& fld : *rule.scope) {
-          if (used == u.fields.end() || !used->second.count(fld)) us.fields.push_back(fld);
-        }
-        if (!us.fields.empty()) d.unused_scope.push_back(std::move(us));
-      }
-    }
+    FindUnusedGrants(*agent, u, &d);
     d.runs = u.runs.size();
     d.days = u.calls > 0 ? static_cast<double>(u.last_ms - u.first_ms) / 86400000.0 : 0;
     d.min_runs = options.min_runs;

@@ -482,6 +482,47 @@ Result<std::string> SetToolAutonomyText(const std::string& text, const std::stri
   return Error::NotFound("tool " + tool + " is not an entry of tools.allowed");
 }
 
+namespace {
+
+// The agent's policy file with the tool's stage set to `to`, written beside it (the path of
+// that copy), loaded back to check that it sets exactly that stage; nothing is written
+// when it does not.
+Result<std::string> WriteCheckedStage(const policy::AgentPolicy& agent, const PromoteRequest& rq,
+                                      const std::string& to_name, policy::Autonomy to) {
+  std::ifstream in(agent.file, std::ios::binary);
+  if (!in) return Error::Unavailable("cannot read " + agent.file);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  const std::string original = buf.str();
+  Result<std::string> edited = SetToolAutonomyText(original, rq.tool, to_name);
+  if (!edited.ok()) {
+    return Error::Invalid("cannot edit " + agent.file + ": " + edited.error().message);
+  }
+  const std::string tmp = agent.file + ".interlock-tmp";
+  {
+    std::ofstream o(tmp, std::ios::binary | std::ios::trunc);
+    o << *edited;
+    if (!o.flush()) return Error::Unavailable("cannot write " + tmp);
+  }
+  std::vector<policy::Diagnostic> d2;
+  Result<std::shared_ptr<const policy::PolicySet>> check = policy::LoadPolicySet({tmp}, &d2);
+  const policy::AgentPolicy* changed = check.ok() ? (*check)->Find(rq.agent_id) : nullptr;
+  const policy::ToolRule* crule = nullptr;
+  if (changed != nullptr) {
+    crule = changed->Resolve(rq.tool).rule;
+  }
+  if (crule == nullptr || crule->autonomy.value_or(changed->autonomy) != to) {
+    std::remove(tmp.c_str());
+    return Error::Internal("the edited policy " +
+                           (check.ok() ? std::string("does not set the new stage")
+                                       : "does not load:\n" + check.error().message) +
+                           "; nothing was written");
+  }
+  return tmp;
+}
+
+}  // namespace
+
 Result<PromoteOutcome> PromoteTool(core::Store& store, const PromoteRequest& rq) {
   const std::optional<policy::Autonomy> to = ParseStage(rq.to_stage);
   if (!to) {
@@ -547,35 +588,8 @@ Result<PromoteOutcome> PromoteTool(core::Store& store, const PromoteRequest& rq)
     return out;
   }
 
-  std::ifstream in(agent->file, std::ios::binary);
-  if (!in) return Error::Unavailable("cannot read " + agent->file);
-  std::stringstream buf;
-  buf << in.rdbuf();
-  const std::string original = buf.str();
-  Result<std::string> edited = SetToolAutonomyText(original, rq.tool, out.to);
-  if (!edited.ok()) {
-    return Error::Invalid("cannot edit " + agent->file + ": " + edited.error().message);
-  }
-  const std::string tmp = agent->file + ".interlock-tmp";
-  {
-    std::ofstream o(tmp, std::ios::binary | std::ios::trunc);
-    o << *edited;
-    if (!o.flush()) return Error::Unavailable("cannot write " + tmp);
-  }
-  std::vector<policy::Diagnostic> d2;
-  Result<std::shared_ptr<const policy::PolicySet>> check = policy::LoadPolicySet({tmp}, &d2);
-  const policy::AgentPolicy* changed = check.ok() ? (*check)->Find(rq.agent_id) : nullptr;
-  const policy::ToolRule* crule = nullptr;
-  if (changed != nullptr) {
-    crule = changed->Resolve(rq.tool).rule;
-  }
-  if (crule == nullptr || crule->autonomy.value_or(changed->autonomy) != *to) {
-    std::remove(tmp.c_str());
-    return Error::Internal("the edited policy " +
-                           (check.ok() ? std::string("does not set the new stage")
-                                       : "does not load:\n" + check.error().message) +
-                           "; nothing was written");
-  }
+  Result<std::string> tmp = WriteCheckedStage(*agent, rq, out.to, *to);
+  if (!tmp.ok()) return tmp.error();
 
   json::object evidence = EvidenceJson(e);
   evidence["threshold"] = agent->trust_threshold;
@@ -594,12 +608,12 @@ Result<PromoteOutcome> PromoteTool(core::Store& store, const PromoteRequest& rq)
   // the file then not be replaced, the trail holds a change that did not happen, and the
   // error says so: the safe side of the two.
   if (Status s = store.AppendRecords(std::move(records)); !s.ok()) {
-    std::remove(tmp.c_str());
+    std::remove(tmp->c_str());
     return Error{s.error().kind, "the trust change could not be recorded (" + s.error().message +
                                      "); " + agent->file + " was not changed"};
   }
-  if (std::rename(tmp.c_str(), agent->file.c_str()) != 0) {
-    std::remove(tmp.c_str());
+  if (std::rename(tmp->c_str(), agent->file.c_str()) != 0) {
+    std::remove(tmp->c_str());
     return Error::Unavailable("cannot replace " + agent->file +
                               ": the trust_changed record was written, but the policy file was "
                               "not changed (the change did not take effect)");

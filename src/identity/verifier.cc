@@ -9,6 +9,7 @@
 #include <boost/json/value.hpp>
 
 #include "common/glob.h"
+#include "common/status_macros.h"
 #include "outbound/http_endpoint.h"
 
 namespace interlock::identity {
@@ -188,10 +189,10 @@ Status ValidateIssuerConfig(const IssuerConfig& c) {
     return Status::Ok();
   };
   if (c.issuer.empty()) return Error::Invalid("issuer is required");
-  if (Status s = https(c.issuer, "issuer"); !s.ok()) return s;
+  INTERLOCK_RETURN_IF_ERROR(https(c.issuer, "issuer"));
   if (c.audience.empty()) return Error::Invalid("audience is required");
   if (!c.jwks_uri.empty()) {
-    if (Status s = https(c.jwks_uri, "jwks_uri"); !s.ok()) return s;
+    INTERLOCK_RETURN_IF_ERROR(https(c.jwks_uri, "jwks_uri"));
   }
   if (c.agent_claim.empty()) return Error::Invalid("agent_claim must not be empty");
   if (EffectiveOnBehalfOfClaim(c) == c.agent_claim) {
@@ -390,6 +391,59 @@ Result<VerifiedIdentity> Verifier::VerifyCached(std::string_view token, const Sh
   return id;
 }
 
+namespace {
+
+// The token's time claims (RFC 7519 section 4.1) at `now` (seconds), within the issuer's
+// skew and max_lifetime: its "exp", or the refusal.
+Result<int64_t> CheckTimeClaims(const json::object& claims, const IssuerConfig& cfg, int64_t now) {
+  auto exp = NumericDate(claims, "exp");
+  if (!exp.ok()) return exp.error();
+  if (!*exp) return Refusal(code::kNoExp, "the token has no \"exp\" (it would never expire)");
+  auto nbf = NumericDate(claims, "nbf");
+  if (!nbf.ok()) return nbf.error();
+  auto iat = NumericDate(claims, "iat");
+  if (!iat.ok()) return iat.error();
+  const int64_t skew = cfg.skew.count();
+  if (**exp + skew <= now) return Refusal(code::kExpired, "the token expired");
+  if (*nbf && **nbf > now + skew) {
+    return Refusal(code::kNotYetValid, "\"nbf\" is in the future beyond the allowed skew");
+  }
+  if (*iat && **iat > now + skew) {
+    return Refusal(code::kIssuedInFuture, "\"iat\" is in the future beyond the allowed skew");
+  }
+  const int64_t start = *iat ? **iat : *nbf ? **nbf : now;
+  if (**exp - start > cfg.max_lifetime.count()) {
+    return Refusal(code::kLifetime, "the token is valid for " + std::to_string(**exp - start) +
+                                        " s, more than max_lifetime " +
+                                        std::to_string(cfg.max_lifetime.count()) + " s");
+  }
+  return **exp;
+}
+
+// An access token's identity: the human (sub), the client they authorized, and their groups
+// where the issuer names the claim.
+Status AccessTokenIdentity(const json::object& claims, const IssuerConfig& cfg,
+                           VerifiedIdentity* id) {
+  const json::string* sub = ClaimString(claims, "sub");
+  if (!sub || sub->empty()) return Refusal(code::kNoIdentity, "the token has no string \"sub\"");
+  const json::value* cid = claims.if_contains("client_id");
+  if (!cid) cid = claims.if_contains("azp");
+  if (!cid || !cid->is_string() || cid->as_string().empty()) {
+    return Refusal(code::kNoIdentity, "the access token has no string \"client_id\"");
+  }
+  id->agent = std::string(*sub);
+  id->on_behalf_of = id->agent;
+  id->client_id = std::string(cid->as_string());
+  if (!cfg.on_behalf_of_groups_claim.empty()) {
+    auto groups = ClaimStrings(claims, cfg.on_behalf_of_groups_claim);
+    if (!groups.ok()) return groups.error();
+    id->on_behalf_of_groups = std::move(*groups);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<VerifiedIdentity> Verifier::VerifyUncached(std::string_view token,
                                                   const AccessTokenCheck* at, size_t* issuer_index,
                                                   uint64_t* generation) {
@@ -458,53 +512,19 @@ Result<VerifiedIdentity> Verifier::VerifyUncached(std::string_view token,
   } else if (!AudienceMatches(claims.if_contains("aud"), cfg.audience)) {
     return Refusal(code::kAudience, "\"aud\" does not contain \"" + cfg.audience + "\"");
   }
-  auto exp = NumericDate(claims, "exp");
-  if (!exp.ok()) return exp.error();
-  if (!*exp) return Refusal(code::kNoExp, "the token has no \"exp\" (it would never expire)");
-  auto nbf = NumericDate(claims, "nbf");
-  if (!nbf.ok()) return nbf.error();
-  auto iat = NumericDate(claims, "iat");
-  if (!iat.ok()) return iat.error();
   const int64_t now = std::chrono::duration_cast<seconds>(clock_->Now().time_since_epoch()).count();
-  const int64_t skew = cfg.skew.count();
-  if (**exp + skew <= now) return Refusal(code::kExpired, "the token expired");
-  if (*nbf && **nbf > now + skew) {
-    return Refusal(code::kNotYetValid, "\"nbf\" is in the future beyond the allowed skew");
-  }
-  if (*iat && **iat > now + skew) {
-    return Refusal(code::kIssuedInFuture, "\"iat\" is in the future beyond the allowed skew");
-  }
-  const int64_t start = *iat ? **iat : *nbf ? **nbf : now;
-  if (**exp - start > cfg.max_lifetime.count()) {
-    return Refusal(code::kLifetime, "the token is valid for " + std::to_string(**exp - start) +
-                                        " s, more than max_lifetime " +
-                                        std::to_string(cfg.max_lifetime.count()) + " s");
-  }
+  Result<int64_t> exp = CheckTimeClaims(claims, cfg, now);
+  if (!exp.ok()) return exp.error();
 
   VerifiedIdentity id;
   id.issuer = cfg.issuer;
-  id.expires_at = FromUnixMillis(**exp * 1000);
+  id.expires_at = FromUnixMillis(*exp * 1000);
   Result<std::vector<std::string>> actors = ActorChain(claims);
   if (!actors.ok()) return actors.error();
   id.actor_chain = std::move(*actors);
   *issuer_index = index;
   if (at != nullptr) {
-    // An access token names the human (sub) and the client they authorized.
-    const json::string* sub = ClaimString(claims, "sub");
-    if (!sub || sub->empty()) return Refusal(code::kNoIdentity, "the token has no string \"sub\"");
-    const json::value* cid = claims.if_contains("client_id");
-    if (!cid) cid = claims.if_contains("azp");
-    if (!cid || !cid->is_string() || cid->as_string().empty()) {
-      return Refusal(code::kNoIdentity, "the access token has no string \"client_id\"");
-    }
-    id.agent = std::string(*sub);
-    id.on_behalf_of = id.agent;
-    id.client_id = std::string(cid->as_string());
-    if (!cfg.on_behalf_of_groups_claim.empty()) {
-      auto groups = ClaimStrings(claims, cfg.on_behalf_of_groups_claim);
-      if (!groups.ok()) return groups.error();
-      id.on_behalf_of_groups = std::move(*groups);
-    }
+    if (Status st = AccessTokenIdentity(claims, cfg, &id); !st.ok()) return st.error();
     return id;
   }
   const json::string* agent = ClaimString(claims, cfg.agent_claim);

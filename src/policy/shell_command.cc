@@ -631,6 +631,69 @@ bool ReadShellCommands(std::string_view line, std::vector<ShellSimpleCommand>* o
   return true;
 }
 
+namespace {
+
+// The redirections of one command: each target resolved must be /dev/null or lie under an
+// allowed redirect path (here-documents and descriptor duplications pass).
+bool CheckShellRedirects(const ShellMatcher& m, const Command& c, const PathResolver* paths,
+                         std::string* why) {
+  for (const Redirect& rd : c.redirects) {
+    const std::string& t = rd.target.text;
+    if (rd.op == "<<" || rd.op == "<<-" || rd.op == "<<<") continue;
+    if ((rd.op == ">&" || rd.op == "<&") &&
+        (t == "-" || (!t.empty() && std::all_of(t.begin(), t.end(),
+                                                [](char ch) { return ch >= '0' && ch <= '9'; })))) {
+      continue;  // duplicating or closing a descriptor
+    }
+    const std::string abs = ResolvePath(t, m.rules.cwd);
+    const bool ok =
+        abs == "/dev/null" ||
+        (!abs.empty() &&
+         std::any_of(m.redirect_paths.begin(), m.redirect_paths.end(), [&](const std::string& p) {
+           return PathHasPrefix(abs, p) && RealUnder(t, p, m.rules.cwd, paths);
+         }));
+    if (!ok) {
+      *why = "redirection `" + rd.op + " " + Shown(t) + "` names " +
+             (abs.empty() ? std::string("a path that cannot be resolved") : "`" + abs + "`") +
+             ", which is outside the allowed redirect paths";
+      return false;
+    }
+  }
+  return true;
+}
+
+// The deny patterns and the re-entry rule on one command as written (`shown`) and on every
+// command it wraps (env, nice, timeout...).
+bool CheckShellDenyAndReentry(const ShellMatcher& m, const Command& c, const std::string& shown,
+                              std::string* why) {
+  // Deny, and re-entry, on the command as written and on every command it wraps.
+  std::vector<std::string> view;
+  for (const Word& w : c.words) view.push_back(w.text);
+  for (int depth = 0; !view.empty() && depth < kMaxUnwrap; ++depth) {
+    for (const Pattern& p : m.deny) {
+      if (MatchDeny(p, view)) {
+        *why = "`" + shown + "` matches the deny pattern `" + Shown(p.source) + "`";
+        return false;
+      }
+    }
+    const std::string_view base = Basename(view[0]);
+    if (!m.rules.allow_shell_reentry && ReentryCommands().count(base) > 0) {
+      *why = "`" + shown + "` runs `" + std::string(base) +
+             "`, which interprets text as commands; re-entering a shell is not allowed";
+      return false;
+    }
+    std::string wrap_why;
+    view = Unwrap(view, &wrap_why);
+    if (!wrap_why.empty() && !m.rules.allow_shell_reentry) {
+      *why = "`" + shown + "`: " + wrap_why + "; re-entering a shell is not allowed";
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
 bool CheckShellCommand(const ShellMatcher& m, std::string_view line, std::string* why,
                        const PathResolver* paths) {
   if (line.size() > kMaxLineBytes) {
@@ -695,29 +758,7 @@ bool CheckShellCommand(const ShellMatcher& m, std::string_view line, std::string
       *why = bad;
       return false;
     }
-    for (const Redirect& rd : c.redirects) {
-      const std::string& t = rd.target.text;
-      if (rd.op == "<<" || rd.op == "<<-" || rd.op == "<<<") continue;
-      if ((rd.op == ">&" || rd.op == "<&") &&
-          (t == "-" || (!t.empty() && std::all_of(t.begin(), t.end(), [](char ch) {
-             return ch >= '0' && ch <= '9';
-           })))) {
-        continue;  // duplicating or closing a descriptor
-      }
-      const std::string abs = ResolvePath(t, r.cwd);
-      const bool ok =
-          abs == "/dev/null" ||
-          (!abs.empty() &&
-           std::any_of(m.redirect_paths.begin(), m.redirect_paths.end(), [&](const std::string& p) {
-             return PathHasPrefix(abs, p) && RealUnder(t, p, r.cwd, paths);
-           }));
-      if (!ok) {
-        *why = "redirection `" + rd.op + " " + Shown(t) + "` names " +
-               (abs.empty() ? std::string("a path that cannot be resolved") : "`" + abs + "`") +
-               ", which is outside the allowed redirect paths";
-        return false;
-      }
-    }
+    if (!CheckShellRedirects(m, c, paths, why)) return false;
     if (c.words.empty()) {
       if (!c.assigns.empty()) {
         *why = "the assignment `" + Shown(c.assigns[0].text) +
@@ -735,29 +776,7 @@ bool CheckShellCommand(const ShellMatcher& m, std::string_view line, std::string
     for (const Word& w : c.assigns) words.push_back(w.text);
     for (const Word& w : c.words) words.push_back(w.text);
     const std::string shown = Shown(Join(words, " "));
-    // Deny, and re-entry, on the command as written and on every command it wraps.
-    std::vector<std::string> view;
-    for (const Word& w : c.words) view.push_back(w.text);
-    for (int depth = 0; !view.empty() && depth < kMaxUnwrap; ++depth) {
-      for (const Pattern& p : m.deny) {
-        if (MatchDeny(p, view)) {
-          *why = "`" + shown + "` matches the deny pattern `" + Shown(p.source) + "`";
-          return false;
-        }
-      }
-      const std::string_view base = Basename(view[0]);
-      if (!r.allow_shell_reentry && ReentryCommands().count(base) > 0) {
-        *why = "`" + shown + "` runs `" + std::string(base) +
-               "`, which interprets text as commands; re-entering a shell is not allowed";
-        return false;
-      }
-      std::string wrap_why;
-      view = Unwrap(view, &wrap_why);
-      if (!wrap_why.empty() && !r.allow_shell_reentry) {
-        *why = "`" + shown + "`: " + wrap_why + "; re-entering a shell is not allowed";
-        return false;
-      }
-    }
+    if (!CheckShellDenyAndReentry(m, c, shown, why)) return false;
     const size_t command_index = c.assigns.size();
     std::vector<const Word*> all;
     all.reserve(c.assigns.size() + c.words.size());

@@ -4,6 +4,7 @@
 
 #include "audit/record_scan.h"
 #include "audit/sqlite_util.h"
+#include "common/status_macros.h"
 #include "store/sqlite_history_source.h"
 
 namespace interlock::store {
@@ -27,7 +28,7 @@ Status ForEachSqliteRecord(sqlite3* db, const core::HistoryFilter& filter,
   if (!filter.agent_id.empty()) sql += " AND agent_id = ?";
   sql += " ORDER BY seq";
   audit::Statement st;
-  if (Status s = st.Prepare(db, sql); !s.ok()) return s;
+  INTERLOCK_RETURN_IF_ERROR(st.Prepare(db, sql));
   int n = 1;
   for (std::string_view t : filter.types) st.BindText(n++, t);
   if (filter.since_ms) st.BindInt64(n++, *filter.since_ms);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "audit/audit_log.h"
+#include "common/status_macros.h"
 #include "store/postgres_conn.h"
 #include "store/postgres_read.h"
 #include "store/postgres_store.h"
@@ -52,7 +53,7 @@ class PgCheckpointStore final : public audit::CheckpointStore {
     // row whose line failed would be inserted again at every retry (the checkpointer
     // retries an Append that failed), one duplicate a second for as long as the file fails.
     if (!mirror_file_.empty()) {
-      if (Status m = audit::AppendCheckpoint(mirror_file_, cp); !m.ok()) return m;
+      INTERLOCK_RETURN_IF_ERROR(audit::AppendCheckpoint(mirror_file_, cp));
     }
     Result<pg::PgResult> r = (*c)->Exec("INSERT INTO audit_checkpoints(seq, line) VALUES ($1, $2)",
                                         {std::to_string(cp.seq), audit::CheckpointToJsonLine(cp)});

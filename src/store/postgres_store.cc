@@ -3,6 +3,8 @@
 #include "core/lineage.h"
 #include "store/postgres_store_internal.h"
 
+#include "common/await.h"
+#include "common/status_macros.h"
 #include "core/workspace.h"
 
 namespace interlock::store {
@@ -288,8 +290,8 @@ Status PostgresStore::Impl::Start() {
   Result<std::unique_ptr<PgConn>> c = PgConn::Connect(options_.uri, options_.limits);
   if (!c.ok()) return c.error();
   writer_ = std::move(c).value();
-  if (Status s = Migrate(*writer_); !s.ok()) return s;
-  if (Status s = internal::EnsureAuditLog(*writer_); !s.ok()) return s;
+  INTERLOCK_RETURN_IF_ERROR(Migrate(*writer_));
+  INTERLOCK_RETURN_IF_ERROR(internal::EnsureAuditLog(*writer_));
   writer_thread_ = std::thread([this] { WriterLoop(); });
   return Status::Ok();
 }
@@ -562,7 +564,7 @@ void PostgresStore::DecideAsync(core::DecideRequest request, core::DecideFn deci
                                                   std::vector<std::string>* more,
                                                   std::string* sqlstate) -> Status {
       if (counts) {
-        if (Status s = counts(c, b, more, sqlstate); !s.ok()) return s;
+        INTERLOCK_RETURN_IF_ERROR(counts(c, b, more, sqlstate));
       }
       return ReadIdempotency(c, b, st->rq.run_id, st->rq.idempotency.key, sqlstate);
     };
@@ -587,10 +589,8 @@ void PostgresStore::DecideAsync(core::DecideRequest request, core::DecideFn deci
 
 Result<core::CallRecord> PostgresStore::Decide(const core::DecideRequest& request,
                                                const core::DecideFn& decide) {
-  std::promise<Result<core::CallRecord>> p;
-  auto f = p.get_future();
-  DecideAsync(request, decide, [&p](Result<core::CallRecord> r) { p.set_value(std::move(r)); });
-  return f.get();
+  return AwaitCallback<Result<core::CallRecord>>(
+      [&](auto done) { DecideAsync(request, decide, std::move(done)); });
 }
 
 Status PostgresStore::AddUsage(std::string_view run_id, std::string_view agent_id,
@@ -800,7 +800,7 @@ Status PostgresStore::RevokeToken(std::string_view token_id, std::string_view ac
 Status PostgresStore::RevokeRunGrant(std::string_view run_id, std::string_view tool,
                                      const core::Principal& actor, std::string_view reason,
                                      TimePoint now) {
-  if (Status rs = core::CheckMayVote(actor.role); !rs.ok()) return rs;
+  INTERLOCK_RETURN_IF_ERROR(core::CheckMayVote(actor.role));
   const std::string id(run_id);
   return impl_->SubmitAndWait({id}, [&](Impl::Batch& b) -> Status {
     Impl::Txn txn(b);
@@ -1050,7 +1050,7 @@ Result<core::StoredCall> PostgresStore::ReleaseCall(
     const core::ReleaseContext ctx{std::move(kill).value(), row->state.halted, row->ended,
                                    row->state.halt_reason, now};
     bool released_now = false;
-    if (Status rs = core::ReleaseInTxn(txn, id, ctx, &released_now); !rs.ok()) return rs;
+    INTERLOCK_RETURN_IF_ERROR(core::ReleaseInTxn(txn, id, ctx, &released_now));
     released = released_now;
     if (!released_now || policies == nullptr) return Status::Ok();
     // The call proceeds now: what it adds to the run's sequence state, and its count.

@@ -621,6 +621,10 @@ class PostgresStore::Impl {
                                      const std::vector<const PgResult*>& run_sets,
                                      const std::string& warning, const std::string& told);
 
+  // Appends to `sql` the statements taking back what the unconfirmed batch counted: its
+  // idempotency keys, the agents' day totals and the rate limit's hits.
+  static void AppendUndoneCounts(const Unconfirmed& u, std::string* sql);
+
   // Writes `u`'s reconciliation on `c` (see Unconfirmed). The audit head's lock is waited
   // for briefly only: other daemons' batches hold it through their own COMMIT's wait for
   // the same standby, and a caller is not kept waiting for them; a failure leaves nothing

@@ -1,6 +1,8 @@
 // PostgresStore::Impl's writer thread: the queue, batches with their retries, anchors, and
 // the reconciliation of a COMMIT whose outcome was not confirmed (postgres_store_internal.h).
 
+#include "common/await.h"
+#include "common/status_macros.h"
 #include "store/postgres_store_internal.h"
 
 namespace interlock::store {
@@ -22,16 +24,15 @@ Status PostgresStore::Impl::SubmitAndWait(std::vector<std::string> run_ids,
                                           std::function<Status(Batch&)> apply,
                                           decltype(Op::prefetch) prefetch, core::AnchorNeed anchor,
                                           bool alone) {
-  std::promise<Status> p;
-  std::future<Status> f = p.get_future();
-  Submit(Op{std::move(run_ids),
-            std::move(apply),
-            [&p](Status s) { p.set_value(std::move(s)); },
-            {},
-            std::move(prefetch),
-            anchor,
-            alone});
-  return f.get();
+  return AwaitCallback<Status>([&](auto done) {
+    Submit(Op{std::move(run_ids),
+              std::move(apply),
+              std::move(done),
+              {},
+              std::move(prefetch),
+              anchor,
+              alone});
+  });
 }
 
 void PostgresStore::Impl::Rollback(PgConn& c) {
@@ -125,7 +126,7 @@ Status PostgresStore::Impl::RunBatch(std::vector<Op*>* ops, std::vector<Status>*
   Status last = Status::Ok();
   bool reconnected = false;
   for (int attempt = 0; attempt < kMaxRetries; ++attempt) {
-    if (Status s = EnsureWriter(); !s.ok()) return s;
+    INTERLOCK_RETURN_IF_ERROR(EnsureWriter());
     std::string sqlstate;
     bool committing = false;
     statuses->clear();
@@ -384,6 +385,42 @@ PostgresStore::Impl::Unconfirmed PostgresStore::Impl::MakeUnconfirmed(
   return u;
 }
 
+void PostgresStore::Impl::AppendUndoneCounts(const Unconfirmed& u, std::string* sql) {
+  for (const Batch::IdemWrite& w : u.idem_writes) {
+    sql->append("DELETE FROM idempotency_keys WHERE run_id = ");
+    pg::AppendLiteral(sql, w.run_id);
+    sql->append(" AND idem_key = ");
+    pg::AppendLiteral(sql, w.key);
+    sql->append(";");
+  }
+  for (const auto& [key, d] : u.day_adds) {
+    sql->append("UPDATE agent_days SET calls = calls - ");
+    AppendUint(sql, d.calls);
+    // What the batch added, as it was written (ClampToInt64): a day held at the maximum
+    // comes back no lower than zero.
+    sql->append(", tokens = GREATEST(tokens - ");
+    AppendInt(sql, ClampToInt64(d.tokens));
+    sql->append(", 0), cost_micros = GREATEST(cost_micros - ");
+    AppendInt(sql, d.cost_micros);
+    sql->append(", 0) WHERE agent_id = ");
+    pg::AppendLiteral(sql, key.first);
+    sql->append(" AND day = ");
+    AppendInt(sql, key.second);
+    sql->append(";");
+  }
+  for (const auto& [agent, key, at] : u.hits) {
+    sql->append(
+        "DELETE FROM rate_hits WHERE ctid IN (SELECT ctid FROM rate_hits"
+        " WHERE agent_id = ");
+    pg::AppendLiteral(sql, agent);
+    sql->append(" AND rate_key = ");
+    pg::AppendLiteral(sql, key);
+    sql->append(" AND at_ms = ");
+    AppendInt(sql, at);
+    sql->append(" LIMIT 1);");
+  }
+}
+
 Status PostgresStore::Impl::Reconcile(PgConn& c, const Unconfirmed& u) {
   std::string sqlstate;
   std::string sql =
@@ -472,39 +509,7 @@ Status PostgresStore::Impl::Reconcile(PgConn& c, const Unconfirmed& u) {
     pg::AppendLiteral(&sql, reason);
     sql.append(" WHERE state = 'pending' AND call_id IN (" + ids + ");");
   }
-  for (const Batch::IdemWrite& w : u.idem_writes) {
-    sql.append("DELETE FROM idempotency_keys WHERE run_id = ");
-    pg::AppendLiteral(&sql, w.run_id);
-    sql.append(" AND idem_key = ");
-    pg::AppendLiteral(&sql, w.key);
-    sql.append(";");
-  }
-  for (const auto& [key, d] : u.day_adds) {
-    sql.append("UPDATE agent_days SET calls = calls - ");
-    AppendUint(&sql, d.calls);
-    // What the batch added, as it was written (ClampToInt64): a day held at the maximum
-    // comes back no lower than zero.
-    sql.append(", tokens = GREATEST(tokens - ");
-    AppendInt(&sql, ClampToInt64(d.tokens));
-    sql.append(", 0), cost_micros = GREATEST(cost_micros - ");
-    AppendInt(&sql, d.cost_micros);
-    sql.append(", 0) WHERE agent_id = ");
-    pg::AppendLiteral(&sql, key.first);
-    sql.append(" AND day = ");
-    AppendInt(&sql, key.second);
-    sql.append(";");
-  }
-  for (const auto& [agent, key, at] : u.hits) {
-    sql.append(
-        "DELETE FROM rate_hits WHERE ctid IN (SELECT ctid FROM rate_hits"
-        " WHERE agent_id = ");
-    pg::AppendLiteral(&sql, agent);
-    sql.append(" AND rate_key = ");
-    pg::AppendLiteral(&sql, key);
-    sql.append(" AND at_ms = ");
-    AppendInt(&sql, at);
-    sql.append(" LIMIT 1);");
-  }
+  AppendUndoneCounts(u, &sql);
   // The records as a batch writes them (BinaryWrites), the head row in the script.
   BinaryWrites rows;
   AppendEvents(r, &sql, nullptr, rows);

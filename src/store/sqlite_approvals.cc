@@ -18,6 +18,7 @@
 #include "common/crypto.h"
 #include "common/json.h"
 #include "common/principal_name.h"
+#include "common/status_macros.h"
 #include "core/approval_rules.h"
 #include "core/roles.h"
 #include "core/run_txn.h"
@@ -204,7 +205,7 @@ Status SqliteApprovalRows::Update(const core::Approval& before, const core::Appr
   u.Text(9, after.used_call_id).Text(10, before.approval_id);
   u.Text(11, core::ApprovalStateName(before.state)).Int(12, before.escalation_level);
   u.Int(13, before.used ? 0 : 1);
-  if (Status s = Exec(u, "update approval"); !s.ok()) return s;
+  INTERLOCK_RETURN_IF_ERROR(Exec(u, "update approval"));
   if (sqlite3_changes(db_) != 1) {
     return Error{ErrorKind::kAlreadyExists,
                  "approval " + before.approval_id + " is already decided"};
@@ -280,7 +281,7 @@ Result<std::vector<core::Approval>> SqliteStore::ListApprovals(const core::Appro
     if (rc != SQLITE_DONE) return SqlError(db, "list approvals");
     for (core::Approval& a : out) {
       if (!filter.with_votes) break;
-      if (Status vs = LoadVotes(db, &a); !vs.ok()) return vs;
+      INTERLOCK_RETURN_IF_ERROR(LoadVotes(db, &a));
     }
     return Status::Ok();
   });
@@ -326,7 +327,7 @@ Status SaveSequence(sqlite3* db, std::string_view run_id, const RunState& state)
 Status SqliteStore::RevokeRunGrant(std::string_view run_id, std::string_view tool,
                                    const core::Principal& actor, std::string_view reason,
                                    TimePoint now) {
-  if (Status rs = core::CheckMayVote(actor.role); !rs.ok()) return rs;
+  INTERLOCK_RETURN_IF_ERROR(core::CheckMayVote(actor.role));
   return RunOnWriter([&](sqlite3* db, std::vector<audit::AuditEvent>* events) -> Status {
     std::string agent_id;
     Result<RunState> state = LoadSequence(db, run_id, &agent_id);
@@ -334,7 +335,7 @@ Status SqliteStore::RevokeRunGrant(std::string_view run_id, std::string_view too
     Result<audit::AuditEvent> ev =
         core::RevokeRunGrant(&*state, run_id, agent_id, tool, actor.name, reason, now);
     if (!ev.ok()) return ev.error();
-    if (Status s = SaveSequence(db, run_id, *state); !s.ok()) return s;
+    INTERLOCK_RETURN_IF_ERROR(SaveSequence(db, run_id, *state));
     events->push_back(std::move(ev).value());
     return Status::Ok();
   });

@@ -3,6 +3,7 @@
 
 #include "store/sqlite_store_internal.h"
 
+#include "common/status_macros.h"
 #include "core/lineage.h"
 #include "core/workspace.h"
 
@@ -309,7 +310,7 @@ Status SqliteStore::Impl::ApplyRelease(Batch& b, const std::string& call_id, Tim
   const core::ReleaseContext ctx{std::move(kill).value(), row->state.halted, row->ended,
                                  row->state.halt_reason, now};
   bool released_now = false;
-  if (Status s = core::ReleaseInTxn(txn, call_id, ctx, &released_now); !s.ok()) return s;
+  INTERLOCK_RETURN_IF_ERROR(core::ReleaseInTxn(txn, call_id, ctx, &released_now));
   if (released_now && policies != nullptr) {
     // The call proceeds now: what it adds to the run's sequence state, and its count.
     if (Status s =
@@ -317,7 +318,7 @@ Status SqliteStore::Impl::ApplyRelease(Batch& b, const std::string& call_id, Tim
         !s.ok()) {
       return s;
     }
-    if (Status s = txn.SaveRun(r.run_id, std::move(row).value()); !s.ok()) return s;
+    INTERLOCK_RETURN_IF_ERROR(txn.SaveRun(r.run_id, std::move(row).value()));
   }
   out->emplace(LoadCall(writer_, call_id));
   if (out->value().ok()) out->value()->released_now = released_now;

@@ -6,6 +6,7 @@
 
 #include "audit/audit_log.h"
 #include "audit/sqlite_util.h"
+#include "common/status_macros.h"
 #include "core/ports/pin_rows.h"
 #include "store/sqlite_pins.h"
 
@@ -77,12 +78,12 @@ class SqlitePinRows final : public core::PinRows {
     // One writer at a time, so two gateways opening an old table at once do not both add
     // the columns (the second ALTER would fail).
     audit::Transaction tx(db_);
-    if (Status s = tx.Begin("IMMEDIATE"); !s.ok()) return s;
+    INTERLOCK_RETURN_IF_ERROR(tx.Begin("IMMEDIATE"));
     if (sqlite3_exec(db_, ddl, nullptr, nullptr, nullptr) != SQLITE_OK) {
       return DbError(db_, "create table");
     }
     for (std::string_view column : {"definition", "changed_definition"}) {
-      if (Status s = AddColumnIfMissing(db_, column); !s.ok()) return s;
+      INTERLOCK_RETURN_IF_ERROR(AddColumnIfMissing(db_, column));
     }
     return tx.Commit();
   }
@@ -105,7 +106,7 @@ class SqlitePinRows final : public core::PinRows {
   Status Update(const core::PinSelect& select, const core::PinFn& fn) override {
     std::lock_guard lock(mu_);
     audit::Transaction tx(db_);
-    if (Status s = tx.Begin("IMMEDIATE"); !s.ok()) return s;
+    INTERLOCK_RETURN_IF_ERROR(tx.Begin("IMMEDIATE"));
     Result<std::vector<core::PinRow>> rows = Select(select, false);
     if (!rows.ok()) return rows.error();
     Result<core::PinWrite> write = fn(*rows);

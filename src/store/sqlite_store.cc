@@ -2,7 +2,9 @@
 
 #include "store/sqlite_store_internal.h"
 
+#include "common/await.h"
 #include "common/private_fs.h"
+#include "common/status_macros.h"
 #include "core/workspace.h"
 
 namespace interlock::store {
@@ -215,7 +217,7 @@ Status SqliteStore::Impl::Open() {
       !s.ok()) {
     return s;
   }
-  if (Status s = CheckAndMigrate(); !s.ok()) return s;
+  INTERLOCK_RETURN_IF_ERROR(CheckAndMigrate());
   caller_commits_ = options_.commit_on_caller || options_.one_shot;
   if (options_.one_shot) {
     // No thread: callers commit and sync (commit_on_caller), the close commits what is
@@ -225,9 +227,9 @@ Status SqliteStore::Impl::Open() {
     return Status::Ok();
   }
   if (!memory_) {
-    if (Status s = reader_.Open(path, false, options_.busy_timeout_ms); !s.ok()) return s;
-    if (Status s = history_.Open(path, false, options_.busy_timeout_ms); !s.ok()) return s;
-    if (Status s = ckpt_.Open(path, false, options_.busy_timeout_ms); !s.ok()) return s;
+    INTERLOCK_RETURN_IF_ERROR(reader_.Open(path, false, options_.busy_timeout_ms));
+    INTERLOCK_RETURN_IF_ERROR(history_.Open(path, false, options_.busy_timeout_ms));
+    INTERLOCK_RETURN_IF_ERROR(ckpt_.Open(path, false, options_.busy_timeout_ms));
     // A connection learns that the database is in WAL mode only when it first reads it;
     // until then sqlite3_wal_checkpoint_v2 returns OK and does nothing (the WAL then
     // grew without bound: 1.2 GB after 91k decisions). Read once, now.
@@ -296,7 +298,7 @@ Status SqliteStore::Impl::CheckAndMigrate() {
   std::string pragmas =
       std::string("PRAGMA synchronous=") + (options_.durable_full && memory_ ? "FULL" : "NORMAL") +
       "; PRAGMA foreign_keys=ON;" + " PRAGMA cache_size=-" + std::to_string(kWriterCacheKiB) + ";";
-  if (Status s = c.ExecScript(pragmas, "pragmas"); !s.ok()) return s;
+  INTERLOCK_RETURN_IF_ERROR(c.ExecScript(pragmas, "pragmas"));
 
   int version = 0;
   if (has_version) {
@@ -318,7 +320,7 @@ Status SqliteStore::Impl::CheckAndMigrate() {
     audit::EnsureAuditSchema(c.db()).ok();
     return Status::Ok();
   }
-  if (Status s = c.ExecScript("BEGIN IMMEDIATE", "begin migration"); !s.ok()) return s;
+  INTERLOCK_RETURN_IF_ERROR(c.ExecScript("BEGIN IMMEDIATE", "begin migration"));
   auto fail = [&](Status s) {
     c.ExecScript("ROLLBACK", "rollback migration").ok();
     return s;
@@ -453,10 +455,8 @@ Result<core::RunPage> SqliteStore::ListRuns(const core::RunFilter& filter) {
 
 Result<core::CallRecord> SqliteStore::Decide(const core::DecideRequest& request,
                                              const core::DecideFn& decide) {
-  std::promise<Result<core::CallRecord>> p;
-  auto f = p.get_future();
-  DecideAsync(request, decide, [&p](Result<core::CallRecord> r) { p.set_value(std::move(r)); });
-  return f.get();
+  return AwaitCallback<Result<core::CallRecord>>(
+      [&](auto done) { DecideAsync(request, decide, std::move(done)); });
 }
 
 void SqliteStore::DecideAsync(core::DecideRequest request, core::DecideFn decide,

@@ -3,6 +3,8 @@
 
 #include "store/sqlite_store_internal.h"
 
+#include "common/await.h"
+
 namespace interlock::store {
 
 void SqliteStore::Impl::Submit(Op op) {
@@ -84,12 +86,11 @@ void SqliteStore::Impl::Answer(std::function<void(Status)>& finish, Status s) {
 
 Status SqliteStore::Impl::SubmitAndWait(std::function<Status(Batch&)> apply,
                                         core::AnchorNeed anchor) {
-  std::promise<Status> p;
-  std::future<Status> f = p.get_future();
-  Op op{std::move(apply), [&p](Status s) { p.set_value(std::move(s)); }};
-  op.anchor = anchor;
-  Submit(std::move(op));
-  return f.get();
+  return AwaitCallback<Status>([&](auto done) {
+    Op op{std::move(apply), std::move(done)};
+    op.anchor = anchor;
+    Submit(std::move(op));
+  });
 }
 
 Result<RunRow*> SqliteStore::Impl::FindRun(std::string_view run_id) {

@@ -3,6 +3,7 @@
 
 #include <utility>
 
+#include "common/status_macros.h"
 #include "core/approval_rules.h"
 #include "core/free_text.h"
 #include "policy/policy.h"
@@ -40,8 +41,8 @@ Result<Approvals::Review> Approvals::GetReview(std::string_view approval_id) {
 
 Status Approvals::RevokeRunGrant(std::string_view run_id, std::string_view tool,
                                  const Principal& actor, std::string_view reason) {
-  if (Status s = CheckFreeText(tool, "tool"); !s.ok()) return s;
-  if (Status s = CheckFreeText(reason, "reason"); !s.ok()) return s;
+  INTERLOCK_RETURN_IF_ERROR(CheckFreeText(tool, "tool"));
+  INTERLOCK_RETURN_IF_ERROR(CheckFreeText(reason, "reason"));
   return store_->RevokeRunGrant(run_id, tool, actor, reason, clock_->Now());
 }
 

@@ -9,6 +9,7 @@
 
 #include "audit/audit_event.h"
 #include "common/crypto.h"
+#include "common/status_macros.h"
 
 namespace interlock::core {
 
@@ -166,7 +167,7 @@ Status Drills::EndDrillRuns(TimePoint now) {
     if (!runs.ok()) return runs.error();
     if (runs->runs.empty()) return Status::Ok();
     for (const RunInfo& run : runs->runs) {
-      if (Status s = store_->EndRun(run.run_id, run.agent_id, now); !s.ok()) return s;
+      INTERLOCK_RETURN_IF_ERROR(store_->EndRun(run.run_id, run.agent_id, now));
     }
   }
   return Status::Ok();

@@ -4,6 +4,7 @@
 #include <string>
 #include <utility>
 
+#include "common/status_macros.h"
 #include "core/free_text.h"
 #include "core/ports/store.h"
 
@@ -91,7 +92,7 @@ Status Kills::Release(std::string_view scope, std::string_view target, std::stri
 Status Kills::Set(const KillEntry& entry, Outcome* out) {
   Result<KillEntry> e = NormalizeKill(entry);
   if (!e.ok()) return e.error();
-  if (Status s = store_.SetKill(*e); !s.ok()) return s;
+  INTERLOCK_RETURN_IF_ERROR(store_.SetKill(*e));
   if (!e->engaged || !e->end_runs) return Status::Ok();
   size_t ended = 0;
   Status s = EndCoveredRuns(*e, &ended);
@@ -107,7 +108,7 @@ Status Kills::EndCoveredRuns(const KillEntry& e, size_t* ended) {
   std::set<std::string, std::less<>> done;  // ended here: never ended (or counted) twice
   auto end = [&](const RunInfo& run) -> Status {
     if (run.ended || !done.insert(run.run_id).second) return Status::Ok();
-    if (Status s = store_.EndRun(run.run_id, run.agent_id, e.at); !s.ok()) return s;
+    INTERLOCK_RETURN_IF_ERROR(store_.EndRun(run.run_id, run.agent_id, e.at));
     ++n;
     return Status::Ok();
   };
