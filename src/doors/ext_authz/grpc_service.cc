@@ -26,6 +26,14 @@ std::string Lower(std::string s) {
   return s;
 }
 
+// A header's name, lower-cased (Envoy sends them lower-case already: no copy is altered).
+std::string ExtAuthzHeaderName(const std::string& name) {
+  for (char c : name) {
+    if (c >= 'A' && c <= 'Z') return Lower(name);
+  }
+  return name;
+}
+
 Result<std::string> ReadFile(const std::string& path, const char* what) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Error::NotFound(std::string("ext_authz.") + what + ": cannot read " + path);
@@ -42,13 +50,12 @@ HttpAttributes AttributesOf(const auth::CheckRequest& request) {
   out.host = http.host();
   if (http.header_map().headers_size() > 0) {
     for (const auto& h : http.header_map().headers()) {
-      const std::string name = Lower(h.key());
-      const std::string value = h.raw_value().empty() ? h.value() : h.raw_value();
-      auto [it, fresh] = out.headers.emplace(name, value);
-      if (!fresh) it->second += "," + value;  // as Envoy joins a repeated header in `headers`
+      const std::string& value = h.raw_value().empty() ? h.value() : h.raw_value();
+      auto [it, fresh] = out.headers.try_emplace(ExtAuthzHeaderName(h.key()), value);
+      if (!fresh) it->second.append(",").append(value);  // as Envoy joins a repeated header
     }
   } else {
-    for (const auto& [k, v] : http.headers()) out.headers.emplace(Lower(k), v);
+    for (const auto& [k, v] : http.headers()) out.headers.try_emplace(ExtAuthzHeaderName(k), v);
   }
   out.body = http.raw_body().empty() ? http.body() : http.raw_body();
   auto partial = out.headers.find("x-envoy-auth-partial-body");
@@ -212,6 +219,12 @@ Result<std::unique_ptr<ExtAuthzServer>> ExtAuthzServer::Start(Door* door) {
   builder.RegisterService(out->impl_.get());
   // The request's body and headers, with room for the rest of the CheckRequest.
   builder.SetMaxReceiveMessageSize(static_cast<int>(c.max_body_bytes + (1 << 20)));
+  // Per-call work a gateway's loopback or in-cluster connection does not need
+  // (docs/performance.md, "The ext_authz door's Check under concurrency"): no BDP pings
+  // (the window is not what bounds a Check of a few hundred bytes) and no channelz
+  // counters per call.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  builder.AddChannelArgument(GRPC_ARG_ENABLE_CHANNELZ, 0);
   out->impl_->server = builder.BuildAndStart();
   if (!out->impl_->server || port == 0) {
     return Error::Unavailable("ext_authz: cannot listen on " + host + ":" + std::to_string(c.port));
