@@ -141,7 +141,8 @@ row() {  # MEASURE COLUMN LABEL UNIT SCALE
   o=$(median "$1" old "$2")
   n=$(median "$1" new "$2")
   awk -v m="$1" -v l="$3" -v u="$4" -v k="$5" -v o="$o" -v n="$n" \
-    'BEGIN {printf "%-8s %-28s %9.1f %-2s %9.1f %-2s %8.2fx\n", m, l, o * k, u, n * k, u, n / o}'
+    'BEGIN {f = u == "s" ? "%9.2f" : "%9.1f"
+           printf "%-8s %-28s " f " %-2s " f " %-2s %8.2fx\n", m, l, o * k, u, n * k, u, n / o}'
 }
 row decide 4 "CPU, ${lines} lines" s 1
 row decide 3 "wall, ${lines} lines" s 1

@@ -211,79 +211,37 @@ void AppendReadableDouble(double d, std::string* out) {
 
 }  // namespace
 
-namespace {
-
-// The bytes a JSON string escapes: below 0x20, '"' and '\\'.
-constexpr bool JsonStringEscapes(unsigned char c) { return c < 0x20 || c == '"' || c == '\\'; }
-
-// How many bytes of `s` come before the first one that needs escaping (s.size() when none
-// does). Reads the input only, sixteen bytes at a time (SSE2) while it can, then byte by
-// byte: never past the end of `s`.
-size_t JsonStringCleanPrefix(std::string_view s) {
-  const char* const begin = s.data();
-  const char* p = begin;
-  const char* const end = p + s.size();
-#if defined(__SSE2__)
-  while (end - p >= 16) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    const __m128i ctl = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
-    const __m128i quote = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
-    const __m128i slash = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
-    const auto hit =
-        static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(ctl, _mm_or_si128(quote, slash))));
-    if (hit != 0) return static_cast<size_t>(p - begin) + std::countr_zero(hit);
-    p += 16;
-  }
-#endif
-  while (p < end && !JsonStringEscapes(static_cast<unsigned char>(*p))) ++p;
-  return static_cast<size_t>(p - begin);
-}
-
-void AppendJsonStringEscaping(std::string_view s, std::string* out);
-
-}  // namespace
-
 // A string as Boost.JSON's serializer writes it, byte for byte (the canonical form hashes
 // it): '"' and '\\' escaped, control characters as \b \t \n \f \r or \u00xx (lower-case
 // hex), every other byte as is. Written here so that a key or a value costs no temporary
 // string (`interlock decide` prints 100,000 lines a second).
 void AppendJsonString(std::string_view s, std::string* out) {
-  // The usual string (a name, a code, an id, a path) has nothing to escape: found so by
-  // reading it once, it is appended as it is. Otherwise the bytes before the first escape
-  // are, and the writer below takes the rest (it grows and cuts back `out` per chunk,
-  // which costs more than these appends for a short string: issue 57's `decide` lost
-  // ~8% of its CPU to that).
-  const size_t clean = JsonStringCleanPrefix(s);
-  out->push_back('"');
-  out->append(s.data(), clean);
-  if (clean == s.size()) {
-    out->push_back('"');
-    return;
-  }
-  AppendJsonStringEscaping(s.substr(clean), out);
-}
-
-namespace {
-
-// The rest of a string from its first byte to escape on (the opening quote written).
-void AppendJsonStringEscaping(std::string_view s, std::string* out) {
   static constexpr char kHex[] = "0123456789abcdef";
   // The text is written straight into `out`, grown first for a chunk of the input and cut
   // back after it: no append call per escaped byte (reasons quote names, so most
   // decisions escape a few quotes). The room past `o` is kept at least two bytes per input
   // byte left (a '"' or '\\' escape) plus kSlack: a whole SSE2 block and the closing
-  // quote. A control byte, which takes six ("\u00xx"), grows `out` first when that would
-  // not hold after it.
+  // quote (the opening one is written into the first chunk's room). A control byte, which
+  // takes six ("\u00xx"), grows `out` first when that would not hold after it.
   constexpr size_t kChunk = 4096;  // bounds the temporary growth (24 KiB at worst)
   constexpr size_t kSlack = 17;
   const char* p = s.data();
   const char* const end = p + s.size();
+  if (p == end) {
+    out->append("\"\"", 2);
+    return;
+  }
+  bool opened = false;
   while (p < end) {
     const char* const stop = p + std::min<size_t>(static_cast<size_t>(end - p), kChunk);
     const size_t at = out->size();
-    out->resize(at + 2 * static_cast<size_t>(stop - p) + kSlack);
+    out->resize(at + (opened ? 0 : 1) + 2 * static_cast<size_t>(stop - p) + kSlack);
     char* base = out->data();
     char* o = base + at;
+    if (!opened) {
+      *o++ = '"';
+      opened = true;
+    }
     while (p < stop) {
 #if defined(__SSE2__)
       // Sixteen bytes at a time while none needs escaping (SSE2, every x86-64): the
@@ -402,8 +360,6 @@ void AppendJsonStringEscaping(std::string_view s, std::string* out) {
     out->resize(static_cast<size_t>(o - base));
   }
 }
-
-}  // namespace
 
 void AppendJsonDouble(double d, JsonStyle style, std::string* out) {
   if (style == JsonStyle::kReadable && std::isfinite(d)) {

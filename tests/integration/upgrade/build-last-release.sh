@@ -23,7 +23,6 @@
 # listener of a store already reset). INTERLOCK_UNITY_BUILD=ON: a release from d86b7da on
 # compiles its libraries in unity batches (about half the CPU); 8b9aae4 does not know the
 # option (helpers of the same name in anonymous namespaces of one module) and ignores it.
-# The `bench` profile at RelWithDebInfo (-O2 -g1) with jemalloc: ~1.4x the CPU of `upgrade`.
 set -euo pipefail
 
 usage="usage: build-last-release.sh SOURCE_DIR OUT_DIR COMMIT CXX [upgrade|bench]"
