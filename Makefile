@@ -70,8 +70,17 @@ fuzz: deps $(BUILD_SAN)/CMakeCache.txt
 	cmake --build $(BUILD_SAN) -j $(JOBS) --target fuzzers
 	@scripts/run-fuzzers.sh $(BUILD_SAN) $(FUZZ_SECONDS)
 
-bench: build
-	@scripts/run-bench.sh $(BUILD)
+# This build against the last landed release (INTERLOCK_LAST_RELEASE_COMMIT), in one run:
+# `interlock decide` over 100,000 lines, the daemon's HTTP decisions (wrk) and the stdio MCP
+# gateway, in alternating pairs, printed as a table of ratios new/old (below 1: faster);
+# ~1-2 min once the old program is built (cached in BUILD/last-release-bench, built as
+# BUILD is: the first run adds its compile). A report, not a test: scripts/run-bench.sh,
+# docs/performance.md#make-bench-against-the-last-release. `make bench BENCH_MICRO=1`
+# also runs the in-process Google benchmarks (engine, audit verify).
+bench: deps $(BUILD)/$(if $(CMAKE_GEN),build.ninja,Makefile)
+	cmake --build $(BUILD) -j $(JOBS) --target interlock \
+	  $(if $(filter 1,$(BENCH_MICRO)),engine_benchmark audit_verify_benchmark)
+	@BENCH_MICRO=$(BENCH_MICRO) scripts/run-bench.sh $(BUILD)
 
 # The Debian package, BUILD/interlock_<version>_amd64.deb (docs/operations.md#the-debian-package),
 # and its test in a fresh Debian 12 root (also in `make test`: ctest label `package`). Only

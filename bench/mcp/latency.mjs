@@ -14,7 +14,8 @@ function cpuSeconds(pid) {
   return { user: Number(f[11]) / TICKS_PER_SECOND, sys: Number(f[12]) / TICKS_PER_SECOND };
 }
 
-export async function measureClient(client, N, pid) {
+// { ping: false } skips the ping phase (`make bench` times echo alone).
+export async function measureClient(client, N, pid, { ping = true } = {}) {
   await client.listTools();
   for (let i = 0; i < 200; i++) await client.callTool({ name: "echo", arguments: { message: "warm" } });
   const time = async (fn) => {
@@ -35,6 +36,6 @@ export async function measureClient(client, N, pid) {
     return out;
   };
   const echo = await time((i) => client.callTool({ name: "echo", arguments: { message: `m${i}` } }));
-  const ping = await time(() => client.ping());
-  return { ...echo, ping };
+  if (!ping) return echo;
+  return { ...echo, ping: await time(() => client.ping()) };
 }

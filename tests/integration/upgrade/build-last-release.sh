@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
 # Builds the `interlock` program of the last landed release from this clone's git history,
 # for the upgrade tests (upgrade_test.cc, upgrade_pgtest.cc: a store that program wrote must
-# open, migrate and verify with this build's).
-#   build-last-release.sh SOURCE_DIR OUT_DIR COMMIT CXX
+# open, migrate and verify with this build's), or for `make bench` (scripts/run-bench.sh:
+# the same program, built as the main build is, to compare speeds with).
+#   build-last-release.sh SOURCE_DIR OUT_DIR COMMIT CXX [PROFILE]
+# PROFILE is `upgrade` (the default, below) or `bench`: CMAKE_BUILD_TYPE, INTERLOCK_MALLOC
+# and INTERLOCK_UNITY_BUILD from INTERLOCK_BENCH_BUILD_TYPE (RelWithDebInfo),
+# INTERLOCK_BENCH_MALLOC (jemalloc) and INTERLOCK_BENCH_UNITY (ON), as `make` configures
+# the main build (run-bench.sh passes that build's own), with the compiler launcher
+# INTERLOCK_BENCH_LAUNCHER (ccache, say) if set; the rest as for `upgrade`. Each profile
+# wants its own OUT_DIR (the STAMP names the flags: the other profile's would rebuild it).
 # Prints the program's path (OUT_DIR/interlock) as its last line of stdout; exits 1 with the
 # reason (and how to fix it) on stderr otherwise. The program is cached: a second run with
 # the same commit and flags only checks OUT_DIR/STAMP. Concurrent runs wait for each other.
@@ -18,17 +25,35 @@
 # option (helpers of the same name in anonymous namespaces of one module) and ignores it.
 set -euo pipefail
 
-src=${1:?usage: build-last-release.sh SOURCE_DIR OUT_DIR COMMIT CXX}
-out=${2:?usage: build-last-release.sh SOURCE_DIR OUT_DIR COMMIT CXX}
-commit=${3:?usage: build-last-release.sh SOURCE_DIR OUT_DIR COMMIT CXX}
-cxx=${4:?usage: build-last-release.sh SOURCE_DIR OUT_DIR COMMIT CXX}
+usage="usage: build-last-release.sh SOURCE_DIR OUT_DIR COMMIT CXX [upgrade|bench]"
+src=${1:?$usage}
+out=${2:?$usage}
+commit=${3:?$usage}
+cxx=${4:?$usage}
+profile=${5:-upgrade}
 jobs=${INTERLOCK_LAST_RELEASE_JOBS:-$(nproc)}
 gen=$(command -v ninja >/dev/null 2>&1 && echo Ninja || echo "Unix Makefiles")
-flags=(-G "$gen" -DCMAKE_BUILD_TYPE=Release "-DCMAKE_CXX_FLAGS_RELEASE=-O1 -DNDEBUG"
-  "-DCMAKE_CXX_COMPILER=$cxx" -DINTERLOCK_BUILD_TESTS=OFF
-  -DINTERLOCK_BUILD_INTEGRATION_TESTS=OFF -DINTERLOCK_BUILD_BENCH=OFF
-  -DINTERLOCK_BUILD_FUZZ=OFF -DINTERLOCK_WERROR=OFF -DINTERLOCK_MALLOC=system
-  -DINTERLOCK_STATIC_DEPS=OFF -DINTERLOCK_UNITY_BUILD=ON)
+case $profile in
+  upgrade)  # the same flags, in the same order (so the same STAMP), as before profiles
+    flags=(-G "$gen" -DCMAKE_BUILD_TYPE=Release "-DCMAKE_CXX_FLAGS_RELEASE=-O1 -DNDEBUG"
+      "-DCMAKE_CXX_COMPILER=$cxx" -DINTERLOCK_BUILD_TESTS=OFF
+      -DINTERLOCK_BUILD_INTEGRATION_TESTS=OFF -DINTERLOCK_BUILD_BENCH=OFF
+      -DINTERLOCK_BUILD_FUZZ=OFF -DINTERLOCK_WERROR=OFF -DINTERLOCK_MALLOC=system
+      -DINTERLOCK_STATIC_DEPS=OFF -DINTERLOCK_UNITY_BUILD=ON) ;;
+  bench)
+    flags=(-G "$gen" "-DCMAKE_BUILD_TYPE=${INTERLOCK_BENCH_BUILD_TYPE:-RelWithDebInfo}"
+      "-DCMAKE_CXX_COMPILER=$cxx" -DINTERLOCK_BUILD_TESTS=OFF
+      -DINTERLOCK_BUILD_INTEGRATION_TESTS=OFF -DINTERLOCK_BUILD_BENCH=OFF
+      -DINTERLOCK_BUILD_FUZZ=OFF -DINTERLOCK_WERROR=OFF
+      "-DINTERLOCK_MALLOC=${INTERLOCK_BENCH_MALLOC:-jemalloc}"
+      "-DINTERLOCK_UNITY_BUILD=${INTERLOCK_BENCH_UNITY:-ON}")
+    if [ -n "${INTERLOCK_BENCH_LAUNCHER:-}" ]; then
+      flags+=("-DCMAKE_CXX_COMPILER_LAUNCHER=$INTERLOCK_BENCH_LAUNCHER")
+    fi ;;
+  *)
+    echo "build-last-release: unknown profile '$profile' (upgrade or bench)" >&2
+    exit 2 ;;
+esac
 stamp="$commit ${flags[*]}"
 bin=$out/interlock
 
@@ -67,6 +92,6 @@ cp "$out/build/interlock" "$bin.tmp"
 mv "$bin.tmp" "$bin"
 echo "$stamp" >"$out/STAMP"
 rm -rf "$out/src" "$out/build"
-echo "build-last-release: interlock at $commit built in $(($(date +%s) - start)) s" \
+echo "build-last-release: interlock at $commit ($profile) built in $(($(date +%s) - start)) s" \
   "with -j$jobs: $("$bin" --version)" | tee -a "$log" >&2
 echo "$bin"
