@@ -34,6 +34,7 @@
 #include "cli/command.h"
 #include "cli/server_flags.h"
 #include "common/json.h"
+#include "common/text.h"
 #include "mcp/tool_catalog.h"
 #include "policy/loader.h"
 
@@ -58,12 +59,6 @@ constexpr std::string_view kDestructiveWords[] = {"delete", "drop",     "remove"
                                                   "purge",  "truncate", "kill"};
 constexpr std::string_view kReadWords[] = {"get", "list", "read", "search", "view"};
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // The first word of a tool name: up to the first '_', '-', '.', '/', ' ' or lower-to-upper
 // case change: getFoo, get_foo and get-foo all start with "get".
 std::string FirstWord(std::string_view name) {
@@ -81,7 +76,7 @@ std::string FirstWord(std::string_view name) {
 }
 
 std::string DestructiveWordIn(std::string_view name) {
-  const std::string lower = Lower(name);
+  const std::string lower = AsciiLower(name);
   for (std::string_view w : kDestructiveWords) {
     if (lower.find(w) != std::string::npos) return std::string(w);
   }
@@ -182,7 +177,7 @@ std::string Generate(const InitOptions& opt, const mcp::ServerCatalog& cat) {
   for (std::string_view w : kDestructiveWords) {
     bool used = false;
     for (const mcp::ServerTool& t : cat.tools) {
-      used = used || Lower(t.name).find(w) != std::string::npos;
+      used = used || AsciiLower(t.name).find(w) != std::string::npos;
     }
     if (!used) {
       blocked.push_back("*" + std::string(w) + "*");

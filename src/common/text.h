@@ -19,6 +19,16 @@ inline std::string Join(const std::vector<std::string>& parts, std::string_view 
   return out;
 }
 
+// `s` with ASCII A-Z lower-cased and every other byte (UTF-8 included) kept, whatever the
+// process's locale: header names, schemes, hosts, tool names compared without case.
+inline std::string AsciiLower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
 }  // namespace interlock
 
 #endif  // INTERLOCK_COMMON_TEXT_H_

@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "common/text.h"
+
 namespace interlock::policy {
 namespace {
 
@@ -85,14 +87,6 @@ bool ValidDnsName(std::string_view s) {
   return true;
 }
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 }  // namespace
 
 std::string IpAddress::ToString() const {
@@ -152,7 +146,7 @@ std::optional<std::string> NormalizeHostName(std::string_view host) {
     return ip->ToString();
   }
   if (auto ip = ParseIpLiteral(host)) return ip->ToString();
-  std::string h = Lower(host);
+  std::string h = AsciiLower(host);
   if (!h.empty() && h.back() == '.') h.pop_back();
   if (!ValidDnsName(h)) return std::nullopt;
   // A name whose last label is a number ("1.2.3", "0x7f.1", "2130706433") is refused:
@@ -210,7 +204,7 @@ std::optional<EgressRule> ParseEgressRule(std::string_view text, std::string* wh
         r.kind = EgressRule::Kind::kSuffix;
         name.remove_prefix(2);
       }
-      const std::string lower = Lower(name);
+      const std::string lower = AsciiLower(name);
       if (lower.find('*') != std::string::npos) {
         *why =
             "'*' is allowed only as a whole first label ('*.example.com'); a bare '*' would "

@@ -33,11 +33,6 @@ int HexValue(char c) {
   return c - 'A' + 10;
 }
 char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-std::string LowerCopy(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = Lower(c);
-  return out;
-}
 
 // A short, printable ASCII rendering of untrusted input for a reason sentence (bytes outside
 // printable ASCII as \xNN, so a reason is always valid UTF-8).
@@ -405,7 +400,7 @@ std::optional<std::string> CanonicalDomain(std::string_view host, bool* is_ip, s
       return std::nullopt;
     }
   } else {
-    ascii = LowerCopy(host);
+    ascii = AsciiLower(host);
   }
   if (!ascii.empty() && ascii.back() == '.') ascii.pop_back();
   if (ascii.empty()) {
@@ -556,7 +551,7 @@ std::optional<std::string> NormalisePath(std::string_view in, std::string* why) 
     }
     // Checked on the normal form so that "%25%32e" is caught like "%252e".
     for (size_t k = seg.find("%25"); k != std::string::npos; k = seg.find("%25", k + 3)) {
-      std::string next = LowerCopy(std::string_view(seg).substr(k + 3, 2));
+      std::string next = AsciiLower(std::string_view(seg).substr(k + 3, 2));
       if (next == "2e" || next == "2f" || next == "5c") {
         *why = "the path contains a double-encoded dot, slash or backslash (%252E, %252F, %255C)";
         return std::nullopt;
@@ -627,7 +622,7 @@ std::optional<Split> SplitUrl(std::string_view url, std::string* why) {
       return std::nullopt;
     }
   }
-  s.scheme = LowerCopy(url.substr(0, colon));
+  s.scheme = AsciiLower(url.substr(0, colon));
   std::string_view rest = url.substr(colon + 1);
   if (rest.substr(0, 2) != "//") {
     *why = "the URL has no authority (\"" + s.scheme + ":\" not followed by \"//host\")";
@@ -770,7 +765,7 @@ std::optional<std::string> NormaliseScheme(std::string_view scheme, std::string*
       return std::nullopt;
     }
   }
-  return LowerCopy(scheme);
+  return AsciiLower(scheme);
 }
 
 std::optional<std::string> NormalisePathPrefix(std::string_view prefix, std::string* why) {

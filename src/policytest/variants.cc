@@ -14,6 +14,7 @@
 #include <boost/json.hpp>
 
 #include "common/json.h"
+#include "common/text.h"
 #include "policy/loader.h"
 #include "policy/yaml_tree.h"
 
@@ -22,11 +23,6 @@ namespace {
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
-
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 std::string Upper(std::string s) {
   for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -58,7 +54,7 @@ std::string UrlHost(std::string_view url) {
   rest = rest.substr(0, rest.find_first_of("/?#"));
   if (const size_t at = rest.rfind('@'); at != std::string_view::npos) rest = rest.substr(at + 1);
   rest = rest.substr(0, rest.find(':'));
-  return Lower(std::string(rest));
+  return AsciiLower(rest);
 }
 
 void AddSeedValue(const std::string& key, const std::string& value, Seeds* seeds) {
@@ -77,10 +73,10 @@ void AddSeedValue(const std::string& key, const std::string& value, Seeds* seeds
       AddUnique(&seeds->commands, prefix.substr(0, end + 1));
     }
     const std::string lit = RegexLongestLiteral(value);
-    if (HostLike(lit)) AddUnique(&seeds->hosts, Lower(lit));
+    if (HostLike(lit)) AddUnique(&seeds->hosts, AsciiLower(lit));
     if (const std::string h = UrlHost(prefix); HostLike(h)) AddUnique(&seeds->hosts, h);
   } else if (key == "url" || key == "hosts" || key == "allow_url") {
-    std::string h = value.find("://") != std::string::npos ? UrlHost(value) : Lower(value);
+    std::string h = value.find("://") != std::string::npos ? UrlHost(value) : AsciiLower(value);
     if (h.rfind("*.", 0) == 0) h = h.substr(2);
     if (HostLike(h)) AddUnique(&seeds->hosts, h);
   } else if (key == "shell") {
@@ -194,7 +190,7 @@ void ForEachLeaf(json::value& v, const std::string& key,
 }
 
 bool ShellKey(const std::string& key) {
-  const std::string k = Lower(key);
+  const std::string k = AsciiLower(key);
   return k == "command" || k == "cmd" || k == "script" || k == "shell" || k == "commandline";
 }
 
@@ -331,7 +327,7 @@ std::vector<ValueVariant> UrlVariants(std::string_view url, const Seeds& seeds) 
   const std::string user = p.userinfo.empty() ? "" : p.userinfo + "@";
   size_t used = 0;
   for (const std::string& h : seeds.hosts) {
-    if (h == Lower(p.host) || used++ == 4) continue;
+    if (h == AsciiLower(p.host) || used++ == 4) continue;
     // RFC 3986 3.2.1: what comes before the last '@' of the authority is userinfo.
     out.push_back({"url-userinfo", base + h + "@" + p.host + tail});
     out.push_back({"url-userinfo", base + h + ":443@" + p.host + tail});
@@ -382,8 +378,8 @@ std::vector<ValueVariant> ToolNameVariants(std::string_view tool_in) {
   std::vector<ValueVariant> out;
   const std::string tool(tool_in);
   out.push_back({"tool-case", Upper(tool)});
-  out.push_back({"tool-case", Lower(tool)});
-  std::string title = Lower(tool);
+  out.push_back({"tool-case", AsciiLower(tool)});
+  std::string title = AsciiLower(tool);
   if (!title.empty())
     title[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(title[0])));
   out.push_back({"tool-case", title});

@@ -14,6 +14,7 @@
 
 #include "common/crypto.h"
 #include "common/json.h"
+#include "common/text.h"
 #include "egress/decider.h"
 #include "egress/proxy.h"
 #include "egress/receipts.h"
@@ -41,7 +42,6 @@ using Steady = std::chrono::steady_clock;
 using mcp_http_internal::Accepts;
 using mcp_http_internal::Exchange;
 using mcp_http_internal::Header;
-using mcp_http_internal::Lower;
 using mcp_http_internal::MissingModernMeta;
 using mcp_http_internal::ModernRequest;
 using mcp_http_internal::ModernStatus;
@@ -94,7 +94,7 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
   void SetSubjectToken(const HttpRequest& req) {
     if (creds_ == nullptr) return;
     const std::string auth = Header(req, "authorization");
-    if (auth.size() > 7 && Lower(auth.substr(0, 7)) == "bearer ")
+    if (auth.size() > 7 && AsciiLower(auth.substr(0, 7)) == "bearer ")
       creds_->SetSubjectToken(auth.substr(7));
   }
   ~Session() { Teardown("destroyed"); }
@@ -845,7 +845,7 @@ void McpHttpService::HandlePost(const std::string& upstream, const Asker& who, H
                            "Not Acceptable: Accept must list application/json and "
                            "text/event-stream"));
   }
-  const std::string ctype = Lower(Header(req, "content-type"));
+  const std::string ctype = AsciiLower(Header(req, "content-type"));
   if (!ctype.empty() && ctype.rfind("application/json", 0) != 0) {
     return r.Send(RpcError(415, -32000, "Unsupported Media Type: the body must be JSON"));
   }

@@ -20,8 +20,6 @@
 
 namespace interlock::server::mcp_http_internal {
 
-// ASCII lower case (header names, hosts, origins, media types).
-std::string Lower(std::string_view s);
 // The request's header `name` ("" when absent).
 std::string Header(const HttpRequest& req, std::string_view name);
 

@@ -14,6 +14,7 @@
 #include <boost/beast/http.hpp>
 
 #include "common/json.h"
+#include "common/text.h"
 #include "mcp/framing.h"
 #include "mcp/gateway.h"
 #include "mcp/revision.h"
@@ -28,12 +29,6 @@ namespace http = boost::beast::http;
 namespace json = boost::json;
 
 namespace mcp_http_internal {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 std::string Header(const HttpRequest& req, std::string_view name) {
   auto it = req.find(name);
@@ -83,7 +78,7 @@ const json::value* SubscriptionOf(const json::object& notification) {
 std::map<std::string, std::string, std::less<>> ParamHeadersOf(const HttpRequest& req) {
   std::map<std::string, std::string, std::less<>> out;
   for (const auto& field : req) {
-    std::string name = Lower(field.name_string());
+    std::string name = AsciiLower(field.name_string());
     if (name.rfind("mcp-param-", 0) == 0) out[name.substr(10)] = field.value();
   }
   return out;
@@ -92,7 +87,7 @@ std::map<std::string, std::string, std::less<>> ParamHeadersOf(const HttpRequest
 std::optional<std::string> RepeatedMcpHeader(const HttpRequest& req) {
   std::set<std::string, std::less<>> seen;
   for (const auto& field : req) {
-    std::string name = Lower(field.name_string());
+    std::string name = AsciiLower(field.name_string());
     const bool metadata = name == "mcp-protocol-version" || name == "mcp-method" ||
                           name == "mcp-name" || name == "mcp-session-id" ||
                           name.rfind("mcp-param-", 0) == 0;
@@ -117,7 +112,7 @@ Accepts ParseAccept(std::string_view header) {
   while (start <= header.size()) {
     size_t comma = header.find(',', start);
     if (comma == std::string_view::npos) comma = header.size();
-    std::string item = Lower(header.substr(start, comma - start));
+    std::string item = AsciiLower(header.substr(start, comma - start));
     if (size_t semi = item.find(';'); semi != std::string::npos) item.resize(semi);
     item.erase(0, item.find_first_not_of(" \t"));
     item.erase(item.find_last_not_of(" \t") + 1);
@@ -191,7 +186,6 @@ std::optional<HttpResponse> MissingModernMeta(const mcp::Message& msg) {
 }  // namespace mcp_http_internal
 
 using mcp_http_internal::Header;
-using mcp_http_internal::Lower;
 using mcp_http_internal::RpcError;
 
 bool SupportedMcpProtocolVersion(std::string_view v) {
@@ -296,7 +290,7 @@ namespace {
 
 // "host" of "host:port" / "[v6]:port" / "host" (lower-cased).
 std::string HostOnly(std::string_view authority) {
-  std::string a = Lower(authority);
+  std::string a = AsciiLower(authority);
   if (!a.empty() && a.front() == '[') {
     const size_t close = a.find(']');
     return close == std::string::npos ? a : a.substr(0, close + 1);
@@ -316,7 +310,8 @@ bool McpHttpService::HostAllowed(std::string_view authority) const {
   const std::string host = HostOnly(authority);
   if (LoopbackHost(host)) return true;
   for (const std::string& allowed : config_.allowed_hosts) {
-    if (allowed == "*" || Lower(allowed) == Lower(authority) || Lower(allowed) == host) {
+    if (allowed == "*" || AsciiLower(allowed) == AsciiLower(authority) ||
+        AsciiLower(allowed) == host) {
       return true;
     }
   }
@@ -337,11 +332,11 @@ std::optional<HttpResponse> McpHttpService::CheckOrigin(const HttpRequest& req) 
   std::string origin(it->value());
   while (origin.size() > 1 && origin.back() == '/') origin.pop_back();
   for (const std::string& allowed : config_.allowed_origins) {
-    if (allowed == "*" || Lower(allowed) == Lower(origin)) return std::nullopt;
+    if (allowed == "*" || AsciiLower(allowed) == AsciiLower(origin)) return std::nullopt;
   }
   // Same origin: a page served by this very host (already checked above) may call it.
   for (std::string_view scheme : {"http://", "https://"}) {
-    if (Lower(origin) == std::string(scheme) + Lower(host)) return std::nullopt;
+    if (AsciiLower(origin) == std::string(scheme) + AsciiLower(host)) return std::nullopt;
   }
   return RpcError(403, -32000, "Origin " + origin + " is not allowed (mcp.allowed_origins)");
 }

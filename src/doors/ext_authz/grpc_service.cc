@@ -13,6 +13,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "common/text.h"
 #include "envoy/service/auth/v3/external_auth.grpc.pb.h"
 
 namespace interlock::doors::ext_authz {
@@ -20,19 +21,6 @@ namespace interlock::doors::ext_authz {
 namespace auth = envoy::service::auth::v3;
 
 namespace {
-
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-// A header's name, lower-cased (Envoy sends them lower-case already: no copy is altered).
-std::string ExtAuthzHeaderName(const std::string& name) {
-  for (char c : name) {
-    if (c >= 'A' && c <= 'Z') return Lower(name);
-  }
-  return name;
-}
 
 Result<std::string> ReadFile(const std::string& path, const char* what) {
   std::ifstream in(path, std::ios::binary);
@@ -51,15 +39,15 @@ HttpAttributes AttributesOf(const auth::CheckRequest& request) {
   if (http.header_map().headers_size() > 0) {
     for (const auto& h : http.header_map().headers()) {
       const std::string& value = h.raw_value().empty() ? h.value() : h.raw_value();
-      auto [it, fresh] = out.headers.try_emplace(ExtAuthzHeaderName(h.key()), value);
+      auto [it, fresh] = out.headers.try_emplace(AsciiLower(h.key()), value);
       if (!fresh) it->second.append(",").append(value);  // as Envoy joins a repeated header
     }
   } else {
-    for (const auto& [k, v] : http.headers()) out.headers.try_emplace(ExtAuthzHeaderName(k), v);
+    for (const auto& [k, v] : http.headers()) out.headers.try_emplace(AsciiLower(k), v);
   }
   out.body = http.raw_body().empty() ? http.body() : http.raw_body();
   auto partial = out.headers.find("x-envoy-auth-partial-body");
-  out.partial_body = (partial != out.headers.end() && Lower(partial->second) == "true") ||
+  out.partial_body = (partial != out.headers.end() && AsciiLower(partial->second) == "true") ||
                      (http.size() > 0 && static_cast<uint64_t>(http.size()) > out.body.size());
   return out;
 }
