@@ -1,9 +1,25 @@
 #!/usr/bin/env python3
 """Checks the layering rule of docs/design.md ("Layers and the rule").
 
-A door (the code that adapts a protocol onto the core: src/server, src/mcp, src/egress and
-the serving CLI commands listed in DOOR_FILES) talks to the core's facade (src/core/app)
-and ports (src/core/ports) only. It must not include
+Every door (the code that adapts a protocol onto the core) has a folder under src/doors/
+(DOORS_DIR), and every such folder is held to an allowlist: it may include only the core's
+application facade (core/app/..., core/guard.h), common/..., interlock/... (include/interlock),
+its own folder (doors/<door>/...), the code generated from its own protos
+(doors/<door>/proto/X.proto as "X.pb.h" or "X.grpc.pb.h"), the strict YAML reader's value
+tree (policy/yaml_tree.h, how every config section is read), the door libraries it is named a
+user of (DOOR_LIBRARIES: src/mcp/, the MCP session library that the stdio and the HTTP MCP
+doors share, is held to the same allowlist) and system headers but the database clients'. A
+new door folder is checked the day it lands. What a door still includes outside its allowlist
+since the doors moved into src/doors/ (issue 57) is listed in the allowlist file, to shrink.
+
+The daemon's composition root (DAEMON_DIR: src/daemon/, beneath `interlock serve`) may
+include anything beneath it (the core, the store, the modules beneath the core) and, of the
+doors, only their public entry headers (DOOR_ENTRY_HEADERS): what a door keeps to itself
+is no business of the root that composes it. Nothing of the CLI.
+
+The serving CLI commands that are still doors (DOOR_FILES: the Claude Code hook, the stdio
+MCP gateway's and the egress proxy's commands, `decide`) until their door code moves into
+src/doors/ are held to the older deny rule. They must not include
 
   * a store header (store/...): backends are the composition root's business;
   * a store port header (core/ports/..., but for the value headers in PORT_VALUE_HEADERS):
@@ -18,13 +34,6 @@ and ports (src/core/ports) only. It must not include
 The core itself (src/core, its ports and facade included) must name no database type: no
 sqlite3 / PGconn / libpq identifier, and none of the headers above but the engine's (pure
 values, the core's vocabulary).
-
-Every folder under src/doors/ is a door and is held to an allowlist instead (DOORS_DIR): it may
-include only the core's application facade (core/app/..., core/guard.h), common/...,
-interlock/... (include/interlock), its own folder (doors/<door>/...), the code generated from
-its own protos (doors/<door>/proto/X.proto as "X.pb.h" or "X.grpc.pb.h"), the strict YAML
-reader's value tree (policy/yaml_tree.h, how every config section is read) and system
-headers but the database clients'. A new door folder is checked the day it lands.
 
 The modules beneath the core (BENEATH_CORE: audit, common, engine, identity, outbound,
 policy, telemetry) include nothing of the core, its doors or its composition: the core builds on them,
@@ -56,8 +65,8 @@ import os
 import re
 import sys
 
-DOOR_DIRS = ("src/server/", "src/mcp/", "src/egress/")
-# The serving CLI commands that are doors. The composition roots (serve_cmd.cc, which
+# The serving CLI commands that are still doors (their door code not yet moved into
+# src/doors/): held to the deny rule (rule_for). The composition roots (serve_cmd.cc, which
 # builds the daemon, and cli/local_store.*, which opens the standalone doors' store) and
 # the operator commands (kill, token, audit, doctor, ...: tools over a store, not doors)
 # may include backends.
@@ -71,8 +80,8 @@ DOOR_FILES = (
 # Modules the core builds on: they include nothing above them (ABOVE_CORE_PREFIXES).
 BENEATH_CORE = ("src/audit/", "src/common/", "src/engine/", "src/identity/", "src/outbound/", "src/policy/",
                 "src/telemetry/")
-ABOVE_CORE_PREFIXES = ("core/", "server/", "mcp/", "egress/", "doors/", "cli/", "store/",
-                       "daemon/", "governance/", "approval/")
+ABOVE_CORE_PREFIXES = ("core/", "mcp/", "doors/", "cli/", "store/", "daemon/", "governance/",
+                       "approval/")
 BENEATH_RULE = ("a module beneath the core (audit, common, engine, identity, outbound, "
                 "policy, telemetry) includes nothing of the core or above it")
 CORE_DIR = "src/core/"
@@ -80,8 +89,31 @@ CORE_DIR = "src/core/"
 DOORS_DIR = "src/doors/"
 DOOR_ALLOWED_PREFIXES = ("core/app/", "common/", "interlock/")
 DOOR_ALLOWED_HEADERS = {"core/guard.h", "policy/yaml_tree.h"}
-DOORS_RULE = ("a door under src/doors/ includes only the core's facade (core/app/, "
-              "core/guard.h), common/, interlock/, policy/yaml_tree.h and its own folder")
+DOORS_RULE = ("a door (src/doors/<door>/, or a door library: src/mcp/) includes only the "
+              "core's facade (core/app/, core/guard.h), common/, interlock/, policy/yaml_tree.h, "
+              "the door libraries it uses and its own folder")
+# Libraries shared by doors, outside src/doors/ (folder -> include prefix, the doors that may
+# include it). Each is held to the doors' allowlist itself (its own prefix counts as its
+# own folder). src/mcp/ is the MCP session library (the gateway, framing, revisions,
+# upstream transports, the sandbox) that the stdio gateway (cli/mcp_cmd.cc) and the MCP
+# over HTTP door (doors/mcp_http/) both run.
+DOOR_LIBRARIES = {"src/mcp/": ("mcp/", ("mcp_http",))}
+# The daemon's composition root: anything beneath it, and of the doors only these headers
+# (each door's entry: what `serve` builds and starts). Nothing of the CLI.
+DAEMON_DIR = "src/daemon/"
+DOOR_ENTRY_HEADERS = {
+    "doors/egress/decider.h",
+    "doors/egress/proxy.h",
+    "doors/ext_authz/config.h",
+    "doors/ext_authz/door.h",
+    "doors/ext_authz/grpc_service.h",
+    "doors/http_api/api.h",
+    "doors/http_api/http_server.h",
+    "doors/mcp_http/mcp_enforcer.h",
+    "doors/mcp_http/mcp_http.h",
+}
+DAEMON_RULE = ("the daemon's composition root includes of a door only its entry headers "
+               "(DOOR_ENTRY_HEADERS) and nothing of the CLI")
 AUDIT_DB_HEADERS = {
     "audit/audit_log.h",
     "audit/checkpoint.h",
@@ -133,25 +165,48 @@ def rule_for(include, system):
     return None
 
 
+def door_of(rel):
+    """(door, own include prefix, libraries it may include) of a door's file, or None."""
+    if rel.startswith(DOORS_DIR) and rel.count("/") >= 3:
+        door = rel[len(DOORS_DIR):].split("/", 1)[0]
+        libs = tuple(prefix for prefix, users in DOOR_LIBRARIES.values() if door in users)
+        return door, f"doors/{door}/", libs
+    for folder, (prefix, _) in DOOR_LIBRARIES.items():
+        if rel.startswith(folder):
+            return None, prefix, ()
+    return None
+
+
 def door_folder_rule(root, rel, include, system):
-    """The rule a file of src/doors/<door>/ breaks by including `include`, or None."""
+    """The rule a file of a door (or a door library) breaks by including `include`, or None."""
     if system:
         return rule_for(include, system)
-    door = rel[len(DOORS_DIR):].split("/", 1)[0]
-    if include.startswith(f"doors/{door}/"):
+    door, own, libs = door_of(rel)
+    if include.startswith(own) or include.startswith(libs):
         return None
     if include.startswith(DOOR_ALLOWED_PREFIXES) or include in DOOR_ALLOWED_HEADERS:
         return None
     for suffix in (".grpc.pb.h", ".pb.h"):
-        if include.endswith(suffix):
+        if door and include.endswith(suffix):
             proto = include[:-len(suffix)] + ".proto"
             if os.path.isfile(os.path.join(root, DOORS_DIR, door, "proto", proto)):
                 return None
     return DOORS_RULE
 
 
+def daemon_rule(include, system):
+    """The rule a file of src/daemon/ breaks by including `include`, or None."""
+    if system:
+        return None
+    if include.startswith("doors/") and include not in DOOR_ENTRY_HEADERS:
+        return DAEMON_RULE
+    if include.startswith("cli/"):
+        return DAEMON_RULE
+    return None
+
+
 def is_door(rel):
-    return rel.startswith(DOOR_DIRS) or rel in DOOR_FILES
+    return rel in DOOR_FILES
 
 
 def yaml_rule(rel, include, system):
@@ -198,10 +253,15 @@ def scan(root):
                                 m.group(2).startswith(ABOVE_CORE_PREFIXES)):
                             yield rel, n, m.group(2), BENEATH_RULE
                             continue
-                        if rel.startswith(DOORS_DIR) and rel.count("/") >= 3:
+                        if door_of(rel):
                             drule = door_folder_rule(root, rel, m.group(2), m.group(1) == "<")
                             if drule:
                                 yield rel, n, m.group(2), drule
+                            continue
+                        if rel.startswith(DAEMON_DIR):
+                            rule = daemon_rule(m.group(2), m.group(1) == "<")
+                            if rule:
+                                yield rel, n, m.group(2), rule
                             continue
                         if not door and not port:
                             continue

@@ -20,7 +20,7 @@
 #include "core/guard.h"
 #include "core/memory_run_store.h"
 #include "core/policy_source.h"
-#include "egress/proxy.h"
+#include "doors/egress/proxy.h"
 #include "policy/loader.h"
 
 namespace {

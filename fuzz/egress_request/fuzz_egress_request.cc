@@ -1,4 +1,4 @@
-// Fuzzes the egress proxy's request parser (src/egress/request.h): arbitrary bytes, cut at
+// Fuzzes the egress proxy's request parser (src/doors/egress/request.h): arbitrary bytes, cut at
 // the first blank line as the proxy's read does, and also as given. A parsed request must
 // name a normalised host (one NormalizeHostName leaves unchanged), a port in 1-65535, and
 // for the absolute form an origin-form path; the upstream head must be one request with
@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "egress/request.h"
+#include "doors/egress/request.h"
 #include "policy/egress.h"
 
 namespace interlock::egress {

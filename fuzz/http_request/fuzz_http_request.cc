@@ -17,8 +17,8 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 
-#include "server/api.h"
-#include "server/http_server.h"
+#include "doors/http_api/api.h"
+#include "doors/http_api/http_server.h"
 
 namespace interlock::server {
 namespace {

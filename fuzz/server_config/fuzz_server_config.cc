@@ -1,4 +1,4 @@
-// libFuzzer target for the daemon config loader (server/config.h LoadServerConfig). The
+// libFuzzer target for the daemon config loader (daemon/config.h LoadServerConfig). The
 // loader reads a path, so each input is written to one scratch file first. Checks that
 // every input ends in a value (no crash, no hang) and that an error says what is wrong.
 #include <unistd.h>
@@ -10,7 +10,7 @@
 #include <fstream>
 #include <string>
 
-#include "server/config.h"
+#include "daemon/config.h"
 
 namespace {
 

@@ -1,4 +1,4 @@
-// libFuzzer target for Slack's interaction callback (server/slack.h ParseSlackInteraction):
+// libFuzzer target for Slack's interaction callback (daemon/slack.h ParseSlackInteraction):
 // the body arrives from the network after its signature is checked, but the parser must
 // hold for any bytes: nothing crashes, and an accepted action names an approval id and a
 // Slack user.
@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "server/slack.h"
+#include "daemon/slack.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view body(reinterpret_cast<const char*>(data), size);

@@ -44,7 +44,7 @@ enum class Code {
   kFlowViolation,
   kRateLimited,
   kQuotaExceeded,
-  kEgressDenied,  // a connection of the egress proxy (src/egress) that egress.allow refuses
+  kEgressDenied,  // a connection of the egress proxy (src/doors/egress) that egress.allow refuses
   kRehearsalRequired,
   kRehearsalFailed,
   kOnBehalfOfRequired,  // the tool's on_behalf_of rule: no human, or not one it accepts

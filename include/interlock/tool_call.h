@@ -26,7 +26,7 @@ struct Usage {
   int64_t cost_micros = 0;  // USD * 1e6, >= 0
 };
 
-// What a call is: a tool call, or a network connection that the egress proxy (src/egress)
+// What a call is: a tool call, or a network connection that the egress proxy (src/doors/egress)
 // asks about. Set by the front door that builds the call, never read from a request body,
 // so that no client can pass a tool call off as a connection or the reverse.
 enum class CallKind { kTool, kEgress };

@@ -19,12 +19,12 @@
 #include "common/glob.h"
 #include "common/json.h"
 #include "common/spelling.h"
+#include "daemon/config.h"
 #include "mcp/tool_catalog.h"
 #include "policy/loader.h"
 #include "policy/workflow.h"
 #include "policytest/runner.h"
 #include "prove/prove.h"
-#include "server/config.h"
 
 namespace interlock::cli {
 namespace {

@@ -17,7 +17,7 @@
 #include "cli/command.h"
 #include "common/json.h"
 #include "common/store_path.h"
-#include "egress/daemon_decider.h"
+#include "doors/egress/daemon_decider.h"
 #include "mcp/daemon_enforcer.h"
 #include "policy/policy.h"
 #include "store/open_store.h"

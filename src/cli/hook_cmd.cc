@@ -6,7 +6,7 @@
 // ran, and its result; never blocks, exit 0); with --event permission-denied the
 // PermissionDenied hook (a denial Claude Code made on its own, recorded as a refused call;
 // answers `{}`); with --event auto whichever of the four hook_event_name names. Every
-// event's semantics are the daemon's HTTP hook's (src/server/api_hooks.cc), through the
+// event's semantics are the daemon's HTTP hook's (src/doors/http_api/api_hooks.cc), through the
 // same contract (core/app/claude_code.h): the key a tool use's events share, the reported
 // calls, the one mapping of a decision to an answer.
 //

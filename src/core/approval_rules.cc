@@ -31,7 +31,7 @@ Status CheckReviewer(std::string_view reviewer, std::string_view approval_id,
                          " cannot decide a call made under its own identity");
   }
   // Nobody approves a call an agent made on their behalf. The human is the tail after
-  // " on behalf of " of a JWT agent's principal (server/api.cc names it so); every such
+  // " on behalf of " of a JWT agent's principal (doors/http_api/api.cc names it so); every such
   // tail is tried, so a subject that itself contains the phrase can only refuse more.
   // A reviewer signed in with OpenID Connect ("oidc:<sub>@<issuer host>") is also
   // compared by its bare subject: a conservative link across issuers, never a grant.

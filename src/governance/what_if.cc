@@ -13,7 +13,7 @@
 #include "audit/audit_log.h"
 #include "common/json.h"
 #include "common/time.h"
-#include "egress/principal.h"
+#include "doors/egress/principal.h"
 #include "engine/engine.h"
 #include "governance/history.h"
 

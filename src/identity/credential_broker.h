@@ -2,7 +2,7 @@
 // obtained from an identity provider's token endpoint and never shown to the agent
 // (docs/identity.md#upstream-credentials).
 //
-// Two grants, configured per upstream (server/config.h, mcp.upstreams.NAME.credentials):
+// Two grants, configured per upstream (daemon/config.h, mcp.upstreams.NAME.credentials):
 //  - token exchange (RFC 8693): the caller's verified JWT (its workload token, naming the
 //    human in on_behalf_of) is the subject_token; the answer is a short-lived access token
 //    whose audience is the upstream and whose scopes are the tool's credential_scope (or the

@@ -1,7 +1,7 @@
 // Gateway: the MCP policy enforcement point, independent of the transport.
 //
-// A transport (stdio: src/cli/mcp_cmd.cc; Streamable HTTP: src/server/mcp_http.cc) feeds each
-// message line from the client (OnClientLine) and from the upstream server (OnServerLine), and
+// A transport (stdio: src/cli/mcp_cmd.cc; Streamable HTTP: src/doors/mcp_http/mcp_http.cc) feeds
+// each message line from the client (OnClientLine) and from the upstream server (OnServerLine), and
 // gives it two SendFn to deliver messages the other way. The gateway changes only:
 //   - tools/list results: tools the agent's view (ToolViewSource: engine::ViewTool on
 //     the local policy, or the daemon's POST /v1/tools/view) does not show, and tools whose

@@ -1,5 +1,5 @@
 // Upstream: the MCP server behind a gateway session, reached over one transport. The
-// daemon's Streamable HTTP front door (src/server/mcp_http.h) gives each session its own
+// daemon's Streamable HTTP front door (src/doors/mcp_http/mcp_http.h) gives each session its own
 // Upstream: a stdio child (StdioUpstream, one process per session) or an HTTP server
 // (HttpUpstream, src/mcp/http_upstream.h, one upstream MCP session per Interlock session).
 //

@@ -1,5 +1,5 @@
 // TelemetryOptions: where and how the OTLP exporter sends (docs/telemetry.md), from the
-// daemon's `telemetry:` config section (server/config.cc) overlaid by the standard
+// daemon's `telemetry:` config section (daemon/config.cc) overlaid by the standard
 // OpenTelemetry environment variables (OTEL_SDK_DISABLED, OTEL_SERVICE_NAME,
 // OTEL_RESOURCE_ATTRIBUTES, OTEL_EXPORTER_OTLP_{,TRACES_,LOGS_,METRICS_}ENDPOINT,
 // OTEL_EXPORTER_OTLP_HEADERS, OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_EXPORTER_OTLP_TIMEOUT).

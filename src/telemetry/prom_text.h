@@ -1,4 +1,4 @@
-// The daemon's Prometheus exposition text (server/metrics.cc Render) read back as OTLP
+// The daemon's Prometheus exposition text (daemon/metrics.cc Render) read back as OTLP
 // metrics, so the OTLP export carries exactly the counters /metrics shows without a
 // second set of instruments: counter -> cumulative monotonic Sum, gauge -> Gauge,
 // histogram (_bucket{le}, _sum, _count) -> cumulative Histogram. Lines that are not

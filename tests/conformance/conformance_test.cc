@@ -87,7 +87,7 @@ const std::vector<std::string> kConformanceFixtureTools = {
 };
 
 // The daemon configuration naming the server at upstream_url as upstream `name`.
-// The keys follow src/server/config.h as being written with the HTTP transport; if they
+// The keys follow src/daemon/config.h as being written with the HTTP transport; if they
 // change, change them here only. The conformance CLI opens a session per scenario (about
 // 30) and does not delete them, so the per-agent session cap is raised above that.
 std::string GatewayConfig(const std::string& name, const std::string& upstream_url) {

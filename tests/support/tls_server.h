@@ -9,8 +9,8 @@
 #include <memory>
 #include <string>
 
-#include "server/http_server.h"
-#include "server/metrics.h"
+#include "daemon/metrics.h"
+#include "doors/http_api/http_server.h"
 #include "subprocess.h"
 
 namespace interlock::testing {

@@ -1,6 +1,6 @@
 // Claude Code's hook contract, both ways, for every door that serves it: the command hook
 // (`interlock hook claude-code`, src/cli/hook_cmd.cc) and the HTTP hook of `interlock
-// serve` (POST /v1/hooks/claude-code, src/server/api_hooks.cc).
+// serve` (POST /v1/hooks/claude-code, src/doors/http_api/api_hooks.cc).
 //
 // In: the JSON object Claude Code writes to a command hook's stdin or POSTs to an HTTP
 // hook ({"session_id","transcript_path","cwd","permission_mode","hook_event_name",

@@ -53,7 +53,7 @@ class HistorySource {
   virtual Status ForEachRecord(const HistoryFilter& filter, const HistoryFn& fn) const = 0;
   // The seq of the newest audit record (0: an empty log). A report computed when the log
   // ended at this seq is current until it changes (the console's governance cache,
-  // server/report_cache.h). Default: kUnavailable (the caller then treats every report as
+  // daemon/report_cache.h). Default: kUnavailable (the caller then treats every report as
   // possibly stale).
   virtual Result<int64_t> LastSeq() const {
     return Error::Unavailable("this history source cannot tell its last seq");

@@ -150,7 +150,7 @@ TEST(GovernanceDaemonTest, HistoryFromTheDaemon) {
 }
 
 // GET /v1/governance/{report} is answered from the report kept by the daemon
-// (server/report_cache.h): with governance.wait_ms 0 (as if every report were slow) the
+// (daemon/report_cache.h): with governance.wait_ms 0 (as if every report were slow) the
 // first ask is 202, the next ones the report with its age; records appended since make it
 // not current but are not recomputed per request (min_interval); ?refresh=1 recomputes.
 TEST(GovernanceDaemonTest, ReportIsKeptAndServedWithItsAgeNotRecomputedPerRequest) {

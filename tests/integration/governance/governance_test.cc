@@ -17,7 +17,7 @@
 #include "audit/sqlite_util.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
-#include "egress/principal.h"
+#include "doors/egress/principal.h"
 #include "governance/trust.h"
 #include "policy/loader.h"
 #include "store/sqlite_store.h"

@@ -16,9 +16,9 @@
 #include <boost/json.hpp>
 
 #include "common/base64.h"
+#include "daemon/metrics.h"
 #include "daemon_harness.h"
-#include "server/http_server.h"
-#include "server/metrics.h"
+#include "doors/http_api/http_server.h"
 #include "subprocess.h"
 #include "temp_dir.h"
 #include "test_idp.h"

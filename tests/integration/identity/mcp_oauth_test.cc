@@ -22,9 +22,9 @@
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 
+#include "daemon/metrics.h"
 #include "daemon_harness.h"
-#include "server/http_server.h"
-#include "server/metrics.h"
+#include "doors/http_api/http_server.h"
 #include "subprocess.h"
 #include "temp_dir.h"
 #include "test_idp.h"

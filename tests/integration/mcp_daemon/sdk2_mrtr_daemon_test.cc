@@ -210,7 +210,7 @@ TEST_F(Sdk2MrtrDaemonTest, ClientAndOneReviewerNeverMakeATwoReviewerQuorum) {
 // retry, which is still waiting for the verdict. (The door used to key a stateless session's
 // requests in flight by the client's id and answered the second retry 400 "a request with
 // this id is still in progress", which the SDK threw; each 2026-07-28 request now gets an id
-// of the door's, src/server/mcp_http.cc, Exchange::client_id.)
+// of the door's, src/doors/mcp_http/mcp_http.cc, Exchange::client_id.)
 TEST_F(Sdk2MrtrDaemonTest, TwoClientsOfOneTokenMayUseTheSameIdsAtOnce) {
   auto first = std::async(std::launch::async, [&] {
     return Sdk("review-late", R"([{"name":"echo","arguments":{"message":"first"}}])");

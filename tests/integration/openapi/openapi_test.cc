@@ -20,8 +20,8 @@
 #include <boost/json.hpp>
 
 #include "daemon_harness.h"
+#include "doors/http_api/api.h"
 #include "openapi_check.h"
-#include "server/api.h"
 #include "subprocess.h"
 #include "temp_dir.h"
 
@@ -182,7 +182,7 @@ class OpenApiDaemon : public ::testing::Test {
     std::ofstream(policies + "/support.yaml") << kPolicy;
     std::ofstream(policies + "/other.yaml") << kOtherPolicy;
     // governance.wait_ms 0: a report is never waited for, so the first ask of each is the
-    // documented 202 (computing) and a later one the 200 (server/report_cache.h).
+    // documented 202 (computing) and a later one the 200 (daemon/report_cache.h).
     const std::string config = dir_.path() + "/interlock.yaml";
     std::ofstream(config) << "governance:\n  wait_ms: 0\n";
     daemon_ = std::make_unique<Daemon>(dir_.path(), policies, config);

@@ -1,6 +1,6 @@
 // DaemonEgressDecider against a fake daemon exchange: what it sends, and that every answer
 // it cannot follow is a deny (fail closed), never an allow.
-#include "egress/daemon_decider.h"
+#include "doors/egress/daemon_decider.h"
 
 #include <future>
 #include <string>

@@ -2,7 +2,7 @@
 // absolute-form request and CONNECT tunnel reach a local server, a refused one gets 403
 // with Interlock's decision and never reaches it, bad input gets 400, and the decision
 // goes through core::Guard. No address other than 127.0.0.1 is ever contacted.
-#include "egress/proxy.h"
+#include "doors/egress/proxy.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

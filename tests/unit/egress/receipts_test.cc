@@ -1,5 +1,5 @@
 // Outcome receipts (egress::ReceiptBook): which connections a call's result lists.
-#include "egress/receipts.h"
+#include "doors/egress/receipts.h"
 
 #include <gtest/gtest.h>
 #include <boost/json/parse.hpp>

@@ -1,7 +1,7 @@
 // Tests that the egress proxy's request parser accepts exactly the two proxy forms and
 // refuses everything that could smuggle a destination or a second request past the
 // decision.
-#include "egress/request.h"
+#include "doors/egress/request.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

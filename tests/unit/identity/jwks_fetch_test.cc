@@ -10,8 +10,8 @@
 #include <gtest/gtest.h>
 #include <boost/json/serialize.hpp>
 
-#include "server/http_server.h"
-#include "server/metrics.h"
+#include "daemon/metrics.h"
+#include "doors/http_api/http_server.h"
 #include "subprocess.h"
 #include "temp_dir.h"
 #include "test_idp.h"

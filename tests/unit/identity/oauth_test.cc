@@ -8,10 +8,10 @@
 #include <gtest/gtest.h>
 #include <boost/json/serialize.hpp>
 
+#include "daemon/config.h"
 #include "identity/jwt.h"
 #include "identity/oauth.h"
 #include "identity/verifier.h"
-#include "server/config.h"
 #include "subprocess.h"
 #include "temp_dir.h"
 #include "test_idp.h"

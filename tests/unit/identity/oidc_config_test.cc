@@ -5,8 +5,8 @@
 #include <gtest/gtest.h>
 
 #include "core/roles.h"
+#include "daemon/config.h"
 #include "identity/oidc_signin.h"
-#include "server/config.h"
 #include "subprocess.h"
 #include "temp_dir.h"
 

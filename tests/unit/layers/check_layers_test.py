@@ -37,8 +37,11 @@ class Tree:
 
 
 CLEAN = {
-    "src/server/api.cc": '#include "server/api.h"\n#include "core/app/calls.h"\n'
-                         '#include "core/ports/kill_entry.h"\n',
+    "src/doors/http_api/api.cc": '#include "doors/http_api/api.h"\n#include "core/app/calls.h"\n',
+    "src/cli/decide_cmd.cc": '#include "core/app/calls.h"\n#include "core/ports/kill_entry.h"\n',
+    "src/daemon/config.cc": '#include "store/open_store.h"\n#include "doors/http_api/api.h"\n',
+    "src/mcp/gateway.cc": '#include "mcp/gateway.h"\n#include "core/app/calls.h"\n',
+    "src/doors/mcp_http/mcp_http.cc": '#include "mcp/gateway.h"\n#include "common/json.h"\n',
     "src/core/app/calls.h": '#include "core/ports/store.h"\n',
     "src/policy/yaml_reader.cc": "#include <yaml-cpp/yaml.h>\n",
     "src/core/ports/store.h": '#include "engine/engine.h"\n// sqlite3 in a comment is fine\n',
@@ -77,8 +80,9 @@ class LayersTest(unittest.TestCase):
         code, out = self.run_tree(ok)
         self.assertEqual(code, 0, out)
         for include in ('"store/sqlite_store.h"', '"mcp/request_headers.h"',
-                        '"doors/ext_authz/door.h"', '"server/api.h"', '"engine/engine.h"',
-                        '"core/ports/store.h"', '"other/thing.pb.h"', "<sqlite3.h>"):
+                        '"doors/ext_authz/door.h"', '"daemon/config.h"', '"engine/engine.h"',
+                        '"core/ports/store.h"', '"other/thing.pb.h"', "<sqlite3.h>",
+                        '"identity/jwt.h"', '"core/policy_source.h"', '"cli/cli_util.h"'):
             code, out = self.run_tree({**ok, "src/doors/new_door/x.cc": f"#include {include}\n"})
             self.assertEqual(code, 1, include + out)
             self.assertIn("src/doors/new_door/x.cc:1:", out)
@@ -92,20 +96,51 @@ class LayersTest(unittest.TestCase):
         code, out = self.run_tree(ok)
         self.assertEqual(code, 0, out)
         for rel, include in (("src/telemetry/setup.h", "core/guard.h"),
-                             ("src/policy/x.cc", "server/api.h"),
+                             ("src/policy/x.cc", "daemon/config.h"),
+                             ("src/identity/z.cc", "doors/http_api/api.h"),
                              ("src/common/y.h", "store/sqlite_store.h"),
                              ("src/audit/verify.h", "core/ports/store.h")):
             code, out = self.run_tree({**ok, rel: f'#include "{include}"\n'})
             self.assertEqual(code, 1, out)
             self.assertIn(f"{rel}:1: {include}: a module beneath the core", out)
 
-    # Tests that a door including a store header fails, naming file:line and the rule.
+    # Tests that a door including a store header fails, naming file:line and the rule: a
+    # door command of the CLI (the deny rule) and the MCP session library (the allowlist).
     def test_door_including_store_fails(self):
         code, out = self.run_tree(
-            {"src/mcp/pins.cc": '#include "mcp/pins.h"\n\n#include "store/sqlite_pins.h"\n'})
+            {"src/cli/hook_cmd.cc": '#include "cli/cli_util.h"\n\n#include "store/sqlite_pins.h"\n',
+             "src/mcp/pins.cc": '#include "mcp/pins.h"\n\n#include "store/sqlite_pins.h"\n'})
         self.assertEqual(code, 1, out)
-        self.assertIn("src/mcp/pins.cc:3: store/sqlite_pins.h: a door includes no store header",
+        self.assertIn("src/cli/hook_cmd.cc:3: store/sqlite_pins.h: a door includes no store header",
                       out)
+        self.assertIn("src/mcp/pins.cc:3: store/sqlite_pins.h: a door (src/doors/<door>/, or a "
+                      "door library: src/mcp/) includes only", out)
+
+    # Tests the door libraries: the MCP session library (src/mcp/) is held to the doors'
+    # allowlist, the MCP over HTTP door may include it, and another door may not.
+    def test_door_library_is_shared_by_its_doors_only(self):
+        code, out = self.run_tree(
+            {"src/doors/ext_authz/door.cc": '#include "mcp/gateway.h"\n',
+             "src/mcp/sse.cc": '#include "mcp/sse.h"\n#include "outbound/tls_client.h"\n'})
+        self.assertEqual(code, 1, out)
+        self.assertIn("src/doors/ext_authz/door.cc:1: mcp/gateway.h", out)
+        self.assertIn("src/mcp/sse.cc:2: outbound/tls_client.h", out)
+        self.assertIn("2 violation(s)", out)
+
+    # Tests that the daemon's composition root may include anything beneath it and a door's
+    # entry header, but not what a door keeps to itself, nor the CLI.
+    def test_daemon_includes_only_door_entry_headers(self):
+        code, out = self.run_tree({
+            "src/daemon/wiring.cc": '#include "doors/mcp_http/mcp_http.h"\n'
+                                    '#include "store/sqlite_store.h"\n#include "engine/engine.h"\n'
+                                    '#include "doors/http_api/api_internal.h"\n'
+                                    '#include "cli/cli_util.h"\n',
+        })
+        self.assertEqual(code, 1, out)
+        self.assertIn("src/daemon/wiring.cc:4: doors/http_api/api_internal.h: the daemon's "
+                      "composition root includes of a door only its entry headers", out)
+        self.assertIn("src/daemon/wiring.cc:5: cli/cli_util.h", out)
+        self.assertIn("2 violation(s)", out)
 
     # Tests that a door holding the core's in-memory run store itself (around the
     # core::OfflineRun facade) fails, while the core may build on it.
@@ -124,12 +159,12 @@ class LayersTest(unittest.TestCase):
     # the other ports; a value-only header such as kill_entry.h is fine).
     def test_door_including_store_port_fails(self):
         code, out = self.run_tree({
-            "src/server/api_admin.cc": '#include "server/api.h"\n#include "core/ports/store.h"\n',
+            "src/cli/egress_cmd.cc": '#include "cli/cli_util.h"\n#include "core/ports/store.h"\n',
             "src/mcp/pins.h": '#include "core/ports/pin_rows.h"\n',
             "src/cli/hook_cmd.cc": '#include "core/ports/approvals.h"\n',
         })
         self.assertEqual(code, 1, out)
-        self.assertIn("src/server/api_admin.cc:2: core/ports/store.h: a door includes no store "
+        self.assertIn("src/cli/egress_cmd.cc:2: core/ports/store.h: a door includes no store "
                       "port header", out)
         self.assertIn("src/mcp/pins.h:1: core/ports/pin_rows.h", out)
         self.assertIn("src/cli/hook_cmd.cc:1: core/ports/approvals.h", out)
@@ -139,13 +174,13 @@ class LayersTest(unittest.TestCase):
     # policy/yaml_reader.h could accept a duplicate key), wherever the file is.
     def test_yaml_cpp_outside_reader_fails(self):
         code, out = self.run_tree({
-            "src/server/config.cc": '#include <yaml-cpp/yaml.h>\n',
+            "src/daemon/config.cc": '#include <yaml-cpp/yaml.h>\n',
             "src/governance/x.cc": '#include "yaml-cpp/node/node.h"\n',
             "src/cli/doctor.cc": '#include "policy/yaml_reader.h"\n',
             "src/policy/writer.cc": '#include "policy/yaml_reader.h"\n#include <yaml-cpp/yaml.h>\n',
         })
         self.assertEqual(code, 1, out)
-        self.assertIn("src/server/config.cc:1: yaml-cpp/yaml.h: only the strict YAML reader "
+        self.assertIn("src/daemon/config.cc:1: yaml-cpp/yaml.h: only the strict YAML reader "
                       "includes yaml-cpp", out)
         self.assertIn("src/governance/x.cc:1: yaml-cpp/node/node.h", out)
         self.assertIn("src/cli/doctor.cc:1: policy/yaml_reader.h: only the policy module", out)
@@ -158,7 +193,7 @@ class LayersTest(unittest.TestCase):
         code, out = self.run_tree({
             "src/store/row_codec.cc": "auto v = boost::json::parse(text, ec);\n",
             "src/core/run_txn.cc": "// never boost::json::parse(text)\njson::value v = json::parse (t);\n",
-            "src/server/api.cc": "auto v = ParseOwnJson(body);\n",
+            "src/doors/http_api/api.cc": "auto v = ParseOwnJson(body);\n",
             "src/common/json.cc": "boost::json::value v = boost::json::parse(text);\n",
         })
         self.assertEqual(code, 1, out)
@@ -170,15 +205,15 @@ class LayersTest(unittest.TestCase):
     # Tests that a door reaching the engine, SQLite or libpq fails, each on its line.
     def test_door_including_engine_or_database_fails(self):
         code, out = self.run_tree({
-            "src/egress/proxy.cc": '#include "engine/engine.h"\n',
-            "src/server/x.cc": "#include <sqlite3.h>\n#include <libpq-fe.h>\n",
+            "src/cli/decide_cmd.cc": '#include "engine/engine.h"\n',
+            "src/doors/http_api/x.cc": "#include <sqlite3.h>\n#include <libpq-fe.h>\n",
             "src/cli/mcp_cmd.cc": '#include "audit/audit_log.h"\n',
         })
         self.assertEqual(code, 1, out)
-        self.assertIn("src/egress/proxy.cc:1: engine/engine.h: a door includes no engine header",
+        self.assertIn("src/cli/decide_cmd.cc:1: engine/engine.h: a door includes no engine header",
                       out)
-        self.assertIn("src/server/x.cc:1: sqlite3.h", out)
-        self.assertIn("src/server/x.cc:2: libpq-fe.h", out)
+        self.assertIn("src/doors/http_api/x.cc:1: sqlite3.h: a door includes no database client", out)
+        self.assertIn("src/doors/http_api/x.cc:2: libpq-fe.h", out)
         self.assertIn("src/cli/mcp_cmd.cc:1: audit/audit_log.h", out)
         self.assertIn("4 violation(s)", out)
 
@@ -194,14 +229,14 @@ class LayersTest(unittest.TestCase):
 
     # Tests that an allowlisted violation passes but is still printed with its owner.
     def test_allowlisted_violation_is_shown_and_passes(self):
-        code, out = self.run_tree({"src/server/api.cc": '#include "engine/engine.h"\n'},
-                                  "src/server/api.cc engine/engine.h  # H4\n")
+        code, out = self.run_tree({"src/doors/http_api/api.cc": '#include "engine/engine.h"\n'},
+                                  "src/doors/http_api/api.cc engine/engine.h  # H4\n")
         self.assertEqual(code, 0, out)
         self.assertIn("allowed for now (H4)", out)
 
     # Tests that an allowlist entry that no longer matches fails, so the list only shrinks.
     def test_stale_allowlist_entry_fails(self):
-        code, out = self.run_tree({}, "src/server/api.cc engine/engine.h  # H4\n")
+        code, out = self.run_tree({}, "src/doors/http_api/api.cc engine/engine.h  # H4\n")
         self.assertEqual(code, 1, out)
         self.assertIn("stale entry", out)
 

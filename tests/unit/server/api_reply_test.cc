@@ -7,7 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "common/json.h"
-#include "server/api_internal.h"
+#include "doors/http_api/api_internal.h"
 
 namespace interlock::server {
 namespace INTERLOCK_TEST_NS {

@@ -1,12 +1,12 @@
-// The daemon config (src/server/config.h): the `mcp:` section and the notifier.
-#include "server/config.h"
+// The daemon config (src/daemon/config.h): the `mcp:` section and the notifier.
+#include "daemon/config.h"
 
 #include <algorithm>
 #include <cstdlib>
 
 #include <gtest/gtest.h>
 
-#include "server/mcp_http.h"
+#include "doors/mcp_http/mcp_http.h"
 
 #include "subprocess.h"
 #include "temp_dir.h"

@@ -1,6 +1,6 @@
 // HttpServer transport behaviour on loopback: keep-alive, requests split across reads,
 // pipelining, the idle timeout, and connections spread over the io threads.
-#include "server/http_server.h"
+#include "doors/http_api/http_server.h"
 
 #include <sys/socket.h>
 #include <sys/time.h>

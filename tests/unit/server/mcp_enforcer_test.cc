@@ -1,6 +1,6 @@
 // McpEnforcer (the daemon's MCP sessions) on a real in-memory store: what approvals over
 // MRTR ask of it (CheckApproval, RunId).
-#include "server/mcp_enforcer.h"
+#include "doors/mcp_http/mcp_enforcer.h"
 
 #include <chrono>
 #include <memory>
@@ -12,7 +12,7 @@
 #include "core/app/calls.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
-#include "server/call_waiters.h"
+#include "doors/http_api/call_waiters.h"
 #include "store/sqlite_store.h"
 
 namespace interlock::server {

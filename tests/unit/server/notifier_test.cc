@@ -1,6 +1,6 @@
 // WebhookNotifier: webhook URLs, and delivery to loopback receivers over http and https
 // (certificate checked against a CA file; an unverifiable one is a failed delivery).
-#include "server/notifier.h"
+#include "daemon/notifier.h"
 
 #include <chrono>
 #include <mutex>
@@ -12,7 +12,7 @@
 
 #include "approval/sweeper.h"
 #include "common/json.h"
-#include "server/http_server.h"
+#include "doors/http_api/http_server.h"
 #include "subprocess.h"
 #include "temp_dir.h"
 

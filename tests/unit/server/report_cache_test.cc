@@ -1,5 +1,5 @@
-// ReportCache (server/report_cache.h): the Governance page's reports off the request path.
-#include "server/report_cache.h"
+// ReportCache (daemon/report_cache.h): the Governance page's reports off the request path.
+#include "daemon/report_cache.h"
 
 #include <atomic>
 #include <chrono>

@@ -6,7 +6,7 @@
 
 #include <gtest/gtest.h>
 
-#include "server/api.h"
+#include "doors/http_api/api.h"
 
 namespace interlock::server {
 namespace INTERLOCK_TEST_NS {

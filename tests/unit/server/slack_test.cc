@@ -1,5 +1,5 @@
-// Unit tests of the Slack callback checks and message (server/slack.h).
-#include "server/slack.h"
+// Unit tests of the Slack callback checks and message (daemon/slack.h).
+#include "daemon/slack.h"
 
 #include <filesystem>
 #include <fstream>
@@ -9,7 +9,7 @@
 
 #include "common/crypto.h"
 #include "common/json.h"
-#include "server/config.h"
+#include "daemon/config.h"
 #include "store/sqlite_store.h"
 #include "temp_dir.h"
 

@@ -1,7 +1,7 @@
-// Tests the console's embedded assets (server/ui_assets.h): the daemon serves exactly the
-// bytes of the files under src/server/ui/, with their content types, and the embedding
-// (src/server/ui/embed.cmake) carries any byte, so no file content can break the build.
-#include "server/ui_assets.h"
+// Tests the console's embedded assets (doors/http_api/ui_assets.h): the daemon serves exactly the
+// bytes of the files under src/doors/http_api/ui/, with their content types, and the embedding
+// (src/doors/http_api/ui/embed.cmake) carries any byte, so no file content can break the build.
+#include "doors/http_api/ui_assets.h"
 
 #include <fstream>
 #include <iterator>
@@ -23,7 +23,7 @@ std::string ReadFile(const std::string& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-// Tests that every served asset is byte for byte the file under src/server/ui/.
+// Tests that every served asset is byte for byte the file under src/doors/http_api/ui/.
 TEST(UiAssetsTest, EmbeddedBytesEqualTheFilesInSrcServerUi) {
   const struct {
     const char* name;
@@ -39,7 +39,7 @@ TEST(UiAssetsTest, EmbeddedBytesEqualTheFilesInSrcServerUi) {
     const UiAsset* asset = FindUiAsset(f.name);
     ASSERT_NE(asset, nullptr);
     const std::string file =
-        ReadFile(std::string(INTERLOCK_SOURCE_DIR) + "/src/server/ui/" + f.name);
+        ReadFile(std::string(INTERLOCK_SOURCE_DIR) + "/src/doors/http_api/ui/" + f.name);
     ASSERT_FALSE(file.empty());
     EXPECT_EQ(asset->body, file);  // the file as it is now: a stale build fails here
     EXPECT_EQ(asset->content_type, f.content_type);

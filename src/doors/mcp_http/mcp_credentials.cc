@@ -1,0 +1,130 @@
+#include "doors/mcp_http/mcp_credentials.h"
+
+#include <algorithm>
+
+#include "common/base64.h"
+#include "common/json.h"
+#include "identity/jwt.h"
+#include "identity/verifier.h"
+#include "policy/policy.h"
+
+namespace interlock::server {
+
+namespace {
+
+// The `exp` of a JWT the Api verified already (read, not verified again): a credential
+// exchanged for it is never kept past it.
+std::optional<TimePoint> ExpiryOf(std::string_view token) {
+  const size_t a = token.find('.');
+  const size_t b = a == std::string_view::npos ? a : token.find('.', a + 1);
+  if (b == std::string_view::npos) return std::nullopt;
+  auto payload = Base64UrlDecode(token.substr(a + 1, b - a - 1));
+  if (!payload.ok()) return std::nullopt;
+  auto v = ParseJsonStrict(*payload);
+  if (!v.ok() || !v->is_object()) return std::nullopt;
+  // Read as the Verifier read it (an integer or a float): an `exp` skipped for its shape
+  // would let the exchanged credential outlive the token it was exchanged for.
+  auto exp = identity::NumericDate(v->as_object(), "exp");
+  if (!exp.ok() || !*exp) return std::nullopt;
+  return TimePoint(std::chrono::seconds(**exp));
+}
+
+// The gateway names the code itself (the decision's CREDENTIAL_UNAVAILABLE): the reason alone.
+Error Reason(const Error& e) {
+  const std::string prefix = std::string(identity::kCredentialUnavailable) + ": ";
+  if (e.message.rfind(prefix, 0) == 0) return Error{e.kind, e.message.substr(prefix.size())};
+  return e;
+}
+
+}  // namespace
+
+SessionCredentials::SessionCredentials(identity::CredentialBroker* broker,
+                                       const core::PolicySource* policies, std::string upstream,
+                                       std::string agent_id, core::CallerIdentity identity)
+    : broker_(broker),
+      policies_(policies),
+      upstream_(std::move(upstream)),
+      agent_id_(std::move(agent_id)),
+      identity_(std::move(identity)) {}
+
+void SessionCredentials::SetSubjectToken(std::string token) {
+  if (identity_.issuer.empty() || !identity::LooksLikeJwt(token)) return;
+  std::lock_guard lock(mu_);
+  subject_expires_at_ = ExpiryOf(token);
+  subject_token_ = std::move(token);
+}
+
+std::optional<std::vector<std::string>> SessionCredentials::ScopesFor(const Decision& d) const {
+  if (d.credential_scope) return d.credential_scope;
+  if (policies_ == nullptr) return std::nullopt;
+  auto set = policies_->Current();
+  const policy::AgentPolicy* agent = set ? set->Find(agent_id_) : nullptr;
+  if (agent == nullptr) return std::nullopt;
+  const policy::ToolResolution r = agent->Resolve(d.tool);
+  return r.rule != nullptr ? r.rule->credential_scope : std::nullopt;
+}
+
+Result<identity::Credential> SessionCredentials::Get(
+    std::optional<std::vector<std::string>> scopes) {
+  identity::CredentialBroker::Request rq;
+  rq.upstream = upstream_;
+  rq.agent_id = agent_id_;
+  rq.subject = identity_.issuer + '\n' + identity_.subject + '\n' + identity_.on_behalf_of;
+  rq.scopes = std::move(scopes);
+  {
+    std::lock_guard lock(mu_);
+    rq.subject_token = subject_token_;
+    rq.subject_expires_at = subject_expires_at_;
+  }
+  auto c = broker_->Get(rq);
+  if (!c.ok()) return c.error();
+  std::lock_guard lock(mu_);
+  if (std::find(issued_.begin(), issued_.end(), c->access_token) == issued_.end()) {
+    issued_.push_back(c->access_token);
+    // A JWT's signature alone, too: the part that makes an echoed token usable.
+    const size_t dot = c->access_token.rfind('.');
+    if (dot != std::string::npos && c->access_token.size() - dot > 16) {
+      issued_.push_back(c->access_token.substr(dot + 1));
+    }
+    while (issued_.size() > kMaxRemembered) issued_.pop_front();
+  }
+  return c;
+}
+
+Result<mcp::GatewayOptions::ForwardCredential> SessionCredentials::ForCall(
+    const Decision& decision) {
+  auto c = Get(ScopesFor(decision));
+  if (!c.ok()) return Reason(c.error());
+  return mcp::GatewayOptions::ForwardCredential{"Bearer " + c->access_token, c->record.ToJson()};
+}
+
+Result<std::string> SessionCredentials::SessionAuthorization() {
+  auto c = Get(std::nullopt);
+  if (!c.ok()) return c.error();
+  return "Bearer " + c->access_token;
+}
+
+Result<identity::Credential> SessionCredentials::ForStart() { return Get(std::nullopt); }
+
+Status SessionCredentials::CheckStartScopes(const Decision& decision) const {
+  const auto scopes = ScopesFor(decision);
+  if (!scopes) return Status::Ok();
+  const identity::CredentialConfig* c = broker_->Config(upstream_);
+  if (c == nullptr) return Status::Ok();
+  for (const std::string& s : c->scope) {
+    if (std::find(scopes->begin(), scopes->end(), s) == scopes->end()) {
+      return Error::Denied("upstream " + upstream_ +
+                           " is a command: server holding one credential per " +
+                           "session with scope '" + s + "', which tool " + decision.tool +
+                           " does not name in its credential_scope");
+    }
+  }
+  return Status::Ok();
+}
+
+std::vector<std::string> SessionCredentials::Issued() const {
+  std::lock_guard lock(mu_);
+  return {issued_.begin(), issued_.end()};
+}
+
+}  // namespace interlock::server
