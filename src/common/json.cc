@@ -209,6 +209,72 @@ void AppendReadableDouble(double d, std::string* out) {
   }
 }
 
+// Copies bytes of [p, stop) to `o` while none needs escaping (most text) and returns how
+// many it passed: the bytes before the first one to escape (a byte below 0x20, a '"' or a
+// '\\'), or all of them. Blocks are copied whole before they are tested, so `o` needs room
+// for two bytes per input byte plus a whole block (AppendJsonString's kSlack); the byte
+// test after it decides in any case.
+[[gnu::always_inline]] inline size_t CopyPlainJsonRun(const char* p, const char* const stop,
+                                                      char* o) {
+  const char* const from = p;
+#if defined(__SSE2__)
+  // Sixteen bytes at a time (SSE2, every x86-64): the block is copied as it is, then `p`
+  // advances past the bytes before the first one to escape (below 0x20, unsigned:
+  // min(b, 0x1f) == b). The last bytes (fewer than sixteen) are tested the same way, from a
+  // copy padded with a byte that needs no escaping (only their lanes can hit; the store may
+  // write past them, into the slack).
+  while (p < stop) {
+    auto n = static_cast<size_t>(stop - p);
+    __m128i v;
+    if (n >= 16) {
+      v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+      n = 16;
+    } else {
+      alignas(16) char tail[16];
+      std::memset(tail, 'a', sizeof tail);
+      std::memcpy(tail, p, n);
+      v = _mm_load_si128(reinterpret_cast<const __m128i*>(tail));
+    }
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(o), v);
+    const __m128i ctl = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
+    const __m128i quote = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
+    const __m128i slash = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
+    const auto hit =
+        static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(ctl, _mm_or_si128(quote, slash))));
+    if (hit != 0) return static_cast<size_t>(p - from) + std::countr_zero(hit);
+    p += n;
+    o += n;
+  }
+#else
+  // Eight bytes at a time: the word is copied as it is, then `p` advances past the bytes
+  // before the first one to escape. In each word, a byte below 0x20, a '"' or a '\\' sets the
+  // high bit of its lane in `hit`; the lowest set lane is exactly the first such byte (a
+  // borrow only starts at one).
+  while (stop - p >= 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    std::memcpy(o, &w, 8);
+    constexpr uint64_t k01 = 0x0101010101010101ULL;
+    constexpr uint64_t k80 = 0x8080808080808080ULL;
+    const uint64_t quote = w ^ (k01 * '"');
+    const uint64_t slash = w ^ (k01 * '\\');
+    const uint64_t hit =
+        (((w - k01 * 0x20) & ~w) | ((quote - k01) & ~quote) | ((slash - k01) & ~slash)) & k80;
+    if (hit != 0) {
+      // Lanes are in memory order only on a little-endian machine; elsewhere the byte test
+      // after this walks on one byte at a time.
+      if constexpr (std::endian::native == std::endian::little) {
+        return static_cast<size_t>(p - from) + static_cast<size_t>(std::countr_zero(hit) / 8);
+      }
+      return static_cast<size_t>(p - from);
+    }
+    p += 8;
+    o += 8;
+  }
+#endif
+  return static_cast<size_t>(p - from);
+}
+
 }  // namespace
 
 // A string as Boost.JSON's serializer writes it, byte for byte (the canonical form hashes
@@ -243,72 +309,9 @@ void AppendJsonString(std::string_view s, std::string* out) {
       opened = true;
     }
     while (p < stop) {
-#if defined(__SSE2__)
-      // Sixteen bytes at a time while none needs escaping (SSE2, every x86-64): the
-      // block is copied as it is (there is room: two bytes per input byte left plus
-      // kSlack), then `o` and `p` advance past the bytes before the first one to
-      // escape: a byte below 0x20 (unsigned: min(b, 0x1f) == b), a '"' or a '\\'. The
-      // last bytes (fewer than sixteen) are tested the same way, from a copy padded with a
-      // byte that needs no escaping (only their lanes can hit; the store may write past
-      // them, into the slack). The byte test below takes the escapes.
-      while (p < stop) {
-        auto n = static_cast<size_t>(stop - p);
-        __m128i v;
-        if (n >= 16) {
-          v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-          n = 16;
-        } else {
-          alignas(16) char tail[16];
-          std::memset(tail, 'a', sizeof tail);
-          std::memcpy(tail, p, n);
-          v = _mm_load_si128(reinterpret_cast<const __m128i*>(tail));
-        }
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(o), v);
-        const __m128i ctl = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
-        const __m128i quote = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
-        const __m128i slash = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
-        const auto hit =
-            static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(ctl, _mm_or_si128(quote, slash))));
-        if (hit != 0) {
-          const auto k = static_cast<size_t>(std::countr_zero(hit));
-          p += k;
-          o += k;
-          break;
-        }
-        p += n;
-        o += n;
-      }
-#else
-      // Eight bytes at a time while none needs escaping (most text): the word is copied
-      // as it is (there is room: two bytes per input byte left plus kSlack), then `o` and
-      // `p` advance past the bytes before the first one to escape. In each word, a byte
-      // below 0x20, a '"' or a '\\' sets the high bit of its lane in `hit`; the lowest set
-      // lane is exactly the first such byte (a borrow only starts at one). The byte test
-      // below decides in any case.
-      while (stop - p >= 8) {
-        uint64_t w;
-        std::memcpy(&w, p, 8);
-        std::memcpy(o, &w, 8);
-        constexpr uint64_t k01 = 0x0101010101010101ULL;
-        constexpr uint64_t k80 = 0x8080808080808080ULL;
-        const uint64_t quote = w ^ (k01 * '"');
-        const uint64_t slash = w ^ (k01 * '\\');
-        const uint64_t hit =
-            (((w - k01 * 0x20) & ~w) | ((quote - k01) & ~quote) | ((slash - k01) & ~slash)) & k80;
-        if (hit != 0) {
-          // Lanes are in memory order only on a little-endian machine; elsewhere the byte
-          // test below walks on one byte at a time.
-          if constexpr (std::endian::native == std::endian::little) {
-            const size_t k = static_cast<size_t>(std::countr_zero(hit) / 8);
-            p += k;
-            o += k;
-          }
-          break;
-        }
-        p += 8;
-        o += 8;
-      }
-#endif
+      const size_t plain = CopyPlainJsonRun(p, stop, o);
+      p += plain;
+      o += plain;
       if (p == stop) break;
       const auto c = static_cast<unsigned char>(*p++);
       if (c >= 0x20 && c != '"' && c != '\\') {

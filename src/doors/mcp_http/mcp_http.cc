@@ -42,14 +42,12 @@ using Steady = std::chrono::steady_clock;
 using mcp_http_internal::Accepts;
 using mcp_http_internal::Exchange;
 using mcp_http_internal::Header;
-using mcp_http_internal::MissingModernMeta;
 using mcp_http_internal::ModernRequest;
 using mcp_http_internal::ModernStatus;
-using mcp_http_internal::OptionalHeader;
 using mcp_http_internal::ParamHeadersOf;
 using mcp_http_internal::ParseAccept;
 using mcp_http_internal::ProgressKey;
-using mcp_http_internal::RepeatedMcpHeader;
+using mcp_http_internal::RefusedPostHeaders;
 using mcp_http_internal::RpcError;
 using mcp_http_internal::RpcJson;
 using mcp_http_internal::SseHead;
@@ -838,7 +836,6 @@ std::shared_ptr<McpHttpService::Session> McpHttpService::Find(const HttpRequest&
 
 void McpHttpService::HandlePost(const std::string& upstream, const Asker& who, HttpRequest req,
                                 Responder r) {
-  const core::Principal& agent = who.agent;
   const Accepts accepts = ParseAccept(Header(req, "accept"));
   if (!accepts.json && !accepts.sse) {
     return r.Send(RpcError(406, -32000,
@@ -863,71 +860,27 @@ void McpHttpService::HandlePost(const std::string& upstream, const Asker& who, H
     return r.Send(RpcError(400, mcp::kInvalidRequest,
                            "JSON-RPC batches are not part of MCP 2025-06-18 and later"));
   }
-  // Each request-metadata header once: a router in front may act on one copy and this door
-  // check another.
-  if (std::optional<std::string> repeated = RepeatedMcpHeader(req)) {
-    json::value id = msg->kind == mcp::MessageKind::kRequest ? msg->id : json::value();
-    return r.Send(RpcJson(400, mcp::ErrorResponse(id, mcp::kInvalidRequest,
-                                                  "Invalid Request: the header " + *repeated +
-                                                      " is repeated; send it once")));
-  }
-  const std::string version = Header(req, "mcp-protocol-version");
-  const bool modern = ModernRequest(version, *msg);
-  const mcp::RequestHeaders headers{OptionalHeader(req, "mcp-protocol-version"),
-                                    OptionalHeader(req, "mcp-method"),
-                                    OptionalHeader(req, "mcp-name")};
-  if (modern && headers.protocol_version) {
-    // Without its version and the client's capabilities in _meta a 2026-07-28 request is
-    // malformed, before any header is compared.
-    if (auto bad = MissingModernMeta(*msg)) return r.Send(std::move(*bad));
-  }
-  // Before any session, decision or upstream: headers that disagree with the body are
-  // refused, so nothing is decided on one and forwarded as the other.
-  if (Status hs = mcp::CheckRequestHeaders(headers, *msg, modern); !hs.ok()) {
-    json::value id = msg->kind == mcp::MessageKind::kRequest ? msg->id : json::value();
-    return r.Send(RpcJson(400, mcp::ErrorResponse(id, mcp::kHeaderMismatch, hs.error().message)));
-  }
-  if (msg->kind == mcp::MessageKind::kRequest) {
-    if (auto named = mcp::MetaProtocolVersion(msg->doc.get_object());
-        named && !SupportedMcpProtocolVersion(*named)) {
-      return r.Send(RpcJson(400, mcp::UnsupportedVersionError(msg->id, *named)));
-    }
+  const bool modern = ModernRequest(Header(req, "mcp-protocol-version"), *msg);
+  if (std::optional<HttpResponse> refused = RefusedPostHeaders(req, *msg, modern)) {
+    return r.Send(std::move(*refused));
   }
   if (modern) {
     return HandleModernPost(upstream, who, *msg, accepts.json, accepts.sse, std::move(req),
                             std::move(r));
   }
-  const bool initialize = msg->kind == mcp::MessageKind::kRequest && msg->method == "initialize";
-  std::shared_ptr<Session> session;
+  HandleLegacyPost(upstream, who, *msg, accepts.json, accepts.sse, std::move(req), std::move(r));
+}
+
+void McpHttpService::HandleLegacyPost(const std::string& upstream, const Asker& who,
+                                      const mcp::Message& msg, bool accept_json, bool accept_sse,
+                                      HttpRequest req, Responder r) {
+  const bool initialize = msg.kind == mcp::MessageKind::kRequest && msg.method == "initialize";
   if (initialize && Header(req, "mcp-session-id").empty()) {
-    std::string id = HexEncode(reinterpret_cast<const uint8_t*>(RandomBytes(16).data()), 16);
-    {
-      std::lock_guard lock(mu_);
-      HttpResponse refused;
-      if (!AdmitSessionLocked(agent.agent_id, &refused)) return r.Send(std::move(refused));
-      session = std::make_shared<Session>(this, id, agent, who.identity, &upstreams_.at(upstream));
-      session->SetSubjectToken(req);
-      sessions_.emplace(id, session);
-      if (deps_.metrics != nullptr) deps_.metrics->McpSessionOpened();
-    }
-    session->StartWorker();
-    auto ex = std::make_shared<Exchange>(std::move(r));
-    ex->accept_json = accepts.json;
-    ex->accept_sse = accepts.sse;
-    ex->session_header = id;
-    const std::string key = mcp::IdKey(msg->id);
-    session->AddExchange(key, ex);
-    std::weak_ptr<Session> weak = session;
-    session->Post([weak, key, body = std::move(req.body())] {
-      auto s = weak.lock();
-      if (!s) return;
-      s->Setup(key);
-      s->ClientMessage(body);
-    });
-    return;
+    return OpenLegacySession(upstream, who, msg, accept_json, accept_sse, std::move(req),
+                             std::move(r));
   }
   HttpResponse error;
-  session = Find(req, who, upstream, &error);
+  std::shared_ptr<Session> session = Find(req, who, upstream, &error);
   if (session == nullptr) return r.Send(std::move(error));
   session->SetSubjectToken(req);
   if (initialize) {
@@ -936,10 +889,10 @@ void McpHttpService::HandlePost(const std::string& upstream, const Asker& who, H
                            "MCP-Session-Id"));
   }
   std::weak_ptr<Session> weak = session;
-  if (msg->kind != mcp::MessageKind::kRequest) {
+  if (msg.kind != mcp::MessageKind::kRequest) {
     std::string cancelled;
-    if (msg->method == "notifications/cancelled") {
-      const json::value* params = msg->doc.get_object().if_contains("params");
+    if (msg.method == "notifications/cancelled") {
+      const json::value* params = msg.doc.get_object().if_contains("params");
       const json::value* rid = params != nullptr && params->is_object()
                                    ? params->get_object().if_contains("requestId")
                                    : nullptr;
@@ -955,10 +908,10 @@ void McpHttpService::HandlePost(const std::string& upstream, const Asker& who, H
     return r.Send(std::move(res));
   }
   auto ex = std::make_shared<Exchange>(std::move(r));
-  ex->accept_json = accepts.json;
-  ex->accept_sse = accepts.sse;
-  ex->progress_key = ProgressKey(msg->doc);
-  const std::string key = mcp::IdKey(msg->id);
+  ex->accept_json = accept_json;
+  ex->accept_sse = accept_sse;
+  ex->progress_key = ProgressKey(msg.doc);
+  const std::string key = mcp::IdKey(msg.id);
   if (!session->AddExchange(key, ex)) {
     return ex->responder.Send(
         RpcError(400, mcp::kInvalidRequest, "a request with this id is still in progress"));
@@ -974,6 +927,37 @@ void McpHttpService::HandlePost(const std::string& upstream, const Asker& who, H
   }
   session->Post([weak, body = std::move(req.body())] {
     if (auto s = weak.lock()) s->ClientMessage(body);
+  });
+}
+
+void McpHttpService::OpenLegacySession(const std::string& upstream, const Asker& who,
+                                       const mcp::Message& msg, bool accept_json, bool accept_sse,
+                                       HttpRequest req, Responder r) {
+  std::string id = HexEncode(reinterpret_cast<const uint8_t*>(RandomBytes(16).data()), 16);
+  std::shared_ptr<Session> session;
+  {
+    std::lock_guard lock(mu_);
+    HttpResponse refused;
+    if (!AdmitSessionLocked(who.agent.agent_id, &refused)) return r.Send(std::move(refused));
+    session =
+        std::make_shared<Session>(this, id, who.agent, who.identity, &upstreams_.at(upstream));
+    session->SetSubjectToken(req);
+    sessions_.emplace(id, session);
+    if (deps_.metrics != nullptr) deps_.metrics->McpSessionOpened();
+  }
+  session->StartWorker();
+  auto ex = std::make_shared<Exchange>(std::move(r));
+  ex->accept_json = accept_json;
+  ex->accept_sse = accept_sse;
+  ex->session_header = id;
+  const std::string key = mcp::IdKey(msg.id);
+  session->AddExchange(key, ex);
+  std::weak_ptr<Session> weak = session;
+  session->Post([weak, key, body = std::move(req.body())] {
+    auto s = weak.lock();
+    if (!s) return;
+    s->Setup(key);
+    s->ClientMessage(body);
   });
 }
 

@@ -142,6 +142,12 @@ class McpHttpService final : public McpEndpoint {
     const core::CallerIdentity& identity;
   };
   void HandlePost(const std::string& upstream, const Asker& who, HttpRequest req, Responder r);
+  // A request under 2025-06-18 or earlier: an initialize without MCP-Session-Id opens a session
+  // (OpenLegacySession); anything else goes to the session its MCP-Session-Id names.
+  void HandleLegacyPost(const std::string& upstream, const Asker& who, const mcp::Message& msg,
+                        bool accept_json, bool accept_sse, HttpRequest req, Responder r);
+  void OpenLegacySession(const std::string& upstream, const Asker& who, const mcp::Message& msg,
+                         bool accept_json, bool accept_sse, HttpRequest req, Responder r);
   // A 2026-07-28 request (docs/mcp.md#revisions): server/discover answered here without a
   // session; any other request goes to the agent's stateless session for its token.
   void HandleModernPost(const std::string& upstream, const Asker& who, const mcp::Message& msg,

@@ -68,6 +68,12 @@ boost::json::value WithClientId(const boost::json::value& msg, const std::string
 // version or the client capabilities (basic/versioning); nullopt when it has both or is no
 // request.
 std::optional<HttpResponse> MissingModernMeta(const mcp::Message& msg);
+// What a POST's headers must agree with before any session, decision or upstream: each
+// request-metadata header once (a router in front may act on one copy and this door check
+// another), a 2026-07-28 request's _meta, the headers against the body (nothing decided on
+// one and forwarded as the other), a supported protocol version. The refusal, or nullopt.
+std::optional<HttpResponse> RefusedPostHeaders(const HttpRequest& req, const mcp::Message& msg,
+                                               bool modern);
 
 // One POST carrying a request, until its response is sent.
 struct Exchange {

@@ -19,6 +19,7 @@
 #include "doors/mcp_http/mcp_http_internal.h"
 #include "mcp/framing.h"
 #include "mcp/gateway.h"
+#include "mcp/request_headers.h"
 #include "mcp/revision.h"
 #include "mcp/sandbox.h"
 #include "mcp/server_env.h"
@@ -181,6 +182,34 @@ std::optional<HttpResponse> MissingModernMeta(const mcp::Message& msg) {
   if (missing.empty()) return std::nullopt;
   return RpcJson(400, mcp::ErrorResponse(msg.id, mcp::kInvalidParams,
                                          "Invalid params: missing _meta keys: " + missing));
+}
+
+std::optional<HttpResponse> RefusedPostHeaders(const HttpRequest& req, const mcp::Message& msg,
+                                               bool modern) {
+  const json::value id = msg.kind == mcp::MessageKind::kRequest ? msg.id : json::value();
+  if (std::optional<std::string> repeated = RepeatedMcpHeader(req)) {
+    return RpcJson(400, mcp::ErrorResponse(id, mcp::kInvalidRequest,
+                                           "Invalid Request: the header " + *repeated +
+                                               " is repeated; send it once"));
+  }
+  const mcp::RequestHeaders headers{OptionalHeader(req, "mcp-protocol-version"),
+                                    OptionalHeader(req, "mcp-method"),
+                                    OptionalHeader(req, "mcp-name")};
+  if (modern && headers.protocol_version) {
+    // Without its version and the client's capabilities in _meta a 2026-07-28 request is
+    // malformed, before any header is compared.
+    if (auto bad = MissingModernMeta(msg)) return std::move(*bad);
+  }
+  if (Status hs = mcp::CheckRequestHeaders(headers, msg, modern); !hs.ok()) {
+    return RpcJson(400, mcp::ErrorResponse(id, mcp::kHeaderMismatch, hs.error().message));
+  }
+  if (msg.kind == mcp::MessageKind::kRequest) {
+    if (auto named = mcp::MetaProtocolVersion(msg.doc.get_object());
+        named && !SupportedMcpProtocolVersion(*named)) {
+      return RpcJson(400, mcp::UnsupportedVersionError(msg.id, *named));
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace mcp_http_internal
