@@ -227,7 +227,8 @@ class Api final : public RequestHandler {
   // POST /v1/hooks/claude-code: Claude Code's HTTP hook (api_hooks.cc, docs/mcp.md). Reads
   // its own bearer: a refusal is a deny in the hook's JSON, never a status Claude Code
   // would take as "proceed". `defer`: ?on_approval=defer; `bad_query`: a bad query's reason.
-  void HandleClaudeCodeHook(HttpRequest req, bool defer, std::string bad_query, Responder r);
+  void HandleClaudeCodeHook(const Route& route, HttpRequest req, bool defer, std::string bad_query,
+                            Responder r);
   // The event of a session whose run `run_id` is joined: decided or recorded.
   void ServeHookEvent(const Caller& c, const std::string& run_id, core::HookInput in, bool defer,
                       Responder r);

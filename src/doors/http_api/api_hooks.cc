@@ -58,7 +58,8 @@ core::IdempotencyKey ToolUseKey(const core::HookInput& in) {
 
 }  // namespace
 
-void Api::HandleClaudeCodeHook(HttpRequest req, bool defer, std::string bad_query, Responder r) {
+void Api::HandleClaudeCodeHook(const Route& route, HttpRequest req, bool defer,
+                               std::string bad_query, Responder r) {
   const std::string_view body(req.body().data(), req.body().size());
   // Parsed once; a body that does not parse is sniffed for its event (a second, failing
   // parse), so the refusal still comes in the shape of the event sent.
@@ -73,8 +74,8 @@ void Api::HandleClaudeCodeHook(HttpRequest req, bool defer, std::string bad_quer
                 "); send the agent's token: \"headers\": {\"Authorization\": \"Bearer "
                 "$INTERLOCK_TOKEN\"} with INTERLOCK_TOKEN in \"allowedEnvVars\"");
   }
-  if (who.caller->principal.role != core::Role::kAgent) {
-    return deny("only agent tokens may ask through the Claude Code hook");
+  if (const char* refusal = RoleRefusal(route, http::verb::post, who.caller->principal.role)) {
+    return deny(refusal);
   }
   if (!bad_query.empty()) return deny("the hook's URL is wrong: " + bad_query);
   if (!input.ok()) return deny(input.error().message);

@@ -13,6 +13,7 @@
 #include <utility>
 
 #include <boost/asio/post.hpp>
+#include <boost/beast/http/verb.hpp>
 #include <boost/json.hpp>
 
 #include "doors/http_api/api.h"
@@ -37,6 +38,10 @@ HttpResponse InvalidRequest(std::string reason);
 // kInvalidArgument naming `field`.
 Result<std::string> FreeText(const boost::json::value& v, std::string_view field);
 HttpResponse Forbidden(std::string_view reason);
+// What a caller of `role` is told (403's reason) when the route table's row for the matched
+// route and `verb` does not name that role; nullptr when it does, or when the row names none
+// ("none", "any", "metrics"). The table's role column is the only role check (api_routes.cc).
+const char* RoleRefusal(const Route& route, boost::beast::http::verb verb, core::Role role);
 // Opaque ids (runs, calls) are short printable ASCII; anything else cannot exist.
 bool ValidId(std::string_view id);
 // The request's Idempotency-Key (docs/api.md#idempotency): nullopt without one; an error

@@ -183,60 +183,93 @@ struct RouteRow {
   const char* method;
   const char* path;
   const char* role;  // as ApiRoute::role
+  // What a caller whose role the row does not name is told (403); nullptr exactly when the
+  // row names no role ("none", "any", "metrics"). RoleRefusal enforces the column: no
+  // handler checks a role of its own.
+  const char* refusal;
 };
 
 constexpr RouteRow kRouteTable[] = {
-    {Route::kHealth, http::verb::get, "GET", "/healthz", "none"},
-    {Route::kReady, http::verb::get, "GET", "/readyz", "none"},
-    {Route::kMetrics, http::verb::get, "GET", "/metrics", "metrics"},
+    {Route::kHealth, http::verb::get, "GET", "/healthz", "none", nullptr},
+    {Route::kReady, http::verb::get, "GET", "/readyz", "none", nullptr},
+    {Route::kMetrics, http::verb::get, "GET", "/metrics", "metrics", nullptr},
     // Before /ui/{page}/{id}: reviewer sign-in with OpenID Connect (oidc_routes.cc).
-    {Route::kOidcLogin, http::verb::get, "GET", "/ui/oidc/login", "none"},
-    {Route::kOidcCallback, http::verb::get, "GET", "/ui/oidc/callback", "none"},
-    {Route::kOidcSession, http::verb::get, "GET", "/ui/oidc/session", "none"},
-    {Route::kOidcLogout, http::verb::post, "POST", "/ui/oidc/logout", "none"},
-    {Route::kUi, http::verb::get, "GET", "/ui", "none"},
-    {Route::kUi, http::verb::get, "GET", "/ui/{asset}", "none"},
-    {Route::kUi, http::verb::get, "GET", "/ui/{page}/{id}", "none"},
-    {Route::kMcp, http::verb::post, "POST", "/mcp/{upstream}", "agent"},
-    {Route::kMcp, http::verb::get, "GET", "/mcp/{upstream}", "agent"},
-    {Route::kMcp, http::verb::delete_, "DELETE", "/mcp/{upstream}", "agent"},
-    {Route::kRuns, http::verb::post, "POST", "/v1/runs", "agent"},
-    {Route::kRuns, http::verb::get, "GET", "/v1/runs", "reviewer,admin"},
-    {Route::kRun, http::verb::get, "GET", "/v1/runs/{run_id}", "any"},
-    {Route::kRunCalls, http::verb::post, "POST", "/v1/runs/{run_id}/calls", "agent"},
-    {Route::kRunUsage, http::verb::post, "POST", "/v1/runs/{run_id}/usage", "agent"},
-    {Route::kRunEnd, http::verb::post, "POST", "/v1/runs/{run_id}/end", "agent"},
-    {Route::kRunReplay, http::verb::get, "GET", "/v1/runs/{run_id}/replay", "reviewer,admin"},
-    {Route::kRunEgress, http::verb::post, "POST", "/v1/runs/{run_id}/egress", "agent"},
-    {Route::kCall, http::verb::get, "GET", "/v1/calls/{call_id}", "any"},
-    {Route::kCallResult, http::verb::post, "POST", "/v1/calls/{call_id}/result", "agent"},
-    {Route::kCallRehearsal, http::verb::post, "POST", "/v1/calls/{call_id}/rehearsal", "agent"},
+    {Route::kOidcLogin, http::verb::get, "GET", "/ui/oidc/login", "none", nullptr},
+    {Route::kOidcCallback, http::verb::get, "GET", "/ui/oidc/callback", "none", nullptr},
+    {Route::kOidcSession, http::verb::get, "GET", "/ui/oidc/session", "none", nullptr},
+    {Route::kOidcLogout, http::verb::post, "POST", "/ui/oidc/logout", "none", nullptr},
+    {Route::kUi, http::verb::get, "GET", "/ui", "none", nullptr},
+    {Route::kUi, http::verb::get, "GET", "/ui/{asset}", "none", nullptr},
+    {Route::kUi, http::verb::get, "GET", "/ui/{page}/{id}", "none", nullptr},
+    {Route::kMcp, http::verb::post, "POST", "/mcp/{upstream}", "agent",
+     "only agent tokens may use MCP endpoints"},
+    {Route::kMcp, http::verb::get, "GET", "/mcp/{upstream}", "agent",
+     "only agent tokens may use MCP endpoints"},
+    {Route::kMcp, http::verb::delete_, "DELETE", "/mcp/{upstream}", "agent",
+     "only agent tokens may use MCP endpoints"},
+    {Route::kRuns, http::verb::post, "POST", "/v1/runs", "agent",
+     "only agent tokens may start runs"},
+    {Route::kRuns, http::verb::get, "GET", "/v1/runs", "reviewer,admin",
+     "agent tokens cannot list runs"},
+    {Route::kRun, http::verb::get, "GET", "/v1/runs/{run_id}", "any", nullptr},
+    {Route::kRunCalls, http::verb::post, "POST", "/v1/runs/{run_id}/calls", "agent",
+     "only agent tokens may propose tool calls"},
+    {Route::kRunUsage, http::verb::post, "POST", "/v1/runs/{run_id}/usage", "agent",
+     "only agent tokens may report usage"},
+    {Route::kRunEnd, http::verb::post, "POST", "/v1/runs/{run_id}/end", "agent",
+     "only agent tokens may end runs"},
+    {Route::kRunReplay, http::verb::get, "GET", "/v1/runs/{run_id}/replay", "reviewer,admin",
+     "agent tokens cannot read the audit log"},
+    {Route::kRunEgress, http::verb::post, "POST", "/v1/runs/{run_id}/egress", "agent",
+     "only agent tokens may ask for egress decisions"},
+    {Route::kCall, http::verb::get, "GET", "/v1/calls/{call_id}", "any", nullptr},
+    {Route::kCallResult, http::verb::post, "POST", "/v1/calls/{call_id}/result", "agent",
+     "only agent tokens may report results"},
+    {Route::kCallRehearsal, http::verb::post, "POST", "/v1/calls/{call_id}/rehearsal", "agent",
+     "only agent tokens may report rehearsals"},
     {Route::kCallEgressResult, http::verb::post, "POST", "/v1/calls/{call_id}/egress-result",
-     "agent"},
-    {Route::kApprovals, http::verb::get, "GET", "/v1/approvals", "reviewer,admin"},
-    {Route::kApproval, http::verb::get, "GET", "/v1/approvals/{approval_id}", "reviewer,admin"},
-    {Route::kApproval, http::verb::post, "POST", "/v1/approvals/{approval_id}", "reviewer,admin"},
+     "agent", "only agent tokens may report egress results"},
+    {Route::kApprovals, http::verb::get, "GET", "/v1/approvals", "reviewer,admin",
+     "agent tokens cannot review approvals"},
+    {Route::kApproval, http::verb::get, "GET", "/v1/approvals/{approval_id}", "reviewer,admin",
+     "agent tokens can never approve or deny"},
+    {Route::kApproval, http::verb::post, "POST", "/v1/approvals/{approval_id}", "reviewer,admin",
+     "agent tokens can never approve or deny"},
     {Route::kApprovalWithdraw, http::verb::post, "POST", "/v1/approvals/{approval_id}/withdraw",
-     "agent"},
+     "agent", "only the agent that made the call may withdraw its approval"},
     {Route::kRunGrantRevoke, http::verb::post, "POST", "/v1/runs/{run_id}/grants/revoke",
-     "reviewer,admin"},
-    {Route::kToolView, http::verb::post, "POST", "/v1/tools/view", "agent"},
-    {Route::kClaudeCodeHook, http::verb::post, "POST", "/v1/hooks/claude-code", "agent"},
+     "reviewer,admin", "agent tokens can never revoke approvals"},
+    {Route::kToolView, http::verb::post, "POST", "/v1/tools/view", "agent",
+     "only agent tokens have a tool view"},
+    {Route::kClaudeCodeHook, http::verb::post, "POST", "/v1/hooks/claude-code", "agent",
+     "only agent tokens may ask through the Claude Code hook"},
     // The AuthZEN 1.0 evaluation API (docs/gateways.md#authzen): an agent's own tool calls.
-    {Route::kAuthzenEvaluation, http::verb::post, "POST", "/access/v1/evaluation", "agent"},
-    {Route::kAuthzenEvaluations, http::verb::post, "POST", "/access/v1/evaluations", "agent"},
+    {Route::kAuthzenEvaluation, http::verb::post, "POST", "/access/v1/evaluation", "agent",
+     "only agent tokens may ask AuthZEN evaluations"},
+    {Route::kAuthzenEvaluations, http::verb::post, "POST", "/access/v1/evaluations", "agent",
+     "only agent tokens may ask AuthZEN evaluations"},
     // Signed by Slack (X-Slack-Signature), not a token: docs/approvals.md.
-    {Route::kSlackInteractions, http::verb::post, "POST", "/v1/slack/interactions", "none"},
-    {Route::kMetricsSummary, http::verb::get, "GET", "/v1/metrics/summary", "reviewer,admin"},
-    {Route::kKill, http::verb::get, "GET", "/v1/kill", "reviewer,admin"},
-    {Route::kKill, http::verb::post, "POST", "/v1/kill", "admin"},
-    {Route::kDrills, http::verb::get, "GET", "/v1/drills", "reviewer,admin"},
-    {Route::kDrills, http::verb::post, "POST", "/v1/drills", "admin"},
-    {Route::kAudit, http::verb::get, "GET", "/v1/audit", "reviewer,admin"},
+    {Route::kSlackInteractions, http::verb::post, "POST", "/v1/slack/interactions", "none",
+     nullptr},
+    {Route::kMetricsSummary, http::verb::get, "GET", "/v1/metrics/summary", "reviewer,admin",
+     "agent tokens cannot read the console's metrics"},
+    {Route::kKill, http::verb::get, "GET", "/v1/kill", "reviewer,admin",
+     "agent tokens cannot read kill switches"},
+    {Route::kKill, http::verb::post, "POST", "/v1/kill", "admin",
+     "only admin tokens may set kill switches"},
+    {Route::kDrills, http::verb::get, "GET", "/v1/drills", "reviewer,admin",
+     "agent tokens cannot read drills"},
+    {Route::kDrills, http::verb::post, "POST", "/v1/drills", "admin",
+     "only admin tokens may drill"},
+    {Route::kAudit, http::verb::get, "GET", "/v1/audit", "reviewer,admin",
+     "agent tokens cannot read the audit log"},
     // --- governance (the console's Governance page; Api::HandleGovernance) ---
-    {Route::kGovernance, http::verb::get, "GET", "/v1/governance/drift", "admin"},
-    {Route::kGovernance, http::verb::get, "GET", "/v1/governance/trust", "admin"},
-    {Route::kGovernance, http::verb::get, "GET", "/v1/governance/fatigue", "admin"},
+    {Route::kGovernance, http::verb::get, "GET", "/v1/governance/drift", "admin",
+     "only admin tokens may read the governance reports"},
+    {Route::kGovernance, http::verb::get, "GET", "/v1/governance/trust", "admin",
+     "only admin tokens may read the governance reports"},
+    {Route::kGovernance, http::verb::get, "GET", "/v1/governance/fatigue", "admin",
+     "only admin tokens may read the governance reports"},
 };
 
 // GET /v1/audit?run_id=&agent=&tool=&code=&type=&q=&since=&until=&after_seq=&before_seq=
@@ -303,6 +336,30 @@ void ParseAuditQuery(boost::urls::params_view params, Route* route) {
 // The most path segments a pattern of kRouteTable has; a longer target matches none.
 constexpr size_t kMaxSegments = 8;
 static_assert(std::size(kRouteTable) <= 256, "Route::rows holds row indexes as uint8_t");
+
+// Every row that names roles says what a caller of another role is told, and no other row
+// does: RoleRefusal cannot pass a role list by mistake.
+constexpr bool RouteRowsNameTheirRefusals() {
+  for (const RouteRow& row : kRouteTable) {
+    const std::string_view role = row.role;
+    const bool names_roles = role != "none" && role != "any" && role != "metrics";
+    if (names_roles != (row.refusal != nullptr)) return false;
+  }
+  return true;
+}
+static_assert(RouteRowsNameTheirRefusals(), "a row that names roles needs its refusal");
+
+// Whether the row's role column ("agent", "reviewer,admin", "admin", ...) names `role`.
+bool RouteRowAdmits(const RouteRow& row, core::Role role) {
+  const std::string_view roles = row.role;
+  const std::string_view name = core::RoleName(role);
+  for (size_t at = 0; at <= roles.size();) {
+    const size_t comma = std::min(roles.find(',', at), roles.size());
+    if (roles.substr(at, comma - at) == name) return true;
+    at = comma + 1;
+  }
+  return false;
+}
 
 // kRouteTable's patterns split into their segments, once: the router runs on every
 // request, and splitting each pattern per request cost a quarter of an io thread's work on
@@ -513,6 +570,18 @@ std::vector<ApiRoute> ApiRoutes() {
   return out;
 }
 
+const char* RoleRefusal(const Route& route, http::verb verb, core::Role role) {
+  for (uint8_t i : std::span(route.rows.data(), route.row_count)) {
+    const RouteRow& row = kRouteTable[i];
+    if (row.verb != verb) continue;
+    if (row.refusal == nullptr || RouteRowAdmits(row, role)) return nullptr;
+    return row.refusal;
+  }
+  // Api::Handle answers 405 before any handler for a method no row has; should one get here
+  // anyway, it is refused.
+  return "no route admits this method";
+}
+
 RouteInfo DescribeRoute(std::string_view target) {
   Route r = Match(target);
   return {static_cast<int>(r.kind), std::move(r.id), r.bad_id, std::move(r.bad_query)};
@@ -566,7 +635,8 @@ void Api::Handle(HttpRequest req, Responder r) {
       return HandleOidcLogout(req, std::move(r));
     case Route::kClaudeCodeHook:
       // Authenticates itself: every refusal is answered as a deny Claude Code honours.
-      return HandleClaudeCodeHook(std::move(req), route.hook_defer, route.bad_query, std::move(r));
+      return HandleClaudeCodeHook(route, std::move(req), route.hook_defer, route.bad_query,
+                                  std::move(r));
     case Route::kSlackInteractions:
       return HandleSlackInteraction(req, std::move(r));
     case Route::kMcp: {
@@ -578,8 +648,8 @@ void Api::Handle(HttpRequest req, Responder r) {
       } else if (auto fail = Authenticate(req, &caller)) {
         return r.Send(std::move(*fail));
       }
-      if (caller.principal.role != core::Role::kAgent) {
-        return r.Send(Forbidden("only agent tokens may use MCP endpoints"));
+      if (const char* refusal = RoleRefusal(route, req.method(), caller.principal.role)) {
+        return r.Send(Forbidden(refusal));
       }
       return mcp_->Handle(std::move(route.id), caller.principal, caller.identity, std::move(req),
                           std::move(r));
@@ -594,100 +664,68 @@ void Api::HandleAuthenticated(Route& route, HttpRequest req, Responder r) {
   Caller caller;
   if (auto fail = Authenticate(req, &caller)) return r.Send(std::move(*fail));
   if (route.bad_id) return r.Send(JsonError(404, "NOT_FOUND", "no such run, call or approval"));
-  const core::Principal& p = caller.principal;
-  const bool agent = p.role == core::Role::kAgent;
+  // Who may call what is the route table's role column, and only that.
+  if (const char* refusal = RoleRefusal(route, req.method(), caller.principal.role)) {
+    return r.Send(Forbidden(refusal));
+  }
   switch (route.kind) {
     case Route::kRunCalls:
-      if (!agent) return r.Send(Forbidden("only agent tokens may propose tool calls"));
       return HandleDecide(caller, std::move(req), std::move(r), std::move(route.id));
     case Route::kAuthzenEvaluation:
     case Route::kAuthzenEvaluations:
-      if (!agent) return r.Send(Forbidden("only agent tokens may ask AuthZEN evaluations"));
       return HandleAuthzen(caller, std::move(req), route.kind == Route::kAuthzenEvaluations,
                            std::move(r));
     case Route::kRuns:
       if (req.method() == http::verb::get) {
-        if (agent) return r.Send(Forbidden("agent tokens cannot list runs"));
         if (!route.bad_query.empty()) return r.Send(InvalidRequest(route.bad_query));
         return HandleListRuns(std::move(route.runs), std::move(r));
       }
-      if (!agent) return r.Send(Forbidden("only agent tokens may start runs"));
       return HandleCreateRun(caller, req, std::move(r));
     case Route::kRun:
       return HandleGetRun(caller, std::move(route.id), std::move(r));
     case Route::kRunUsage:
-      if (!agent) return r.Send(Forbidden("only agent tokens may report usage"));
       return HandleUsage(caller, req, std::move(route.id), std::move(r));
     case Route::kRunEnd:
-      if (!agent) return r.Send(Forbidden("only agent tokens may end runs"));
       return HandleEndRun(caller, std::move(route.id), std::move(r));
     case Route::kRunReplay:
-      if (agent) return r.Send(Forbidden("agent tokens cannot read the audit log"));
       return HandleReplay(std::move(route.id), std::move(r));
     case Route::kCall:
       if (!route.bad_query.empty()) return r.Send(InvalidRequest(route.bad_query));
       return HandleGetCall(caller, std::move(route.id), route.wait_seconds, std::move(r));
     case Route::kCallResult:
-      if (!agent) return r.Send(Forbidden("only agent tokens may report results"));
       return HandleResult(caller, req, std::move(route.id), std::move(r));
     case Route::kCallRehearsal:
-      if (!agent) return r.Send(Forbidden("only agent tokens may report rehearsals"));
       return HandleRehearsal(caller, req, std::move(route.id), std::move(r));
     case Route::kRunEgress:
-      if (!agent) return r.Send(Forbidden("only agent tokens may ask for egress decisions"));
       return HandleEgress(caller, req, std::move(r), std::move(route.id));
     case Route::kCallEgressResult:
-      if (!agent) return r.Send(Forbidden("only agent tokens may report egress results"));
       return HandleEgressResult(caller, req, std::move(route.id), std::move(r));
     case Route::kKill:
-      if (req.method() == http::verb::post) {
-        if (p.role != core::Role::kAdmin) {
-          return r.Send(Forbidden("only admin tokens may set kill switches"));
-        }
-        return HandleSetKill(caller, req, std::move(r));
-      }
-      if (agent) return r.Send(Forbidden("agent tokens cannot read kill switches"));
+      if (req.method() == http::verb::post) return HandleSetKill(caller, req, std::move(r));
       return HandleListKill(caller, std::move(r));
     case Route::kDrills:
-      if (req.method() == http::verb::post) {
-        if (p.role != core::Role::kAdmin) return r.Send(Forbidden("only admin tokens may drill"));
-        return HandleRunDrill(caller, req, std::move(r));
-      }
-      if (agent) return r.Send(Forbidden("agent tokens cannot read drills"));
+      if (req.method() == http::verb::post) return HandleRunDrill(caller, req, std::move(r));
       return HandleDrillStatus(std::move(r));
     case Route::kAudit:
-      if (agent) return r.Send(Forbidden("agent tokens cannot read the audit log"));
       if (!route.bad_query.empty()) return r.Send(InvalidRequest(route.bad_query));
       return HandleAudit(std::move(route.audit), route.audit_jsonl, std::move(r));
     case Route::kApprovals:
-      if (agent) return r.Send(Forbidden("agent tokens cannot review approvals"));
       if (!route.bad_query.empty()) return r.Send(InvalidRequest(route.bad_query));
       return HandleListApprovals(caller, std::move(route.state), route.limit, std::move(r));
     case Route::kApproval:
-      if (agent) return r.Send(Forbidden("agent tokens can never approve or deny"));
-      if (req.method() == http::verb::post) {
+      if (req.method() == http::verb::post)
         return HandleVote(caller, req, std::move(route.id), std::move(r));
-      }
       return HandleGetApproval(caller, std::move(route.id), std::move(r));
     case Route::kApprovalWithdraw:
-      if (!agent) {
-        return r.Send(Forbidden("only the agent that made the call may withdraw its approval"));
-      }
       return HandleWithdraw(caller, req, std::move(route.id), std::move(r));
     case Route::kRunGrantRevoke:
-      if (agent) return r.Send(Forbidden("agent tokens can never revoke approvals"));
       return HandleRevokeRunGrant(caller, req, std::move(route.id), std::move(r));
     case Route::kMetricsSummary:
-      if (agent) return r.Send(Forbidden("agent tokens cannot read the console's metrics"));
       return HandleMetricsSummary(std::move(r));
     case Route::kToolView:
-      if (!agent) return r.Send(Forbidden("only agent tokens have a tool view"));
       return HandleToolView(caller, req, std::move(r));
     case Route::kGovernance:
-      // Admin only: drift shows the policy files, fatigue judges the reviewers themselves.
-      if (p.role != core::Role::kAdmin) {
-        return r.Send(Forbidden("only admin tokens may read the governance reports"));
-      }
+      // Admin only (the table): drift shows the policy files, fatigue judges the reviewers.
       if (!route.bad_query.empty()) return r.Send(InvalidRequest(route.bad_query));
       return HandleGovernance(std::move(route.id), std::move(route.governance), std::move(r));
     default:

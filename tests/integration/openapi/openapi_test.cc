@@ -534,5 +534,41 @@ TEST_F(OpenApiDaemon, EveryDocumentedRouteAnswersAsDocumented) {
   }
 }
 
+// Tests that who may call what is the route table's role column and nothing else: for every
+// row that names roles, a token of each role it does not name is refused with 403 (an id
+// that could exist, a body that does not matter: the role is checked before either is
+// read). Claude Code's hook answers its refusal as a deny Claude Code honours (200); the
+// MCP routes answer 404 on a daemon without MCP upstreams and are covered by mcp_http_test.
+TEST_F(OpenApiDaemon, EveryRouteRefusesTheRolesItsRowDoesNotName) {
+  const std::map<std::string, std::string> tokens = {
+      {"agent", agent_}, {"reviewer", reviewer_}, {"admin", admin_}};
+  int refused = 0;
+  for (const server::ApiRoute& route : server::ApiRoutes()) {
+    const std::string roles(route.role);
+    if (roles == "none" || roles == "any" || roles == "metrics") continue;
+    std::string path(route.path);
+    if (path.rfind("/mcp/", 0) == 0) continue;
+    for (const char* name : {"{run_id}", "{call_id}", "{approval_id}"}) {
+      if (const size_t at = path.find(name); at != std::string::npos) {
+        path.replace(at, std::string(name).size(), "id-that-could-exist");
+      }
+    }
+    for (const auto& [role, token] : tokens) {
+      if (("," + roles + ",").find("," + role + ",") != std::string::npos) continue;
+      const std::string method(route.method);
+      HttpResult r = client_->Request(method, path, "{}", token);
+      if (path == "/v1/hooks/claude-code") {
+        EXPECT_EQ(r.status, 200) << role << " " << method << " " << path;
+        EXPECT_NE(r.body.find("only agent tokens"), std::string::npos) << r.body;
+        EXPECT_NE(r.body.find("deny"), std::string::npos) << r.body;
+      } else {
+        EXPECT_EQ(r.status, 403) << role << " " << method << " " << path << ": " << r.body;
+      }
+      ++refused;
+    }
+  }
+  EXPECT_GE(refused, 40);  // every role-bearing route, each role it leaves out
+}
+
 }  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::testing
