@@ -19,6 +19,7 @@
 #include "common/glob.h"
 #include "common/json.h"
 #include "common/spelling.h"
+#include "common/text.h"
 #include "daemon/config.h"
 #include "mcp/tool_catalog.h"
 #include "policy/loader.h"
@@ -73,9 +74,7 @@ std::vector<Diagnostic> CheckSharedSecrets(const server::ServerConfig& config,
   for (const auto& [name, u] : config.mcp.upstreams) {
     bool literal_auth = false;
     for (const auto& [h, v] : u.headers) {
-      std::string lower = h;
-      for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      literal_auth = literal_auth || lower == "authorization";
+      literal_auth = literal_auth || AsciiLower(h) == "authorization";
     }
     const bool static_secret = literal_auth || !u.secret_headers.empty() || !u.secret_env.empty() ||
                                !u.secret_files.empty();

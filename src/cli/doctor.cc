@@ -26,6 +26,7 @@
 #include "cli/cli_util.h"
 #include "common/json.h"
 #include "common/store_path.h"
+#include "common/text.h"
 #include "common/url_text.h"
 #include "core/app/drills.h"
 #include "daemon/config.h"
@@ -279,8 +280,8 @@ void CheckSecretFile(const std::string& what, const std::string& path, Report* r
 }
 
 // A variable or header name that says it holds a credential.
-bool LooksSecret(std::string name) {
-  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+bool LooksSecret(std::string_view original) {
+  const std::string name = AsciiLower(original);
   for (std::string_view w : {"token", "secret", "password", "passwd", "key", "auth", "cookie",
                              "credential", "session"}) {
     if (name.find(w) != std::string::npos) return true;

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "common/env_name.h"
+#include "common/text.h"
 #include "daemon/config_reader.h"
 #include "outbound/http_endpoint.h"
 
@@ -311,9 +312,7 @@ std::string UpstreamConflict(const McpUpstreamConfig& u, bool has_keep_alive) {
   if (u.has_credentials) {
     for (const auto* m : {&u.headers, &u.secret_headers}) {
       for (const auto& [h, v] : *m) {
-        std::string lower = h;
-        for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-        if (lower == "authorization") {
+        if (AsciiLower(h) == "authorization") {
           return ": credentials set the Authorization header; headers must not";
         }
       }

@@ -13,6 +13,7 @@
 #include "common/crypto.h"
 #include "common/escape.h"
 #include "common/json.h"
+#include "common/text.h"
 #include "identity/jwt.h"
 #include "outbound/http_endpoint.h"
 #include "outbound/http_exchange.h"
@@ -159,9 +160,7 @@ Result<TokenResponse> ParseTokenResponse(int status, std::string_view body,
   }
   const json::value* tt = o->if_contains("token_type");
   const std::string sent = tt != nullptr && tt->is_string() ? std::string(tt->as_string()) : "";
-  std::string type = sent;
-  std::transform(type.begin(), type.end(), type.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const std::string type = AsciiLower(sent);
   if (type != "bearer") {
     // What the provider sent is echoed as sent, masked before it is bounded: a provider that
     // mirrors the request may put the client secret in any field.

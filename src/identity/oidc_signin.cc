@@ -12,6 +12,7 @@
 #include "common/crypto.h"
 #include "common/json.h"
 #include "common/principal_name.h"
+#include "common/text.h"
 #include "identity/credential_broker.h"  // FormEncode, Base64Std
 #include "identity/jwt.h"
 #include "outbound/http_endpoint.h"
@@ -103,9 +104,7 @@ std::string OidcPrincipalName(std::string_view sub, std::string_view issuer) {
 }
 
 std::string OidcEmailName(std::string_view email, std::string_view issuer) {
-  std::string lower(email);
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return OidcPrincipalName(lower, issuer);
+  return OidcPrincipalName(AsciiLower(email), issuer);
 }
 
 std::string OidcSubject(std::string_view name, std::string_view issuer) {

@@ -4,6 +4,8 @@
 #include <cctype>
 #include <charconv>
 
+#include "common/text.h"
+
 namespace interlock::telemetry {
 namespace {
 
@@ -47,9 +49,7 @@ std::optional<std::string> PercentDecode(std::string_view s) {
 }
 
 bool ParseBool(std::string_view v, bool* out) {
-  std::string lower(Trim(v));
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
+  const std::string lower = AsciiLower(Trim(v));
   if (lower == "true") {
     *out = true;
     return true;
