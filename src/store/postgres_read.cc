@@ -539,7 +539,7 @@ Result<int64_t> PgPruneCalls(pg::PgConn& c, TimePoint cutoff, int64_t limit) {
   pg::AppendLiteral(&prefix, CallIdTimePrefix(cutoff));
   // The SQLite store's rule (sqlite_retention.cc): the oldest calls whose time is before
   // the cutoff, never one whose approval is pending; decided approvals decided before it,
-  // votes first.
+  // their votes and chat messages first.
   const std::string old_approvals =
       "SELECT approval_id FROM approvals WHERE state <> 'pending' AND decided_ms < " + cutoff_ms +
       " ORDER BY decided_ms, approval_id LIMIT " + n;
@@ -554,6 +554,9 @@ Result<int64_t> PgPruneCalls(pg::PgConn& c, TimePoint cutoff, int64_t limit) {
       "DELETE FROM approval_votes WHERE approval_id IN (" +
       old_approvals +
       ");"
+      "DELETE FROM approval_messages WHERE approval_id IN (" +
+      old_approvals +
+      ");"
       "DELETE FROM approvals WHERE approval_id IN (" +
       old_approvals +
       ");"
@@ -563,8 +566,9 @@ Result<int64_t> PgPruneCalls(pg::PgConn& c, TimePoint cutoff, int64_t limit) {
     c.ExecScript("ROLLBACK").ok();
     return r.error();
   }
-  if (r->size() < 5) return Error::Internal("store: prune answered too few results");
-  return (*r)[1].Affected() + (*r)[3].Affected();
+  // BEGIN, calls, votes, messages, approvals, COMMIT.
+  if (r->size() < 6) return Error::Internal("store: prune answered too few results");
+  return (*r)[1].Affected() + (*r)[4].Affected();
 }
 
 }  // namespace internal

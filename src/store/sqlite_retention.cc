@@ -20,7 +20,8 @@ constexpr const char* kDeleteCalls =
     " WHERE call_id < ?1 AND time_ms < ?2"
     " AND call_id NOT IN (SELECT call_id FROM approvals WHERE state = 'pending')"
     " ORDER BY call_id LIMIT ?3)";
-// Decided approvals (never pending ones), oldest decision first; votes before their approval.
+// Decided approvals (never pending ones), oldest decision first; their votes and chat
+// messages before them.
 constexpr const char* kOldApprovals =
     "SELECT approval_id FROM approvals WHERE state <> 'pending' AND decided_ms < ?1"
     " ORDER BY decided_ms, approval_id LIMIT ?2";
@@ -38,13 +39,18 @@ Result<int64_t> SqliteStore::PruneCalls(TimePoint cutoff, int64_t limit) {
     if (calls.Step() != SQLITE_DONE) return SqlError(db, "prune calls");
     deleted += sqlite3_changes64(db);
 
+    // Votes and chat messages (approval_messages) before their approval.
     Stmt votes(
         db, std::string("DELETE FROM approval_votes WHERE approval_id IN (") + kOldApprovals + ")");
+    Stmt messages(db, std::string("DELETE FROM approval_messages WHERE approval_id IN (") +
+                          kOldApprovals + ")");
     Stmt approvals(
         db, std::string("DELETE FROM approvals WHERE approval_id IN (") + kOldApprovals + ")");
-    if (!votes.ok() || !approvals.ok()) return SqlError(db, "prune approvals");
+    if (!votes.ok() || !messages.ok() || !approvals.ok()) return SqlError(db, "prune approvals");
     votes.Int(1, cutoff_ms).Int(2, limit);
     if (votes.Step() != SQLITE_DONE) return SqlError(db, "prune approval votes");
+    messages.Int(1, cutoff_ms).Int(2, limit);
+    if (messages.Step() != SQLITE_DONE) return SqlError(db, "prune approval messages");
     approvals.Int(1, cutoff_ms).Int(2, limit);
     if (approvals.Step() != SQLITE_DONE) return SqlError(db, "prune approvals");
     deleted += sqlite3_changes64(db);

@@ -1441,6 +1441,33 @@ TYPED_TEST(StoreReadContract, PruneCallsKeepsPendingApprovalsAndNewerCalls) {
   EXPECT_TRUE(this->store().GetApproval(core::ApprovalIdForCall(pending->call_id)).ok());
 }
 
+// Tests that call-row retention takes the chat messages of the approvals it prunes with
+// them (the table grew without end before), and keeps those of a pending approval.
+TYPED_TEST(StoreReadContract, PruneCallsTakesTheChatMessagesOfPrunedApprovals) {
+  ASSERT_NE(this->backend_.store, nullptr);
+  const std::string run = this->NewRun("a");
+  Result<CallRecord> decided =
+      this->Decide(run, Verdict::kApprovalRequired, "a", 1, 3600, false, "deploy", T0());
+  Result<CallRecord> pending =
+      this->Decide(run, Verdict::kApprovalRequired, "a", 1, 3600, false, "migrate", T0());
+  ASSERT_TRUE(decided.ok() && pending.ok());
+  const std::string decided_id = core::ApprovalIdForCall(decided->call_id);
+  const std::string pending_id = core::ApprovalIdForCall(pending->call_id);
+  ASSERT_TRUE(this->Vote(decided_id, "rita", false).ok());
+  core::Store& s = this->store();
+  ASSERT_TRUE(s.PutApprovalMessage({decided_id, "slack", "C1", "1.1", true, At(2)}, false).ok());
+  ASSERT_TRUE(s.PutApprovalMessage({pending_id, "slack", "C1", "1.2", false, At(2)}, false).ok());
+  Result<int64_t> n = s.PruneCalls(At(3600), 100);
+  ASSERT_TRUE(n.ok()) << n.error().message;
+  Result<std::optional<core::ApprovalMessage>> gone = s.GetApprovalMessage(decided_id, "slack");
+  ASSERT_TRUE(gone.ok()) << gone.error().message;
+  EXPECT_FALSE(gone->has_value());
+  Result<std::optional<core::ApprovalMessage>> kept = s.GetApprovalMessage(pending_id, "slack");
+  ASSERT_TRUE(kept.ok()) << kept.error().message;
+  ASSERT_TRUE(kept->has_value());
+  EXPECT_EQ((*kept)->ts, "1.2");
+}
+
 // --- the audit chain's checkpoints, anchors, tail check and retention (issue 14) ---------
 // The same rules (audit/checkpoint.h, tail.h, retention.h) over every backend: the
 // checkpoints live in a file (SQLite) or in the database's table plus the file
