@@ -13,7 +13,9 @@
 # session, so one run). Prints each RESULT line and Check/API ratios of p50 and rps, with
 # the daemon's and the client's CPU seconds over each measurement (and per request). COMMITS=1 also counts the daemon's
 # fsync/fdatasync calls over each measurement (perf's syscall tracepoints; root), so
-# decisions per sync = the group commit's mean batch. Not a test: the numbers depend on
+# decisions per sync = the group commit's mean batch. THREADS=1 also prints the daemon's CPU
+# per request by thread name (/proc/PID/task/*/stat: gRPC's threads, the store's writer and
+# syncer, the door's finisher, the HTTP io threads), API beside Check. Not a test: the numbers depend on
 # the machine and its load (printed).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -53,6 +55,17 @@ run=$(curl -s -X POST -H "Authorization: Bearer $token" "http://127.0.0.1:$port/
   python3 -c "import json,sys;print(json.load(sys.stdin)['run_id'])")
 # The daemon's CPU seconds so far (user + system).
 cpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$pid/stat"; }
+# THREADS=1: the daemon's CPU ticks by thread name, one "name ticks" a line.
+snap() {
+  for t in /proc/"$pid"/task/*; do
+    echo "$(tr ' ' _ <"$t/comm") $(awk '{print $14 + $15}' "$t/stat" 2>/dev/null || echo 0)"
+  done | awk '{a[$1] += $2} END {for (k in a) print k, a[k]}' | sort
+}
+threads_line() {  # FROM TO REQUESTS: "name=us_per_request ..." for threads that ran
+  [ "${THREADS:-0}" = 1 ] || return 0
+  join -a2 -e0 -o 0,1.2,2.2 "$1" "$2" | awk -v n="$3" -v hz="$(getconf CLK_TCK)" \
+    '{d = ($3 - $2) * 1e6 / hz / (n > 0 ? n : 1); if (d >= 1) printf " %s=%.0f", $1, d}'
+}
 # COMMITS=1: the daemon's syncs over one measurement (" syncs=N" in $syncs), else nothing.
 perf_pid=""
 syncs_start() {
@@ -77,6 +90,7 @@ for r in $(seq "$rounds"); do
   for c in $conns; do
     t=$((c < 2 ? 1 : 2))
     c0=$(cpu)
+    snap >"$d/s0"
     syncs_start
     api=$(MODE=calls RUN_ID=$run INTERLOCK_TOKEN=$token /usr/bin/time -f "%U %S" -o "$d/t" \
       wrk -t"$t" -c"$c" -d"${secs}s" -s "$root/bench/hook/hook.lua" "http://127.0.0.1:$port" |
@@ -85,16 +99,24 @@ for r in $(seq "$rounds"); do
     api_syncs=$syncs
     api_client=$(awk '{print $1 + $2}' "$d/t")
     c1=$(cpu)
+    snap >"$d/s1"
     syncs_start
     chk=$(/usr/bin/time -f "%U %S" -o "$d/t" "$load" "$gport" "$token" "$c" "$secs" | grep RESULT)
     syncs_end
     chk_syncs=$syncs
     chk_client=$(awk '{print $1 + $2}' "$d/t")
     c2=$(cpu)
+    snap >"$d/s2"
     api="$api daemon_cpu_s=$(echo "$c1 - $c0" | bc) client_cpu_s=$api_client$api_syncs"
     chk="$chk daemon_cpu_s=$(echo "$c2 - $c1" | bc) client_cpu_s=$chk_client$chk_syncs"
     echo "round $r c=$c api:   $api"
     echo "round $r c=$c check: $chk"
+    if [ "${THREADS:-0}" = 1 ]; then
+      n_api=$(echo "$api" | sed -n 's/.*rps=\([0-9.]*\).*/\1/p')
+      n_chk=$(echo "$chk" | sed -n 's/.*rps=\([0-9.]*\).*/\1/p')
+      echo "  api threads (us/request):  $(threads_line "$d/s0" "$d/s1" "$(echo "$n_api * $secs" | bc)")"
+      echo "  check threads (us/request):$(threads_line "$d/s1" "$d/s2" "$(echo "$n_chk * $secs" | bc)")"
+    fi
     python3 - "$api" "$chk" "$secs" <<'PY'
 import re, sys
 f = lambda s: {k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+)", s)}

@@ -205,10 +205,34 @@ std::string Door::RunIdOf(const Ask& ask, const HttpAttributes& req) const {
                      .substr(0, 32);
 }
 
-bool Door::Joined(const std::string& run_id) {
+bool JoinedRuns::Contains(const std::string& run_id) {
   std::lock_guard lock(mu_);
-  return joined_.count(run_id) != 0;
+  auto it = index_.find(run_id);
+  if (it == index_.end()) return false;
+  order_.splice(order_.begin(), order_, it->second);
+  return true;
 }
+
+void JoinedRuns::Add(const std::string& run_id) {
+  std::lock_guard lock(mu_);
+  if (auto it = index_.find(run_id); it != index_.end()) {
+    order_.splice(order_.begin(), order_, it->second);
+    return;
+  }
+  order_.push_front(run_id);
+  index_.emplace(run_id, order_.begin());
+  while (index_.size() > capacity_) {
+    index_.erase(order_.back());
+    order_.pop_back();
+  }
+}
+
+size_t JoinedRuns::size() {
+  std::lock_guard lock(mu_);
+  return index_.size();
+}
+
+bool Door::Joined(const std::string& run_id) { return joined_.Contains(run_id); }
 
 bool Door::JoinRun(const Ask& ask, CheckAnswer* failed) {
   Result<core::RunInfo> run = deps_.calls->JoinRun(ask.caller.principal.agent_id, ask.run_id);
@@ -221,8 +245,7 @@ bool Door::JoinRun(const Ask& ask, CheckAnswer* failed) {
     *failed = Plain(RpcCode::kUnavailable, 503, why, json::serialize(body));
     return false;
   }
-  std::lock_guard lock(mu_);
-  joined_.insert(ask.run_id);
+  joined_.Add(ask.run_id);
   return true;
 }
 

@@ -7,7 +7,8 @@
 //   * the agent comes from the request's bearer credential (core::Authenticator: an
 //     Interlock token or a JWT), never from anything else the request says;
 //   * the run is the agent's run for the value of `run_header` (default Mcp-Session-Id),
-//     else for its credential: "ea-" + SHA-256(agent, identity, key), joined once;
+//     else for its credential: "ea-" + SHA-256(agent, identity, key), joined on its first Check
+//     (again after the door forgets it: JoinedRuns keeps the most recent 16,384);
 //   * an MCP `tools/call` (either revision; headers checked against the body) is decided
 //     by core::Guard as the /mcp/{upstream} door decides it: budgets, workflows, approvals,
 //     kill switches, audit. Other MCP methods are let through as that door forwards them
@@ -32,12 +33,14 @@
 #ifndef INTERLOCK_DOORS_EXT_AUTHZ_DOOR_H_
 #define INTERLOCK_DOORS_EXT_AUTHZ_DOOR_H_
 
+#include <cstddef>
 #include <functional>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <unordered_set>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -91,6 +94,28 @@ struct DoorDeps {
   std::function<std::string(std::string_view)> approval_url;
 };
 
+// The runs this process has joined, the most recently used `capacity` of them: a run key
+// is the client's to choose (run_header), so a set of every run ever seen would grow the
+// daemon's memory with each key an attacker mints. A run evicted is simply joined again
+// on its next Check (core::Calls::JoinRun returns the existing run). Thread-safe.
+class JoinedRuns {
+ public:
+  // 16,384 runs (a few MB at most).
+  static constexpr size_t kDefaultCapacity = 16384;
+  explicit JoinedRuns(size_t capacity = kDefaultCapacity) : capacity_(capacity ? capacity : 1) {}
+  // Whether `run_id` was joined (and not evicted since); marks it most recently used.
+  bool Contains(const std::string& run_id);
+  // Records `run_id` as joined, evicting the least recently used run past the capacity.
+  void Add(const std::string& run_id);
+  size_t size();
+
+ private:
+  const size_t capacity_;
+  std::mutex mu_;
+  std::list<std::string> order_;  // most recently used first; guarded by mu_
+  std::unordered_map<std::string, std::list<std::string>::iterator> index_;  // guarded by mu_
+};
+
 class Door {
  public:
   // Where an answer goes: called exactly once per Check.
@@ -138,8 +163,7 @@ class Door {
 
   const ExtAuthzConfig config_;
   const DoorDeps deps_;
-  std::mutex mu_;
-  std::unordered_set<std::string> joined_;  // runs joined; guarded by mu_
+  JoinedRuns joined_;  // runs joined, bounded
 };
 
 // The kill-switch drill's probe of this door (docs/drill.md): one Check of an MCP

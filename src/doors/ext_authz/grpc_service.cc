@@ -11,9 +11,11 @@
 #include <utility>
 #include <vector>
 
+#include <grpcpp/alarm.h>
 #include <grpcpp/grpcpp.h>
 
 #include "common/text.h"
+#include "common/thread_name.h"
 #include "envoy/service/auth/v3/external_auth.grpc.pb.h"
 
 namespace interlock::doors::ext_authz {
@@ -74,11 +76,9 @@ void FillResponse(const CheckAnswer& a, auth::CheckResponse* response) {
   }
 }
 
-// A few threads of the server's own, for work that must run neither on a gRPC thread nor on
-// the store's: the door's work that waits on a store write (a run's first Check joins the
-// run), and the answers' way out (filling the response and finishing the reactor, which
-// may write to the socket: the store's thread goes back to its next group commit instead).
-// Drained and joined on destruction.
+// A few threads of the server's own, for the door's work that waits on a store write (a
+// run's first Check joins the run), which must run neither on the queue's thread nor on the
+// store's. Drained and joined on destruction.
 class ExtAuthzOffloadPool {
  public:
   explicit ExtAuthzOffloadPool(int threads) {
@@ -127,33 +127,74 @@ class ExtAuthzOffloadPool {
 
 }  // namespace
 
-// gRPC's callback API: Check returns its reactor at once and the door finishes it from
-// the core's asynchronous completion (the store's thread, once the decision is durable),
-// so no thread waits per call and concurrent Checks share one group commit, as the HTTP
-// door's decisions do. Every Check is finished exactly once (the door answers every
-// path, an error with a deny); Shutdown waits for the reactors still owed an answer.
-class ExtAuthzServer::Impl final : public auth::Authorization::CallbackService {
+// gRPC's asynchronous (completion-queue) API on one thread of the door's own, which both
+// takes requests and writes answers: a Check is read there, decided by Door::CheckAsync
+// (no thread waits per call), and the answer, made on the store's thread once the decision
+// is durable, comes back to that thread through an alarm on its queue, which calls Finish.
+// Every Check is finished exactly once (the door answers every path, an error with a
+// deny); Shutdown waits for the Checks still owed an answer before the queue closes.
+class ExtAuthzServer::Impl {
  public:
   explicit Impl(Door* door)
       : door_(door), offload_([this](std::function<void()> fn) { joiner_.Post(std::move(fn)); }) {}
 
-  grpc::ServerUnaryReactor* Check(grpc::CallbackServerContext* context,
-                                  const auth::CheckRequest* request,
-                                  auth::CheckResponse* response) override {
-    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    in_flight_.fetch_add(1);
-    door_->CheckAsync(
-        AttributesOf(*request),
-        [this, reactor, response](CheckAnswer&& a) {
-          // Usually on the store's thread: the answer leaves through the finisher.
-          finisher_.Post([this, reactor, response, a = std::move(a)] {
-            FillResponse(a, response);  // the RPC succeeds; Envoy reads the answer's status
-            reactor->Finish(grpc::Status::OK);
-            Answered();
-          });
-        },
-        offload_);
-    return reactor;
+  // One Check through its three steps, each a tag on the queue.
+  struct Call {
+    enum class Step { kRequested, kAnswered, kFinished };
+    explicit Call(Impl* impl) : impl(impl), responder(&context) {}
+    Impl* impl;
+    Step step = Step::kRequested;
+    grpc::ServerContext context;
+    auth::CheckRequest request;
+    auth::CheckResponse response;
+    grpc::ServerAsyncResponseWriter<auth::CheckResponse> responder;
+    grpc::Alarm alarm;
+    CheckAnswer answer;
+  };
+
+  void RequestNext() {
+    auto* call = new Call(this);
+    service.RequestCheck(&call->context, &call->request, &call->responder, cq.get(), cq.get(),
+                         call);
+  }
+
+  // The queue's thread: until the queue is shut down and drained.
+  void Run() {
+    SetThreadName("il-ext-authz");
+    void* tag = nullptr;
+    bool ok = false;
+    while (cq->Next(&tag, &ok)) Step(static_cast<Call*>(tag), ok);
+  }
+
+  void Step(Call* call, bool ok) {
+    switch (call->step) {
+      case Call::Step::kRequested:
+        if (!ok) {  // the server is shutting down: no request came
+          delete call;
+          return;
+        }
+        RequestNext();
+        in_flight_.fetch_add(1);
+        call->step = Call::Step::kAnswered;
+        door_->CheckAsync(
+            AttributesOf(call->request),
+            [call](CheckAnswer&& a) {
+              // Usually on the store's thread: the answer goes back to the queue's thread.
+              call->answer = std::move(a);
+              call->alarm.Set(call->impl->cq.get(), gpr_time_0(GPR_CLOCK_MONOTONIC), call);
+            },
+            offload_);
+        return;
+      case Call::Step::kAnswered:
+        FillResponse(call->answer, &call->response);  // the RPC succeeds; Envoy reads the status
+        call->step = Call::Step::kFinished;
+        call->responder.Finish(call->response, grpc::Status::OK, call);
+        return;
+      case Call::Step::kFinished:  // written, or the call was cancelled
+        delete call;
+        Answered();
+        return;
+    }
   }
 
   void Answered() {
@@ -169,16 +210,17 @@ class ExtAuthzServer::Impl final : public auth::Authorization::CallbackService {
     idle_.wait(lock, [this] { return in_flight_.load() == 0; });
   }
 
+  auth::Authorization::AsyncService service;
+  std::unique_ptr<grpc::ServerCompletionQueue> cq;
   std::unique_ptr<grpc::Server> server;
+  std::thread thread;
 
  private:
   Door* door_;
   std::atomic<int64_t> in_flight_{0};  // Checks begun and not yet answered
   std::mutex mu_;
   std::condition_variable idle_;
-  // After what their work touches: joined first. The joiner before the finisher it posts to.
-  ExtAuthzOffloadPool finisher_{1};  // answers out, in order of completion
-  ExtAuthzOffloadPool joiner_{2};    // runs' first Checks (a store write each)
+  ExtAuthzOffloadPool joiner_{2};  // runs' first Checks (a store write each)
   const Door::Offload offload_;
 };
 
@@ -204,7 +246,8 @@ Result<std::unique_ptr<ExtAuthzServer>> ExtAuthzServer::Start(Door* door) {
   int port = 0;
   grpc::ServerBuilder builder;
   builder.AddListeningPort(host + ":" + std::to_string(c.port), creds, &port);
-  builder.RegisterService(out->impl_.get());
+  builder.RegisterService(&out->impl_->service);
+  out->impl_->cq = builder.AddCompletionQueue();
   // The request's body and headers, with room for the rest of the CheckRequest.
   builder.SetMaxReceiveMessageSize(static_cast<int>(c.max_body_bytes + (1 << 20)));
   // Per-call work a gateway's loopback or in-cluster connection does not need
@@ -215,8 +258,16 @@ Result<std::unique_ptr<ExtAuthzServer>> ExtAuthzServer::Start(Door* door) {
   builder.AddChannelArgument(GRPC_ARG_ENABLE_CHANNELZ, 0);
   out->impl_->server = builder.BuildAndStart();
   if (!out->impl_->server || port == 0) {
+    out->impl_->cq->Shutdown();
+    void* tag = nullptr;
+    bool ok = false;
+    while (out->impl_->cq->Next(&tag, &ok)) {
+    }
+    out->impl_->server.reset();
     return Error::Unavailable("ext_authz: cannot listen on " + host + ":" + std::to_string(c.port));
   }
+  out->impl_->RequestNext();
+  out->impl_->thread = std::thread([impl = out->impl_.get()] { impl->Run(); });
   out->port_ = static_cast<uint16_t>(port);
   return out;
 }
@@ -224,10 +275,13 @@ Result<std::unique_ptr<ExtAuthzServer>> ExtAuthzServer::Start(Door* door) {
 void ExtAuthzServer::Shutdown(std::chrono::milliseconds grace) {
   if (!impl_ || !impl_->server) return;
   impl_->server->Shutdown(std::chrono::system_clock::now() + grace);
-  impl_->server->Wait();
   // Checks past `grace` were cancelled, but each is still answered (a late answer to a
-  // cancelled call is dropped by gRPC): the door's callbacks must not outlive the server.
+  // cancelled call is dropped by gRPC) on the queue's thread: the door's callbacks must not
+  // outlive the server, nor an alarm the queue.
   impl_->WaitIdle();
+  impl_->server->Wait();
+  impl_->cq->Shutdown();
+  impl_->thread.join();  // drains the queue
   impl_->server.reset();
 }
 

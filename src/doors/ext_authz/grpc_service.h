@@ -5,8 +5,10 @@
 // Each Check is translated into HttpAttributes (headers from header_map when the gateway sends
 // it, else from headers; the body from raw_body when set, else body; a body cut by the
 // gateway, `x-envoy-auth-partial-body: true`, is marked partial), decided by
-// Door::CheckAsync (gRPC's callback API: the reactor is finished from the core's
-// asynchronous decision, no thread waits per call), and answered as a CheckResponse: status
+// Door::CheckAsync (gRPC's asynchronous API on one thread of the door's, il-ext-authz, that
+// both takes requests and writes answers: the core's asynchronous decision comes back to it
+// through an alarm on its completion queue, no thread waits per call; docs/performance.md),
+// and answered as a CheckResponse: status
 // OK with ok_response.headers, or a non-OK status with denied_response (status, headers,
 // body). The RPC itself always succeeds; Envoy reads the answer's status.
 // Thread-safety: Start once, then Shutdown (idempotent) from any thread: Checks in flight
