@@ -1,12 +1,12 @@
 #include "doors/ext_authz/door.h"
 
 #include <algorithm>
-#include <future>
 #include <optional>
 #include <utility>
 
 #include <boost/json.hpp>
 
+#include "common/await.h"
 #include "common/crypto.h"
 #include "common/json.h"
 #include "core/app/tool_views.h"
@@ -186,10 +186,8 @@ void Door::CheckAsync(HttpAttributes req, CheckDone done, const Offload& offload
 }
 
 CheckAnswer Door::Check(HttpAttributes req) {
-  std::promise<CheckAnswer> promise;
-  std::future<CheckAnswer> future = promise.get_future();
-  CheckAsync(std::move(req), [&promise](CheckAnswer&& a) { promise.set_value(std::move(a)); });
-  return future.get();
+  return AwaitCallback<CheckAnswer>(
+      [&](auto done) { CheckAsync(std::move(req), std::move(done)); });
 }
 
 std::string Door::RunIdOf(const Ask& ask, const HttpAttributes& req) const {

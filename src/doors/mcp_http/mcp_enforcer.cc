@@ -1,11 +1,11 @@
 #include "doors/mcp_http/mcp_enforcer.h"
 
 #include <condition_variable>
-#include <future>
 #include <memory>
 #include <mutex>
 #include <utility>
 
+#include "common/await.h"
 #include "core/app/approvals.h"
 
 namespace interlock::server {
@@ -43,13 +43,10 @@ mcp::Enforcer::Outcome McpEnforcer::Decide(ToolCall call) {
     r = guard_->Decide(agent_id_, principal_, run_id_, std::move(call));
   } else {
     // Guard::Decide with the identity: the same wait on DecideAsync's one answer.
-    std::promise<core::GuardResponse> promise;
-    std::future<core::GuardResponse> future = promise.get_future();
-    guard_->DecideAsync(
-        agent_id_, principal_, run_id_, std::move(call),
-        [&promise](core::GuardResponse&& g) { promise.set_value(std::move(g)); }, {}, {},
-        &identity_);
-    r = future.get();
+    r = AwaitCallback<core::GuardResponse>([&](auto done) {
+      guard_->DecideAsync(agent_id_, principal_, run_id_, std::move(call), std::move(done), {}, {},
+                          &identity_);
+    });
   }
   Outcome out{std::move(r.decision), std::move(r.call_id)};
   if (out.decision.verdict == Verdict::kApprovalRequired && !out.call_id.empty()) {
