@@ -10,6 +10,7 @@
 #include "common/base64.h"
 #include "common/crypto.h"
 #include "common/json.h"
+#include "common/text.h"
 
 namespace interlock::audit {
 
@@ -95,13 +96,6 @@ bool Redactor::IsRedacted(const boost::json::value& v) {
 
 namespace {
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // Calls `found(pos)` for each occurrence of `s` (non-empty) in `text`, left to right, none
 // overlapping the one before. Boyer-Moore-Horspool: a result is scanned for a dozen forms
 // of each value, and a plain find stops at every occurrence of a form's first byte.
@@ -126,9 +120,9 @@ std::string MaskPercentEncoded(std::string text, const std::vector<const std::st
   size_t n = 0;
   for (size_t i = 0; i < text.size(); ++n) {
     from[n] = i;
-    if (text[i] == '%' && i + 2 < text.size() && HexValue(text[i + 1]) >= 0 &&
-        HexValue(text[i + 2]) >= 0) {
-      decoded[n] = static_cast<char>(HexValue(text[i + 1]) * 16 + HexValue(text[i + 2]));
+    if (text[i] == '%' && i + 2 < text.size() && HexDigitValue(text[i + 1]) >= 0 &&
+        HexDigitValue(text[i + 2]) >= 0) {
+      decoded[n] = static_cast<char>(HexDigitValue(text[i + 1]) * 16 + HexDigitValue(text[i + 2]));
       i += 3;
     } else {
       decoded[n] = text[i] == '+' ? ' ' : text[i];

@@ -29,6 +29,14 @@ inline std::string AsciiLower(std::string_view s) {
   return out;
 }
 
+// The value of one hex digit (0-9, a-f, A-F), or -1 for any other byte.
+inline int HexDigitValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
 }  // namespace interlock
 
 #endif  // INTERLOCK_COMMON_TEXT_H_

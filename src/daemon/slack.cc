@@ -11,6 +11,7 @@
 
 #include "common/crypto.h"
 #include "common/json.h"
+#include "common/text.h"
 #include "outbound/http_endpoint.h"
 #include "outbound/http_exchange.h"
 #include "outbound/tls_client.h"
@@ -67,13 +68,6 @@ bool SlackReplayCache::FirstSeen(std::string_view signature, std::string_view ti
 
 namespace {
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // application/x-www-form-urlencoded: '+' is a space, %XX a byte.
 Result<std::string> FormDecode(std::string_view v) {
   std::string out;
@@ -85,7 +79,7 @@ Result<std::string> FormDecode(std::string_view v) {
       if (i + 2 >= v.size()) {
         return Error::Invalid("a truncated %-escape in the form body");
       }
-      const int hi = HexValue(v[i + 1]), lo = HexValue(v[i + 2]);
+      const int hi = HexDigitValue(v[i + 1]), lo = HexDigitValue(v[i + 2]);
       if (hi < 0 || lo < 0) return Error::Invalid("a bad %-escape in the form body");
       out += static_cast<char>(hi * 16 + lo);
       i += 2;

@@ -9,6 +9,7 @@
 #include <string>
 #include <utility>
 #include <vector>
+#include "common/text.h"
 
 namespace interlock::policy::shell_internal {
 namespace {
@@ -46,13 +47,6 @@ void AppendUtf8(uint32_t cp, std::string* out) {
     out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
     out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
   }
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 // Whether bash may brace-expand a word, given its unquoted characters (`bare`: quoted
@@ -603,8 +597,8 @@ class Parser {
         const int max = e == 'x' ? 2 : (e == 'u' ? 4 : 8);
         uint32_t v = 0;
         int k = 0;
-        while (k < max && HexValue(Peek()) >= 0) {
-          v = v * 16 + static_cast<uint32_t>(HexValue(Peek()));
+        while (k < max && HexDigitValue(Peek()) >= 0) {
+          v = v * 16 + static_cast<uint32_t>(HexDigitValue(Peek()));
           ++i_;
           ++k;
         }
