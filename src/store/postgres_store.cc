@@ -699,6 +699,11 @@ Result<std::string> PostgresStore::CreateToken(core::Role role, std::string_view
   return plaintext;
 }
 
+std::optional<core::Principal> PostgresStore::CachedPrincipal(std::string_view bearer_token) {
+  if (bearer_token.empty()) return std::nullopt;
+  return impl_->CachedPrincipal(Sha256Hex(bearer_token));
+}
+
 Result<core::Principal> PostgresStore::Authenticate(std::string_view bearer_token) {
   if (bearer_token.empty()) return Error::NotFound("no token");
   const std::string hash = Sha256Hex(bearer_token);

@@ -135,6 +135,7 @@ class PostgresStore final : public core::Store {
                                   TimePoint now,
                                   const std::vector<std::string>& workspace_roots = {}) override;
   Result<core::Principal> Authenticate(std::string_view bearer_token) override;
+  std::optional<core::Principal> CachedPrincipal(std::string_view bearer_token) override;
   Result<std::vector<core::TokenInfo>> ListTokens() override;
   Status RevokeToken(std::string_view token_id, std::string_view actor, TimePoint now) override;
   Status SetKill(const core::KillEntry& entry) override;

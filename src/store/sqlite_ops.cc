@@ -462,6 +462,17 @@ void SqliteStore::Impl::ClearAuthCache() {
   auth_cache_.clear();
 }
 
+std::optional<core::Principal> SqliteStore::Impl::CachedPrincipal(std::string_view bearer) {
+  const std::string hash = Sha256Hex(bearer);
+  std::lock_guard lock(auth_mu_);
+  if (auto it = auth_cache_.find(hash);
+      it != auth_cache_.end() &&
+      std::chrono::steady_clock::now() - it->second.second < kAuthCacheTtl) {
+    return it->second.first;
+  }
+  return std::nullopt;
+}
+
 Result<core::Principal> SqliteStore::Impl::Authenticate(std::string_view bearer) {
   const std::string hash = Sha256Hex(bearer);
   const auto now = std::chrono::steady_clock::now();

@@ -520,6 +520,11 @@ Result<core::Principal> SqliteStore::Authenticate(std::string_view bearer_token)
   return impl_->Authenticate(bearer_token);
 }
 
+std::optional<core::Principal> SqliteStore::CachedPrincipal(std::string_view bearer_token) {
+  if (bearer_token.empty()) return std::nullopt;
+  return impl_->CachedPrincipal(bearer_token);
+}
+
 Result<std::vector<core::TokenInfo>> SqliteStore::ListTokens() {
   return impl_->Read<std::vector<core::TokenInfo>>(
       [](Conn& c) -> Result<std::vector<core::TokenInfo>> {

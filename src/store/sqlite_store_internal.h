@@ -543,6 +543,7 @@ class SqliteStore::Impl {
   void ClearAuthCache();
 
   Result<core::Principal> Authenticate(std::string_view bearer);
+  std::optional<core::Principal> CachedPrincipal(std::string_view bearer);
 
   const StoreOptions& options() const { return options_; }
   Conn& writer() { return writer_; }

@@ -17,6 +17,9 @@ class StoreTable final : public TokenTable {
   Result<Principal> Authenticate(std::string_view token) override {
     return store_->Authenticate(token);
   }
+  std::optional<Principal> CachedPrincipal(std::string_view token) override {
+    return store_->CachedPrincipal(token);
+  }
   Status RecordAuthFailures(const AuthFailures& failures) override {
     return store_->RecordAuthFailures(failures);
   }
@@ -100,7 +103,15 @@ AuthnResult Authenticator::Bearer(std::optional<std::string_view> token, bool he
          header_present ? "Authorization must be 'Bearer <token>'" : "missing bearer token"});
   }
   if (options_.jwt != nullptr && identity::LooksLikeJwt(*token)) return Jwt(*token);
-  return Interlock(*token);
+  return *Interlock(*token, /*may_wait=*/true);
+}
+
+std::optional<AuthnResult> Authenticator::BearerWithoutWaiting(
+    std::optional<std::string_view> token, bool header_present) {
+  if (!token || (options_.jwt != nullptr && identity::LooksLikeJwt(*token))) {
+    return Bearer(token, header_present);  // neither reads the token table
+  }
+  return Interlock(*token, /*may_wait=*/false);
 }
 
 void Authenticator::ArmDrill(std::string token) {
@@ -115,7 +126,7 @@ void Authenticator::DisarmDrill() {
   drill_armed_.store(false, std::memory_order_release);
 }
 
-AuthnResult Authenticator::Interlock(std::string_view token) {
+std::optional<AuthnResult> Authenticator::Interlock(std::string_view token, bool may_wait) {
   const AuthnRefusal invalid{AuthnOutcome::kUnauthenticated, "invalid or revoked token"};
   if (token.size() > kMaxInterlockTokenBytes) return Refuse("invalid or revoked token", invalid);
   if (drill_armed_.load(std::memory_order_acquire)) {
@@ -125,7 +136,7 @@ AuthnResult Authenticator::Interlock(std::string_view token) {
       p.name = std::string(kDrillAgentId);
       p.agent_id = std::string(kDrillAgentId);
       p.role = Role::kAgent;
-      return {Caller{std::move(p), {}}, {}};
+      return AuthnResult{Caller{std::move(p), {}}, {}};
     }
   }
   // The digest only when the cache is on: the token table hashes the token itself.
@@ -133,20 +144,27 @@ AuthnResult Authenticator::Interlock(std::string_view token) {
   if (cache_->enabled()) {
     const Sha256Digest digest = Sha256(token);
     key.assign(reinterpret_cast<const char*>(digest.data()), digest.size());
-    if (auto p = cache_->Get(key)) return {Caller{std::move(*p), {}}, {}};
+    if (auto p = cache_->Get(key)) return AuthnResult{Caller{std::move(*p), {}}, {}};
+  }
+  if (!may_wait) {
+    std::optional<Principal> held = tokens_->CachedPrincipal(token);
+    if (!held) return std::nullopt;
+    if (cache_->enabled()) cache_->Put(key, *held);
+    return AuthnResult{Caller{std::move(*held), {}}, {}};
   }
   auto p = tokens_->Authenticate(token);
   if (!p.ok()) {
     if (p.error().kind == ErrorKind::kUnavailable || p.error().kind == ErrorKind::kTimeout) {
       // Not the caller's fault and not audited as theirs: the door answers 503.
-      return {std::nullopt,
-              {AuthnOutcome::kUnavailable,
-               "the store is unavailable, so the token cannot be checked: " + p.error().message}};
+      return AuthnResult{
+          std::nullopt,
+          {AuthnOutcome::kUnavailable,
+           "the store is unavailable, so the token cannot be checked: " + p.error().message}};
     }
     return Refuse("invalid or revoked token", invalid);
   }
   if (cache_->enabled()) cache_->Put(key, *p);
-  return {Caller{std::move(*p), {}}, {}};
+  return AuthnResult{Caller{std::move(*p), {}}, {}};
 }
 
 AuthnResult Authenticator::Jwt(std::string_view token) {

@@ -84,6 +84,11 @@ class TokenTable {
   // The principal of a live token; kNotFound/kPermissionDenied for unknown or revoked,
   // kUnavailable/kTimeout when the table cannot answer.
   virtual Result<Principal> Authenticate(std::string_view token) = 0;
+  // Authenticate's answer when the table holds it without reading or waiting; nullopt
+  // when it would have to read (the default).
+  virtual std::optional<Principal> CachedPrincipal(std::string_view /*token*/) {
+    return std::nullopt;
+  }
   // Writes one auth_failed record (committed when it returns).
   virtual Status RecordAuthFailures(const AuthFailures& failures) = 0;
 };
@@ -123,6 +128,13 @@ class Authenticator {
   // an Interlock token. `header_present`: an Authorization header was sent (only the
   // audited reason differs). Pass nullopt for "no usable bearer token".
   AuthnResult Bearer(std::optional<std::string_view> token, bool header_present = false);
+  // Bearer's answer when it can be given without reading the token table or waiting (no
+  // token, a refusal of its shape, a drill, a JWT: the verifier never waits; a token a
+  // cache holds); nullopt when only a read of the table can answer, which the caller then
+  // makes where it may wait (Bearer, on another thread). For a door whose one thread serves
+  // every request (the ext_authz door).
+  std::optional<AuthnResult> BearerWithoutWaiting(std::optional<std::string_view> token,
+                                                  bool header_present = false);
 
   // An OAuth 2.1 access token presented to /mcp/{upstream} (identity.oauth): it must be
   // for `resource` and from one of `authorization_servers`; the agent is `agent` (the
@@ -148,7 +160,8 @@ class Authenticator {
 
  private:
   class Cache;
-  AuthnResult Interlock(std::string_view token);
+  // nullopt only when !may_wait and the token table would have to be read.
+  std::optional<AuthnResult> Interlock(std::string_view token, bool may_wait);
   AuthnResult Jwt(std::string_view token);
   AuthnResult Refuse(std::string_view why, AuthnRefusal refusal);
   void Write(const AuthFailures& f);

@@ -201,6 +201,12 @@ class Store : public RunStore, public ApprovalStore, public HistorySource {
                                           std::string_view agent_id, TimePoint now,
                                           const std::vector<std::string>& workspace_roots = {}) = 0;
   virtual Result<Principal> Authenticate(std::string_view bearer_token) = 0;
+  // Authenticate's answer for a live token when the store holds it from a read less than
+  // its cache's TTL ago, without reading or waiting; nullopt when it would have to read
+  // (the default: a store without a cache). For a door whose thread must never wait.
+  virtual std::optional<Principal> CachedPrincipal(std::string_view /*bearer_token*/) {
+    return std::nullopt;
+  }
   virtual Result<std::vector<TokenInfo>> ListTokens() = 0;
   virtual Status RevokeToken(std::string_view token_id, std::string_view actor, TimePoint now) = 0;
 

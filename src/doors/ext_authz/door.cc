@@ -128,18 +128,24 @@ const RouteRule* Door::Match(const HttpAttributes& req) const {
   return nullptr;
 }
 
-bool Door::Read(const HttpAttributes& req, Pending& p, CheckAnswer* now) const {
+Door::ReadStep Door::Read(const HttpAttributes& req, Pending& p, CheckAnswer* now,
+                          bool may_wait) const {
   const RouteRule* route = Match(req);
   if (route == nullptr) {
     const std::string why = "no ext_authz route covers " + req.method + " " + PathOnly(req.path);
     *now = Plain(RpcCode::kPermissionDenied, 403, why,
                  json::serialize(json::object{{"error", "PERMISSION_DENIED"}, {"message", why}}));
-    return true;
+    return ReadStep::kAnswered;
   }
   Ask& ask = p.ask;
   ask.mcp = route->mcp;
   const std::optional<std::string> token = BearerOf(req.headers);
-  core::AuthnResult who = deps_.authn->Bearer(token, req.headers.count("authorization") != 0);
+  const bool header = req.headers.count("authorization") != 0;
+  std::optional<core::AuthnResult> checked = may_wait
+                                                 ? std::optional(deps_.authn->Bearer(token, header))
+                                                 : deps_.authn->BearerWithoutWaiting(token, header);
+  if (!checked) return ReadStep::kMustWait;
+  core::AuthnResult& who = *checked;
   if (!who.ok()) {
     const bool down = who.refusal.outcome == core::AuthnOutcome::kUnavailable;
     const bool forbidden = who.refusal.outcome == core::AuthnOutcome::kForbidden;
@@ -154,7 +160,7 @@ bool Door::Read(const HttpAttributes& req, Pending& p, CheckAnswer* now) const {
                                                         ? "Bearer error=\"invalid_token\""
                                                         : "Bearer");
     }
-    return true;
+    return ReadStep::kAnswered;
   }
   ask.caller = std::move(*who.caller);
   ask.token = token.value_or("");
@@ -162,18 +168,42 @@ bool Door::Read(const HttpAttributes& req, Pending& p, CheckAnswer* now) const {
     const std::string why = "only agent tokens may make tool calls";
     *now = Plain(RpcCode::kPermissionDenied, 403, why,
                  json::serialize(RpcError(nullptr, -32001, why)));
-    return true;
+    return ReadStep::kAnswered;
   }
-  if (route->mcp ? ReadMcp(req, p, now) : ReadRoute(*route, req, p, now)) return true;
+  if (route->mcp ? ReadMcp(req, p, now) : ReadRoute(*route, req, p, now)) {
+    return ReadStep::kAnswered;
+  }
   ask.run_id = RunIdOf(ask, req);
-  return false;
+  return ReadStep::kRead;
 }
 
 void Door::CheckAsync(HttpAttributes req, CheckDone done, const Offload& offload) {
   auto p = std::make_shared<Pending>();
   p->done = std::move(done);
   CheckAnswer now;
-  if (Read(req, *p, &now)) return p->done(std::move(now));
+  switch (Read(req, *p, &now, /*may_wait=*/!offload)) {
+    case ReadStep::kAnswered:
+      return p->done(std::move(now));
+    case ReadStep::kRead:
+      return JoinThenDecide(std::move(p), offload);
+    case ReadStep::kMustWait:
+      break;
+  }
+  // A bearer token no cache holds: the token table is read on `offload`'s thread, and the
+  // request read again there from the start (a fresh Pending: nothing of the first read
+  // is kept).
+  offload([this, done = std::move(p->done), req = std::move(req)]() mutable {
+    auto fresh = std::make_shared<Pending>();
+    fresh->done = std::move(done);
+    CheckAnswer later;
+    if (Read(req, *fresh, &later, /*may_wait=*/true) != ReadStep::kRead) {
+      return fresh->done(std::move(later));
+    }
+    JoinThenDecide(std::move(fresh), {});  // already on a thread that may block
+  });
+}
+
+void Door::JoinThenDecide(std::shared_ptr<Pending> p, const Offload& offload) {
   if (Joined(p->ask.run_id)) return Decide(std::move(p));
   // The run's first Check: joining it is a store write (a commit), off the caller's thread.
   auto join = [this, p]() mutable {

@@ -128,7 +128,9 @@ class Door {
 
   // Decides `req` and answers through `done`, without waiting on the decision's commit.
   // `done` runs in the caller's thread when nothing is decided (no route, no credential)
-  // or the store answers in line; on `offload`'s thread when the run's join fails; else
+  // or the store answers in line; on `offload`'s thread when the run's join fails or the
+  // credential had to be read from the store (never read on the caller's thread when an
+  // `offload` is given: a store read may wait, and the caller may serve every Check); else
   // on the store's thread (the writer, or the syncer with durability full) once the
   // decision is durable, where it must not block. Every path answers: an error is a deny.
   void CheckAsync(HttpAttributes req, CheckDone done, const Offload& offload = {});
@@ -141,9 +143,15 @@ class Door {
   struct Ask;      // one request's agent, run and protocol (door.cc)
   struct Pending;  // a request to decide: its Ask, its call and where the answer goes
   const RouteRule* Match(const HttpAttributes& req) const;
-  // Reads the request: its route, its agent (the bearer credential) and what to decide,
-  // into `p`, and answers false; or answers true having set *now.
-  bool Read(const HttpAttributes& req, Pending& p, CheckAnswer* now) const;
+  // What Read did: answered (*now set: no route, a refused credential, a body that needs no
+  // decision), read the request into `p`, or stopped because the caller's credential can
+  // only be checked by reading the token table, which `may_wait` false forbids.
+  enum class ReadStep { kAnswered, kRead, kMustWait };
+  // Reads the request: its route, its agent (the bearer credential) and what to decide.
+  ReadStep Read(const HttpAttributes& req, Pending& p, CheckAnswer* now, bool may_wait) const;
+  // The rest of a Check once read: joins the run when the door has not (a store write,
+  // blocking: on `offload`'s thread, or here when `offload` is empty), then decides.
+  void JoinThenDecide(std::shared_ptr<Pending> p, const Offload& offload);
   // Each reads the request into `p` (the call to decide) and answers false, or answers
   // true having set *now (an answer that needs no decision).
   bool ReadMcp(const HttpAttributes& req, Pending& p, CheckAnswer* now) const;

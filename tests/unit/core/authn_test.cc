@@ -33,11 +33,18 @@ class FakeTokens final : public TokenTable {
     if (it == live.end()) return Error{ErrorKind::kPermissionDenied, "invalid or revoked token"};
     return it->second;
   }
+  // The store's short cache, modelled: what `held` holds is answered without a lookup.
+  std::optional<Principal> CachedPrincipal(std::string_view token) override {
+    auto it = held.find(std::string(token));
+    if (it == held.end()) return std::nullopt;
+    return it->second;
+  }
   Status RecordAuthFailures(const AuthFailures& f) override {
     records.push_back(f);
     return Status::Ok();
   }
   std::map<std::string, Principal> live;
+  std::map<std::string, Principal> held;
   bool unavailable = false;
   int lookups = 0;
   std::vector<AuthFailures> records;
@@ -115,6 +122,32 @@ TEST_F(AuthnTest, LiveTokenIsItsAgent) {
   EXPECT_EQ(r.caller->principal.agent_id, "support");
   EXPECT_TRUE(r.caller->identity.issuer.empty());
   EXPECT_EQ(failures_, 0);
+}
+
+// Tests what a door whose one thread serves every request (the ext_authz door) may ask
+// without waiting: a token no cache holds is never looked up there (nullopt: the door reads
+// it on a thread that may wait), one the store's cache holds is answered, and a missing or
+// oversized token is refused at once, as Bearer refuses it.
+TEST_F(AuthnTest, TokenNoCacheHoldsIsNeverLookedUpOnAThreadThatMustNotWait) {
+  Authenticator& a = Make();
+  EXPECT_FALSE(a.BearerWithoutWaiting(std::string_view("good-token")).has_value());
+  EXPECT_EQ(tokens_.lookups, 0) << "the token table was read on a thread that must not wait";
+  tokens_.held["good-token"] = Agent("support");
+  std::optional<AuthnResult> held = a.BearerWithoutWaiting(std::string_view("good-token"));
+  ASSERT_TRUE(held.has_value());
+  ASSERT_TRUE(held->ok()) << held->refusal.message;
+  EXPECT_EQ(held->caller->principal.agent_id, "support");
+  EXPECT_EQ(tokens_.lookups, 0);
+  std::optional<AuthnResult> none = a.BearerWithoutWaiting(std::nullopt, true);
+  ASSERT_TRUE(none.has_value());
+  EXPECT_FALSE(none->ok());
+  std::optional<AuthnResult> huge = a.BearerWithoutWaiting(std::string(4096, 'x'));
+  ASSERT_TRUE(huge.has_value());
+  EXPECT_FALSE(huge->ok());
+  EXPECT_EQ(tokens_.lookups, 0);
+  // Bearer, on a thread that may wait, reads what the cache does not hold.
+  EXPECT_TRUE(a.Bearer(std::string_view("good-token")).ok());
+  EXPECT_EQ(tokens_.lookups, 1);
 }
 
 // Tests that the positive cache answers within its TTL on the injected clock and asks the

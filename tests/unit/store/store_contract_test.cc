@@ -375,6 +375,26 @@ TYPED_TEST(StoreContract, RevokedTokenAuthenticatesNoOne) {
   EXPECT_EQ(this->Audit(audit::kTokenRevoked).size(), 1u);
 }
 
+// Tests the cache-only lookup a door's one thread may make (Store::CachedPrincipal): it never
+// answers a token the store has not read, answers what Authenticate answered while the
+// store's cache holds it, and never a token revoked through this store.
+TYPED_TEST(StoreContract, CachedPrincipalAnswersOnlyWhatARecentReadLeft) {
+  Result<std::string> agent = this->store().CreateToken(Role::kAgent, "", "a", T0());
+  ASSERT_TRUE(agent.ok());
+  EXPECT_FALSE(this->store().CachedPrincipal(*agent).has_value());
+  EXPECT_FALSE(this->store().CachedPrincipal("").has_value());
+  Result<core::Principal> read = this->store().Authenticate(*agent);
+  ASSERT_TRUE(read.ok());
+  std::optional<core::Principal> held = this->store().CachedPrincipal(*agent);
+  ASSERT_TRUE(held.has_value());
+  EXPECT_EQ(held->token_id, read->token_id);
+  EXPECT_EQ(held->agent_id, "a");
+  EXPECT_EQ(held->role, Role::kAgent);
+  EXPECT_FALSE(this->store().CachedPrincipal("ilk_nope").has_value());
+  ASSERT_TRUE(this->store().RevokeToken(read->token_id, "root", T0()).ok());
+  EXPECT_FALSE(this->store().CachedPrincipal(*agent).has_value());
+}
+
 // Tests that a token spec the role rules refuse (an agent token without an agent, a
 // reviewer without a name) is never created.
 TYPED_TEST(StoreContract, TokenWithoutItsIdentityIsRefused) {
