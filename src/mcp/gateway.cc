@@ -393,87 +393,15 @@ void Gateway::OnClientLine(std::string_view line) {
         return;
       }
       if (!ForwardedNotification(msg->method, /*from_client=*/true)) return;
-      if (msg->method == "notifications/cancelled") {
-        json::value* params = msg->doc.get_object().if_contains("params");
-        json::value* rid = params != nullptr && params->is_object()
-                               ? params->get_object().if_contains("requestId")
-                               : nullptr;
-        if (rid != nullptr) {
-          std::string why = "the MCP client cancelled the request";
-          const json::value* r = params->get_object().if_contains("reason");
-          if (r != nullptr && r->is_string() && !r->get_string().empty()) {
-            why += ": " + std::string(r->get_string().subview(0, 200));
-          }
-          // A subscription ends without an answer (the client stopped listening); one the
-          // gateway forwarded is cancelled at the server under the gateway's id.
-          if (EndListen(*rid, /*answer=*/false)) return;
-          std::lock_guard lock(mu_);
-          if (auto it = held_.find(IdKey(*rid)); it != held_.end()) {
-            it->second->Cancel(why);
-            return;  // the upstream never saw this request
-          }
-          // The server knows the request by the gateway's id; one it never received (or
-          // a made-up id, perhaps one of the gateway's own requests) cancels nothing.
-          auto c = client_ids_.find(IdKey(*rid));
-          if (c == client_ids_.end() || c->second == 0) {
-            Log("dropped notifications/cancelled for a request the server does not have");
-            return;
-          }
-          *rid = json::value(c->second);
-        }
-      }
+      if (msg->method == "notifications/cancelled" && !MapClientCancel(msg->doc)) return;
       if (msg->method == "notifications/initialized" && upstream_notified_.exchange(true)) {
         return;  // the server was told once (AnswerInitializeFromUpstream)
       }
       to_server_(msg->doc);
       return;
-    case MessageKind::kResponse: {  // to a request of the server (sampling, roots, ...)
-      // An answer to one of the gateway's own requests (elicitation) never reaches the
-      // server, whatever it holds.
-      if (InOwnIdSpace(msg->id)) {
-        HandleOwnResponse(msg->doc, IdKey(msg->id));
-        return;
-      }
-      // An answer to a server's input request put to this (legacy) client: collected for the
-      // call's retry, never relayed as a response.
-      {
-        std::shared_ptr<InputAsk> ask;
-        std::string key;
-        {
-          std::lock_guard lock(mu_);
-          std::optional<uint64_t> cid = IssuedId(msg->id);
-          if (auto it = cid ? input_asks_.find(*cid) : input_asks_.end(); it != input_asks_.end()) {
-            ask = std::move(it->second.first);
-            key = std::move(it->second.second);
-            input_asks_.erase(it);
-          }
-        }
-        if (ask) {
-          HandleInputAnswer(msg->doc, std::move(ask), key);
-          return;
-        }
-      }
-      // Else it answers a server request only through the id the gateway gave it.
-      json::value server_id;
-      {
-        std::lock_guard lock(mu_);
-        std::optional<uint64_t> cid = IssuedId(msg->id);
-        auto it = cid ? server_requests_.find(*cid) : server_requests_.end();
-        if (it != server_requests_.end()) {
-          server_id = std::move(it->second);
-          server_requests_.erase(it);
-          server_request_ids_.erase(IdKey(server_id));
-        }
-      }
-      if (server_id.is_null()) {
-        Log("dropped a client response to no request of the server: " +
-            IdKey(msg->id).substr(0, 100));
-        return;
-      }
-      msg->doc.get_object()["id"] = std::move(server_id);
-      to_server_(msg->doc);
+    case MessageKind::kResponse:  // to a request of the server (sampling, roots, ...)
+      OnClientResponse(*msg);
       return;
-    }
     case MessageKind::kRequest:
       if (HandleRevision(*msg)) return;
       if (msg->method != "tools/call" && LooksLikeToolsCall(msg->method)) {
@@ -503,34 +431,88 @@ void Gateway::OnClientLine(std::string_view line) {
   }
 }
 
-void Gateway::HandleClientRequest(json::value doc, const json::value& id,
-                                  const std::string& method) {
-  const std::string key = IdKey(id);
-  std::string closed_why;
-  bool in_use = false;
-  {
-    std::lock_guard lock(mu_);
-    if (upstream_closed_) closed_why = "the MCP server is gone (" + upstream_closed_why_ + ")";
-    in_use = client_ids_.count(key) != 0;
-    if (closed_why.empty() && !in_use) client_ids_.emplace(key, 0);  // reserved until answered
-  }
-  if (!closed_why.empty() || in_use) {
-    const std::string why = in_use ? std::string(
-                                         "request id already in use by a request in flight "
-                                         "(ids must be unique among a client's requests)")
-                                   : closed_why;
-    if (method == "tools/call") {
-      const json::value* params = doc.get_object().if_contains("params");
-      Enforcer::Outcome o = DecideRefusal(params, why + "; not forwarded");
-      if (!in_use) {
-        SendToClient(ResultResponse(id, Denial(o.decision)));
-        return;
-      }
+bool Gateway::MapClientCancel(json::value& doc) {
+  json::value* params = doc.get_object().if_contains("params");
+  json::value* rid = params != nullptr && params->is_object()
+                         ? params->get_object().if_contains("requestId")
+                         : nullptr;
+  if (rid != nullptr) {
+    std::string why = "the MCP client cancelled the request";
+    const json::value* r = params->get_object().if_contains("reason");
+    if (r != nullptr && r->is_string() && !r->get_string().empty()) {
+      why += ": " + std::string(r->get_string().subview(0, 200));
     }
-    SendToClient(ErrorResponse(id, in_use ? kInvalidRequest : kInternalError, "Interlock: " + why));
+    // A subscription ends without an answer (the client stopped listening); one the
+    // gateway forwarded is cancelled at the server under the gateway's id.
+    if (EndListen(*rid, /*answer=*/false)) return false;
+    std::lock_guard lock(mu_);
+    if (auto it = held_.find(IdKey(*rid)); it != held_.end()) {
+      it->second->Cancel(why);
+      return false;  // the upstream never saw this request
+    }
+    // The server knows the request by the gateway's id; one it never received (or
+    // a made-up id, perhaps one of the gateway's own requests) cancels nothing.
+    auto c = client_ids_.find(IdKey(*rid));
+    if (c == client_ids_.end() || c->second == 0) {
+      Log("dropped notifications/cancelled for a request the server does not have");
+      return false;
+    }
+    *rid = json::value(c->second);
+  }
+  return true;
+}
+
+void Gateway::OnClientResponse(Message& msg) {
+  // An answer to one of the gateway's own requests (elicitation) never reaches the
+  // server, whatever it holds.
+  if (InOwnIdSpace(msg.id)) {
+    HandleOwnResponse(msg.doc, IdKey(msg.id));
     return;
   }
+  // An answer to a server's input request put to this (legacy) client: collected for the
+  // call's retry, never relayed as a response.
+  {
+    std::shared_ptr<InputAsk> ask;
+    std::string key;
+    {
+      std::lock_guard lock(mu_);
+      std::optional<uint64_t> cid = IssuedId(msg.id);
+      if (auto it = cid ? input_asks_.find(*cid) : input_asks_.end(); it != input_asks_.end()) {
+        ask = std::move(it->second.first);
+        key = std::move(it->second.second);
+        input_asks_.erase(it);
+      }
+    }
+    if (ask) {
+      HandleInputAnswer(msg.doc, std::move(ask), key);
+      return;
+    }
+  }
+  // Else it answers a server request only through the id the gateway gave it.
+  json::value server_id;
+  {
+    std::lock_guard lock(mu_);
+    std::optional<uint64_t> cid = IssuedId(msg.id);
+    auto it = cid ? server_requests_.find(*cid) : server_requests_.end();
+    if (it != server_requests_.end()) {
+      server_id = std::move(it->second);
+      server_requests_.erase(it);
+      server_request_ids_.erase(IdKey(server_id));
+    }
+  }
+  if (server_id.is_null()) {
+    Log("dropped a client response to no request of the server: " + IdKey(msg.id).substr(0, 100));
+    return;
+  }
+  msg.doc.get_object()["id"] = std::move(server_id);
+  to_server_(msg.doc);
+}
+
+void Gateway::HandleClientRequest(json::value doc, const json::value& id,
+                                  const std::string& method) {
+  if (!ReserveClientId(doc, id, method)) return;
   const UpstreamEra era = EnsureUpstreamEra(doc, method);
+  std::string closed_why;
   {
     // The probe may have outlived the upstream: nothing more is forwarded to it.
     std::lock_guard lock(mu_);
@@ -588,7 +570,51 @@ void Gateway::HandleClientRequest(json::value doc, const json::value& id,
     HandleListen(std::move(doc), id, era);
     return;
   }
-  if (method == "initialize") {
+  if (method == "initialize" && HandleInitialize(doc, id, era)) return;
+  Pending p;
+  p.method = method;
+  if (method == "tools/list") {
+    const json::value* params = doc.get_object().if_contains("params");
+    p.list_first_page =
+        params == nullptr || !params->is_object() || !params->get_object().contains("cursor");
+  }
+  {
+    std::lock_guard lock(mu_);
+    ForwardToServerLocked(doc, id, std::move(p));
+  }
+  to_server_(doc);
+}
+
+bool Gateway::ReserveClientId(const json::value& doc, const json::value& id,
+                              const std::string& method) {
+  const std::string key = IdKey(id);
+  std::string closed_why;
+  bool in_use = false;
+  {
+    std::lock_guard lock(mu_);
+    if (upstream_closed_) closed_why = "the MCP server is gone (" + upstream_closed_why_ + ")";
+    in_use = client_ids_.count(key) != 0;
+    if (closed_why.empty() && !in_use) client_ids_.emplace(key, 0);  // reserved until answered
+  }
+  if (closed_why.empty() && !in_use) return true;
+  const std::string why = in_use ? std::string(
+                                       "request id already in use by a request in flight "
+                                       "(ids must be unique among a client's requests)")
+                                 : closed_why;
+  if (method == "tools/call") {
+    const json::value* params = doc.get_object().if_contains("params");
+    Enforcer::Outcome o = DecideRefusal(params, why + "; not forwarded");
+    if (!in_use) {
+      SendToClient(ResultResponse(id, Denial(o.decision)));
+      return false;
+    }
+  }
+  SendToClient(ErrorResponse(id, in_use ? kInvalidRequest : kInternalError, "Interlock: " + why));
+  return false;
+}
+
+bool Gateway::HandleInitialize(const json::value& doc, const json::value& id, UpstreamEra era) {
+  {
     // Form-mode elicitation: `elicitation: {}` (2025-06-18) or with a `form` member
     // (2025-11-25); a client declaring only `url` mode cannot show the question.
     const json::value* params = doc.get_object().if_contains("params");
@@ -601,14 +627,14 @@ void Gateway::HandleClientRequest(json::value doc, const json::value& id,
             .form);
     if (era != UpstreamEra::kModern) {
       // The server is initialized once, whoever asked first.
-      if (AnswerInitializeFromUpstream(id)) return;
+      if (AnswerInitializeFromUpstream(id)) return true;
     } else {
       std::lock_guard lock(mu_);
       if (upstream_init_ == UpstreamInit::kNone) upstream_init_ = UpstreamInit::kClient;
     }
   }
-  if (method == "initialize" &&
-      static_cast<UpstreamEra>(upstream_era_.load()) == UpstreamEra::kModern) {
+  if (static_cast<UpstreamEra>(upstream_era_.load()) != UpstreamEra::kModern) return false;
+  {
     NoteInitialize(doc);
     // A modern server has no initialize: the gateway answers it from the DiscoverResult.
     const json::value* params = doc.get_object().if_contains("params");
@@ -624,20 +650,8 @@ void Gateway::HandleClientRequest(json::value doc, const json::value& id,
       negotiated_version_ = std::string(result.at("protocolVersion").get_string());
     }
     AnswerClient(ResultResponse(id, std::move(result)));
-    return;
   }
-  Pending p;
-  p.method = method;
-  if (method == "tools/list") {
-    const json::value* params = doc.get_object().if_contains("params");
-    p.list_first_page =
-        params == nullptr || !params->is_object() || !params->get_object().contains("cursor");
-  }
-  {
-    std::lock_guard lock(mu_);
-    ForwardToServerLocked(doc, id, std::move(p));
-  }
-  to_server_(doc);
+  return true;
 }
 
 void Gateway::ForwardToServerLocked(json::value& doc, const json::value& client_id, Pending p) {

@@ -612,6 +612,10 @@ class Gateway {
   // the kill switch asked again (tasks/cancel excepted), forwarded under the task's decision.
   void HandleTaskRequest(boost::json::value doc, const boost::json::value& id,
                          const std::string& method);
+  // The tasks/* requests answered without a task (true: answered): the 2025-11-25 methods
+  // the extension dropped, and a modern client that did not declare the extension.
+  bool RejectTaskRequest(const boost::json::object& doc, const boost::json::value& id,
+                         const std::string& method);
   // The server's answer to a forwarded tasks/* request, on its way to the client: a terminal
   // status is recorded once, a completed result reduced to the tool's scope, input requests
   // checked like input_required's.
@@ -657,6 +661,22 @@ class Gateway {
                                    Held& held);
   void HandleClientRequest(boost::json::value doc, const boost::json::value& id,
                            const std::string& method);
+  // Reserves the client's request id until its answer (true); false: answered already (the
+  // id is in use by a request in flight, or the upstream is gone; a tools/call is refused
+  // through the core and recorded).
+  bool ReserveClientId(const boost::json::value& doc, const boost::json::value& id,
+                       const std::string& method);
+  // A client's initialize: notes its elicitation modes and answers it when the gateway
+  // does (from the legacy upstream's one answer, or from a modern upstream's
+  // DiscoverResult). False: forward it.
+  bool HandleInitialize(const boost::json::value& doc, const boost::json::value& id,
+                        UpstreamEra era);
+  // A client's notifications/cancelled: ends a subscription or a held call, or maps the
+  // request id to the gateway's. False: nothing to tell the server (dropped).
+  bool MapClientCancel(boost::json::value& doc);
+  // A client's response: to one of the gateway's own requests, to a server's input request
+  // (collected for the call's retry), or to a relayed server request (sent on).
+  void OnClientResponse(Message& msg);
   // A method this gateway forwards (the spec's for the direction, or configured).
   bool Forwarded(MessageKind kind, std::string_view method, bool from_client) const;
   // Forwarded for a notification, which has nobody to answer: a dropped one is logged.
@@ -825,6 +845,15 @@ class Gateway {
   // The server answered a call whose round is open (true: kept for the retry, or recorded).
   bool KeepRelayedAnswer(boost::json::value& doc, Pending& p);
   struct RelayedCall;
+  // Claims the open round under `state` for a retry whose call is `open_key`: its call key
+  // and what was asked go to *call_key and *c. Returns "" or why the retry is refused.
+  std::string ClaimRelayState(const std::string& state, const std::string& open_key,
+                              std::string* call_key, RelayedCall* c);
+  // Sends the client's inputResponses (or errors, when the call was stopped: !cleared) to
+  // the server as the responses to its requests `asked`.
+  void SendRelayAnswers(const boost::json::object& params,
+                        const std::vector<std::pair<std::string, boost::json::value>>& asked,
+                        bool cleared);
   // Opens the next round of `c` (its queued requests): returns the input_required response
   // for the client's id `client_id` (mu_ held).
   boost::json::object OpenRelayRoundLocked(RelayedCall& c, const std::string& server_call,

@@ -233,50 +233,34 @@ json::object Gateway::OpenRelayRoundLocked(RelayedCall& c, const std::string& se
                                                 {"requestState", c.state}});
 }
 
-bool Gateway::ContinueRelayedCall(json::value& doc, const json::value& id, const std::string& tool,
-                                  const json::object& args) {
-  json::object& params = doc.get_object().at("params").get_object();
-  const json::value* state = params.if_contains("requestState");
-  if (state == nullptr || !state->is_string() ||
-      !state->get_string().starts_with(kRelayStatePrefix)) {
-    return false;
+std::string Gateway::ClaimRelayState(const std::string& state, const std::string& open_key,
+                                     std::string* call_key, RelayedCall* c) {
+  std::lock_guard lock(mu_);
+  auto st = relay_states_.find(state);
+  if (st == relay_states_.end()) {
+    return "requestState refused: no question of the MCP server is open under it (answered "
+           "already, timed out, or never issued by this gateway); not forwarded";
   }
-  const std::string s(state->get_string());
-  std::string call_key;
-  RelayedCall c;
-  std::string refuse;
-  {
-    std::lock_guard lock(mu_);
-    auto st = relay_states_.find(s);
-    if (st == relay_states_.end()) {
-      refuse =
-          "requestState refused: no question of the MCP server is open under it (answered "
-          "already, timed out, or never issued by this gateway); not forwarded";
-    } else if (relayed_.at(st->second).open_key != OpenKey(tool, args)) {
-      refuse =
-          "requestState refused: it belongs to another call (tool or arguments differ); "
-          "not forwarded";
-    } else {
-      call_key = st->second;
-      relay_states_.erase(st);
-      RelayedCall& open = relayed_.at(call_key);
-      open.state.clear();
-      c.asked.swap(open.asked);
-      c.tool = open.tool;
-      c.call_id = open.call_id;
-    }
+  if (relayed_.at(st->second).open_key != open_key) {
+    return "requestState refused: it belongs to another call (tool or arguments differ); "
+           "not forwarded";
   }
-  if (!refuse.empty()) {
-    Enforcer::Outcome o = DecideRefusal(&doc.get_object().at("params"), refuse);
-    Log("refused a retry: " + refuse + " (call " + o.call_id + ")");
-    AnswerClient(ResultResponse(id, Denial(o.decision)));
-    return true;
-  }
-  // Decided once, rounds ago: a kill switch engaged since stops the call at the server.
-  Status clear = options_.enforcer->KillSwitchClear();
+  *call_key = st->second;
+  relay_states_.erase(st);
+  RelayedCall& open = relayed_.at(*call_key);
+  open.state.clear();
+  c->asked.swap(open.asked);
+  c->tool = open.tool;
+  c->call_id = open.call_id;
+  return "";
+}
+
+void Gateway::SendRelayAnswers(const json::object& params,
+                               const std::vector<std::pair<std::string, json::value>>& asked,
+                               bool cleared) {
   // The client's answers go back as the JSON-RPC responses to the server's requests.
   const json::value* responses = params.if_contains("inputResponses");
-  for (const auto& [key, server_id] : c.asked) {
+  for (const auto& [key, server_id] : asked) {
     const json::value* r = responses != nullptr && responses->is_object()
                                ? responses->get_object().if_contains(key)
                                : nullptr;
@@ -284,7 +268,7 @@ bool Gateway::ContinueRelayedCall(json::value& doc, const json::value& id, const
       std::lock_guard lock(mu_);
       relay_request_ids_.erase(IdKey(server_id));
     }
-    if (!clear.ok()) {
+    if (!cleared) {
       to_server_(ErrorResponse(server_id, kRelayError, "Interlock: the call was stopped"));
     } else if (r != nullptr && r->is_object()) {
       json::object result = r->get_object();
@@ -295,6 +279,29 @@ bool Gateway::ContinueRelayedCall(json::value& doc, const json::value& id, const
                                "Interlock: the MCP client did not answer the request"));
     }
   }
+}
+
+bool Gateway::ContinueRelayedCall(json::value& doc, const json::value& id, const std::string& tool,
+                                  const json::object& args) {
+  json::object& params = doc.get_object().at("params").get_object();
+  const json::value* state = params.if_contains("requestState");
+  if (state == nullptr || !state->is_string() ||
+      !state->get_string().starts_with(kRelayStatePrefix)) {
+    return false;
+  }
+  std::string call_key;
+  RelayedCall c;
+  const std::string refuse =
+      ClaimRelayState(std::string(state->get_string()), OpenKey(tool, args), &call_key, &c);
+  if (!refuse.empty()) {
+    Enforcer::Outcome o = DecideRefusal(&doc.get_object().at("params"), refuse);
+    Log("refused a retry: " + refuse + " (call " + o.call_id + ")");
+    AnswerClient(ResultResponse(id, Denial(o.decision)));
+    return true;
+  }
+  // Decided once, rounds ago: a kill switch engaged since stops the call at the server.
+  Status clear = options_.enforcer->KillSwitchClear();
+  SendRelayAnswers(params, c.asked, clear.ok());
   std::optional<Pending> parked;
   std::optional<json::value> early;
   std::vector<json::object> stale;  // queued requests of a call already answered or stopped

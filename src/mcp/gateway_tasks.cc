@@ -231,8 +231,9 @@ bool Gateway::RecordTaskOnce(const std::string& task_id, ToolResult r) {
   return true;
 }
 
-void Gateway::HandleTaskRequest(json::value doc, const json::value& id, const std::string& method) {
-  const bool modern = IsModern(ClientRevisionOf(doc.get_object()));
+bool Gateway::RejectTaskRequest(const json::object& doc, const json::value& id,
+                                const std::string& method) {
+  const bool modern = IsModern(ClientRevisionOf(doc));
   if (method != "tasks/get" && method != "tasks/update" && method != "tasks/cancel") {
     // tasks/result, tasks/list: the 2025-11-25 tasks requests, which the extension dropped
     // (a 2026-07-28 client is told the method does not exist). No 2025 task is ever created
@@ -244,9 +245,9 @@ void Gateway::HandleTaskRequest(json::value doc, const json::value& id, const st
                                         "Interlock: " + Quoted(method) +
                                             " is not forwarded (no task of the 2025-11-25 "
                                             "revision is created through Interlock)"));
-    return;
+    return true;
   }
-  if (modern && !DeclaresTasksExtension(doc.get_object())) {
+  if (modern && !DeclaresTasksExtension(doc)) {
     // The extension's rule for a client that did not declare it, whether or not the task
     // exists (so the answer tells nothing about other sessions' tasks).
     json::object error{
@@ -256,8 +257,13 @@ void Gateway::HandleTaskRequest(json::value doc, const json::value& id, const st
                                json::object{{"extensions",
                                              json::object{{kTasksExtension, json::object{}}}}}}}}};
     AnswerClient(json::object{{"jsonrpc", "2.0"}, {"id", id}, {"error", std::move(error)}});
-    return;
+    return true;
   }
+  return false;
+}
+
+void Gateway::HandleTaskRequest(json::value doc, const json::value& id, const std::string& method) {
+  if (RejectTaskRequest(doc.get_object(), id, method)) return;
   const json::value* params = doc.get_object().if_contains("params");
   const json::value* id_value = params != nullptr && params->is_object()
                                     ? params->get_object().if_contains("taskId")
