@@ -4,7 +4,7 @@
 Usage: tools/long_functions.py [--root DIR] [--max-function N] [--max-file N]
                                [--allowlist FILE] [--all]
 
-A function is over --max-function lines (default 150) from its signature to its closing
+A function is over --max-function lines (default 120) from its signature to its closing
 brace; a hand-written source file is over --max-file lines (default 1200). Entries of the
 allowlist (tools/long_functions.allow: `file PATH` or `function PATH NAME`, shell
 wildcards allowed, each with a reason after `#`) are reported apart and do not fail the
@@ -197,7 +197,7 @@ def main(argv):
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--root", default=os.path.dirname(here))
-    ap.add_argument("--max-function", type=int, default=150)
+    ap.add_argument("--max-function", type=int, default=120)
     ap.add_argument("--max-file", type=int, default=1200)
     ap.add_argument("--allowlist", default=os.path.join(here, "long_functions.allow"))
     ap.add_argument("--all", action="store_true", help="list every function, longest first")
