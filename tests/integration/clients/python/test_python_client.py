@@ -19,6 +19,7 @@ import tempfile
 import threading
 import time
 import unittest
+from typing import Callable, Optional, Tuple
 
 import interlock
 from interlock import (ApprovalAborted, ApprovalTimeout, AsyncClient, Client, Denied,
@@ -55,11 +56,15 @@ def client(**kw) -> Client:
 
 
 def approve_when_pending(call_id_box: list, verdict: str, comment: str = "ok",
-                         arguments: object = None) -> threading.Thread:
-    """A reviewer over HTTP: waits for the pending approval of the call, then votes."""
+                         arguments: object = None,
+                         ready: Optional[threading.Event] = None) -> threading.Thread:
+    """A reviewer over HTTP: waits for the pending approval of the call (and for `ready`,
+    when given), then votes."""
 
     def go() -> None:
         deadline = time.monotonic() + 15
+        if ready is not None and not ready.wait(15):
+            return
         while time.monotonic() < deadline:
             st, body = D.http("GET", "/v1/approvals?state=pending", TOKENS["reviewer"])
             for a in (body or {}).get("approvals", []):
@@ -261,15 +266,31 @@ class Approvals(unittest.TestCase):
             except Denied as e:
                 return e.decision.code
 
+        def both_pending() -> Tuple[threading.Event, Callable[[object], None]]:
+            # The reviewer votes once both calls are answered approval_required: a vote
+            # before the second call reaches the daemon (a loaded machine) would leave it an
+            # approval of its own, which is not the attack this test makes.
+            ready, lock, seen = threading.Event(), threading.Lock(), []
+
+            def on_pending(_d: object) -> None:
+                with lock:
+                    seen.append(_d)
+                    if len(seen) == 2:
+                        ready.set()
+
+            return ready, on_pending
+
         with client().run() as run:
             results = []
+            ready, on_pending = both_pending()
             threads = [threading.Thread(target=lambda: results.append(outcome(
                 lambda: run.guard("send_email", {"to": "twice@example.com"},
-                                  lambda to: sent.append(to) or "sent", approval_timeout=20))))
+                                  lambda to: sent.append(to) or "sent", approval_timeout=20,
+                                  on_pending=on_pending))))
                 for _ in range(2)]
             for t in threads:
                 t.start()
-            t = approve_when_pending([], "approve")
+            t = approve_when_pending([], "approve", ready=ready)
             for th in threads + [t]:
                 th.join(25)
             self.assertEqual(sorted(results), ["APPROVAL_DENIED", "sent"])
@@ -278,15 +299,17 @@ class Approvals(unittest.TestCase):
         async def main():
             c = AsyncClient(url=D.url, token=TOKENS["agent"])
             async with c.run() as arun:
+                ready, on_pending = both_pending()
+
                 async def one():
                     try:
                         return await arun.guard("send_email", {"to": "async@example.com"},
                                                 lambda to: sent.append(to) or "sent",
-                                                approval_timeout=20)
+                                                approval_timeout=20, on_pending=on_pending)
                     except Denied as e:
                         return e.decision.code
 
-                t = approve_when_pending([], "approve")
+                t = approve_when_pending([], "approve", ready=ready)
                 out = await asyncio.gather(one(), one())
                 t.join(5)
                 self.assertEqual(sorted(out), ["APPROVAL_DENIED", "sent"])
