@@ -842,8 +842,15 @@ class Gateway {
                            const std::string& tool, const boost::json::object& args);
   // The server's notifications/cancelled for a request relayed in a round (true: it was one).
   bool ForgetRelayedRequest(const boost::json::value& server_request_id);
-  // The server answered a call whose round is open (true: kept for the retry, or recorded).
-  bool KeepRelayedAnswer(boost::json::value& doc, Pending& p);
+  // What became of the server's answer to a tools/call (KeepRelayedAnswerLocked).
+  enum class RelayedAnswer { kNotRelayed, kKept, kRecord };
+  // Under mu_, in the same hold that took the call out of pending_ (else a retry between the
+  // two would find the call neither at the server nor answered): the server answered a call
+  // whose round is open. kKept: parked for the retry (*p moved); kRecord: nobody to relay
+  // it to, record it; kNotRelayed: answer it as any call. Questions not yet shown are moot
+  // and go to *stale.
+  RelayedAnswer KeepRelayedAnswerLocked(boost::json::value& doc, std::optional<Pending>& p,
+                                        std::vector<boost::json::object>* stale);
   struct RelayedCall;
   // Claims the open round under `state` for a retry whose call is `open_key`: its call key
   // and what was asked go to *call_key and *c. Returns "" or why the retry is refused.

@@ -35,6 +35,9 @@ inline constexpr size_t kMaxServerRequestsInFlight = 1024;
 // Refusals of server requests in Interlock's id space recorded through the core per
 // gateway; later ones are refused and logged only (a server cannot flood the audit trail).
 inline constexpr size_t kMaxRecordedServerRefusals = 32;
+// The JSON-RPC error code of the gateway's answer to a server's question it relayed to a
+// 2026-07-28 client and that cannot be answered (gateway_relay.cc).
+inline constexpr int kRelayError = -32603;
 
 bool InOwnIdSpace(const boost::json::value& id);
 

@@ -25,6 +25,7 @@ namespace json = boost::json;
 
 using gateway_internal::kMaxRecordedServerRefusals;
 using gateway_internal::kMaxServerRequestsInFlight;
+using gateway_internal::kRelayError;
 using gateway_internal::Log;
 using gateway_internal::Quoted;
 
@@ -32,7 +33,6 @@ namespace {
 
 // The requestState of a round (never one of core::RequestStates': those start "ilrs1.").
 constexpr std::string_view kRelayStatePrefix = "interlock-relay.";
-constexpr int kRelayError = -32603;
 
 // Why the client, declaring `caps`, cannot be asked `request` ("" when it can).
 std::string Undeclared(const json::object& request, const json::object& caps) {
@@ -309,9 +309,11 @@ bool Gateway::ContinueRelayedCall(json::value& doc, const json::value& id, const
   bool gone = false;
   {
     std::lock_guard lock(mu_);
-    RelayedCall& open = relayed_.at(call_key);
+    auto kept = relayed_.find(call_key);
     auto p = pending_.find(call_key);
-    if (!clear.ok() || open.answer) {
+    if (kept == relayed_.end()) {
+      gone = true;  // the session is ending (ReapRelayedCalls took every round)
+    } else if (RelayedCall& open = kept->second; !clear.ok() || open.answer) {
       stale.swap(open.queued);
       for (const json::object& q : stale) relay_request_ids_.erase(IdKey(q.at("id")));
       if (open.answer) {
@@ -387,34 +389,24 @@ bool Gateway::ContinueRelayedCall(json::value& doc, const json::value& id, const
   return true;
 }
 
-bool Gateway::KeepRelayedAnswer(json::value& doc, Pending& p) {
+Gateway::RelayedAnswer Gateway::KeepRelayedAnswerLocked(json::value& doc, std::optional<Pending>& p,
+                                                        std::vector<json::object>* stale) {
   const std::string key = IdKey(doc.get_object().at("id"));
-  if (!p.relayed || !p.client_id.is_null()) {
-    std::lock_guard lock(mu_);
+  if (!p->relayed || !p->client_id.is_null()) {
     relayed_.erase(key);  // its rounds are over (none open: the client holds the call)
-    return false;
+    return RelayedAnswer::kNotRelayed;
   }
-  std::vector<json::object> stale;
-  bool record = false;
-  {
-    std::lock_guard lock(mu_);
-    auto it = relayed_.find(key);
-    if (it == relayed_.end() || it->second.abandoned) {
-      record = true;
-      if (it != relayed_.end()) relayed_.erase(it);
-    } else {
-      it->second.answer = std::move(doc);
-      it->second.answered = std::move(p);
-      // Questions not yet shown are moot: the call is answered.
-      stale.swap(it->second.queued);
-      for (const json::object& q : stale) relay_request_ids_.erase(IdKey(q.at("id")));
-    }
+  auto it = relayed_.find(key);
+  if (it == relayed_.end() || it->second.abandoned) {
+    if (it != relayed_.end()) relayed_.erase(it);
+    return RelayedAnswer::kRecord;
   }
-  for (const json::object& q : stale) {
-    to_server_(ErrorResponse(q.at("id"), kRelayError, "Interlock: the call has ended"));
-  }
-  if (record) HandleToolResult(doc.get_object(), p);  // nobody to relay it to
-  return true;
+  it->second.answer = std::move(doc);
+  it->second.answered = std::move(p);
+  // Questions not yet shown are moot: the call is answered.
+  stale->swap(it->second.queued);
+  for (const json::object& q : *stale) relay_request_ids_.erase(IdKey(q.at("id")));
+  return RelayedAnswer::kKept;
 }
 
 bool Gateway::ForgetRelayedRequest(const json::value& server_request_id) {
@@ -492,7 +484,7 @@ void Gateway::ReapRelayedCalls(bool all, std::string_view why) {
         }
         it = relayed_.erase(it);
       } else {
-        // The outcome is recorded when the server answers (KeepRelayedAnswer).
+        // The outcome is recorded when the server answers (KeepRelayedAnswerLocked).
         c.state.clear();
         c.asked.clear();
         c.queued.clear();

@@ -22,6 +22,7 @@ namespace json = boost::json;
 
 using gateway_internal::IssuedId;
 using gateway_internal::kMaxServerRequestsInFlight;
+using gateway_internal::kRelayError;
 using gateway_internal::Log;
 using gateway_internal::Quoted;
 
@@ -319,6 +320,8 @@ void Gateway::RelayServerRequest(json::value doc, const json::value& id) {
 
 void Gateway::HandleServerResponse(json::value doc, const json::value& id) {
   std::optional<Pending> p;
+  RelayedAnswer relayed = RelayedAnswer::kNotRelayed;
+  std::vector<json::object> stale;  // a relayed call's questions the answer made moot
   {
     std::lock_guard lock(mu_);
     // Only an id the gateway issued and is still waiting on: never a client's own id, a
@@ -326,9 +329,22 @@ void Gateway::HandleServerResponse(json::value doc, const json::value& id) {
     if (auto it = IssuedId(id) ? pending_.find(IdKey(id)) : pending_.end(); it != pending_.end()) {
       p = std::move(it->second);
       pending_.erase(it);
+      // A call whose server asked the 2026-07-28 client a question (gateway_relay.cc): while
+      // the round is open the answer waits for the client's retry.
+      if (p->method == "tools/call" && !p->rehearsal && !p->internal) {
+        relayed = KeepRelayedAnswerLocked(doc, p, &stale);
+      }
     }
   }
+  for (const json::object& q : stale) {
+    to_server_(ErrorResponse(q.at("id"), kRelayError, "Interlock: the call has ended"));
+  }
+  if (relayed == RelayedAnswer::kKept) return;
   json::object& o = doc.get_object();
+  if (relayed == RelayedAnswer::kRecord) {
+    HandleToolResult(o, *p);  // nobody to relay it to
+    return;
+  }
   if (p && p->rehearsal) {
     {
       std::lock_guard lock(p->rehearsal->mu);
@@ -350,9 +366,6 @@ void Gateway::HandleServerResponse(json::value doc, const json::value& id) {
     return;
   }
   if (p->internal && p->method == "tasks/cancel") return;  // CancelTaskAtServer's: nobody waits
-  // A call whose server asked the 2026-07-28 client a question (gateway_relay.cc): while the
-  // round is open the answer waits for the client's retry.
-  if (p->method == "tools/call" && KeepRelayedAnswer(doc, *p)) return;
   json::value* modern_result = o.if_contains("result");
   if (modern_result != nullptr && modern_result->is_object() && ClientSpeaksModern() &&
       static_cast<UpstreamEra>(upstream_era_.load()) != UpstreamEra::kModern) {

@@ -102,6 +102,7 @@ struct Harness {
             std::lock_guard l(mu);
             to_server.push_back(v);
           }
+          if (observe_to_server) observe_to_server(v);
           const boost::json::object& o = v.get_object();
           if (!o.contains("id") || !o.contains("method")) return;
           boost::json::value reply = answer(o);
@@ -125,6 +126,9 @@ struct Harness {
     return to_client.back();
   }
   Answer answer;
+  // Called with each message to the server, on the thread that sends it (set it before the
+  // first message the test wants to see).
+  std::function<void(const boost::json::value&)> observe_to_server;
   AllVisible view;
   CountingEnforcer enforcer;
   std::unique_ptr<PinStore> pins;

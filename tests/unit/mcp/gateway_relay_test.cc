@@ -580,5 +580,40 @@ TEST(GatewayRelayTest, ServerGoneMidRoundIsRecordedOnceAndTheRetryTold) {
   EXPECT_EQ(h.enforcer.recorded.size(), 1u);
 }
 
+// Tests the race a loaded CI machine found (the SDK's 2025 server answering the roots/list
+// call at once): the server's result, read on the server's own thread while the gateway is
+// still returning the client's answer, reaches the client's retry; the retry is never told
+// the server is gone while the result is on its way, and the call is recorded once. The
+// client's thread pauses a varying while once the answer is sent, so that the server's
+// result lands at every point of the retry's handling.
+TEST(GatewayRelayTest, ServerAnsweringTheMomentItIsAnsweredReachesTheRetry) {
+  const Kind k = Kinds()[3];  // roots/list
+  for (int i = 0; i < 200; ++i) {
+    SCOPED_TRACE(i);
+    Harness h(LegacyServer);
+    h.gw->OnClientLine(ModernCall(1, k.caps));
+    const json::value sid = CallId(h);
+    h.gw->OnServerLine(ServerRequest("srv-1", k.method, k.params));
+    const json::object ir = h.LastClient().at("result").get_object();
+    const std::string key(ir.at("inputRequests").get_object().begin()->key());
+    std::thread server;
+    h.observe_to_server = [&h, &sid, &server, i](const json::value& v) {
+      const json::object& o = v.get_object();
+      if (o.contains("method") || !o.contains("id") || o.at("id") != "srv-1") return;
+      server = std::thread([&h, &sid] { AnswerCall(h, sid, "roots: file:///work"); });
+      std::this_thread::sleep_for(std::chrono::microseconds((i % 20) * 50));
+    };
+    h.gw->OnClientLine(Retry(2, k.caps, key, k.answer, ir.at("requestState")));
+    ASSERT_TRUE(server.joinable());
+    server.join();
+    const json::object done = h.LastClient().get_object();
+    ASSERT_EQ(done.at("id"), 2) << done;
+    ASSERT_EQ(done.at("result").at("content").at(0).at("text"), "roots: file:///work") << done;
+    std::lock_guard l(h.enforcer.mu);
+    ASSERT_EQ(h.enforcer.recorded.size(), 1u);
+    EXPECT_TRUE(h.enforcer.recorded[0].second.ok);
+  }
+}
+
 }  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::mcp
