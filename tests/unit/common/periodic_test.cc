@@ -5,8 +5,12 @@
 
 #include <gtest/gtest.h>
 
+#include "wait.h"
+
 namespace interlock {
 namespace INTERLOCK_TEST_NS {
+
+using interlock::testing::WaitUntil;
 
 using namespace std::chrono_literals;
 
@@ -16,7 +20,7 @@ TEST(PeriodicTaskTest, RunsRepeatedlyAndStopsOnce) {
   {
     PeriodicTask task(
         0ms, 5ms, [&] { ++runs; }, [&] { ++stops; });
-    for (int i = 0; i < 400 && runs.load() < 3; ++i) std::this_thread::sleep_for(5ms);
+    WaitUntil([&] { return runs.load() >= 3; }, 10s, 5ms);
     task.Stop();
     task.Stop();  // idempotent
   }

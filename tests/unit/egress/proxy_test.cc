@@ -19,9 +19,12 @@
 #include "core/policy_source.h"
 #include "hello_server.h"
 #include "policy/loader.h"
+#include "wait.h"
 
 namespace interlock::egress {
 namespace INTERLOCK_TEST_NS {
+
+using interlock::testing::WaitUntil;
 
 using ::interlock::testing::HelloServer;
 
@@ -90,14 +93,14 @@ class GuardedProxy {
   uint16_t port() const { return port_; }
   std::vector<EgressOutcome> outcomes() {
     // The outcome is reported when the session ends, right after the client sees EOF.
-    for (int i = 0; i < 200; ++i) {
-      {
-        std::lock_guard lock(mu_);
-        if (!outcomes_.empty()) return outcomes_;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    return {};
+    WaitUntil(
+        [&] {
+          std::lock_guard lock(mu_);
+          return !outcomes_.empty();
+        },
+        std::chrono::seconds(10), std::chrono::milliseconds(5));
+    std::lock_guard lock(mu_);
+    return outcomes_;
   }
   // The reports made when each connection was decided (on_decided).
   std::vector<EgressOutcome> decided() {

@@ -36,7 +36,7 @@ class FakeEndpoint final : public TokenEndpoint {
     ++posts;
     last_form = form;
     last_client = client.client_id;
-    if (delay.count() > 0) std::this_thread::sleep_for(delay);
+    if (delay.count() > 0) std::this_thread::sleep_for(delay);  // pace: a slow provider
     if (!error.empty()) return Error::Unavailable(error);
     return Reply{status, body};
   }
@@ -254,7 +254,7 @@ TEST(CredentialCacheTest, ConcurrentCallersShareOneFetch) {
   std::atomic<int> fetches{0};
   auto fetch = [&]() -> Result<Credential> {
     ++fetches;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // pace: a slow fetch
     Credential c;
     c.access_token = "shared";
     c.expires_at = TimePoint(seconds(5000));

@@ -33,7 +33,7 @@ class FakeFetcher : public JwksFetcher {
  public:
   Result<std::string> Fetch(const IssuerConfig&) override {
     ++fetches;
-    std::this_thread::sleep_for(delay);  // a slow provider
+    std::this_thread::sleep_for(delay);  // pace: a slow provider
     if (unreachable) return Error::Unavailable("connecting to the JWKS server failed");
     return jwks;
   }

@@ -18,11 +18,13 @@
 #include "core/request_state.h"
 #include "mcp/gateway.h"
 #include "store/sqlite_pins.h"
+#include "wait.h"
 
 namespace interlock::mcp {
 namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
+using testing::WaitUntil;
 
 // The core and its reviewers, scripted: "held" needs reviewers, "ask" the person at the
 // client, "ask2" two approvers (yet asks the client: a broken Enforcer the gateway must
@@ -81,7 +83,7 @@ class ScriptedEnforcer : public Enforcer {
       Outcome o = Now(p);
       if (o.decision.verdict != Verdict::kApprovalRequired) return o;
       if (i % 50 == 0) progress();
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));  // pace: the fake's queue
     }
     return p;
   }
@@ -179,9 +181,8 @@ struct Harness {
                                                {"method", "tools/list"},
                                                {"params", {{"_meta", Meta2026()}}}}));
     });
-    for (int i = 0; i < 1000 && ServerCount() == 0; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
+    WaitUntil([&] { return ServerCount() > 0; }, std::chrono::seconds(10),
+              std::chrono::milliseconds(2));
     if (ServerCount() > 0 && LastServer().at("method") == "initialize") {
       gw->OnServerLine(
           ToJsonText(json::object{{"jsonrpc", "2.0"},
@@ -211,17 +212,18 @@ struct Harness {
   }
   // The answer to client request `id`, waiting (bounded) for a held retry to finish.
   std::optional<json::value> AnswerTo(int id) {
-    for (int i = 0; i < 1000; ++i) {
-      {
-        std::lock_guard l(mu);
-        for (const json::value& v : to_client) {
-          const json::object& o = v.as_object();
-          if (o.contains("id") && o.at("id") == json::value(id)) return v;
-        }
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    return std::nullopt;
+    std::optional<json::value> out;
+    WaitUntil(
+        [&] {
+          std::lock_guard l(mu);
+          for (const json::value& v : to_client) {
+            const json::object& o = v.as_object();
+            if (o.contains("id") && o.at("id") == json::value(id)) out = v;
+          }
+          return out.has_value();
+        },
+        std::chrono::seconds(10), std::chrono::milliseconds(5));
+    return out;
   }
   // The tools/call calls the server received.
   std::vector<json::value> ForwardedCalls() {
@@ -303,9 +305,8 @@ TEST(GatewayMrtrTest, ReviewerApprovalGrantedViaRetry) {
   h.enforcer.SetVerdict("call_held", Verdict::kAllow);  // the reviewer approves
   h.gw->OnClientLine(
       Call(2, "held", Args(), state, json::object{{"interlock_approval", {{"action", "accept"}}}}));
-  for (int i = 0; i < 400 && h.ForwardedCalls().empty(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  WaitUntil([&] { return !h.ForwardedCalls().empty(); }, std::chrono::seconds(10),
+            std::chrono::milliseconds(5));
   const std::vector<json::value> calls = h.ForwardedCalls();
   ASSERT_EQ(calls.size(), 1u);
   const json::object& params = calls[0].at("params").as_object();
@@ -488,9 +489,8 @@ TEST(GatewayMrtrTest, ReplayedStateIsRefused) {
   const std::string state = FirstAnswer(h, 1);
   h.enforcer.SetVerdict("call_held", Verdict::kAllow);
   h.gw->OnClientLine(Call(2, "held", Args(), state));
-  for (int i = 0; i < 400 && h.ForwardedCalls().empty(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  WaitUntil([&] { return !h.ForwardedCalls().empty(); }, std::chrono::seconds(10),
+            std::chrono::milliseconds(5));
   ASSERT_EQ(h.ForwardedCalls().size(), 1u);
   h.gw->OnClientLine(Call(3, "held", Args(), state));
   std::optional<json::value> a = h.AnswerTo(3);
@@ -561,9 +561,8 @@ TEST(GatewayMrtrTest, StateOpensInAnotherRunOfItsOwnScopeOnly) {
   EXPECT_TRUE(other.ForwardedCalls().empty());
   b.enforcer.SetVerdict("call_held", Verdict::kAllow);
   b.gw->OnClientLine(Call(3, "held", Args(), state));
-  for (int i = 0; i < 400 && b.ForwardedCalls().empty(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  WaitUntil([&] { return !b.ForwardedCalls().empty(); }, std::chrono::seconds(10),
+            std::chrono::milliseconds(5));
   EXPECT_EQ(b.ForwardedCalls().size(), 1u);
 }
 
@@ -641,13 +640,12 @@ TEST(GatewayMrtrTest, CancelledRetryWithdrawsTheApproval) {
   h.gw->OnClientLine(Call(2, "held", Args(), state));
   h.gw->OnClientLine(
       R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":2}})");
-  for (int i = 0; i < 400; ++i) {
-    {
-      std::lock_guard l(h.enforcer.mu);
-      if (!h.enforcer.withdrawn.empty()) break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  WaitUntil(
+      [&] {
+        std::lock_guard l(h.enforcer.mu);
+        return !h.enforcer.withdrawn.empty();
+      },
+      std::chrono::seconds(10), std::chrono::milliseconds(5));
   {
     std::lock_guard l(h.enforcer.mu);
     ASSERT_EQ(h.enforcer.withdrawn.size(), 1u);
@@ -677,7 +675,7 @@ TEST(GatewayMrtrTest, OlderClientIsHeldOpen) {
   Harness h;
   h.gw->OnClientLine(
       R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"held","arguments":{}}})");
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // pace: time to answer, wrongly
   {
     std::lock_guard l(h.mu);
     for (const json::value& v : h.to_client) {
@@ -686,9 +684,8 @@ TEST(GatewayMrtrTest, OlderClientIsHeldOpen) {
     }
   }
   h.enforcer.SetVerdict("call_held", Verdict::kAllow);
-  for (int i = 0; i < 400 && h.ForwardedCalls().empty(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  WaitUntil([&] { return !h.ForwardedCalls().empty(); }, std::chrono::seconds(10),
+            std::chrono::milliseconds(5));
   EXPECT_EQ(h.ForwardedCalls().size(), 1u);
 }
 

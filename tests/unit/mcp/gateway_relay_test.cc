@@ -601,7 +601,7 @@ TEST(GatewayRelayTest, ServerAnsweringTheMomentItIsAnsweredReachesTheRetry) {
       const json::object& o = v.get_object();
       if (o.contains("method") || !o.contains("id") || o.at("id") != "srv-1") return;
       server = std::thread([&h, &sid] { AnswerCall(h, sid, "roots: file:///work"); });
-      std::this_thread::sleep_for(std::chrono::microseconds((i % 20) * 50));
+      std::this_thread::sleep_for(std::chrono::microseconds((i % 20) * 50));  // pace: jitter
     };
     h.gw->OnClientLine(Retry(2, k.caps, key, k.answer, ir.at("requestState")));
     ASSERT_TRUE(server.joinable());

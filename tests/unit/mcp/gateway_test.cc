@@ -68,7 +68,7 @@ class FakeEnforcer : public Enforcer {
                         const std::function<void()>& progress) override {
     for (int i = 0; i < 500 && !cancelled(); ++i) {
       if (i % 5 == 0) progress();
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));  // pace: the fake's queue
     }
     return p;
   }
@@ -310,6 +310,7 @@ TEST(GatewayTest, HeldCallProgressAndCancel) {
   h.ListTools("v1");
   const size_t before = h.to_client.size();
   h.gw->OnClientLine(CallLine(11, "held", "{}"));
+  // pace: held by now or not yet, the cancel must end it either way
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   h.gw->OnClientLine(
       R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":11}})");
@@ -331,16 +332,18 @@ TEST(GatewayTest, HeldCallProgressNamesTheApprovalAndItsLink) {
   h.ListTools("v1");
   h.gw->OnClientLine(CallLine(12, "held", "{}"));
   std::string message;
-  for (int i = 0; i < 200 && message.empty(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    std::lock_guard l(h.mu);
-    for (const json::value& v : h.to_client) {
-      const json::object& o = v.as_object();
-      if (o.contains("method") && o.at("method") == "notifications/progress") {
-        message = std::string(o.at("params").at("message").as_string());
-      }
-    }
-  }
+  WaitUntil(
+      [&] {
+        std::lock_guard l(h.mu);
+        for (const json::value& v : h.to_client) {
+          const json::object& o = v.as_object();
+          if (o.contains("method") && o.at("method") == "notifications/progress") {
+            message = std::string(o.at("params").at("message").as_string());
+          }
+        }
+        return !message.empty();
+      },
+      std::chrono::seconds(10), std::chrono::milliseconds(5));
   EXPECT_NE(message.find("approval apr-held"), std::string::npos) << message;
   EXPECT_NE(message.find("http://reviewer.test/ui/#/approvals/apr-held"), std::string::npos)
       << message;
@@ -352,6 +355,7 @@ TEST(GatewayTest, CancelledHeldCallWithdrawsItsApproval) {
   Harness h;
   h.ListTools("v1");
   h.gw->OnClientLine(CallLine(13, "held", "{}"));
+  // pace: held by now or not yet, the cancel must withdraw it either way
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   h.gw->OnClientLine(
       R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":13,"reason":"user gave up"}})");
@@ -692,16 +696,13 @@ TEST(GatewayTest, CallBeforeToolsListLoadsTheCatalogFirst) {
   Harness h;
   std::thread client([&] { h.gw->OnClientLine(CallLine(5, "ok", "{}")); });
   json::value list;
-  for (int i = 0; i < 500; ++i) {
-    {
-      std::lock_guard l(h.mu);
-      if (!h.to_server.empty()) {
-        list = h.to_server.front();
-        break;
-      }
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  WaitUntil(
+      [&] {
+        std::lock_guard l(h.mu);
+        if (!h.to_server.empty()) list = h.to_server.front();
+        return !h.to_server.empty();
+      },
+      std::chrono::seconds(10), std::chrono::milliseconds(1));
   ASSERT_TRUE(list.is_object());
   ASSERT_EQ(list.at("method"), "tools/list");
   {
@@ -725,21 +726,25 @@ TEST(GatewayTest, CallBeforeToolsListLoadsTheCatalogFirst) {
 
 // ---- Ids (docs/mcp.md#request-ids) ----
 
-// The first message to the client with `method` (waits up to 2 s for a held call's thread).
+// The first message to the client with `method` (waits up to 10 s for a held call's thread).
 std::optional<json::value> WaitForClientRequest(Harness& h, const std::string& method,
                                                 size_t skip = 0) {
-  for (int i = 0; i < 400; ++i) {
-    {
-      std::lock_guard l(h.mu);
-      size_t seen = 0;
-      for (const json::value& v : h.to_client) {
-        const json::value* m = v.as_object().if_contains("method");
-        if (m != nullptr && *m == json::value(method.c_str()) && seen++ == skip) return v;
-      }
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return std::nullopt;
+  std::optional<json::value> out;
+  WaitUntil(
+      [&] {
+        std::lock_guard l(h.mu);
+        size_t seen = 0;
+        for (const json::value& v : h.to_client) {
+          const json::value* m = v.as_object().if_contains("method");
+          if (m != nullptr && *m == json::value(method.c_str()) && seen++ == skip) {
+            out = v;
+            return true;
+          }
+        }
+        return false;
+      },
+      std::chrono::seconds(10), std::chrono::milliseconds(5));
+  return out;
 }
 
 // Lists the tools `names` (object schemas), answering the gateway's tools/list.
@@ -953,14 +958,13 @@ TEST(GatewayTest, ServerElicitationWithInterlocksIdCannotAnswerTheApproval) {
   // The user declines Interlock's own question: the call is denied.
   h.gw->OnClientLine(R"({"jsonrpc":"2.0","id":)" + ToJsonText(own_id) +
                      R"(,"result":{"action":"decline"}})");
-  for (int i = 0; i < 400; ++i) {
-    {
-      std::lock_guard l(h.mu);
-      const json::value& last = h.to_client.back();
-      if (last.as_object().contains("result") && last.at("id") == json::value(3)) break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  WaitUntil(
+      [&] {
+        std::lock_guard l(h.mu);
+        const json::value& last = h.to_client.back();
+        return last.as_object().contains("result") && last.at("id") == json::value(3);
+      },
+      std::chrono::seconds(10), std::chrono::milliseconds(5));
   EXPECT_EQ(h.LastClient().at("result").at("isError"), true);
   h.gw->OnClientClosed("test over");
 }

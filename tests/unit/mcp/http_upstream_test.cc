@@ -21,8 +21,12 @@
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 
+#include "wait.h"
+
 namespace interlock::mcp {
 namespace INTERLOCK_TEST_NS {
+
+using interlock::testing::WaitUntil;
 
 using namespace std::chrono_literals;
 
@@ -483,9 +487,7 @@ TEST(HttpUpstreamKeepAliveTest, IdleConnectionsEndWhenTheirTimePasses) {
   KeepAliveServer server(KeepAliveServer::Mode::kKeep);
   KeptClient client(server.port(), 100ms);
   ASSERT_TRUE(client.Call("ping", 1).is_object());
-  for (int i = 0; i < 100 && server.closed_by_client() == 0; ++i) {
-    std::this_thread::sleep_for(50ms);
-  }
+  WaitUntil([&] { return server.closed_by_client() != 0; }, 10s, 50ms);
   EXPECT_EQ(server.closed_by_client(), 1);
   ASSERT_TRUE(client.Call("ping", 2).is_object());
   EXPECT_EQ(server.accepts(), 2);

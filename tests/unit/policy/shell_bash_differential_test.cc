@@ -25,6 +25,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -39,9 +40,12 @@
 
 #include "policy/shell_command.h"
 #include "shell_corpus.h"
+#include "wait.h"
 
 namespace interlock::policy {
 namespace INTERLOCK_TEST_NS {
+
+using interlock::testing::WaitUntil;
 
 namespace fs = std::filesystem;
 using Argv = std::vector<std::string>;
@@ -88,16 +92,16 @@ int RunBounded(const Argv& argv, const Argv& env, std::chrono::steady_clock::tim
   }
   setpgid(pid, pid);
   int status = 0;
-  while (true) {
-    const pid_t r = waitpid(pid, &status, WNOHANG);
-    if (r == pid) break;
-    if (r < 0) return -1;
-    if (std::chrono::steady_clock::now() > until) {
-      kill(-pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      return -1;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  pid_t r = 0;
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      until - std::chrono::steady_clock::now());
+  WaitUntil([&] { return (r = waitpid(pid, &status, WNOHANG)) != 0; },
+            std::max(left, std::chrono::milliseconds(0)), std::chrono::milliseconds(5));
+  if (r < 0) return -1;
+  if (r != pid) {
+    kill(-pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    return -1;
   }
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }

@@ -130,7 +130,7 @@ TEST_F(HttpServerTest, KeepAliveSplitAndPipelinedRequests) {
   }
   const std::string split = Get("/split");
   Send(s, split.substr(0, 5));
-  std::this_thread::sleep_for(100ms);
+  std::this_thread::sleep_for(100ms);  // pace: a request split over two reads
   Send(s, split.substr(5));
   EXPECT_NE(ReadResponses(s, {"/split"}).find("\r\n\r\n/split"), std::string::npos);
   Send(s, Get("/p1") + Get("/p2"));
@@ -146,8 +146,8 @@ TEST_F(HttpServerTest, IdleConnectionIsClosedAfterTheIdleTimeout) {
   tcp::socket s = Connect();
   Send(s, Get("/a"));
   ASSERT_NE(ReadResponses(s, {"/a"}).find("/a"), std::string::npos);
-  std::this_thread::sleep_for(100ms);
-  Send(s, Get("/b"));  // within the idle timeout
+  std::this_thread::sleep_for(100ms);  // pace: idle, less than the timeout
+  Send(s, Get("/b"));                  // within the idle timeout
   ASSERT_NE(ReadResponses(s, {"/b"}).find("/b"), std::string::npos);
   const auto t0 = std::chrono::steady_clock::now();
   char c;
@@ -320,7 +320,7 @@ TEST_F(HttpServerTest, AnswerToAClientThatHungUpIsReportedUndelivered) {
     std::optional<Responder> r = held.Next();
     ASSERT_TRUE(r);
     gone.close();
-    std::this_thread::sleep_for(50ms);  // the FIN reaches the server
+    std::this_thread::sleep_for(50ms);  // pace: the FIN reaches the server
     std::future<bool> delivered = answer(*r);
     ASSERT_EQ(delivered.wait_for(5s), std::future_status::ready);
     EXPECT_FALSE(delivered.get());

@@ -15,9 +15,12 @@
 #include "doors/http_api/http_server.h"
 #include "subprocess.h"
 #include "temp_dir.h"
+#include "wait.h"
 
 namespace interlock::server {
 namespace INTERLOCK_TEST_NS {
+
+using interlock::testing::WaitUntil;
 
 using namespace std::chrono_literals;
 
@@ -95,9 +98,7 @@ class NotifierDeliveryTest : public ::testing::Test {
     core::CallRecord call;
     call.agent_id = "billing-agent";
     n.Notify(note, call);
-    for (int i = 0; i < 500 && n.delivered() + n.failed() == 0; ++i) {
-      std::this_thread::sleep_for(10ms);
-    }
+    WaitUntil([&] { return n.delivered() + n.failed() != 0; }, 10s, 10ms);
   }
 
   NotifierOptions Options(const std::string& url) {

@@ -11,8 +11,12 @@
 
 #include <gtest/gtest.h>
 
+#include "wait.h"
+
 namespace interlock::server {
 namespace INTERLOCK_TEST_NS {
+
+using interlock::testing::WaitUntil;
 
 using namespace std::chrono_literals;
 namespace json = boost::json;
@@ -62,7 +66,7 @@ ReportCache::Compute Instant(int value, std::atomic<int>* runs = nullptr) {
 
 // Polls until the cache's thread has finished `n` computations (bounded).
 void WaitComputations(const ReportCache& cache, uint64_t n) {
-  for (int i = 0; i < 1000 && cache.computations() < n; ++i) std::this_thread::sleep_for(5ms);
+  WaitUntil([&] { return cache.computations() >= n; }, 10s, 5ms);
   ASSERT_GE(cache.computations(), n);
 }
 
@@ -123,7 +127,7 @@ TEST(ReportCache, ManyAskingAtOnceComputeOnce) {
   for (std::thread& t : askers) t.join();
   gate.Open();
   WaitComputations(cache, 1);
-  std::this_thread::sleep_for(50ms);
+  std::this_thread::sleep_for(50ms);  // pace: time for a second computation not to happen
   EXPECT_EQ(cache.computations(), 1u);
   EXPECT_EQ(gate.runs(), 1);
 }
@@ -155,7 +159,7 @@ TEST(ReportCache, SlowReportOverAGrowingLogIsThrottledUnlessForced) {
   ReportCache cache({.wait = 1ms, .min_interval = 3600s}, &f.clock, f.LastSeq());
   auto slow = [&runs](int v) {
     return [&runs, v](const std::atomic<bool>&) -> Result<json::object> {
-      std::this_thread::sleep_for(20ms);  // longer than the wait: a slow report
+      std::this_thread::sleep_for(20ms);  // pace: longer than the wait, a slow report
       ++runs;
       return json::object{{"value", v}};
     };
@@ -169,7 +173,7 @@ TEST(ReportCache, SlowReportOverAGrowingLogIsThrottledUnlessForced) {
     EXPECT_FALSE(a.current);
     EXPECT_FALSE(a.refreshing);
   }
-  std::this_thread::sleep_for(50ms);
+  std::this_thread::sleep_for(50ms);  // pace: time for a throttled run not to happen
   EXPECT_EQ(runs.load(), 1);
   ReportCache::Answer a = cache.Get("trust", slow(3), /*force=*/true);
   EXPECT_TRUE(a.refreshing);  // slow: not waited for

@@ -766,7 +766,7 @@ TEST(SqliteStoreTest, TokensCreateAuthenticateRevoke) {
   auto other = MustOpen(Options(path));
   ASSERT_TRUE(store->Authenticate(*admin).ok());
   ASSERT_TRUE(other->RevokeToken(a->token_id, "cli", T0()).ok());
-  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));  // pace: past the cache's bound
   EXPECT_EQ(store->Authenticate(*admin).error().kind, ErrorKind::kPermissionDenied);
 
   const std::string bytes = DbBytes(path);
