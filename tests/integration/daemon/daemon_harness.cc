@@ -19,6 +19,7 @@
 #include <boost/json.hpp>
 
 #include "subprocess.h"
+#include "wait.h"
 
 namespace interlock::testing {
 
@@ -232,21 +233,23 @@ bool Daemon::Start(std::chrono::milliseconds timeout) {
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
   // A test killed by ctest's timeout never reaches Stop(): the daemon ends with it.
   pid_ = SpawnLogged(args, log);
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    std::string ready = ReadAll(ready_);
-    if (!ready.empty()) {
-      boost::system::error_code ec;
-      auto v = boost::json::parse(ready, ec);
-      if (!ec && v.is_object() && v.as_object().contains("port")) {
-        port_ = static_cast<int>(v.at("port").to_number<int64_t>());
-        return true;
-      }
-    }
-    if (!Running()) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return false;
+  bool ended = false;
+  const bool ready = testing::WaitUntil(
+      [&] {
+        if (const std::string text = ReadAll(ready_); !text.empty()) {
+          boost::system::error_code ec;
+          auto v = boost::json::parse(text, ec);
+          if (!ec && v.is_object() && v.as_object().contains("port")) {
+            port_ = static_cast<int>(v.at("port").to_number<int64_t>());
+            return true;
+          }
+        }
+        ended = !Running();
+        return ended;
+      },
+      std::chrono::duration_cast<std::chrono::milliseconds>(timeout),
+      std::chrono::milliseconds(20));
+  return ready && !ended;
 }
 
 bool Daemon::Running() {
@@ -266,14 +269,11 @@ void Daemon::Signal(int sig) {
 int Daemon::Stop(std::chrono::milliseconds timeout) {
   if (pid_ <= 0) return -1;
   ::kill(pid_, SIGTERM);
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  int status = 0;
+  if (testing::WaitUntil([&] { return ::waitpid(pid_, &status, WNOHANG) == pid_; }, timeout,
+                         std::chrono::milliseconds(20))) {
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
   Kill9();
   return -1;

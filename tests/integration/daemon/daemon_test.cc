@@ -199,7 +199,7 @@ TEST_F(DaemonTest, Authentication) {
   RunInterlock({"token", "revoke", "--store", daemon_->store(), id}, &rc);
   ASSERT_EQ(rc, 0);
   // Another process revoked it: the store's auth cache forgets it within 500 ms.
-  std::this_thread::sleep_for(700ms);
+  std::this_thread::sleep_for(700ms);  // pace: past the cache's bound
   HttpResult revoked = client_->Request("POST", "/v1/runs", "", doomed);
   EXPECT_EQ(revoked.status, 401) << revoked.body;
 
@@ -224,26 +224,30 @@ TEST_F(DaemonTest, TokenGuessingFloodIsAuditedCoalesced) {
     EXPECT_EQ(client_->Request("POST", "/v1/runs", "", "ilk_guess" + std::to_string(i)).status,
               401);
   }
-  std::this_thread::sleep_for(1100ms);  // the next failure writes what is pending
+  std::this_thread::sleep_for(1100ms);  // pace: the next failure writes what is pending
   EXPECT_EQ(client_->Request("POST", "/v1/runs").status, 401);
   const std::string reviewer = CreateToken(daemon_->store(), "--reviewer", "rita");
   uint64_t counted = 0;
   int records = 0;
   json::object reasons;
-  for (int attempt = 0; attempt < 50 && counted < kFlood + 1; ++attempt) {
-    counted = 0;
-    records = 0;
-    HttpResult r = client_->Request("GET", "/v1/audit?limit=1000", "", reviewer);
-    ASSERT_EQ(r.status, 200) << r.body;
-    for (const auto& rec : r.json.at("records").as_array()) {
-      if (rec.at("type").as_string() != "auth_failed") continue;
-      ++records;
-      counted += rec.at("data").at("count").to_number<uint64_t>();
-      for (const auto& kv : rec.at("data").at("reasons").as_object())
-        reasons[kv.key()] = kv.value();
-    }
-    if (counted < kFlood + 1) std::this_thread::sleep_for(100ms);
-  }
+  HttpResult r;
+  WaitUntil(
+      [&] {
+        counted = 0;
+        records = 0;
+        r = client_->Request("GET", "/v1/audit?limit=1000", "", reviewer);
+        if (r.status != 200) return false;
+        for (const auto& rec : r.json.at("records").as_array()) {
+          if (rec.at("type").as_string() != "auth_failed") continue;
+          ++records;
+          counted += rec.at("data").at("count").to_number<uint64_t>();
+          for (const auto& kv : rec.at("data").at("reasons").as_object())
+            reasons[kv.key()] = kv.value();
+        }
+        return counted >= kFlood + 1;
+      },
+      10s, 100ms);
+  ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(counted, static_cast<uint64_t>(kFlood + 1));
   EXPECT_GE(records, 2);
   EXPECT_LE(records, 12);  // one a second at most, whatever the flood
@@ -569,7 +573,7 @@ TEST_F(DaemonTest, KillSwitchUnderLoadAllowsNothingAfterEngage) {
       }
     });
   }
-  std::this_thread::sleep_for(500ms);
+  std::this_thread::sleep_for(500ms);  // pace: the load runs before the CLI comes
   // Regression: the CLI used to lose the race for SQLite's write lock to the busy writer
   // and give up after its busy timeout. It must get in on the first try.
   const ProcessResult engage =
@@ -577,7 +581,7 @@ TEST_F(DaemonTest, KillSwitchUnderLoadAllowsNothingAfterEngage) {
                   daemon_->store(), "--reason", "load"},
                  "", 30s);
   engaged_at.store(std::chrono::steady_clock::now().time_since_epoch().count());
-  std::this_thread::sleep_for(1s);
+  std::this_thread::sleep_for(1s);  // pace: load after the kill switch
   stop.store(true);
   for (auto& t : threads) t.join();
   ASSERT_EQ(engage.exit_code, 0) << engage.err;
@@ -603,10 +607,10 @@ TEST_F(DaemonTest, ReloadGoodAndBad) {
   EXPECT_EQ(wait_for("TOOL_BLOCKED"), "TOOL_BLOCKED");
 
   WritePolicy("reload-agent.yaml", "agent: {id: \"reload-agent\"\n  this is not yaml: [");
-  std::this_thread::sleep_for(2500ms);
+  std::this_thread::sleep_for(2500ms);  // pace: time for a wrong reload to happen
   EXPECT_EQ(Code(Call(token, run, R"({"tool":"ping"})")), "TOOL_BLOCKED");
   daemon_->Signal(SIGHUP);
-  std::this_thread::sleep_for(500ms);
+  std::this_thread::sleep_for(500ms);  // pace: time for a wrong reload to happen
   EXPECT_EQ(Code(Call(token, run, R"({"tool":"ping"})")), "TOOL_BLOCKED");
   EXPECT_NE(daemon_->log().find("refused"), std::string::npos) << daemon_->log();
 
@@ -765,7 +769,7 @@ TEST_F(DaemonTest, SlowClientIsCutOff) {
     raw =
         RawExchange(daemon_->port(), "POST /v1/runs HTTP/1.1\r\nHost: x\r\nX-Slow:", 6s, &elapsed);
   });
-  std::this_thread::sleep_for(200ms);
+  std::this_thread::sleep_for(200ms);  // pace: the slow client connects first
   const auto t0 = std::chrono::steady_clock::now();
   EXPECT_EQ(client_->Request("GET", "/healthz").status, 200);
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
@@ -795,7 +799,7 @@ TEST_F(DaemonTest, LongPollOnPendingCall) {
       c.Request("GET", "/v1/calls/" + id + "?wait=2", "", agent_, 10s);
     });
   }
-  std::this_thread::sleep_for(200ms);
+  std::this_thread::sleep_for(200ms);  // pace: the waiters connect first
   t0 = std::chrono::steady_clock::now();
   EXPECT_EQ(Code(Call(agent_, run, R"({"tool":"read_record","args":{"fields":["name"]}})")),
             "ALLOWED");
@@ -847,17 +851,21 @@ TEST_F(DaemonTest, ApprovalOfAClientThatHungUpMidDecisionIsWithdrawn) {
 
   // Its approval is withdrawn (bounded wait: the withdrawal runs after the decision).
   std::string gone_id, gone_state;
-  for (int i = 0; i < 100 && gone_state != "withdrawn"; ++i) {
-    std::this_thread::sleep_for(50ms);
-    HttpResult list = client_->Request("GET", "/v1/approvals?state=all", "", reviewer);
-    ASSERT_EQ(list.status, 200) << list.body;
-    for (const json::value& a : list.json.at("approvals").as_array()) {
-      if (Str(a, "approval_id") != heard_id) {
-        gone_id = Str(a, "approval_id");
-        gone_state = Str(a, "state");
-      }
-    }
-  }
+  HttpResult list;
+  WaitUntil(
+      [&] {
+        list = client_->Request("GET", "/v1/approvals?state=all", "", reviewer);
+        if (list.status != 200) return false;
+        for (const json::value& a : list.json.at("approvals").as_array()) {
+          if (Str(a, "approval_id") != heard_id) {
+            gone_id = Str(a, "approval_id");
+            gone_state = Str(a, "state");
+          }
+        }
+        return gone_state == "withdrawn";
+      },
+      10s, 50ms);
+  ASSERT_EQ(list.status, 200) << list.body;
   ASSERT_FALSE(gone_id.empty()) << "the hung-up request queued no approval";
   EXPECT_EQ(gone_state, "withdrawn");
   HttpResult audit = client_->Request("GET", "/v1/audit?type=approval", "", reviewer);
@@ -986,7 +994,7 @@ TEST_F(DaemonTest, RunsListIsNewestFirstPagedAndForReviewersOnly) {
   std::vector<std::string> runs;
   for (int i = 0; i < 3; ++i) {
     runs.push_back(NewRun(agent_));
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // distinct start times
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // pace: distinct start times
   }
   EXPECT_EQ(client_->Request("POST", "/v1/runs/" + runs[0] + "/end", "", agent_).status, 204);
   EXPECT_EQ(client_->Request("GET", "/v1/runs", "", agent_).status, 403);

@@ -25,9 +25,12 @@
 #include "hello_server.h"
 #include "subprocess.h"
 #include "temp_dir.h"
+#include "wait.h"
 
 namespace interlock::testing {
 namespace INTERLOCK_TEST_NS {
+
+using interlock::testing::WaitUntil;
 
 namespace json = boost::json;
 namespace net = boost::asio;
@@ -73,7 +76,7 @@ class EgressProcess {
       } else if (n == 0) {
         break;
       } else {
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));  // pace: a nonblocking read
       }
     }
     const size_t colon = line.rfind(':');
@@ -84,12 +87,9 @@ class EgressProcess {
   ~EgressProcess() {
     if (pid_ > 0) {
       kill(pid_, SIGTERM);
-      for (int i = 0; i < 200; ++i) {
-        if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
-          pid_ = -1;
-          break;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      if (WaitUntil([&] { return waitpid(pid_, nullptr, WNOHANG) == pid_; },
+                    std::chrono::seconds(10), std::chrono::milliseconds(50))) {
+        pid_ = -1;
       }
       if (pid_ > 0) {
         kill(pid_, SIGKILL);
@@ -207,10 +207,8 @@ TEST_F(EgressDaemon, AllowedConnectRelaysDeniedConnectGets403BothAudited) {
 
   // The bytes are reported when the tunnel closed: wait (bounded) for the result record.
   std::vector<std::string> results;
-  for (int i = 0; i < 100 && results.empty(); ++i) {
-    results = Audit("result");
-    if (results.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  WaitUntil([&] { return !(results = Audit("result")).empty(); }, std::chrono::seconds(10),
+            std::chrono::milliseconds(100));
   int allowed = 0, denied = 0;
   for (const std::string& d : Audit("decision")) {
     if (d.find("\"tool\":\"egress\"") == std::string::npos) continue;

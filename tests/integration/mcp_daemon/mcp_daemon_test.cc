@@ -28,9 +28,12 @@
 #include "subprocess.h"
 #include "temp_dir.h"
 #include "test_paths.h"
+#include "wait.h"
 
 namespace interlock::testing {
 namespace INTERLOCK_TEST_NS {
+
+using interlock::testing::WaitUntil;
 
 namespace json = boost::json;
 using namespace std::chrono_literals;
@@ -161,13 +164,10 @@ class Child {
     if (out_ >= 0) close(out_);
     if (pid_ > 0) {
       // Give it a moment to end on its own (client EOF), then kill the group.
-      for (int i = 0; i < 50 && waitpid(pid_, nullptr, WNOHANG) == 0; ++i) {
-        std::this_thread::sleep_for(50ms);
-        if (i == 49) {
-          kill(-pid_, SIGKILL);
-          kill(pid_, SIGKILL);
-          waitpid(pid_, nullptr, 0);
-        }
+      if (!WaitUntil([&] { return waitpid(pid_, nullptr, WNOHANG) != 0; }, 2500ms, 50ms)) {
+        kill(-pid_, SIGKILL);
+        kill(pid_, SIGKILL);
+        waitpid(pid_, nullptr, 0);
       }
     }
   }
@@ -344,18 +344,20 @@ class McpDaemonTest : public ::testing::Test {
 
   // The id of the first pending approval, polled for up to 10 s ("" if none appears).
   std::string PendingApprovalId() {
-    for (int i = 0; i < 100; ++i) {
-      HttpResult pending = client_->Request("GET", "/v1/approvals?state=pending", "", reviewer_);
-      if (pending.status == 200 && pending.json.is_object()) {
-        const json::value* a = pending.json.as_object().if_contains("approvals");
-        if (a != nullptr && a->is_array() && !a->as_array().empty()) {
-          std::string id = Str(a->as_array()[0], "approval_id");
-          return id.empty() ? Str(a->as_array()[0], "id") : id;
-        }
-      }
-      std::this_thread::sleep_for(100ms);
-    }
-    return "";
+    std::string id;
+    WaitUntil(
+        [&] {
+          HttpResult pending =
+              client_->Request("GET", "/v1/approvals?state=pending", "", reviewer_);
+          if (pending.status != 200 || !pending.json.is_object()) return false;
+          const json::value* a = pending.json.as_object().if_contains("approvals");
+          if (a == nullptr || !a->is_array() || a->as_array().empty()) return false;
+          id = Str(a->as_array()[0], "approval_id");
+          if (id.empty()) id = Str(a->as_array()[0], "id");
+          return true;
+        },
+        10s, 100ms);
+    return id;
   }
 
   // The stdio gateway with --daemon in front of the fake server, initialized.
@@ -598,8 +600,8 @@ TEST_F(McpDaemonTest, DaemonHookTwoApproverToolWaitsForBothReviewers) {
         json::serialize(json::object{{"verdict", "approve"}, {"comment", "ok"}}), reviewer);
     EXPECT_EQ(vote.status, 200) << vote.body;
     if (reviewer == reviewer_) {
-      std::this_thread::sleep_for(1500ms);
-      EXPECT_EQ(PendingApprovals(), 1);  // one of two: still held, the hook still waits
+      std::this_thread::sleep_for(1500ms);  // pace: time for a wrong release to happen
+      EXPECT_EQ(PendingApprovals(), 1);     // one of two: still held, the hook still waits
     }
   }
   hook.join();
@@ -795,7 +797,7 @@ TEST_F(McpDaemonTest, OneGrantForwardsOnlyOneOfTwoIdenticalHeldCalls) {
   const std::string approval_id = PendingApprovalId();
   ASSERT_FALSE(approval_id.empty()) << ReadAll(err);
   gw.Send(CallLine(3, "send_email", {{"text", "twice"}}));
-  std::this_thread::sleep_for(500ms);  // the second is decided (attached) and held
+  std::this_thread::sleep_for(500ms);  // pace: the second is decided (attached) and held
   EXPECT_EQ(gw.ReadLine(100ms), "");
   HttpResult vote = client_->Request(
       "POST", "/v1/approvals/" + approval_id,
@@ -867,7 +869,7 @@ TEST_F(McpDaemonTest, GatewayAnswersA2026ClientWithTheReviewersVerdictOverMrtr) 
             approval_id);
   const std::string state(first.at("result").at("requestState").as_string());
   gw.Send(Call2026(3, "send_email", {{"text", "first"}}, state, approve_myself));
-  std::this_thread::sleep_for(300ms);
+  std::this_thread::sleep_for(300ms);  // pace: the retry reaches the daemon before the vote
   HttpResult deny = client_->Request(
       "POST", "/v1/approvals/" + approval_id,
       json::serialize(json::object{{"verdict", "deny"}, {"comment", "not this one"}}), reviewer_);
@@ -1130,10 +1132,7 @@ TEST_F(McpDaemonTest, SdkAbortWithdrawsTheHeldApproval) {
   EXPECT_NE(progress.find("approval apr_"), std::string::npos) << r.out;
   EXPECT_NE(progress.find(url_ + "/ui/#/approvals/apr_"), std::string::npos) << r.out;
   std::vector<json::value> decided;
-  for (int i = 0; i < 50 && decided.empty(); ++i) {
-    decided = DecidedApprovals("send_email");
-    if (decided.empty()) std::this_thread::sleep_for(100ms);
-  }
+  WaitUntil([&] { return !(decided = DecidedApprovals("send_email")).empty(); }, 20s, 100ms);
   ASSERT_EQ(decided.size(), 1u) << r.err;
   EXPECT_EQ(Str(decided[0], "state"), "withdrawn") << decided[0];
   EXPECT_NE(Str(decided[0], "outcome_reason").find("cancelled the request"), std::string::npos)
@@ -1158,10 +1157,7 @@ TEST_F(McpDaemonTest, SdkTimeoutWithdrawsTheHeldApproval) {
       SdkThroughGateway({kNodeDir + "/sdk_cancel_client.mjs", "timeout", "send_email"}, calls_log);
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   std::vector<json::value> decided;
-  for (int i = 0; i < 50 && decided.empty(); ++i) {
-    decided = DecidedApprovals("send_email");
-    if (decided.empty()) std::this_thread::sleep_for(100ms);
-  }
+  WaitUntil([&] { return !(decided = DecidedApprovals("send_email")).empty(); }, 20s, 100ms);
   ASSERT_EQ(decided.size(), 1u) << r.out << r.err;
   EXPECT_EQ(Str(decided[0], "state"), "withdrawn") << decided[0];
   HttpResult pending = client_->Request("GET", "/v1/approvals?state=pending", "", reviewer_);
@@ -1178,10 +1174,7 @@ TEST_F(McpDaemonTest, ClientEofWithdrawsTheHeldApproval) {
   ASSERT_FALSE(PendingApprovalId().empty()) << ReadAll(err);
   gw->CloseStdin();
   std::vector<json::value> decided;
-  for (int i = 0; i < 100 && decided.empty(); ++i) {
-    decided = DecidedApprovals("send_email");
-    if (decided.empty()) std::this_thread::sleep_for(100ms);
-  }
+  WaitUntil([&] { return !(decided = DecidedApprovals("send_email")).empty(); }, 20s, 100ms);
   ASSERT_EQ(decided.size(), 1u) << ReadAll(err);
   EXPECT_EQ(Str(decided[0], "state"), "withdrawn") << decided[0];
   EXPECT_NE(Str(decided[0], "outcome_reason").find("stdin EOF"), std::string::npos) << decided[0];
@@ -1220,7 +1213,7 @@ class CannedServer {
         if (!reply_.empty()) {
           (void)!write(c, reply_.data(), reply_.size());
         } else {
-          while (!stop_) std::this_thread::sleep_for(20ms);  // hang
+          while (!stop_) std::this_thread::sleep_for(20ms);  // pace: hang
         }
         close(c);
       }
