@@ -19,7 +19,7 @@ import re
 import sys
 
 # Unmarked sleeps allowed today; lower it when you convert one (the check says when).
-CEILING = 90
+CEILING = 82
 
 SLEEP = re.compile(r"\b(sleep_for|usleep|nanosleep)\s*\(")
 MARK = re.compile(r"//.*\bpace:")

@@ -32,9 +32,12 @@
 #include "subprocess.h"
 #include "temp_dir.h"
 #include "test_paths.h"
+#include "wait.h"
 
 namespace interlock {
 namespace INTERLOCK_TEST_NS {
+
+using interlock::testing::WaitUntil;
 
 using ::interlock::testing::HelloServer;
 
@@ -184,17 +187,6 @@ size_t Count(const std::string& haystack, const std::string& needle) {
   return n;
 }
 
-// Polls until cond() holds or the timeout passes.
-template <class Cond>
-bool WaitFor(Cond cond, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return cond();
-}
-
 // A free loopback port (bound then released; the server started next takes it).
 int FreePort() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -342,7 +334,7 @@ class McpHttpTest : public ::testing::Test {
                        McpHeaders(session, "2025-06-18"));
     });
     EXPECT_TRUE(
-        WaitFor([&] { return Count(ReadFile(fake_dir_ + "/calls.log"), "hang") > before; }, 10s));
+        WaitUntil([&] { return Count(ReadFile(fake_dir_ + "/calls.log"), "hang") > before; }, 10s));
     return held;
   }
   // notifications/cancelled for request `id` on `session` (ends its POST).
@@ -381,17 +373,19 @@ class McpHttpTest : public ::testing::Test {
   // The ids of pending approvals other than `seen`, polled for up to 20 s.
   std::string NextPendingApproval(const std::vector<std::string>& seen) {
     HttpClient c(daemon_->port());
-    for (int i = 0; i < 200; ++i) {
-      HttpResult r = c.Request("GET", "/v1/approvals?state=pending", "", reviewer_);
-      if (r.status == 200 && r.json.is_object()) {
-        for (const json::value& a : r.json.at("approvals").as_array()) {
-          const std::string id(a.at("approval_id").as_string());
-          if (std::find(seen.begin(), seen.end(), id) == seen.end()) return id;
-        }
-      }
-      std::this_thread::sleep_for(100ms);
-    }
-    return "";
+    std::string out;
+    WaitUntil(
+        [&] {
+          HttpResult r = c.Request("GET", "/v1/approvals?state=pending", "", reviewer_);
+          if (r.status != 200 || !r.json.is_object()) return false;
+          for (const json::value& a : r.json.at("approvals").as_array()) {
+            const std::string id(a.at("approval_id").as_string());
+            if (std::find(seen.begin(), seen.end(), id) == seen.end()) out = id;
+          }
+          return !out.empty();
+        },
+        20s, 100ms);
+    return out;
   }
 
   // server-everything in Streamable HTTP mode on `port` (FreePort()), once it answers.
@@ -402,7 +396,7 @@ class McpHttpTest : public ::testing::Test {
         std::vector<std::string>{"PORT=" + std::to_string(port)},
         dir_.path() + "/everything-http.log");
     HttpClient probe(port);
-    return WaitFor([&] { return probe.Request("GET", "/", "", "", 1s).status != 0; }, 30s);
+    return WaitUntil([&] { return probe.Request("GET", "/", "", "", 1s).status != 0; }, 30s);
   }
 
   // The official SDK client calls echo(message) and get-sum(a, b) on server-everything
@@ -480,7 +474,7 @@ class McpHttpTest : public ::testing::Test {
         std::vector<std::string>{"node", kNodeDir + "/modern_server.mjs", "http",
                                  dir_.path() + "/modern-http.log", port_file},
         std::vector<std::string>{}, dir_.path() + "/modern-http.out");
-    ASSERT_TRUE(WaitFor([&] { return !ReadFile(port_file).empty(); }, 30s))
+    ASSERT_TRUE(WaitUntil([&] { return !ReadFile(port_file).empty(); }, 30s))
         << ReadFile(dir_.path() + "/modern-http.out");
     StartDaemon("", "    modern:\n      command: [\"node\", \"" + kNodeDir +
                         "/modern_server.mjs\", \"stdio\", \"" + dir_.path() +
@@ -638,7 +632,7 @@ TEST_F(McpHttpTest, ProtocolEdges) {
   HttpResult del = c2.Request("DELETE", "/mcp/fake", "", ta_, 10s, McpHeaders(session));
   EXPECT_EQ(del.status / 100, 2) << del.body;
   EXPECT_EQ(c2.Request("POST", "/mcp/fake", list, ta_, 10s, McpHeaders(session)).status, 404);
-  EXPECT_TRUE(WaitFor([&] { return !Alive(pids[0]); }, 10s)) << "the child outlived DELETE";
+  EXPECT_TRUE(WaitUntil([&] { return !Alive(pids[0]); }, 10s)) << "the child outlived DELETE";
 }
 
 // Tests that a call needing approval holds the POST (the SDK client gets progress over SSE),
@@ -654,7 +648,7 @@ TEST_F(McpHttpTest, ApprovalHeldOverHttp) {
   HttpClient c(daemon_->port());
   const std::string first = NextPendingApproval({});
   ASSERT_FALSE(first.empty()) << daemon_->log();
-  std::this_thread::sleep_for(1500ms);  // long enough for a progress notification
+  std::this_thread::sleep_for(1500ms);  // pace: long enough for a progress notification
   HttpResult approve =
       c.Request("POST", "/v1/approvals/" + first, R"({"verdict":"approve"})", reviewer_);
   ASSERT_EQ(approve.status, 200) << approve.body;
@@ -680,12 +674,15 @@ TEST_F(McpHttpTest, ApprovalHeldOverHttp) {
 // Waits (bounded) for the approval `id` to leave `pending`; returns it as the reviewer sees it.
 json::value DecidedApproval(int port, const std::string& token, const std::string& id) {
   HttpClient c(port);
-  for (int i = 0; i < 100; ++i) {
-    HttpResult r = c.Request("GET", "/v1/approvals/" + id, "", token);
-    if (r.status == 200 && r.json.is_object() && r.json.at("state") != "pending") return r.json;
-    std::this_thread::sleep_for(100ms);
-  }
-  return nullptr;
+  json::value out;
+  WaitUntil(
+      [&] {
+        HttpResult r = c.Request("GET", "/v1/approvals/" + id, "", token);
+        if (r.status == 200 && r.json.is_object() && r.json.at("state") != "pending") out = r.json;
+        return !out.is_null();
+      },
+      10s, 100ms);
+  return out;
 }
 
 // Tests that when the official SDK client aborts a call held for approval over Streamable
@@ -788,7 +785,7 @@ TEST_F(McpHttpTest, UpstreamDiesMidSession) {
     return c.Request("POST", "/mcp/fake", Call(7, "hang"), ta_, 30s,
                      McpHeaders(session, "2025-06-18"));
   });
-  ASSERT_TRUE(WaitFor([&] { return ReadFile(fake_dir_ + "/calls.log") == "hang\n"; }, 15s));
+  ASSERT_TRUE(WaitUntil([&] { return ReadFile(fake_dir_ + "/calls.log") == "hang\n"; }, 15s));
   const std::vector<int> pids = FakePids();
   ASSERT_EQ(pids.size(), 1u);
   ::kill(pids[0], SIGKILL);
@@ -807,7 +804,7 @@ TEST_F(McpHttpTest, UpstreamDiesMidSession) {
   EXPECT_EQ(msg.at("result").at("isError"), true);
   EXPECT_NE(Text(msg.at("result")).find("may or may not have run"), std::string::npos);
   HttpClient c(daemon_->port());
-  EXPECT_TRUE(WaitFor(
+  EXPECT_TRUE(WaitUntil(
       [&] {
         return c.Request("POST", "/mcp/fake", R"({"jsonrpc":"2.0","id":8,"method":"ping"})", ta_,
                          10s, McpHeaders(session))
@@ -841,7 +838,7 @@ TEST_F(McpHttpTest, SessionCapsAndIdleTimeout) {
   Cancel(first, 5);
   held.wait();
   // Any request would keep the session alive: wait past the timeout without one.
-  std::this_thread::sleep_for(3s);
+  std::this_thread::sleep_for(3s);  // pace: idle past the session's timeout
   EXPECT_EQ(client_
                 ->Request("POST", "/mcp/fake", R"({"jsonrpc":"2.0","id":2,"method":"ping"})", ta_,
                           10s, McpHeaders(first))
@@ -881,7 +878,7 @@ TEST_F(McpHttpTest, NinthSessionEndsTheLeastRecentlyUsedIdleOne) {
   EXPECT_EQ(ping(sessions[1]), 200);
   EXPECT_EQ(ping(ninth), 200);
   int evictions = 0;
-  EXPECT_TRUE(WaitFor(
+  EXPECT_TRUE(WaitUntil(
       [&] {
         HttpResult audit = client_->Request("GET", "/v1/audit?limit=200", "", reviewer_, 10s);
         evictions = 0;
@@ -972,7 +969,7 @@ TEST_F(McpHttpTest, HttpsUpstreamOnlyWithAVerifiedCertificate) {
   Background proxy(
       {"node", dir_.Write("tls_proxy.mjs", kTlsProxy), cert, key, std::to_string(port), port_file},
       {}, dir_.path() + "/tls-proxy.log");
-  ASSERT_TRUE(WaitFor([&] { return !ReadFile(port_file).empty(); }, 30s))
+  ASSERT_TRUE(WaitUntil([&] { return !ReadFile(port_file).empty(); }, 30s))
       << ReadFile(dir_.path() + "/tls-proxy.log");
   const std::string url = "https://127.0.0.1:" + ReadFile(port_file) + "/mcp";
   StartDaemon("", "    secure:\n      url: " + url + "\n      ca_file: " + cert +
@@ -1044,7 +1041,7 @@ TEST_F(McpHttpTest, RelatedServerMessagesGoOnTheirRequestsStream) {
   Background server({"node", dir_.Write("relating.mjs", kRelatingServer), std::to_string(port)}, {},
                     dir_.path() + "/relating.log");
   HttpClient probe(port);  // DELETE: its GET stream never ends
-  ASSERT_TRUE(WaitFor([&] { return probe.Request("DELETE", "/", "", "", 1s).status != 0; }, 30s))
+  ASSERT_TRUE(WaitUntil([&] { return probe.Request("DELETE", "/", "", "", 1s).status != 0; }, 30s))
       << ReadFile(dir_.path() + "/relating.log");
   StartDaemon("", "    relating:\n      url: http://127.0.0.1:" + std::to_string(port) + "/mcp\n");
   HttpClient c(daemon_->port());
@@ -1059,7 +1056,7 @@ TEST_F(McpHttpTest, RelatedServerMessagesGoOnTheirRequestsStream) {
                         "\r\nMCP-Protocol-Version: 2025-06-18\r\n\r\n",
                     2500ms);
   });
-  std::this_thread::sleep_for(500ms);  // the GET stream is open before the call
+  std::this_thread::sleep_for(500ms);  // pace: the GET stream is open before the call
   HttpResult call = c.Request("POST", "/mcp/relating", Call(7, "echo"), ta_, 10s,
                               McpHeaders(session, "2025-06-18"));
   listener.join();
@@ -1476,7 +1473,7 @@ TEST_F(McpHttp2026Test, SharedTokenProgressGoesToItsOwnRequestsStream) {
   };
   HttpResult a;
   std::thread client_a([&] { a = call(1, "pairA"); });
-  ASSERT_TRUE(WaitFor([&] { return CallsLog() == "echo\n"; }, 30s)) << daemon_->log();
+  ASSERT_TRUE(WaitUntil([&] { return CallsLog() == "echo\n"; }, 30s)) << daemon_->log();
   HttpResult b = call(7, "pairB");
   client_a.join();
   ASSERT_EQ(a.status, 200) << a.body << daemon_->log();
@@ -1725,7 +1722,7 @@ TEST_F(McpHttp2026Test, ListenAndParamHeadersReachA2026HttpServer) {
   const std::string log = dir_.path() + "/listen-http.log";
   Background server({"node", kNodeDir + "/listen_server.mjs", "http", log, port_file}, {},
                     dir_.path() + "/listen-http.out");
-  ASSERT_TRUE(WaitFor([&] { return !ReadFile(port_file).empty(); }, 30s))
+  ASSERT_TRUE(WaitUntil([&] { return !ReadFile(port_file).empty(); }, 30s))
       << ReadFile(dir_.path() + "/listen-http.out");
   StartDaemon("",
               "    listen-http:\n      url: http://127.0.0.1:" + ReadFile(port_file) + "/mcp\n");
@@ -2089,7 +2086,7 @@ class McpHttpTasksTest : public McpHttp2026Test {
         std::vector<std::string>{"node", kNodeDir + "/tasks_server.mjs", "http",
                                  dir_.path() + "/tasks-http.log", port_file},
         std::vector<std::string>{}, dir_.path() + "/tasks-http.out");
-    ASSERT_TRUE(WaitFor([&] { return !ReadFile(port_file).empty(); }, 30s))
+    ASSERT_TRUE(WaitUntil([&] { return !ReadFile(port_file).empty(); }, 30s))
         << ReadFile(dir_.path() + "/tasks-http.out");
     StartDaemon("", "    tasks:\n      command: [\"node\", \"" + kNodeDir +
                         "/tasks_server.mjs\", \"stdio\", \"" + dir_.path() +
@@ -2135,7 +2132,7 @@ class McpHttpTasksTest : public McpHttp2026Test {
                                       ? last.at("result").as_object().if_contains("status")
                                       : nullptr;
       if (status == nullptr || *status != json::value(while_status)) return last;
-      std::this_thread::sleep_for(50ms);
+      std::this_thread::sleep_for(50ms);  // pace: a bounded tasks/get poll of the task
     }
     return last;
   }
@@ -2241,7 +2238,7 @@ TEST_F(McpHttpTasksTest, KillSwitchEngagedWhileATaskRunsCancelsIt) {
   ASSERT_TRUE(stopped.is_object()) << daemon_->log();
   EXPECT_EQ(stopped.at("result").at("status"), "failed") << json::serialize(stopped);
   EXPECT_NE(json::serialize(stopped).find("KILL_SWITCH"), std::string::npos);
-  EXPECT_TRUE(WaitFor([&] { return Count(ServerLog("tasks-http"), "tasks/cancel\t") == 1; }, 10s))
+  EXPECT_TRUE(WaitUntil([&] { return Count(ServerLog("tasks-http"), "tasks/cancel\t") == 1; }, 10s))
       << ServerLog("tasks-http");
   EXPECT_EQ(Count(ServerLog("tasks-http"), "tasks/get\t"), 0u);
   const json::array killed = AuditRecords(daemon_->port(), admin_, "md", "KILL_SWITCH");

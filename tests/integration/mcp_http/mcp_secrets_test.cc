@@ -21,9 +21,12 @@
 #include "daemon_harness.h"
 #include "subprocess.h"
 #include "temp_dir.h"
+#include "wait.h"
 
 namespace interlock {
 namespace INTERLOCK_TEST_NS {
+
+using interlock::testing::WaitUntil;
 
 namespace json = boost::json;
 namespace fs = std::filesystem;
@@ -110,12 +113,7 @@ std::string ReadFile(const std::string& path) {
 }
 
 bool WaitForFile(const std::string& path, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (fs::exists(path) && fs::file_size(path) > 0) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return false;
+  return WaitUntil([&] { return fs::exists(path) && fs::file_size(path) > 0; }, timeout, 50ms);
 }
 
 class McpDaemonSecrets : public ::testing::Test {
