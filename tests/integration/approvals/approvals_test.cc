@@ -180,7 +180,7 @@ TEST_F(ApprovalsTest, ApproveAllowsWaitingAgent) {
   EXPECT_TRUE(detail.json.as_object().contains("run_calls"));
   EXPECT_TRUE(detail.json.as_object().contains("time_left_s"));
 
-  std::this_thread::sleep_for(200ms);  // the poll is parked
+  std::this_thread::sleep_for(200ms);  // pace: the poll is parked (or sees the vote: same)
   HttpResult v = Vote(id, alice_, "approve");
   ASSERT_EQ(v.status, 200) << v.body;
   EXPECT_EQ(Str(v.json, "state"), "granted");
@@ -204,7 +204,7 @@ TEST_F(ApprovalsTest, DenyDeniesWaitingAgent) {
   HttpResult r = Call(run, R"({"tool":"send_email","args":{"to":"x@y.z"}})");
   const std::string id = Str(r.json, "approval_id");
   auto waiting = Wait(Str(r.json, "call_id"));
-  std::this_thread::sleep_for(200ms);
+  std::this_thread::sleep_for(200ms);  // pace: the poll is parked
   HttpResult v = Vote(id, bob_, "deny", "not this one");
   ASSERT_EQ(v.status, 200) << v.body;
   HttpResult got = waiting.get();
@@ -262,7 +262,7 @@ TEST_F(ApprovalsTest, RestartKeepsPendingApproval) {
   EXPECT_EQ(Str(after.json, "state"), "pending");
   EXPECT_EQ(Str(after.json, "deadline"), Str(before.json, "deadline"));
   auto waiting = Wait(Str(r.json, "call_id"));
-  std::this_thread::sleep_for(200ms);
+  std::this_thread::sleep_for(200ms);  // pace: the poll is parked
   ASSERT_EQ(Vote(id, alice_, "approve").status, 200);
   EXPECT_EQ(Str(waiting.get().json, "code"), "ALLOWED");
 }
@@ -341,7 +341,7 @@ TEST_F(ApprovalsTest, GrantedCallDeliveredTwiceRunsOnce) {
   const std::string call = Str(r.json, "call_id");
   const std::string id = Str(r.json, "approval_id");
   auto waiting = Wait(call);
-  std::this_thread::sleep_for(200ms);
+  std::this_thread::sleep_for(200ms);  // pace: the poll is parked
   ASSERT_EQ(Vote(id, alice_, "approve").status, 200);
   HttpResult got = waiting.get();
   ASSERT_EQ(Str(got.json, "code"), "ALLOWED") << got.body;
@@ -456,7 +456,7 @@ TEST_F(ApprovalsTest, KillSwitchDeniesPendingApprovals) {
   const std::string orun = NewRun(other_agent_);
   HttpResult o = Call(orun, R"({"tool":"send_email","args":{}})", other_agent_);
   auto waiting = Wait(Str(r1.json, "call_id"));
-  std::this_thread::sleep_for(200ms);
+  std::this_thread::sleep_for(200ms);  // pace: the poll is parked
   HttpResult k = client_->Request(
       "POST", "/v1/kill", R"({"scope":"agent","target":"appr-agent","engaged":true,"reason":"x"})",
       admin_);
@@ -549,7 +549,7 @@ TEST_F(ApprovalsTest, ThousandWaitingAgents) {
     ASSERT_EQ(::send(fd, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
     fds.push_back(fd);
   }
-  std::this_thread::sleep_for(1500ms);  // every poll is parked
+  std::this_thread::sleep_for(1500ms);  // pace: every poll is parked
   const long threads_waiting = StatusField(pid, "Threads");
   const long rss_kb = StatusField(pid, "VmRSS");
   EXPECT_LE(threads_waiting, threads_before + 4) << threads_before;
@@ -659,7 +659,7 @@ TEST_F(ApprovalsTest, WithdrawnApprovalRefusesLaterVotes) {
   EXPECT_EQ(client_->Request("POST", path, R"({"reason":7})", agent_).status, 400);
   EXPECT_EQ(client_->Request("POST", path, R"({"why":"x"})", agent_).status, 400);
   EXPECT_EQ(client_->Request("POST", "/v1/approvals/apr_nope/withdraw", body, agent_).status, 404);
-  std::this_thread::sleep_for(200ms);  // the poll is parked
+  std::this_thread::sleep_for(200ms);  // pace: the poll is parked (or sees the vote: same)
 
   HttpResult w = client_->Request("POST", path, body, agent_);
   ASSERT_EQ(w.status, 200) << w.body;

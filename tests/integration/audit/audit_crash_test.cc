@@ -17,9 +17,12 @@
 #include "daemon_harness.h"
 #include "subprocess.h"
 #include "temp_dir.h"
+#include "wait.h"
 
 namespace interlock::testing {
 namespace INTERLOCK_TEST_NS {
+
+using interlock::testing::WaitUntil;
 
 using namespace std::chrono_literals;
 
@@ -94,10 +97,7 @@ TEST(AuditCrashTest, KillNineUnderLoadLosesNoAnsweredDecision) {
       }
     });
   }
-  const auto until = std::chrono::steady_clock::now() + 10s;
-  while (count.load() < 300 && std::chrono::steady_clock::now() < until) {
-    std::this_thread::sleep_for(10ms);
-  }
+  WaitUntil([&] { return count.load() >= 300; }, 10s, 10ms);
   daemon.Kill9();
   stop.store(true);
   for (auto& th : threads) th.join();

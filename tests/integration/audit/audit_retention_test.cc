@@ -21,9 +21,12 @@
 #include "store/sqlite_store.h"
 #include "subprocess.h"
 #include "temp_dir.h"
+#include "wait.h"
 
 namespace interlock::testing {
 namespace INTERLOCK_TEST_NS {
+
+using interlock::testing::WaitUntil;
 
 using namespace std::chrono_literals;
 
@@ -116,11 +119,8 @@ TEST(AuditRetentionTest, DaemonPrunesOldRecordsAndTheLogStillVerifies) {
   Daemon daemon(dir.path(), policies, config);
   ASSERT_EQ(daemon.store(), store);
   ASSERT_TRUE(daemon.Start()) << daemon.log();
-  int64_t first = FirstSeq(store);
-  for (int i = 0; i < 150 && first != 31; ++i) {
-    std::this_thread::sleep_for(100ms);
-    first = FirstSeq(store);
-  }
+  int64_t first = 0;
+  WaitUntil([&] { return (first = FirstSeq(store)) == 31; }, 15s, 100ms);
   EXPECT_EQ(first, 31) << daemon.log();
   EXPECT_EQ(daemon.Stop(), 0) << daemon.log();
   EXPECT_NE(daemon.log().find("audit prune: deleted 30 records"), std::string::npos)
@@ -181,11 +181,8 @@ TEST(AuditRetentionTest, ShutdownDuringACallPruneIsClean) {
   Daemon daemon(dir.path(), policies, config);
   ASSERT_TRUE(daemon.Start()) << daemon.log();
   // Wait until the call prune is under way (rows are going), then stop the daemon.
-  int64_t left = Count(store, "SELECT count(*) FROM calls");
-  for (int i = 0; i < 3000 && left >= kCalls; ++i) {  // 15 s at most (a busy machine)
-    std::this_thread::sleep_for(5ms);
-    left = Count(store, "SELECT count(*) FROM calls");
-  }
+  int64_t left = 0;
+  WaitUntil([&] { return (left = Count(store, "SELECT count(*) FROM calls")) < kCalls; }, 15s, 5ms);
   ASSERT_LT(left, kCalls) << daemon.log();
   ASSERT_GT(left, 0) << "the prune finished before the test could stop the daemon";
   EXPECT_EQ(daemon.Stop(), 0) << daemon.log();

@@ -19,9 +19,12 @@
 #include "daemon_harness.h"
 #include "subprocess.h"
 #include "temp_dir.h"
+#include "wait.h"
 
 namespace interlock::testing {
 namespace INTERLOCK_TEST_NS {
+
+using interlock::testing::WaitUntil;
 
 constexpr const char* kPolicy = R"(agent:
   id: tail-agent
@@ -208,13 +211,10 @@ std::string CallCode(HttpClient& c, const std::string& token, const std::string&
 TEST_F(AuditTailTest, PolicyLoadsAreRecordedAndAnchored) {
   dir_.Write("policies/tail.yaml", kPolicyWithPong);
   daemon_->Signal(SIGHUP);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   const std::string reloads =
       "FROM audit_log WHERE type = 'policy_loaded' AND json_extract(body, '$.data.why') != 'start'";
-  while (Count(daemon_->store(), "SELECT count(*) " + reloads) < 1 &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  WaitUntil([&] { return Count(daemon_->store(), "SELECT count(*) " + reloads) >= 1; },
+            std::chrono::seconds(10), std::chrono::milliseconds(50));
   const int64_t reload_seq = Count(daemon_->store(), "SELECT MIN(seq) " + reloads);
   ASSERT_GT(reload_seq, 0);
   EXPECT_EQ(Count(daemon_->store(),
@@ -243,11 +243,9 @@ TEST_F(AuditTailTest, PolicyReloadWithoutAnchorIsRefused) {
   ASSERT_EQ(::mkdir(cps.c_str(), 0700), 0);  // a directory: every append fails
   dir_.Write("policies/tail.yaml", kPolicyWithPong);
   daemon_->Signal(SIGHUP);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (daemon_->log().find("could not be written and anchored") == std::string::npos &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  WaitUntil(
+      [&] { return daemon_->log().find("could not be written and anchored") != std::string::npos; },
+      std::chrono::seconds(10), std::chrono::milliseconds(50));
   EXPECT_NE(daemon_->log().find("could not be written and anchored"), std::string::npos)
       << daemon_->log();
   EXPECT_EQ(CallCode(c, agent, run_id, "pong"), "TOOL_NOT_ALLOWED");

@@ -13,9 +13,12 @@
 
 #include "daemon_harness.h"
 #include "temp_dir.h"
+#include "wait.h"
 
 namespace interlock::testing {
 namespace INTERLOCK_TEST_NS {
+
+using interlock::testing::WaitUntil;
 
 namespace json = boost::json;
 using namespace std::chrono_literals;
@@ -99,7 +102,7 @@ class IncidentViewTest : public ::testing::Test {
 // figure stays put once it ended.
 TEST_F(IncidentViewTest, EndedRunReportsTheTimeItLasted) {
   const std::string run = NewRun(ping_);
-  std::this_thread::sleep_for(1200ms);
+  std::this_thread::sleep_for(1200ms);  // pace: the run lasts a while
   ASSERT_EQ(client_->Request("POST", "/v1/runs/" + run + "/end", "", ping_).status, 204);
   const json::value ended = Run(run, ping_);
   ASSERT_TRUE(ended.at("ended").as_bool()) << ended;
@@ -107,7 +110,7 @@ TEST_F(IncidentViewTest, EndedRunReportsTheTimeItLasted) {
   EXPECT_GE(lasted, 1.1) << ended;
   EXPECT_LT(lasted, 30.0) << ended;
   EXPECT_FALSE(Str(ended, "ended_at").empty()) << ended;
-  std::this_thread::sleep_for(600ms);
+  std::this_thread::sleep_for(600ms);  // pace: time for the figure to move, wrongly
   EXPECT_EQ(Run(run, ping_).at("elapsed_s").to_number<double>(), lasted);
 }
 
@@ -117,11 +120,7 @@ TEST_F(IncidentViewTest, EndedRunReportsTheTimeItLasted) {
 TEST_F(IncidentViewTest, RunPastItsWallClockIsHaltedAtItsDeadlineNotAtItsNextCall) {
   const std::string run = NewRun(clock_);
   json::value now;
-  for (int i = 0; i < 100; ++i) {
-    now = Run(run, clock_);
-    if (now.at("halted").as_bool()) break;
-    std::this_thread::sleep_for(100ms);
-  }
+  WaitUntil([&] { return (now = Run(run, clock_)).at("halted").as_bool(); }, 20s, 100ms);
   ASSERT_TRUE(now.at("halted").as_bool()) << now;
   EXPECT_EQ(Str(now, "state"), "halted") << now;
   EXPECT_NE(Str(now, "halt_reason").find("wall-clock limit"), std::string::npos) << now;

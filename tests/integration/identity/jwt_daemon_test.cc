@@ -23,9 +23,12 @@
 #include "temp_dir.h"
 #include "test_idp.h"
 #include "tls_server.h"
+#include "wait.h"
 
 namespace interlock::testing {
 namespace INTERLOCK_TEST_NS {
+
+using interlock::testing::WaitUntil;
 
 namespace json = boost::json;
 namespace http = boost::beast::http;
@@ -406,7 +409,7 @@ TEST_F(Identity, UnknownKidDoesNotStallHealthzOrKillSwitch) {
       }
     });
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // a fetch now hangs
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // pace: a fetch now hangs
   int64_t healthz_ms = 0, kill_ms = 0;
   for (int i = 0; i < 5; ++i) {
     auto start = Clock::now();
@@ -420,7 +423,7 @@ TEST_F(Identity, UnknownKidDoesNotStallHealthzOrKillSwitch) {
         admin, std::chrono::seconds(10));
     kill_ms = std::max(kill_ms, MsSince(start));
     EXPECT_EQ(k.status, 200) << k.body;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // pace: the flood goes on
   }
   stop = true;
   for (std::thread& t : flood) t.join();
@@ -450,10 +453,8 @@ TEST_F(Identity, RotatedKeyIsAcceptedAfterTheBackgroundRefresh) {
   EXPECT_NE(first.body.find("JWT_UNKNOWN_KID"), std::string::npos) << first.body;
   EXPECT_NE(first.body.find("retry"), std::string::npos) << first.body;
   int status = 0;
-  for (int i = 0; i < 100 && status != 201; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    status = client_->Request("POST", "/v1/runs", "", jwt).status;
-  }
+  WaitUntil([&] { return (status = client_->Request("POST", "/v1/runs", "", jwt).status) == 201; },
+            std::chrono::seconds(10), std::chrono::milliseconds(100));
   EXPECT_EQ(status, 201) << "the rotated-in key was never accepted";
 }
 

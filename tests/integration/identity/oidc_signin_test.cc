@@ -31,9 +31,12 @@
 #include "temp_dir.h"
 #include "test_idp.h"
 #include "tls_server.h"
+#include "wait.h"
 
 namespace interlock::testing {
 namespace INTERLOCK_TEST_NS {
+
+using interlock::testing::WaitUntil;
 
 namespace json = boost::json;
 namespace http = boost::beast::http;
@@ -277,15 +280,16 @@ class OidcSignIn : public ::testing::Test {
                                    [](const auto& r) { return !r.empty(); }) {
     if (auditor_.empty()) auditor_ = CreateToken(daemon_->store(), "--reviewer", "auditor");
     std::vector<json::object> out;
-    for (int attempt = 0; attempt < 40; ++attempt) {
-      out.clear();
-      HttpResult r = client_->Request("GET", "/v1/audit?limit=1000&type=" + type, "", auditor_);
-      EXPECT_EQ(r.status, 200) << r.body;
-      if (r.status != 200) break;
-      for (const auto& rec : r.json.at("records").as_array()) out.push_back(rec.as_object());
-      if (ready(out)) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
+    WaitUntil(
+        [&] {
+          out.clear();
+          HttpResult r = client_->Request("GET", "/v1/audit?limit=1000&type=" + type, "", auditor_);
+          EXPECT_EQ(r.status, 200) << r.body;
+          if (r.status != 200) return true;  // stop: the EXPECT says why
+          for (const auto& rec : r.json.at("records").as_array()) out.push_back(rec.as_object());
+          return ready(out);
+        },
+        std::chrono::seconds(10), std::chrono::milliseconds(100));
     return out;
   }
   // How many refusals of `code` the auth_failed records count.

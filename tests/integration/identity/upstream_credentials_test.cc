@@ -412,7 +412,7 @@ TEST_F(CredentialTest, CredentialIsRenewedBeforeItExpires) {
   const int before = Grants("token_exchange");
   Call("github-renew", deploy_jwt_, s, "read_repo");
   EXPECT_EQ(Grants("token_exchange"), before);           // initialize's credential, still fresh
-  std::this_thread::sleep_for(std::chrono::seconds(5));  // past its renewal time (300 - 296)
+  std::this_thread::sleep_for(std::chrono::seconds(5));  // pace: past its renewal time (300 - 296)
   Call("github-renew", deploy_jwt_, s, "read_repo");
   EXPECT_EQ(Grants("token_exchange"), before + 1);
   const auto reads = SeenCalls(github_port_, "read_repo");
@@ -747,7 +747,7 @@ TEST_F(CredentialTest, StdioServerGetsItsCredentialAtStartMasked) {
 TEST_F(CredentialTest, StdioSessionEndsBeforeItsCredentialExpires) {
   const std::string s = Open("renewing", deploy_jwt_);
   ASSERT_FALSE(s.empty()) << daemon_->log();
-  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // pace: near its expiry
   HttpResult r = Post("renewing",
                       R"({"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"get-env",)"
                       R"("arguments":{}}})",

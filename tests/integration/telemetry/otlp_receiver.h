@@ -24,6 +24,8 @@
 
 #include <boost/json.hpp>
 
+#include "wait.h"
+
 namespace interlock::testing {
 
 inline std::string ReadFile(const std::string& path) {
@@ -57,17 +59,15 @@ class OtlpReceiver {
       ::execvp("node", argv.data());
       ::_exit(127);
     }
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (std::chrono::steady_clock::now() < deadline) {
-      std::string ready = ReadFile(ready_);
-      boost::system::error_code ec;
-      boost::json::value v = boost::json::parse(ready, ec);
-      if (!ec && v.is_object()) {
-        port_ = static_cast<int>(v.at("port").to_number<int64_t>());
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
+    WaitUntil(
+        [&] {
+          boost::system::error_code ec;
+          boost::json::value v = boost::json::parse(ReadFile(ready_), ec);
+          if (ec || !v.is_object()) return false;
+          port_ = static_cast<int>(v.at("port").to_number<int64_t>());
+          return true;
+        },
+        std::chrono::seconds(20));
   }
   ~OtlpReceiver() {
     if (pid_ > 0) {
@@ -96,13 +96,8 @@ class OtlpReceiver {
   std::vector<boost::json::object> WaitFor(
       const std::string& signal, Pred pred,
       std::chrono::milliseconds timeout = std::chrono::seconds(15)) const {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
     std::vector<boost::json::object> items;
-    do {
-      items = Items(signal);
-      if (pred(items)) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    } while (std::chrono::steady_clock::now() < deadline);
+    WaitUntil([&] { return pred(items = Items(signal)); }, timeout, std::chrono::milliseconds(50));
     return items;
   }
 

@@ -25,9 +25,12 @@
 #include "otlp_receiver.h"
 #include "subprocess.h"
 #include "temp_dir.h"
+#include "wait.h"
 
 namespace interlock::testing {
 namespace INTERLOCK_TEST_NS {
+
+using interlock::testing::WaitUntil;
 
 namespace json = boost::json;
 using namespace std::chrono_literals;
@@ -326,16 +329,19 @@ TEST_F(TelemetryTest, McpMetaTraceparentParentsTheCallDecisionApprovalAndUpstrea
   // Approve the held get-sum call as soon as it is pending.
   std::thread reviewer([&] {
     HttpClient r(daemon_->port());
-    for (int i = 0; i < 200; ++i) {
-      HttpResult p = r.Request("GET", "/v1/approvals?state=pending", "", reviewer_);
-      const json::value* list =
-          p.json.is_object() ? p.json.as_object().if_contains("approvals") : nullptr;
-      if (list != nullptr && list->is_array() && !list->as_array().empty()) {
-        const std::string id = Str(list->as_array()[0], "approval_id");
-        r.Request("POST", "/v1/approvals/" + id, R"({"verdict":"approve"})", reviewer_);
-        return;
-      }
-      std::this_thread::sleep_for(50ms);
+    std::string id;
+    WaitUntil(
+        [&] {
+          HttpResult p = r.Request("GET", "/v1/approvals?state=pending", "", reviewer_);
+          const json::value* list =
+              p.json.is_object() ? p.json.as_object().if_contains("approvals") : nullptr;
+          if (list == nullptr || !list->is_array() || list->as_array().empty()) return false;
+          id = Str(list->as_array()[0], "approval_id");
+          return true;
+        },
+        10s, 50ms);
+    if (!id.empty()) {
+      r.Request("POST", "/v1/approvals/" + id, R"({"verdict":"approve"})", reviewer_);
     }
   });
   HttpResult call = c.Request(
@@ -402,10 +408,7 @@ TEST_F(TelemetryTest, CollectorDownNeverDelaysADecision) {
     // A decision that waited for the exporter would take its 3 s timeout.
     EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
   }
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (Dropped(*client_, "traces") < 5 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(50ms);
-  }
+  WaitUntil([&] { return Dropped(*client_, "traces") >= 5; }, 10s, 50ms);
   EXPECT_GE(Dropped(*client_, "traces"), 5u);
   EXPECT_NE(daemon_->log().find("interlock: telemetry: dropped"), std::string::npos)
       << daemon_->log();
@@ -424,10 +427,7 @@ TEST_F(TelemetryTest, SlowCollectorNeverDelaysADecision) {
     EXPECT_EQ(Str(c.json, "code"), "ALLOWED") << c.body;
     EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
   }
-  const auto deadline = std::chrono::steady_clock::now() + 15s;
-  while (Dropped(*client_, "traces") < 3 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(100ms);
-  }
+  WaitUntil([&] { return Dropped(*client_, "traces") >= 3; }, 15s, 100ms);
   EXPECT_GE(Dropped(*client_, "traces"), 3u);
 }
 
