@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "subprocess.h"
+#include "wait.h"
 
 namespace interlock::testing {
 namespace {
@@ -232,15 +233,16 @@ bool PgCluster::WaitForStandby(const std::string& name, std::chrono::millisecond
   const std::string sql = "SELECT state" +
                           std::string(want.empty() ? "" : " || '|' || sync_state") +
                           " FROM pg_stat_replication WHERE application_name = '" + name + "'";
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
   std::string last;
-  while (std::chrono::steady_clock::now() < deadline) {
-    std::string e;
-    last = Psql("postgres", sql, &e);
-    if (e.empty() && last == "streaming" + want + "\n") return true;
-    if (!e.empty()) last = e;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  const bool streaming = WaitUntil(
+      [&] {
+        std::string e;
+        last = Psql("postgres", sql, &e);
+        if (!e.empty()) last = e;
+        return e.empty() && last == "streaming" + want + "\n";
+      },
+      timeout, std::chrono::milliseconds(50));
+  if (streaming) return true;
   *error = "standby " + name + " is not streaming after " + std::to_string(timeout.count()) +
            " ms (pg_stat_replication: '" + last + "'); primary log:\n" + ServerLog();
   return false;
@@ -260,12 +262,16 @@ bool PgCluster::Promote(std::chrono::milliseconds timeout, std::string* error) {
     return false;
   }
   std::string last;
-  while (std::chrono::steady_clock::now() < deadline) {
-    std::string e;
-    last = Psql("postgres", "SELECT pg_is_in_recovery()", &e);
-    if (e.empty() && last == "f\n") return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+  const bool promoted = WaitUntil(
+      [&] {
+        std::string e;
+        last = Psql("postgres", "SELECT pg_is_in_recovery()", &e);
+        return e.empty() && last == "f\n";
+      },
+      std::max(left, std::chrono::milliseconds(0)), std::chrono::milliseconds(20));
+  if (promoted) return true;
   *error = "the standby still is in recovery after promote ('" + last + "'); server log:\n" +
            ServerLog();
   return false;
@@ -323,19 +329,21 @@ bool PgCluster::StartServer(std::string* error) {
   const std::string conninfo = "host=127.0.0.1 port=" + std::to_string(port_) +
                                " user=postgres dbname=postgres"
                                " connect_timeout=2";
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.start_timeout_ms);
-  while (std::chrono::steady_clock::now() < deadline) {
-    int status = 0;
-    if (waitpid(pid, &status, WNOHANG) == pid) {
-      running_ = false;
-      server_pid_ = 0;
-      *error = "postgres exited at start; server log:\n" + ServerLog();
-      return false;
-    }
-    if (PQping(conninfo.c_str()) == PQPING_OK) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  bool exited = false;
+  const bool up = WaitUntil(
+      [&] {
+        int status = 0;
+        exited = waitpid(pid, &status, WNOHANG) == pid;
+        return exited || PQping(conninfo.c_str()) == PQPING_OK;
+      },
+      std::chrono::milliseconds(options_.start_timeout_ms), std::chrono::milliseconds(50));
+  if (exited) {
+    running_ = false;
+    server_pid_ = 0;
+    *error = "postgres exited at start; server log:\n" + ServerLog();
+    return false;
   }
+  if (up) return true;
   *error = "postgres did not accept connections within " +
            std::to_string(options_.start_timeout_ms) + " ms; server log:\n" + ServerLog();
   Stop();
@@ -347,15 +355,11 @@ void PgCluster::Stop() {
   running_ = false;
   // SIGQUIT is pg_ctl stop -m immediate: no checkpoint, children exit at once.
   kill(server_pid_, SIGQUIT);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   int status = 0;
-  while (waitpid(server_pid_, &status, WNOHANG) == 0) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      kill(server_pid_, SIGKILL);
-      waitpid(server_pid_, &status, 0);
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (!WaitUntil([&] { return waitpid(server_pid_, &status, WNOHANG) != 0; },
+                 std::chrono::seconds(10), std::chrono::milliseconds(10))) {
+    kill(server_pid_, SIGKILL);
+    waitpid(server_pid_, &status, 0);
   }
   server_pid_ = 0;
 }

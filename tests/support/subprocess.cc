@@ -146,7 +146,7 @@ std::string ServiceChild::FirstLine(std::chrono::milliseconds timeout) {
     } else if (n == 0) {
       return line;
     } else {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // pace: a nonblocking read
     }
   }
   return line;
