@@ -19,7 +19,7 @@ import re
 import sys
 
 # Unmarked sleeps allowed today; lower it when you convert one (the check says when).
-CEILING = 56
+CEILING = 28
 
 SLEEP = re.compile(r"\b(sleep_for|usleep|nanosleep)\s*\(")
 MARK = re.compile(r"//.*\bpace:")

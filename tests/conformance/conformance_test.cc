@@ -38,11 +38,14 @@
 #include "daemon_harness.h"
 #include "subprocess.h"
 #include "temp_dir.h"
+#include "wait.h"
 
 extern char** environ;
 
 namespace interlock {
 namespace INTERLOCK_TEST_NS {
+
+using interlock::testing::WaitUntil;
 
 namespace json = boost::json;
 using testing::CreateToken;
@@ -187,30 +190,28 @@ class NodeMcpServer {
       ::_exit(127);
     }
     if (pid_ < 0) return false;
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (Accepting(port_)) return true;
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return false;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return false;
+    bool exited = false;
+    const bool up = WaitUntil(
+        [&] {
+          if (Accepting(port_)) return true;
+          int status = 0;
+          exited = ::waitpid(pid_, &status, WNOHANG) == pid_;
+          return exited;
+        },
+        std::chrono::duration_cast<std::chrono::milliseconds>(timeout),
+        std::chrono::milliseconds(50));
+    if (exited) pid_ = -1;
+    return up && !exited;
   }
 
   void Stop() {
     if (pid_ <= 0) return;
     ::kill(pid_, SIGTERM);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     int status = 0;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (WaitUntil([&] { return ::waitpid(pid_, &status, WNOHANG) == pid_; },
+                  std::chrono::seconds(5), std::chrono::milliseconds(20))) {
+      pid_ = -1;
+      return;
     }
     ::kill(pid_, SIGKILL);
     ::waitpid(pid_, &status, 0);

@@ -25,9 +25,12 @@
 #include "json_lines.h"
 #include "subprocess.h"
 #include "temp_dir.h"
+#include "wait.h"
 
 namespace interlock::testing {
 namespace INTERLOCK_TEST_NS {
+
+using interlock::testing::WaitUntil;
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
@@ -594,10 +597,13 @@ TEST_F(ClaudeCodeRealTest, ExpiredApprovalAndStaleGrantEachNeedANewApprovalOnRet
   ASSERT_FALSE(expired.empty()) << first;
   // The sweeper times it out (2 s, checked every 250 ms): bounded wait for it.
   std::string state;
-  for (int i = 0; i < 100 && (state.empty() || state == "pending"); ++i) {
-    std::this_thread::sleep_for(100ms);
-    state = Str(client_->Request("GET", "/v1/approvals/" + expired, "", reviewer_).json, {"state"});
-  }
+  WaitUntil(
+      [&] {
+        state =
+            Str(client_->Request("GET", "/v1/approvals/" + expired, "", reviewer_).json, {"state"});
+        return !state.empty() && state != "pending";
+      },
+      10s, 100ms);
   ASSERT_NE(state, "pending");
 
   ClaudeRun retry = RunClaude(proj, push, "try again", first.session_id);
@@ -610,7 +616,7 @@ TEST_F(ClaudeCodeRealTest, ExpiredApprovalAndStaleGrantEachNeedANewApprovalOnRet
 
   // Granted, then left longer than the timeout: the grant no longer answers the retry.
   ASSERT_EQ(Vote(fresh, "approve", "ok").status, 200);
-  std::this_thread::sleep_for(2500ms);
+  std::this_thread::sleep_for(2500ms);  // pace: longer than the grant's timeout
   ClaudeRun late = RunClaude(proj, push, "try once more", first.session_id);
   ASSERT_EQ(late.exit_code, 0) << late;
   EXPECT_NE(late.result.find("APPROVAL_REQUIRED"), std::string::npos) << late;
@@ -745,11 +751,12 @@ TEST_F(ClaudeCodeRealTest, DocumentedDaemonCommandHookHoldsTheCallUntilApproved)
   });
   // The approval appears while the hook waits (bounded: 30 s); rita approves it.
   std::string approval;
-  for (int i = 0; i < 300 && approval.empty(); ++i) {
-    std::this_thread::sleep_for(100ms);
-    HttpResult pending = client_->Request("GET", "/v1/approvals?state=pending", "", reviewer_);
-    approval = ApprovalIn(pending.body);
-  }
+  WaitUntil(
+      [&] {
+        HttpResult pending = client_->Request("GET", "/v1/approvals?state=pending", "", reviewer_);
+        return !(approval = ApprovalIn(pending.body)).empty();
+      },
+      30s, 100ms);
   const int status = approval.empty() ? 0 : Vote(approval, "approve", "go ahead").status;
   run.join();
   ASSERT_FALSE(approval.empty()) << r;
@@ -791,11 +798,12 @@ TEST_F(ClaudeCodeRealTest, KillSwitchOnTheSessionStopsItsSubagentMidWork) {
   // The sub-agent's first Read is decided (bounded: 30 s); then the switch on the run of the
   // session (the one whose calls include the parent's Agent call), then its next call.
   std::string run_id;
-  for (int i = 0; i < 300 && run_id.empty(); ++i) {
-    std::this_thread::sleep_for(100ms);
-    if (CallsOf("Read", "file_path", proj + "/a.txt").empty()) continue;
-    run_id = RunHolding("Agent");
-  }
+  WaitUntil(
+      [&] {
+        if (CallsOf("Read", "file_path", proj + "/a.txt").empty()) return false;
+        return !(run_id = RunHolding("Agent")).empty();
+      },
+      30s, 100ms);
   HttpResult kill =
       run_id.empty()
           ? HttpResult{}

@@ -20,9 +20,12 @@
 
 #include "subprocess.h"
 #include "temp_dir.h"
+#include "wait.h"
 
 namespace interlock {
 namespace INTERLOCK_TEST_NS {
+
+using interlock::testing::WaitUntil;
 
 using testing::RunProcess;
 using testing::TempDir;
@@ -90,16 +93,13 @@ class DecideChild {
   }
   // decide's exit code once it has exited, or -1 if it is still running after `timeout`.
   int WaitExit(std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    int status = 0;
+    if (!WaitUntil([&] { return waitpid(pid_, &status, WNOHANG) == pid_; }, timeout,
+                   std::chrono::milliseconds(10))) {
+      return -1;
     }
-    return -1;
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   }
   bool Send(const std::string& data) {
     return write(in_, data.data(), data.size()) == static_cast<ssize_t>(data.size());
@@ -672,7 +672,7 @@ TEST(DecideCommand, PipeDriverGetsEachAnswerBeforeSendingTheNext) {
 TEST(DecideCommand, NonBlockingStdinIsWaitedOn) {
   DecideChild child({kBin, "decide", "--policy", kSeed}, /*nonblocking_stdin=*/true);
   ASSERT_GT(child.pid(), 0);
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // decide finds stdin empty
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // pace: decide finds stdin empty
   ASSERT_TRUE(child.Send(R"({"tool":"read_customer_record","args":{"customer_id":"c"}})"
                          "\n"));
   const std::string line = child.ReadLine(std::chrono::seconds(20));

@@ -15,9 +15,12 @@
 
 #include "subprocess.h"
 #include "temp_dir.h"
+#include "wait.h"
 
 namespace interlock {
 namespace INTERLOCK_TEST_NS {
+
+using interlock::testing::WaitUntil;
 
 using testing::RunProcess;
 using testing::TempDir;
@@ -135,12 +138,13 @@ TEST(PolicyTestCommand, DecideAndServeSkipTheTestFiles) {
       log);
   ASSERT_GT(pid, 0);
   bool listening = false;
-  for (int i = 0; i < 300 && !listening; ++i) {  // up to 30 s
-    listening = ReadText(log).find("listening on") != std::string::npos;
-    int status = 0;
-    if (!listening && waitpid(pid, &status, WNOHANG) == pid) break;  // it exited
-    if (!listening) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  WaitUntil(
+      [&] {
+        listening = ReadText(log).find("listening on") != std::string::npos;
+        int status = 0;
+        return listening || waitpid(pid, &status, WNOHANG) == pid;  // or it exited
+      },
+      std::chrono::seconds(30), std::chrono::milliseconds(100));
   kill(pid, SIGTERM);
   waitpid(pid, nullptr, 0);
   EXPECT_TRUE(listening) << ReadText(log);

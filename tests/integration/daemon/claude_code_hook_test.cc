@@ -23,9 +23,12 @@
 #include "subprocess.h"
 #include "temp_dir.h"
 #include "two_agent_daemon_test.h"
+#include "wait.h"
 
 namespace interlock::testing {
 namespace INTERLOCK_TEST_NS {
+
+using interlock::testing::WaitUntil;
 
 namespace json = boost::json;
 
@@ -166,11 +169,8 @@ class ClaudeCodeHttpHookTest : public TwoAgentDaemonTest {
   }
   // Failure records are written off the request path: polled, bounded (5 s).
   bool EventuallyAuditHas(const std::string& needle) {
-    for (int i = 0; i < 50; ++i) {
-      if (AuditHas(needle)) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return false;
+    return WaitUntil([&] { return AuditHas(needle); }, std::chrono::seconds(5),
+                     std::chrono::milliseconds(100));
   }
   int CountType(const std::string& type) {
     int n = 0;

@@ -16,9 +16,12 @@
 #include "daemon_harness.h"
 #include "subprocess.h"
 #include "temp_dir.h"
+#include "wait.h"
 
 namespace interlock::testing {
 namespace INTERLOCK_TEST_NS {
+
+using interlock::testing::WaitUntil;
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
@@ -96,11 +99,7 @@ TEST_F(DaemonWorkspaceTest, WorkspaceFlagHoldsAtStartAndOnReload) {
   WritePolicy(Policy("read_again"));
   daemon_->Signal(SIGHUP);
   std::string code;
-  for (int i = 0; i < 100; ++i) {
-    code = Read("read_again", ws + "/b.txt");
-    if (code == "ALLOWED") break;
-    std::this_thread::sleep_for(50ms);
-  }
+  WaitUntil([&] { return (code = Read("read_again", ws + "/b.txt")) == "ALLOWED"; }, 10s, 50ms);
   EXPECT_EQ(code, "ALLOWED") << daemon_->log();
   EXPECT_EQ(Read("read_again", "/etc/passwd"), "CONSTRAINT_VIOLATED");
 }

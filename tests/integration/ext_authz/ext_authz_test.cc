@@ -23,6 +23,7 @@
 #include "daemon_harness.h"
 #include "subprocess.h"
 #include "temp_dir.h"
+#include "wait.h"
 
 namespace interlock::testing {
 namespace {
@@ -368,12 +369,12 @@ TEST_F(ExtAuthzTest, ShutdownWithChecksInFlightAnswersEachAndNeverAllowsUnrecord
                       json::serialize(burst), 60s);
   });
   // Stop once the first Checks are decided: the rest of the burst is in flight.
-  for (auto until = std::chrono::steady_clock::now() + 30s;
-       std::chrono::steady_clock::now() < until;) {
-    HttpResult audit = client_->Request("GET", "/v1/audit?limit=5", "", reviewer_);
-    if (audit.body.find("read_file") != std::string::npos) break;
-    std::this_thread::sleep_for(20ms);
-  }
+  WaitUntil(
+      [&] {
+        HttpResult audit = client_->Request("GET", "/v1/audit?limit=5", "", reviewer_);
+        return audit.body.find("read_file") != std::string::npos;
+      },
+      30s, 20ms);
   EXPECT_EQ(daemon_->Stop(), 0) << daemon_->log();
   ProcessResult p = answers.get();
   ASSERT_EQ(p.exit_code, 0) << p.err;

@@ -14,6 +14,7 @@
 #include "daemon_harness.h"
 #include "subprocess.h"
 #include "temp_dir.h"
+#include "wait.h"
 
 namespace interlock::testing {
 namespace INTERLOCK_TEST_NS {
@@ -87,7 +88,7 @@ TEST(GovernanceDaemonTest, HistoryFromTheDaemon) {
                   R"({"tool":"send_email","args":{"to":")" + std::string(to) + R"("}})", agent);
     ASSERT_EQ(r.json.at("code").as_string(), "APPROVAL_REQUIRED") << r.body;
     const std::string approval(r.json.at("approval_id").as_string());
-    std::this_thread::sleep_for(wait);
+    std::this_thread::sleep_for(wait);  // pace: a reviewer who takes their time
     HttpResult v = c.Request("POST", "/v1/approvals/" + approval,
                              R"({"verdict":"approve","comment":"ok"})", token);
     EXPECT_EQ(v.status, 200) << v.body;
@@ -172,11 +173,12 @@ TEST(GovernanceDaemonTest, ReportIsKeptAndServedWithItsAgeNotRecomputedPerReques
   };
   auto until = [&](const std::string& target, auto&& done) {
     HttpResult r;
-    for (int i = 0; i < 400; ++i) {
-      r = c.Request("GET", target, "", admin);
-      if (r.status == 200 && done(r)) break;
-      std::this_thread::sleep_for(25ms);
-    }
+    WaitUntil(
+        [&] {
+          r = c.Request("GET", target, "", admin);
+          return r.status == 200 && done(r);
+        },
+        10s, 25ms);
     return r;
   };
 
@@ -235,11 +237,12 @@ TEST(GovernanceDaemonTest, ReloadedPolicyIsNeverAnsweredFromTheOldPolicysReport)
   text.replace(text.find("    - name: never_called\n"), 25, "    - name: also_never\n");
   { std::ofstream(policy) << text; }  // reloaded live (policy_poll_ms)
   HttpResult after;
-  for (int i = 0; i < 200; ++i) {
-    after = c.Request("GET", "/v1/governance/drift", "", admin);
-    if (after.status == 200 && after.body.find("also_never") != std::string::npos) break;
-    std::this_thread::sleep_for(25ms);
-  }
+  WaitUntil(
+      [&] {
+        after = c.Request("GET", "/v1/governance/drift", "", admin);
+        return after.status == 200 && after.body.find("also_never") != std::string::npos;
+      },
+      10s, 25ms);
   ASSERT_EQ(after.status, 200) << after.body;
   EXPECT_EQ(after.body.find("never_called"), std::string::npos) << after.body;
   EXPECT_NE(after.body.find("also_never"), std::string::npos) << after.body;

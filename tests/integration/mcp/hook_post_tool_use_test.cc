@@ -282,7 +282,7 @@ TEST(Hook, AskDeclinedAtThePromptTimesOutInsteadOfStayingPending) {
   policy.replace(policy.find(bash), bash.size(), bash + "      approval_timeout_seconds: 1\n");
   PostToolUse h(policy);
   ASSERT_EQ(h.Pre(Fixture("bash.json")), "ask");
-  std::this_thread::sleep_for(std::chrono::milliseconds(1200));  // past the 1 s deadline
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));  // pace: past the 1 s deadline
   ASSERT_EQ(h.Pre(Fixture("read.json")), "allow");
 
   bool timed_out = false;

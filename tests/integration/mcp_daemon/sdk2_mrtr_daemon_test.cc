@@ -215,7 +215,7 @@ TEST_F(Sdk2MrtrDaemonTest, TwoClientsOfOneTokenMayUseTheSameIdsAtOnce) {
   auto first = std::async(std::launch::async, [&] {
     return Sdk("review-late", R"([{"name":"echo","arguments":{"message":"first"}}])");
   });
-  std::this_thread::sleep_for(3s);  // the first one's retry is waiting for the verdict
+  std::this_thread::sleep_for(3s);  // pace: the first one's retry is waiting for the verdict
   const json::value second =
       Sdk("review-approve", R"([{"name":"echo","arguments":{"message":"second"}}])");
   const json::value one = first.get();

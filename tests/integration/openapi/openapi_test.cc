@@ -24,6 +24,7 @@
 #include "openapi_check.h"
 #include "subprocess.h"
 #include "temp_dir.h"
+#include "wait.h"
 
 namespace interlock::testing {
 namespace INTERLOCK_TEST_NS {
@@ -259,11 +260,8 @@ TEST_F(OpenApiDaemon, EveryDocumentedRouteAnswersAsDocumented) {
     EXPECT_EQ(Call("GET", g, g, "", admin_).status, 202);
     // Computed off the request path: asked again until it is there (bounded).
     HttpResult ready;
-    for (int i = 0; i < 200; ++i) {
-      ready = Call("GET", g, g, "", admin_);
-      if (ready.status != 202) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    }
+    WaitUntil([&] { return (ready = Call("GET", g, g, "", admin_)).status != 202; },
+              std::chrono::seconds(10), std::chrono::milliseconds(25));
     EXPECT_EQ(ready.status, 200) << ready.body;
     Call("GET", g, g + "?refresh=1", "", admin_);
     Call("GET", g, g + "?agent=support", "", admin_);

@@ -99,7 +99,7 @@ class FakeSlack {
       boost::beast::http::request<boost::beast::http::string_body> req;
       boost::beast::http::read(s, buf, req, ec);
       if (ec) continue;
-      std::this_thread::sleep_for(delay_);
+      std::this_thread::sleep_for(delay_);  // pace: a slow Slack
       Request r;
       const std::string target(req.target());
       const size_t q = target.find('?');

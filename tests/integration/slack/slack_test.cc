@@ -21,6 +21,7 @@
 #include "fake_slack.h"
 #include "pg_cluster.h"
 #include "temp_dir.h"
+#include "wait.h"
 
 namespace interlock::testing {
 namespace {
@@ -183,16 +184,19 @@ class SlackTest : public ::testing::Test {
   // How many refusals of `why` the auth_failed audit records count, once at least `n`.
   uint64_t Refusals(const std::string& why, uint64_t n) {
     uint64_t total = 0;
-    for (int attempt = 0; attempt < 40 && total < n; ++attempt) {
-      total = 0;
-      HttpResult r = client_->Request("GET", "/v1/audit?limit=1000&type=auth_failed", "", auditor_);
-      if (r.status != 200) break;
-      for (const auto& rec : r.json.at("records").as_array()) {
-        const json::object& reasons = rec.at("data").at("reasons").as_object();
-        if (const json::value* v = reasons.if_contains(why)) total += v->to_number<uint64_t>();
-      }
-      if (total < n) std::this_thread::sleep_for(100ms);
-    }
+    WaitUntil(
+        [&] {
+          total = 0;
+          HttpResult r =
+              client_->Request("GET", "/v1/audit?limit=1000&type=auth_failed", "", auditor_);
+          if (r.status != 200) return true;  // stop: the count says it
+          for (const auto& rec : r.json.at("records").as_array()) {
+            const json::object& reasons = rec.at("data").at("reasons").as_object();
+            if (const json::value* v = reasons.if_contains(why)) total += v->to_number<uint64_t>();
+          }
+          return total >= n;
+        },
+        10s, 100ms);
     return total;
   }
 
@@ -344,7 +348,7 @@ TEST_F(SlackTest, MessageUpdatedAfterDaemonRestart) {
   ASSERT_EQ(daemon_->Stop(), 0);
   ASSERT_TRUE(daemon_->Start()) << daemon_->log();
   client_ = std::make_unique<HttpClient>(daemon_->port());
-  std::this_thread::sleep_for(300ms);  // the first sweeps re-announce the pending approval
+  std::this_thread::sleep_for(300ms);  // pace: the first sweeps re-announce the pending approval
   EXPECT_EQ(Press("U0RITA", id, false).status, 200);
   EXPECT_TRUE(Updated(ts, "denied")) << daemon_->log();
   size_t posts = 0;
@@ -397,7 +401,7 @@ TEST_F(SlackFleetTest, MessagePostedByOneDaemonIsUpdatedInPlaceByTheOther) {
   ASSERT_TRUE(b_->Start()) << b_->log();
   std::swap(daemon_, b_);  // the helpers speak to B now
   client_ = std::make_unique<HttpClient>(daemon_->port());
-  std::this_thread::sleep_for(300ms);  // B's first sweeps announce the pending approval
+  std::this_thread::sleep_for(300ms);  // pace: B's first sweeps announce the pending approval
   HttpResult r = Press("U0RITA", id, false);
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_NE(Str(r.json, "text").find("denied"), std::string::npos) << r.body;
@@ -415,7 +419,7 @@ TEST_F(SlackFleetTest, TwoDaemonsAnnouncingOneApprovalPostItOnce) {
   ASSERT_TRUE(b_->Start()) << b_->log();
   auto [call, id] = Held("send_email");
   Posted(id);
-  std::this_thread::sleep_for(500ms);  // both sweepers have announced it by now
+  std::this_thread::sleep_for(500ms);  // pace: both sweepers have announced it by now
   size_t posts = 0;
   for (const auto& q : slack_->Requests()) {
     posts += q.method == "chat.postMessage" && Buttons(q.body)["interlock_approve"] == id;
