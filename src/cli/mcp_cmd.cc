@@ -20,6 +20,9 @@
 #include "common/json.h"
 #include "common/store_path.h"
 #include "doors/egress/daemon_decider.h"
+#include "doors/egress/decider.h"
+#include "doors/egress/proxy.h"
+#include "doors/egress/receipts.h"
 #include "doors/mcp_stdio/stdio_gateway.h"
 #include "mcp/daemon_enforcer.h"
 #include "mcp/pins.h"
@@ -35,8 +38,34 @@ struct McpFlags {
   mcp_stdio::StdioGatewayOptions gateway;
 };
 
-// Runs the gateway with the flags, the embedded store's backend, the daemon's egress decider
-// (--sandbox --daemon) and the OpenTelemetry exporter.
+// The egress proxy of `interlock mcp --sandbox` (the egress door's), on the decider it is
+// given; the receipts of each call's connections kept for the gateway's result.
+class McpSandboxEgress final : public mcp_stdio::SandboxEgress {
+ public:
+  explicit McpSandboxEgress(std::unique_ptr<egress::EgressDecider> decider)
+      : decider_(std::move(decider)),
+        proxy_(
+            decider_.get(), egress::ProxyOptions{},
+            [this](const egress::EgressOutcome& o) { receipts_.Observe(o); },
+            [this](const egress::EgressOutcome& o) { receipts_.Observe(o); }) {}
+  Status Listen(const std::string& path) override {
+    if (Status s = proxy_.ListenUnix(path); !s.ok()) return s;
+    proxy_.Start();
+    return Status::Ok();
+  }
+  void Stop() override { proxy_.Stop(); }
+  std::string TakeReceiptsJson(const std::string& call_id) override {
+    return receipts_.TakeJson(call_id);
+  }
+
+ private:
+  egress::ReceiptBook receipts_;  // outlives the proxy that fills it
+  std::unique_ptr<egress::EgressDecider> decider_;
+  egress::EgressProxy proxy_;
+};
+
+// Runs the gateway with the flags, the embedded store's backend, the sandbox's egress proxy
+// and the OpenTelemetry exporter.
 int RunStdioGateway(McpFlags* flags) {
   static const EmbeddedStores kStores;
   mcp_stdio::StdioGatewayOptions& o = flags->gateway;
@@ -49,10 +78,16 @@ int RunStdioGateway(McpFlags* flags) {
   o.daemon_ca = e.daemon_ca;
   o.token_env = e.token_env;
   o.stores = &kStores;
-  o.daemon_egress_decider =
-      [](mcp::DaemonEnforcer* daemon,
-         std::function<std::string()> in_flight) -> std::unique_ptr<egress::EgressDecider> {
-    return MakeDaemonEgressDecider(daemon, std::move(in_flight));
+  o.sandbox_egress =
+      [](mcp_stdio::SandboxEgressContext c) -> std::unique_ptr<mcp_stdio::SandboxEgress> {
+    std::unique_ptr<egress::EgressDecider> decider;
+    if (c.daemon != nullptr) {
+      decider = MakeDaemonEgressDecider(c.daemon, std::move(c.in_flight));
+    } else {
+      decider = std::make_unique<egress::GuardEgressDecider>(c.guard, c.store, c.clock, c.agent_id,
+                                                             c.run_id, std::move(c.in_flight));
+    }
+    return std::make_unique<McpSandboxEgress>(std::move(decider));
   };
   o.start_telemetry = []() -> Result<std::unique_ptr<telemetry::Sink>> {
     auto otel = telemetry::StartExporter({}, {}, "interlock mcp");

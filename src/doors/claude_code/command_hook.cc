@@ -331,11 +331,11 @@ struct Standalone {
 // store; an error is the sentence a deny (or a PostToolUse note) gives.
 Result<Standalone> OpenStandalone(const CommandHookOptions& opt, const HookInput& input) {
   if (opt.policy.empty()) return Error::Invalid("no --policy given");
+  if (opt.stores == nullptr) return Error::Unavailable("no local store to decide with");
   // ${workspace} is the session's cwd from the hook input, never the hook's own current
   // directory: a missing or relative cwd is passed on as not absolute, so a policy that
   // uses ${workspace} fails to load and the call is denied; one that does not, loads.
   // --workspace pins it instead: Claude Code's cwd follows a `cd` in the Bash tool.
-  if (opt.stores == nullptr) return Error::Unavailable("no local store to decide with");
   std::string workspace;
   if (!opt.workspace.empty()) {
     auto pinned = core::WorkspaceDir(opt.workspace);

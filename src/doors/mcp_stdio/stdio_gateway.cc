@@ -49,9 +49,6 @@
 #include "core/app/calls.h"
 #include "core/app/standalone.h"
 #include "core/guard.h"
-#include "doors/egress/decider.h"
-#include "doors/egress/proxy.h"
-#include "doors/egress/receipts.h"
 #include "mcp/child_process.h"
 #include "mcp/daemon_enforcer.h"
 #include "mcp/framing.h"
@@ -388,24 +385,14 @@ class McpSession {
       auto ids = g->InFlightCallIds();
       return ids.size() == 1 ? ids.front() : std::string();
     };
-    if (daemon_ != nullptr) {
-      // --daemon: the daemon decides and audits each connection in this session's run
-      // (POST /v1/runs/{run}/egress); fail closed when it cannot.
-      if (!opt_.daemon_egress_decider) return Fail("--sandbox: no egress decider for --daemon");
-      egress_decider_ = opt_.daemon_egress_decider(daemon_.get(), in_flight);
-    } else {
-      egress_decider_ = std::make_unique<egress::GuardEgressDecider>(
-          guard_.get(), store_.get(), &clock_, agent_id_, run_id_, in_flight);
-    }
-    egress_proxy_ = std::make_unique<egress::EgressProxy>(
-        egress_decider_.get(), egress::ProxyOptions{},
-        [this](const egress::EgressOutcome& o) { egress_receipts_.Observe(o); },
-        [this](const egress::EgressOutcome& o) { egress_receipts_.Observe(o); });
-    if (Status s = egress_proxy_->ListenUnix(socket_dir_.path() + "/" + mcp::kSandboxSocketName);
-        !s.ok()) {
+    if (!opt_.sandbox_egress) return Fail("--sandbox: no egress proxy to run the server behind");
+    // With --daemon the daemon decides and audits each connection in this session's run
+    // (POST /v1/runs/{run}/egress), failing closed when it cannot; else the local Guard.
+    egress_ = opt_.sandbox_egress(
+        {guard_.get(), store_.get(), &clock_, agent_id_, run_id_, daemon_.get(), in_flight});
+    if (Status s = egress_->Listen(socket_dir_.path() + "/" + mcp::kSandboxSocketName); !s.ok()) {
       return Fail("--sandbox: " + s.error().message);
     }
-    egress_proxy_->Start();
     return kExitOk;
   }
 
@@ -472,7 +459,7 @@ class McpSession {
     if (otel_) gopt.telemetry = otel_.get();
     if (opt_.sandbox) {
       gopt.egress_receipts = [this](const std::string& call_id) {
-        return egress_receipts_.TakeJson(call_id);
+        return egress_->TakeReceiptsJson(call_id);
       };
     }
     return gopt;
@@ -576,7 +563,7 @@ class McpSession {
     const bool run_first = g_stop_signal.load() != 0;
     if (run_first) EndRun();
     child_.reset();
-    if (egress_proxy_) egress_proxy_->Stop();  // terminates and reaps the process group
+    if (egress_) egress_->Stop();  // terminates and reaps the process group
     if (!run_first) EndRun();
   }
 
@@ -590,31 +577,29 @@ class McpSession {
 
   const McpOptions& opt_;
   // Built in this order by the phases above, destroyed in the reverse order.
-  std::shared_ptr<const policy::PolicySet> set_;           // Prepare
-  std::string agent_id_;                                   //
-  std::map<std::string, std::string> child_env_;           //
-  std::vector<std::string> secrets_;                       //
-  std::string store_path_;                                 // OpenStore
-  std::unique_ptr<core::Store> store_;                     //
-  std::unique_ptr<mcp::PinStore> pins_;                    //
-  SystemClock clock_;                                      // StartRun
-  std::unique_ptr<telemetry::Sink> otel_;                  //
-  std::unique_ptr<core::PolicySource> source_;             //
-  std::unique_ptr<core::Guard> guard_;                     //
-  std::unique_ptr<core::Calls> calls_;                     //
-  std::unique_ptr<mcp::GuardEnforcer> local_;              //
-  std::unique_ptr<mcp::DaemonEnforcer> daemon_;            //
-  std::unique_ptr<mcp::PolicyToolView> local_view_;        //
-  mcp::Enforcer* enforcer_ = nullptr;                      //
-  mcp::ToolViewSource* tool_view_ = nullptr;               //
-  std::string run_id_;                                     //
-  std::optional<mcp::SandboxSpec> sandbox_;                // StartSandbox
-  std::atomic<mcp::Gateway*> gateway_ptr_{nullptr};        // set while Relay() runs
-  egress::ReceiptBook egress_receipts_;                    // outlives proxy and gateway
-  std::unique_ptr<egress::EgressDecider> egress_decider_;  //
-  std::unique_ptr<egress::EgressProxy> egress_proxy_;      //
-  mcp::SandboxSocketDir socket_dir_;                       //
-  std::unique_ptr<mcp::ChildProcess> child_;               // SpawnServer
+  std::shared_ptr<const policy::PolicySet> set_;     // Prepare
+  std::string agent_id_;                             //
+  std::map<std::string, std::string> child_env_;     //
+  std::vector<std::string> secrets_;                 //
+  std::string store_path_;                           // OpenStore
+  std::unique_ptr<core::Store> store_;               //
+  std::unique_ptr<mcp::PinStore> pins_;              //
+  SystemClock clock_;                                // StartRun
+  std::unique_ptr<telemetry::Sink> otel_;            //
+  std::unique_ptr<core::PolicySource> source_;       //
+  std::unique_ptr<core::Guard> guard_;               //
+  std::unique_ptr<core::Calls> calls_;               //
+  std::unique_ptr<mcp::GuardEnforcer> local_;        //
+  std::unique_ptr<mcp::DaemonEnforcer> daemon_;      //
+  std::unique_ptr<mcp::PolicyToolView> local_view_;  //
+  mcp::Enforcer* enforcer_ = nullptr;                //
+  mcp::ToolViewSource* tool_view_ = nullptr;         //
+  std::string run_id_;                               //
+  std::optional<mcp::SandboxSpec> sandbox_;          // StartSandbox
+  std::atomic<mcp::Gateway*> gateway_ptr_{nullptr};  // set while Relay() runs
+  std::unique_ptr<SandboxEgress> egress_;            // outlives the gateway
+  mcp::SandboxSocketDir socket_dir_;                 //
+  std::unique_ptr<mcp::ChildProcess> child_;         // SpawnServer
   std::map<std::string, std::unique_ptr<mcp::RehearsalUpstream>> staging_;  // PrepareStaging
 };
 

@@ -13,12 +13,13 @@
 #include <string>
 #include <vector>
 
+#include "common/time.h"
 #include "core/app/standalone.h"
 #include "mcp/revision.h"
 
-namespace interlock::egress {
-class EgressDecider;
-}  // namespace interlock::egress
+namespace interlock::core {
+class Guard;
+}  // namespace interlock::core
 
 namespace interlock::mcp {
 class DaemonEnforcer;
@@ -30,11 +31,34 @@ class Sink;
 
 namespace interlock::mcp_stdio {
 
-// The decider of the sandbox's egress proxy with --daemon: each connection decided by the
-// daemon `daemon` reaches (not owned; outlives the decider) in its current run, for the call
-// `in_flight` names (empty: none or several).
-using DaemonEgressDeciderFn = std::function<std::unique_ptr<egress::EgressDecider>(
-    mcp::DaemonEnforcer* daemon, std::function<std::string()> in_flight)>;
+// The egress proxy a --sandbox server reaches the network through, as the gateway drives
+// it; built by the composition root from the egress door (cli/mcp_cmd.cc).
+class SandboxEgress {
+ public:
+  virtual ~SandboxEgress() = default;
+  // Listens on the Unix socket `path` (in the sandbox's socket directory) and serves.
+  virtual Status Listen(const std::string& path) = 0;
+  // Stops serving; the proxy terminates and reaps what it runs.
+  virtual void Stop() = 0;
+  // The receipts of `call_id`'s connections as a JSON array (GatewayOptions::egress_receipts;
+  // empty: none), taken once.
+  virtual std::string TakeReceiptsJson(const std::string& call_id) = 0;
+};
+
+// Who decides each connection of the sandbox's egress proxy: the daemon when `daemon` is
+// set (--daemon: in its current run), else the local `guard` over `store` in run `run_id`
+// of `agent_id`; each connection for the call `in_flight` names (empty: none or several).
+// Pointers not owned; they outlive the proxy.
+struct SandboxEgressContext {
+  core::Guard* guard = nullptr;
+  core::Store* store = nullptr;
+  const Clock* clock = nullptr;
+  std::string agent_id;
+  std::string run_id;
+  mcp::DaemonEnforcer* daemon = nullptr;
+  std::function<std::string()> in_flight;
+};
+using SandboxEgressFn = std::function<std::unique_ptr<SandboxEgress>(SandboxEgressContext)>;
 
 // The gateway's flags (docs/mcp.md).
 struct StdioGatewayOptions {
@@ -59,11 +83,11 @@ struct StdioGatewayOptions {
   std::vector<std::string> sandbox_write;
   std::vector<std::string> sandbox_read;  // under the private /tmp, e.g.
   // Handed in by the composition root (the CLI): how the embedded store is opened (not
-  // owned), the egress decider of --sandbox --daemon, and the OpenTelemetry exporter of the
+  // owned), the egress proxy of --sandbox, and the OpenTelemetry exporter of the
   // OTEL_* variables (docs/telemetry.md: null when they configure none; an error names the
   // bad variable), started once the store is open.
   const core::LocalStores* stores = nullptr;
-  DaemonEgressDeciderFn daemon_egress_decider;
+  SandboxEgressFn sandbox_egress;
   std::function<Result<std::unique_ptr<telemetry::Sink>>()> start_telemetry;
 };
 
