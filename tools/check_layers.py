@@ -4,7 +4,8 @@
 Every door (the code that adapts a protocol onto the core) has a folder under src/doors/
 (DOORS_DIR), and every such folder is held to an allowlist: it may include only the core's
 application facade (core/app/..., core/guard.h), common/..., interlock/... (include/interlock),
-its own folder (doors/<door>/...), the code generated from its own protos
+its own folder (doors/<door>/...), another door's header it is named a user of
+(DOOR_SHARED_HEADERS: Claude Code's hook contract), the code generated from its own protos
 (doors/<door>/proto/X.proto as "X.pb.h" or "X.grpc.pb.h"), the strict YAML reader's value
 tree (policy/yaml_tree.h, how every config section is read), the door libraries it is named a
 user of (DOOR_LIBRARIES: src/mcp/, the MCP session library that the stdio and the HTTP MCP
@@ -17,9 +18,8 @@ include anything beneath it (the core, the store, the modules beneath the core) 
 doors, only their public entry headers (DOOR_ENTRY_HEADERS): what a door keeps to itself
 is no business of the root that composes it. Nothing of the CLI.
 
-The serving CLI commands that are still doors (DOOR_FILES: the Claude Code hook, the stdio
-MCP gateway's and the egress proxy's commands, `decide`) until their door code moves into
-src/doors/ are held to the older deny rule. They must not include
+The serving CLI commands that are still doors (DOOR_FILES: the egress proxy's command and
+`decide`) until their door code moves into src/doors/ are held to the older deny rule. They must not include
 
   * a store header (store/...): backends are the composition root's business;
   * a store port header (core/ports/..., but for the value headers in PORT_VALUE_HEADERS):
@@ -67,15 +67,13 @@ import sys
 
 # The serving CLI commands that are still doors (their door code not yet moved into
 # src/doors/): held to the deny rule (rule_for). The composition roots (serve_cmd.cc, which
-# builds the daemon, and cli/local_store.*, which opens the standalone doors' store) and
+# builds the daemon, cli/local_store.*, which opens the standalone doors' store, and the
+# thin commands hook_cmd.cc and mcp_cmd.cc, which hand it to their doors) and
 # the operator commands (kill, token, audit, doctor, ...: tools over a store, not doors)
 # may include backends.
 DOOR_FILES = (
     "src/cli/decide_cmd.cc",
     "src/cli/egress_cmd.cc",
-    "src/cli/hook_cmd.cc",
-    "src/cli/hook_input.h",
-    "src/cli/mcp_cmd.cc",
 )
 # Modules the core builds on: they include nothing above them (ABOVE_CORE_PREFIXES).
 BENEATH_CORE = ("src/audit/", "src/common/", "src/engine/", "src/identity/", "src/outbound/", "src/policy/",
@@ -95,9 +93,13 @@ DOORS_RULE = ("a door (src/doors/<door>/, or a door library: src/mcp/) includes 
 # Libraries shared by doors, outside src/doors/ (folder -> include prefix, the doors that may
 # include it). Each is held to the doors' allowlist itself (its own prefix counts as its
 # own folder). src/mcp/ is the MCP session library (the gateway, framing, revisions,
-# upstream transports, the sandbox) that the stdio gateway (cli/mcp_cmd.cc) and the MCP
-# over HTTP door (doors/mcp_http/) both run.
-DOOR_LIBRARIES = {"src/mcp/": ("mcp/", ("mcp_http",))}
+# upstream transports, the sandbox) that the stdio gateway (doors/mcp_stdio/) and the MCP
+# over HTTP door (doors/mcp_http/) both run, and whose daemon client the command hook uses.
+DOOR_LIBRARIES = {"src/mcp/": ("mcp/", ("claude_code", "mcp_http", "mcp_stdio"))}
+# A door's headers that another door may include (header -> the doors that may): Claude
+# Code's hook contract (doors/claude_code/contract.h) is the one both its doors speak, the
+# command hook beside it and the HTTP API's hook route (POST /v1/hooks/claude-code).
+DOOR_SHARED_HEADERS = {"doors/claude_code/contract.h": ("http_api",)}
 # The daemon's composition root: anything beneath it, and of the doors only these headers
 # (each door's entry: what `serve` builds and starts). Nothing of the CLI.
 DAEMON_DIR = "src/daemon/"
@@ -185,6 +187,8 @@ def door_folder_rule(root, rel, include, system):
     if include.startswith(own) or include.startswith(libs):
         return None
     if include.startswith(DOOR_ALLOWED_PREFIXES) or include in DOOR_ALLOWED_HEADERS:
+        return None
+    if door in DOOR_SHARED_HEADERS.get(include, ()):
         return None
     for suffix in (".grpc.pb.h", ".pb.h"):
         if door and include.endswith(suffix):

@@ -13,8 +13,8 @@
 
 #include <boost/json.hpp>
 
-#include "cli/hook_input.h"
 #include "common/json.h"
+#include "doors/claude_code/contract.h"
 
 namespace interlock {
 namespace {
@@ -33,8 +33,8 @@ namespace interlock {
 namespace {
 
 void CheckPostToolUse(std::string_view text) {
-  auto in = cli::ParseHookInput(text, cli::HookEvent::kPostToolUse);
-  auto again = cli::ParseHookInput(text, cli::HookEvent::kPostToolUse);
+  auto in = claude_code::ParseHookInput(text, claude_code::HookEvent::kPostToolUse);
+  auto again = claude_code::ParseHookInput(text, claude_code::HookEvent::kPostToolUse);
   Check(in.ok() == again.ok(), "the same PostToolUse input parsed differently twice");
   if (!in.ok()) {
     Check(!in.error().message.empty(), "a PostToolUse error without a reason");
@@ -52,17 +52,17 @@ void CheckPostToolUse(std::string_view text) {
 namespace interlock {
 namespace {
 
-// The daemon's HTTP hook reads the event from the input (core::ParseAnyHookInput) and
+// The daemon's HTTP hook reads the event from the input (claude_code::ParseAnyHookInput) and
 // answers a refusal in the shape SniffHookEvent names: they must agree, and an answer is
 // always one JSON object.
 void CheckAnyEvent(std::string_view text) {
-  auto in = core::ParseAnyHookInput(text);
-  auto again = core::ParseAnyHookInput(text);
+  auto in = claude_code::ParseAnyHookInput(text);
+  auto again = claude_code::ParseAnyHookInput(text);
   Check(in.ok() == again.ok(), "the same input parsed differently twice (any event)");
-  const core::HookEvent sniffed = core::SniffHookEvent(text);
+  const claude_code::HookEvent sniffed = claude_code::SniffHookEvent(text);
   if (in.ok()) Check(in->event == sniffed, "SniffHookEvent disagrees with ParseAnyHookInput");
-  auto answer =
-      ParseJsonStrict(core::HookAnswerJson(sniffed, core::HookDeny("x")), JsonLimits{1 << 20, 16});
+  auto answer = ParseJsonStrict(claude_code::HookAnswerJson(sniffed, claude_code::HookDeny("x")),
+                                JsonLimits{1 << 20, 16});
   Check(answer.ok() && answer->is_object(), "a hook answer is not one JSON object");
 }
 
@@ -74,8 +74,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   CheckPostToolUse(text);
   CheckAnyEvent(text);
-  auto in = cli::ParseHookInput(text);
-  auto again = cli::ParseHookInput(text);
+  auto in = claude_code::ParseHookInput(text);
+  auto again = claude_code::ParseHookInput(text);
   Check(in.ok() == again.ok(), "the same input parsed differently twice");
   if (!in.ok()) {
     Check(!in.error().message.empty(), "an error without a reason");
@@ -84,7 +84,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Check(!in->session_id.empty(), "accepted without a session_id");
   Check(!in->tool_name.empty(), "accepted without a tool_name");
   const std::string canonical = CanonicalJson(in->tool_input);
-  auto reparsed = ParseJsonStrict(canonical, JsonLimits{cli::kMaxHookInputBytes * 2, 128});
+  auto reparsed = ParseJsonStrict(canonical, JsonLimits{claude_code::kMaxHookInputBytes * 2, 128});
   Check(reparsed.ok() && reparsed->is_object(), "tool_input does not serialise to an object");
   Check(CanonicalJson(*reparsed) == canonical, "tool_input changed in a round trip");
   Check(CanonicalJson(again->tool_input) == canonical, "tool_input differs between parses");

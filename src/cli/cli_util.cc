@@ -220,31 +220,6 @@ void WriteJsonLine(std::ostream& out, const boost::json::value& v) {
   out.flush();
 }
 
-Result<std::string> WorkspaceDir(std::string_view dir) {
-  namespace fs = std::filesystem;
-  fs::path p(dir);
-  if (!p.is_absolute()) {
-    std::error_code ec;
-    const fs::path cwd = fs::current_path(ec);
-    if (ec) return Error::Unavailable("cannot read the current directory: " + ec.message());
-    p = cwd / p;
-  }
-  std::string out = p.lexically_normal().string();
-  while (out.size() > 1 && out.back() == '/') out.pop_back();
-  return out;
-}
-
-int WarnShadowMode(const policy::PolicySet& set, std::string_view agent_id, std::ostream& err) {
-  int lines = 0;
-  for (const auto& [id, p] : set.agents) {
-    if (p->mode != policy::Mode::kShadow || (!agent_id.empty() && id != agent_id)) continue;
-    err << policy::ShadowWarning(*p) << '\n';
-    ++lines;
-  }
-  err.flush();
-  return lines;
-}
-
 Result<audit::CheckpointSigner> LoadStoreSigner(const std::string& store,
                                                 const std::string& keys_dir,
                                                 const std::string& checkpoints) {

@@ -15,6 +15,7 @@
 #include "audit/replay.h"
 #include "audit/retention.h"
 #include "cli/command.h"
+#include "core/app/standalone.h"
 #include "core/ports/history_source.h"
 #include "core/ports/store.h"
 #include "interlock/result.h"
@@ -129,16 +130,9 @@ inline int Fail(std::string_view command, const Error& e, int code = kExitUsage)
 // the exit code (kExitFailure).
 int PrintDaemonRefusal(std::string_view command, const DaemonReply& reply);
 
-// The workspace `${workspace}` resolves to (docs/policy.md, "Variables"): `dir` made
-// absolute against the current directory (empty: the current directory itself) and
-// lexically normalised. The loader refuses it where a policy uses ${workspace} and it is
-// unacceptable (`/`, say); an error here means the current directory cannot be read.
-Result<std::string> WorkspaceDir(std::string_view dir);
-
-// One line on `err` per agent of `set` in shadow mode (only `agent_id` when not empty):
-// "warning: policy for agent X is in shadow mode: calls are recorded, not enforced
-// (file:line)". Returns how many lines were written.
-int WarnShadowMode(const policy::PolicySet& set, std::string_view agent_id, std::ostream& err);
+// WorkspaceDir and WarnShadowMode are the standalone doors' facade's (core/app/standalone.h).
+using core::WarnShadowMode;
+using core::WorkspaceDir;
 
 Result<std::string> ReadFileToString(const std::string& path);
 

@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/app/standalone.h"
 #include "core/ports/pin_rows.h"
 #include "core/ports/store.h"
 #include "interlock/result.h"
@@ -41,11 +42,7 @@ Status PrepareStorePlace(const std::string& path, bool create, std::string_view 
 // committed record survives a crash of the process but not of the OS or the machine
 // (`interlock mcp --durability normal`, docs/mcp.md). `use` says how the process uses it.
 // A PostgreSQL URI is refused: a fleet's doors are served by `interlock serve`.
-enum class StoreUse {
-  kConcurrent,  // many callers at once (the egress proxy): the writer and syncer threads
-  kFewCallers,  // a few callers that each wait (the stdio gateway): commit_on_caller
-  kOneShot,     // one or two operations, then exit (the command hook): one_shot
-};
+using StoreUse = core::LocalStoreUse;
 Result<std::unique_ptr<core::Store>> OpenLocalStore(const std::string& path,
                                                     bool durable_full = true,
                                                     StoreUse use = StoreUse::kConcurrent);
@@ -53,6 +50,23 @@ Result<std::unique_ptr<core::Store>> OpenLocalStore(const std::string& path,
 // The MCP tool pins of the SQLite store at `path` (":memory:" for tests), on a connection of
 // their own.
 Result<std::unique_ptr<core::PinRows>> OpenLocalPinRows(const std::string& path);
+
+// The functions above as the standalone doors' facade takes them (core::LocalStores): what
+// the CLI hands `interlock hook claude-code` and `interlock mcp`. Stateless.
+class EmbeddedStores final : public core::LocalStores {
+ public:
+  bool IsPostgres(std::string_view path) const override { return IsPostgresStore(path); }
+  Status PreparePlace(const std::string& path, bool create, std::string_view who) const override {
+    return PrepareStorePlace(path, create, who);
+  }
+  Result<std::unique_ptr<core::Store>> Open(const std::string& path, bool durable_full,
+                                            core::LocalStoreUse use) const override {
+    return OpenLocalStore(path, durable_full, use);
+  }
+  Result<std::unique_ptr<core::PinRows>> OpenPinRows(const std::string& path) const override {
+    return OpenLocalPinRows(path);
+  }
+};
 
 }  // namespace interlock::cli
 

@@ -37,13 +37,13 @@
 #include "core/app/authn.h"
 #include "core/app/authzen.h"
 #include "core/app/calls.h"
-#include "core/app/claude_code.h"
 #include "core/app/drills.h"
 #include "core/app/kills.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
 #include "daemon/metrics.h"
 #include "daemon/report_cache.h"
+#include "doors/claude_code/contract.h"
 #include "doors/egress/receipts.h"
 #include "doors/http_api/call_waiters.h"
 #include "doors/http_api/http_server.h"
@@ -230,19 +230,19 @@ class Api final : public RequestHandler {
   void HandleClaudeCodeHook(const Route& route, HttpRequest req, bool defer, std::string bad_query,
                             Responder r);
   // The event of a session whose run `run_id` is joined: decided or recorded.
-  void ServeHookEvent(const Caller& c, const std::string& run_id, core::HookInput in, bool defer,
-                      Responder r);
-  // PreToolUse and PermissionRequest: the decision, answered by core::HookAnswerFor.
-  void DecideHook(const Caller& c, const std::string& run_id, core::HookInput in, bool defer,
+  void ServeHookEvent(const Caller& c, const std::string& run_id, claude_code::HookInput in,
+                      bool defer, Responder r);
+  // PreToolUse and PermissionRequest: the decision, answered by claude_code::HookAnswerFor.
+  void DecideHook(const Caller& c, const std::string& run_id, claude_code::HookInput in, bool defer,
                   Responder r);
   // PostToolUse (the result of the call its PreToolUse allowed; an incident when the
   // call was denied or held for approval; else a record that an undecided call ran) and
   // PermissionDenied (a record of Claude Code's own denial).
-  void RecordHookReport(const Caller& c, const std::string& run_id, core::HookInput in,
+  void RecordHookReport(const Caller& c, const std::string& run_id, claude_code::HookInput in,
                         Responder r);
   // A PostToolUse of a tool use decided `g` (replayed): its result when the call is
-  // allowed now, else the incident core::HookRanAnywayCall records. On a pool thread.
-  void RecordRanOrResult(const Caller& c, const std::string& run_id, core::HookInput in,
+  // allowed now, else the incident claude_code::HookRanAnywayCall records. On a pool thread.
+  void RecordRanOrResult(const Caller& c, const std::string& run_id, claude_code::HookInput in,
                          core::GuardResponse g, Responder r);
   void HandleDecide(const Caller& c, HttpRequest req, Responder r, std::string run_id);
   // POST /access/v1/evaluation (`batch` false) and /access/v1/evaluations: the AuthZEN 1.0
@@ -269,7 +269,7 @@ class Api final : public RequestHandler {
   void HandleEgressResult(const Caller& c, const HttpRequest& req, std::string call_id,
                           Responder r);
   // POST /v1/runs; with {"claude_code_session": ID} the session's one run
-  // (core::ClaudeCodeRunId), joined or started (the command hook with --daemon).
+  // (claude_code::ClaudeCodeRunId), joined or started (the command hook with --daemon).
   void HandleCreateRun(const Caller& c, const HttpRequest& req, Responder r);
   // POST /v1/runs with {"parent_run_id", "role"?}: a child run of a run of the caller's
   // agent (docs/governance.md#child-runs).
@@ -285,12 +285,12 @@ class Api final : public RequestHandler {
   Status JoinHookRun(const std::string& agent_id, const std::string& run_id,
                      const core::SessionOrigin& origin);
   // The child run `child_id` of session run `run_id` for a Claude Code sub-agent of type
-  // `agent_type` (core::ClaudeCodeSubagentRunId), joined or started under the session's
+  // `agent_type` (claude_code::ClaudeCodeSubagentRunId), joined or started under the session's
   // run, itself joined first (docs/governance.md#child-runs). Blocking.
   Status JoinHookChildRun(const std::string& agent_id, const std::string& run_id,
                           const std::string& child_id, const std::string& agent_type);
   // SubagentStart and SubagentStop: the sub-agent's child run started, or ended. Blocking.
-  void ServeSubagentEvent(const Caller& c, const std::string& child_id, core::HookInput in,
+  void ServeSubagentEvent(const Caller& c, const std::string& child_id, claude_code::HookInput in,
                           Responder r);
   void HandleGetRun(const Caller& c, std::string run_id, Responder r);
   void HandleListRuns(core::RunFilter filter, Responder r);

@@ -1,6 +1,6 @@
 // POST /v1/hooks/claude-code: Claude Code's HTTP hook (docs/mcp.md#claude-code-http-hooks).
 // A door written against the core facade only: core::Authenticator (who), core::Calls
-// (the session's run, results), core::Guard (the decision) and core/app/claude_code.h
+// (the session's run, results), core::Guard (the decision) and doors/claude_code/contract.h
 // (the hook contract, shared with `interlock hook claude-code`).
 //
 // Claude Code takes a non-2xx answer, or one that is not JSON, as a hook error and lets
@@ -12,12 +12,12 @@
 // SHA-256(agent id, session id), started on the session's first event. A session id sent
 // under another agent's token is another run, so no agent sees or moves another's. A
 // sub-agent's events (agent_id, agent_type) are decided in a child run of the session's
-// (core::ClaudeCodeSubagentRunId), started by SubagentStart or its first event, whichever
+// (claude_code::ClaudeCodeSubagentRunId), started by SubagentStart or its first event, whichever
 // comes first, and ended by SubagentStop (docs/governance.md#child-runs).
-// With a tool_use_id the events of one tool use share an Idempotency-Key (core::ToolUseKeyOf,
-// as the command hook): a PermissionRequest after a PreToolUse of the same call is answered
-// the verdict already given (counted once), and a PostToolUse finds the call its PreToolUse
-// allowed.
+// With a tool_use_id the events of one tool use share an Idempotency-Key
+// (claude_code::ToolUseKeyOf, as the command hook): a PermissionRequest after a PreToolUse of the
+// same call is answered the verdict already given (counted once), and a PostToolUse finds the call
+// its PreToolUse allowed.
 #include <iostream>
 #include <string>
 #include <utility>
@@ -27,7 +27,7 @@
 
 #include "common/json.h"
 #include "core/app/calls.h"
-#include "core/app/claude_code.h"
+#include "doors/claude_code/contract.h"
 #include "doors/http_api/api.h"
 #include "doors/http_api/api_internal.h"
 
@@ -42,17 +42,17 @@ namespace {
 // Session runs remembered as joined (Api::hook_runs_): ~100 bytes each.
 constexpr size_t kMaxCachedHookRuns = 1 << 16;
 
-HttpResponse HookResponse(core::HookEvent event, const core::HookAnswer& answer) {
+HttpResponse HookResponse(claude_code::HookEvent event, const claude_code::HookAnswer& answer) {
   HttpResponse res{http::status::ok, 11};
   res.set(http::field::content_type, "application/json");
   res.set(http::field::cache_control, "no-store");
-  res.body() = core::HookAnswerJson(event, answer);
+  res.body() = claude_code::HookAnswerJson(event, answer);
   return res;
 }
 
-// The tool use's key (core::ToolUseKeyOf: shared with the command hook).
-core::IdempotencyKey ToolUseKey(const core::HookInput& in) {
-  core::HookToolUseKey k = core::ToolUseKeyOf(in);
+// The tool use's key (claude_code::ToolUseKeyOf: shared with the command hook).
+core::IdempotencyKey ToolUseKey(const claude_code::HookInput& in) {
+  claude_code::HookToolUseKey k = claude_code::ToolUseKeyOf(in);
   return {std::move(k.key), std::move(k.request_sha256)};
 }
 
@@ -63,9 +63,10 @@ void Api::HandleClaudeCodeHook(const Route& route, HttpRequest req, bool defer,
   const std::string_view body(req.body().data(), req.body().size());
   // Parsed once; a body that does not parse is sniffed for its event (a second, failing
   // parse), so the refusal still comes in the shape of the event sent.
-  auto input = core::ParseAnyHookInput(body);
-  const core::HookEvent event = input.ok() ? input->event : core::SniffHookEvent(body);
-  auto deny = [&](std::string why) { r.Send(HookResponse(event, core::HookDeny(why))); };
+  auto input = claude_code::ParseAnyHookInput(body);
+  const claude_code::HookEvent event =
+      input.ok() ? input->event : claude_code::SniffHookEvent(body);
+  auto deny = [&](std::string why) { r.Send(HookResponse(event, claude_code::HookDeny(why))); };
   const BearerHeader bearer = ReadBearer(req);
   core::AuthnResult who = authn_->Bearer(bearer.token, !bearer.header.empty());
   if (!who.ok()) {
@@ -80,14 +81,14 @@ void Api::HandleClaudeCodeHook(const Route& route, HttpRequest req, bool defer,
   if (!bad_query.empty()) return deny("the hook's URL is wrong: " + bad_query);
   if (!input.ok()) return deny(input.error().message);
   const std::string& agent = who.caller->principal.agent_id;
-  std::string run_id = core::ClaudeCodeRunId(agent, input->session_id);
+  std::string run_id = claude_code::ClaudeCodeRunId(agent, input->session_id);
   // An event of a sub-agent is decided in the sub-agent's child run of the session's run.
   std::string child_id;
   if (!input->agent_id.empty()) {
-    child_id = core::ClaudeCodeSubagentRunId(agent, input->session_id, input->agent_id);
+    child_id = claude_code::ClaudeCodeSubagentRunId(agent, input->session_id, input->agent_id);
   }
-  const bool lifecycle = input->event == core::HookEvent::kSubagentStart ||
-                         input->event == core::HookEvent::kSubagentStop;
+  const bool lifecycle = input->event == claude_code::HookEvent::kSubagentStart ||
+                         input->event == claude_code::HookEvent::kSubagentStop;
   const std::string& target = child_id.empty() ? run_id : child_id;
   bool joined;
   {
@@ -113,8 +114,8 @@ void Api::HandleClaudeCodeHook(const Route& route, HttpRequest req, bool defer,
         std::cerr << "interlock serve: the Claude Code hook could not start the sub-agent's run "
                   << target << ": " << s.error().message << '\n';
       }
-      return r.Send(HookResponse(
-          in.event, core::HookDeny("cannot start the run " + target + ": " + s.error().message)));
+      return r.Send(HookResponse(in.event, claude_code::HookDeny("cannot start the run " + target +
+                                                                 ": " + s.error().message)));
     }
     if (lifecycle) return ServeSubagentEvent(c, target, std::move(in), std::move(r));
     ServeHookEvent(c, target, std::move(in), defer, std::move(r));
@@ -143,19 +144,19 @@ Status Api::JoinHookChildRun(const std::string& agent_id, const std::string& run
   return Status::Ok();
 }
 
-void Api::ServeSubagentEvent(const Caller& c, const std::string& child_id, core::HookInput in,
-                             Responder r) {
+void Api::ServeSubagentEvent(const Caller& c, const std::string& child_id,
+                             claude_code::HookInput in, Responder r) {
   // SubagentStart: the child run is started (above). SubagentStop: it ends; a later event
   // of the sub-agent is refused (the run has ended). Neither event takes a decision: a
   // sub-agent is never kept running by Interlock.
-  if (in.event == core::HookEvent::kSubagentStop) {
+  if (in.event == claude_code::HookEvent::kSubagentStop) {
     if (Status s = calls_.EndRun(child_id, c.principal.agent_id); !s.ok()) {
       if (s.error().kind == ErrorKind::kUnavailable) metrics_->RecordStoreError();
       std::cerr << "interlock serve: the Claude Code hook could not end the sub-agent's run "
                 << child_id << ": " << s.error().message << '\n';
     }
   }
-  r.Send(HookResponse(in.event, {core::HookVerdict::kNoDecision, ""}));
+  r.Send(HookResponse(in.event, {claude_code::HookVerdict::kNoDecision, ""}));
 }
 
 Status Api::JoinHookRun(const std::string& agent_id, const std::string& run_id,
@@ -174,28 +175,28 @@ Status Api::JoinHookRun(const std::string& agent_id, const std::string& run_id,
   return Status::Ok();
 }
 
-void Api::ServeHookEvent(const Caller& c, const std::string& run_id, core::HookInput in, bool defer,
-                         Responder r) {
+void Api::ServeHookEvent(const Caller& c, const std::string& run_id, claude_code::HookInput in,
+                         bool defer, Responder r) {
   switch (in.event) {
-    case core::HookEvent::kPreToolUse:
-    case core::HookEvent::kPermissionRequest:
+    case claude_code::HookEvent::kPreToolUse:
+    case claude_code::HookEvent::kPermissionRequest:
       return DecideHook(c, run_id, std::move(in), defer, std::move(r));
-    case core::HookEvent::kPostToolUse:
-    case core::HookEvent::kPermissionDenied:
+    case claude_code::HookEvent::kPostToolUse:
+    case claude_code::HookEvent::kPermissionDenied:
       return RecordHookReport(c, run_id, std::move(in), std::move(r));
-    case core::HookEvent::kSubagentStart:
-    case core::HookEvent::kSubagentStop:
+    case claude_code::HookEvent::kSubagentStart:
+    case claude_code::HookEvent::kSubagentStop:
       return Blocking([this, c, run_id, in = std::move(in), r]() mutable {
         ServeSubagentEvent(c, run_id, std::move(in), std::move(r));
       });
   }
 }
 
-void Api::DecideHook(const Caller& c, const std::string& run_id, core::HookInput in, bool defer,
-                     Responder r) {
+void Api::DecideHook(const Caller& c, const std::string& run_id, claude_code::HookInput in,
+                     bool defer, Responder r) {
   const auto start = std::chrono::steady_clock::now();
   core::IdempotencyKey key = ToolUseKey(in);
-  ToolCall call = core::HookCall(in);
+  ToolCall call = claude_code::HookCall(in);
   guard_->DecideAsync(
       c.principal.agent_id, c.principal.name, run_id, std::move(call),
       [this, r, start, agent_id = c.principal.agent_id, in = std::move(in),
@@ -207,7 +208,7 @@ void Api::DecideHook(const Caller& c, const std::string& run_id, core::HookInput
           }
           metrics_->RecordDecision(agent_id, g.decision.code,
                                    std::chrono::steady_clock::now() - start);
-          core::HookContext ctx;
+          claude_code::HookContext ctx;
           ctx.defer_pending = defer;
           ctx.permission_mode = in.permission_mode;
           if (g.decision.verdict == Verdict::kApprovalRequired && !g.call_id.empty()) {
@@ -215,19 +216,19 @@ void Api::DecideHook(const Caller& c, const std::string& run_id, core::HookInput
             const std::string url = ApprovalUrl(approval_id);
             ctx.pending_where = "approval " + approval_id + (url.empty() ? "" : " at " + url);
           }
-          r.Send(HookResponse(in.event, core::HookAnswerFor(g.decision, ctx)));
+          r.Send(HookResponse(in.event, claude_code::HookAnswerFor(g.decision, ctx)));
         });
       },
       {}, std::move(key), c.identity.issuer.empty() ? nullptr : &c.identity);
 }
 
-void Api::RecordHookReport(const Caller& c, const std::string& run_id, core::HookInput in,
+void Api::RecordHookReport(const Caller& c, const std::string& run_id, claude_code::HookInput in,
                            Responder r) {
   // What Claude Code reports without asking is recorded as a refused call (core::
   // HookReportedCall); with the tool use's key a PostToolUse of a call decided before finds
   // that call instead (RecordRanOrResult), and a resent PermissionDenied is recorded once.
-  const bool post = in.event == core::HookEvent::kPostToolUse;
-  ToolCall call = core::HookReportedCall(in);
+  const bool post = in.event == claude_code::HookEvent::kPostToolUse;
+  ToolCall call = claude_code::HookReportedCall(in);
   core::IdempotencyKey key = ToolUseKey(in);
   // The command hook with --daemon decided its PreToolUse through POST /v1/runs/{run}/calls
   // under the same key name, bound to that route's request: asked the same way, so its
@@ -236,9 +237,9 @@ void Api::RecordHookReport(const Caller& c, const std::string& run_id, core::Hoo
       key.key,
       IdempotencyRequestSha256({"POST /v1/runs/", run_id, "/calls"},
                                json::object{{"tool", in.tool_name}, {"args", in.tool_input}})};
-  auto answer = [r](core::HookEvent event) mutable {
+  auto answer = [r](claude_code::HookEvent event) mutable {
     net::post(r.executor(), [r, event]() mutable {
-      r.Send(HookResponse(event, {core::HookVerdict::kNoDecision, ""}));
+      r.Send(HookResponse(event, {claude_code::HookVerdict::kNoDecision, ""}));
     });
   };
   guard_->DecideAsync(
@@ -255,7 +256,7 @@ void Api::RecordHookReport(const Caller& c, const std::string& run_id, core::Hoo
         }
         // The key is taken by a request of another shape: the command hook's PreToolUse.
         guard_->DecideAsync(
-            c.principal.agent_id, c.principal.name, run_id, core::HookCall(in),
+            c.principal.agent_id, c.principal.name, run_id, claude_code::HookCall(in),
             [this, c, r, run_id, in, answer](core::GuardResponse&& h) mutable {
               if (!h.replayed || h.call_id.empty()) return answer(in.event);
               Blocking([this, c, r, run_id, in = std::move(in), h = std::move(h)]() mutable {
@@ -267,7 +268,7 @@ void Api::RecordHookReport(const Caller& c, const std::string& run_id, core::Hoo
       {}, std::move(key), c.identity.issuer.empty() ? nullptr : &c.identity);
 }
 
-void Api::RecordRanOrResult(const Caller& c, const std::string& run_id, core::HookInput in,
+void Api::RecordRanOrResult(const Caller& c, const std::string& run_id, claude_code::HookInput in,
                             core::GuardResponse g, Responder r) {
   const std::string call_id = g.call_id;
   Decision decided = std::move(g.decision);
@@ -275,7 +276,7 @@ void Api::RecordRanOrResult(const Caller& c, const std::string& run_id, core::Ho
     // Held for approval when decided: what its approval made of it since.
     if (auto now = calls_.GetCall(call_id); now.ok()) decided = now->record.decision;
   }
-  std::optional<ToolCall> ran = core::HookRanAnywayCall(in, decided, call_id);
+  std::optional<ToolCall> ran = claude_code::HookRanAnywayCall(in, decided, call_id);
   if (!ran) {
     // A PostToolUse of a call allowed: its result (capped as POST .../result).
     core::CallResult result;
@@ -291,11 +292,11 @@ void Api::RecordRanOrResult(const Caller& c, const std::string& run_id, core::Ho
       std::cerr << "interlock serve: the Claude Code hook could not record the result of "
                 << call_id << ": " << s.error().message << '\n';
     }
-    return r.Send(HookResponse(in.event, {core::HookVerdict::kNoDecision, ""}));
+    return r.Send(HookResponse(in.event, {claude_code::HookVerdict::kNoDecision, ""}));
   }
   // Under a key of its own: a resent report is replayed (recorded once), never swallowed
   // by the replay of the PreToolUse's key.
-  core::HookToolUseKey k = core::RanAnywayKeyOf(in);
+  claude_code::HookToolUseKey k = claude_code::RanAnywayKeyOf(in);
   const std::string tool = in.tool_name;
   std::string reason = ran->refusal_reason;
   guard_->DecideAsync(
@@ -310,7 +311,7 @@ void Api::RecordRanOrResult(const Caller& c, const std::string& run_id, core::Ho
                       << h.decision.reason << '\n';
           }
           net::post(r.executor(), [r, event]() mutable {
-            r.Send(HookResponse(event, {core::HookVerdict::kNoDecision, ""}));
+            r.Send(HookResponse(event, {claude_code::HookVerdict::kNoDecision, ""}));
           });
           return;
         }
@@ -326,7 +327,7 @@ void Api::RecordRanOrResult(const Caller& c, const std::string& run_id, core::Ho
             std::cerr << "interlock serve: could not record the incident of call " << call_id
                       << ": " << s.error().message << '\n';
           }
-          r.Send(HookResponse(event, {core::HookVerdict::kNoDecision, ""}));
+          r.Send(HookResponse(event, {claude_code::HookVerdict::kNoDecision, ""}));
         });
       },
       {}, core::IdempotencyKey{std::move(k.key), std::move(k.request_sha256)},

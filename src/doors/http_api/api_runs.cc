@@ -8,8 +8,8 @@
 #include <boost/json.hpp>
 
 #include "common/json.h"
-#include "core/app/claude_code.h"
 #include "core/app/tool_calls.h"
+#include "doors/claude_code/contract.h"
 #include "doors/http_api/api.h"
 #include "doors/http_api/api_internal.h"
 
@@ -30,7 +30,7 @@ void Api::HandleCreateRun(const Caller& c, const HttpRequest& req, Responder r) 
       return r.Send(InvalidRequest("claude_code_session must be a string of 1 to 1024 bytes"));
     }
     const std::string run_id =
-        core::ClaudeCodeRunId(c.principal.agent_id, std::string_view(session->get_string()));
+        claude_code::ClaudeCodeRunId(c.principal.agent_id, std::string_view(session->get_string()));
     // The session's cwd (the command hook's input), the workspace of a run started now.
     core::SessionOrigin origin{"", c.principal.workspace_roots};
     if (const json::value* cwd = body->if_contains("cwd")) {

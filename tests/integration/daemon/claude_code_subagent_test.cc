@@ -12,8 +12,8 @@
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 
-#include "core/app/claude_code.h"
 #include "daemon_harness.h"
+#include "doors/claude_code/contract.h"
 #include "temp_dir.h"
 
 namespace interlock::testing {
@@ -103,8 +103,8 @@ class ClaudeCodeSubagentTest : public ::testing::Test {
     const json::value* d = h->as_object().if_contains("permissionDecision");
     return d != nullptr && d->is_string() ? std::string(d->as_string()) : "";
   }
-  // The session's run (core::ClaudeCodeRunId).
-  static std::string ParentRun() { return core::ClaudeCodeRunId("cc", "s1"); }
+  // The session's run (claude_code::ClaudeCodeRunId).
+  static std::string ParentRun() { return claude_code::ClaudeCodeRunId("cc", "s1"); }
 
   TempDir dir_;
   std::unique_ptr<Daemon> daemon_;

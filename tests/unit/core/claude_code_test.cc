@@ -1,6 +1,6 @@
-// core/app/claude_code.h: the one mapping of a decision to Claude Code's hook answer, and
+// doors/claude_code/contract.h: the one mapping of a decision to Claude Code's hook answer, and
 // the reader of the events the daemon's HTTP hook serves.
-#include "core/app/claude_code.h"
+#include "doors/claude_code/contract.h"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 
 #include <boost/json.hpp>
 
-namespace interlock::core {
+namespace interlock::claude_code {
 namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
@@ -223,4 +223,4 @@ TEST(ClaudeCodeSubagentTest, SubagentRunIdsAreDistinct) {
 }
 
 }  // namespace INTERLOCK_TEST_NS
-}  // namespace interlock::core
+}  // namespace interlock::claude_code

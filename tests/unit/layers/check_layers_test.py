@@ -108,10 +108,10 @@ class LayersTest(unittest.TestCase):
     # door command of the CLI (the deny rule) and the MCP session library (the allowlist).
     def test_door_including_store_fails(self):
         code, out = self.run_tree(
-            {"src/cli/hook_cmd.cc": '#include "cli/cli_util.h"\n\n#include "store/sqlite_pins.h"\n',
+            {"src/cli/egress_cmd.cc": '#include "cli/cli_util.h"\n\n#include "store/sqlite_pins.h"\n',
              "src/mcp/pins.cc": '#include "mcp/pins.h"\n\n#include "store/sqlite_pins.h"\n'})
         self.assertEqual(code, 1, out)
-        self.assertIn("src/cli/hook_cmd.cc:3: store/sqlite_pins.h: a door includes no store header",
+        self.assertIn("src/cli/egress_cmd.cc:3: store/sqlite_pins.h: a door includes no store header",
                       out)
         self.assertIn("src/mcp/pins.cc:3: store/sqlite_pins.h: a door (src/doors/<door>/, or a "
                       "door library: src/mcp/) includes only", out)
@@ -126,6 +126,29 @@ class LayersTest(unittest.TestCase):
         self.assertIn("src/doors/ext_authz/door.cc:1: mcp/gateway.h", out)
         self.assertIn("src/mcp/sse.cc:2: outbound/tls_client.h", out)
         self.assertIn("2 violation(s)", out)
+
+    # Tests the doors that moved out of the CLI (issue 57): the command hook and the stdio
+    # gateway are held to the doors' allowlist (the CLI's headers are not on it), the HTTP
+    # API may include Claude Code's hook contract (DOOR_SHARED_HEADERS) but not the command
+    # hook beside it, and another door may include neither.
+    def test_moved_doors_and_the_shared_hook_contract(self):
+        code, out = self.run_tree({
+            "src/doors/claude_code/command_hook.cc": '#include "doors/claude_code/contract.h"\n'
+                                                     '#include "core/app/standalone.h"\n'
+                                                     '#include "mcp/daemon_enforcer.h"\n'
+                                                     '#include "cli/local_store.h"\n',
+            "src/doors/mcp_stdio/stdio_gateway.cc": '#include "mcp/gateway.h"\n'
+                                                    '#include "policy/loader.h"\n',
+            "src/doors/http_api/api_hooks.cc": '#include "doors/claude_code/contract.h"\n'
+                                               '#include "doors/claude_code/command_hook.h"\n',
+            "src/doors/ext_authz/door.cc": '#include "doors/claude_code/contract.h"\n',
+        })
+        self.assertEqual(code, 1, out)
+        self.assertIn("src/doors/claude_code/command_hook.cc:4: cli/local_store.h", out)
+        self.assertIn("src/doors/mcp_stdio/stdio_gateway.cc:2: policy/loader.h", out)
+        self.assertIn("src/doors/http_api/api_hooks.cc:2: doors/claude_code/command_hook.h", out)
+        self.assertIn("src/doors/ext_authz/door.cc:1: doors/claude_code/contract.h", out)
+        self.assertIn("4 violation(s)", out)
 
     # Tests that the daemon's composition root may include anything beneath it and a door's
     # entry header, but not what a door keeps to itself, nor the CLI.
@@ -161,13 +184,13 @@ class LayersTest(unittest.TestCase):
         code, out = self.run_tree({
             "src/cli/egress_cmd.cc": '#include "cli/cli_util.h"\n#include "core/ports/store.h"\n',
             "src/mcp/pins.h": '#include "core/ports/pin_rows.h"\n',
-            "src/cli/hook_cmd.cc": '#include "core/ports/approvals.h"\n',
+            "src/cli/decide_cmd.cc": '#include "core/ports/approvals.h"\n',
         })
         self.assertEqual(code, 1, out)
         self.assertIn("src/cli/egress_cmd.cc:2: core/ports/store.h: a door includes no store "
                       "port header", out)
         self.assertIn("src/mcp/pins.h:1: core/ports/pin_rows.h", out)
-        self.assertIn("src/cli/hook_cmd.cc:1: core/ports/approvals.h", out)
+        self.assertIn("src/cli/decide_cmd.cc:1: core/ports/approvals.h", out)
         self.assertIn("3 violation(s)", out)
 
     # Tests that yaml-cpp outside the strict reader fails (the server config read around
@@ -207,14 +230,14 @@ class LayersTest(unittest.TestCase):
         code, out = self.run_tree({
             "src/cli/decide_cmd.cc": '#include "engine/engine.h"\n',
             "src/doors/http_api/x.cc": "#include <sqlite3.h>\n#include <libpq-fe.h>\n",
-            "src/cli/mcp_cmd.cc": '#include "audit/audit_log.h"\n',
+            "src/cli/egress_cmd.cc": '#include "audit/audit_log.h"\n',
         })
         self.assertEqual(code, 1, out)
         self.assertIn("src/cli/decide_cmd.cc:1: engine/engine.h: a door includes no engine header",
                       out)
         self.assertIn("src/doors/http_api/x.cc:1: sqlite3.h: a door includes no database client", out)
         self.assertIn("src/doors/http_api/x.cc:2: libpq-fe.h", out)
-        self.assertIn("src/cli/mcp_cmd.cc:1: audit/audit_log.h", out)
+        self.assertIn("src/cli/egress_cmd.cc:1: audit/audit_log.h", out)
         self.assertIn("4 violation(s)", out)
 
     # Tests that a port (or any core file) naming a database type fails even without an

@@ -1,5 +1,5 @@
 // ParseHookInput: the Claude Code PreToolUse input, table-driven over good and bad input.
-#include "cli/hook_input.h"
+#include "doors/claude_code/contract.h"
 
 #include <fstream>
 #include <iterator>
@@ -8,7 +8,7 @@
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 
-namespace interlock::cli {
+namespace interlock::claude_code {
 namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
@@ -81,4 +81,4 @@ TEST(HookInputTest, PostToolUseNeedsItsOwnEvent) {
 }
 
 }  // namespace INTERLOCK_TEST_NS
-}  // namespace interlock::cli
+}  // namespace interlock::claude_code

@@ -1,4 +1,4 @@
-#include "core/app/claude_code.h"
+#include "doors/claude_code/contract.h"
 
 #include <algorithm>
 #include <array>
@@ -11,7 +11,7 @@
 #include "common/crypto.h"
 #include "common/json.h"
 
-namespace interlock::core {
+namespace interlock::claude_code {
 
 namespace json = boost::json;
 
@@ -384,4 +384,4 @@ std::string HookAnswerJson(HookEvent event, const HookAnswer& a) {
   return "{}";
 }
 
-}  // namespace interlock::core
+}  // namespace interlock::claude_code

@@ -1,6 +1,7 @@
 // Claude Code's hook contract, both ways, for every door that serves it: the command hook
-// (`interlock hook claude-code`, src/cli/hook_cmd.cc) and the HTTP hook of `interlock
-// serve` (POST /v1/hooks/claude-code, src/doors/http_api/api_hooks.cc).
+// (`interlock hook claude-code`, doors/claude_code/command_hook.h) and the HTTP hook of
+// `interlock serve` (POST /v1/hooks/claude-code, src/doors/http_api/api_hooks.cc, which
+// tools/check_layers.py names a user of this header: DOOR_SHARED_HEADERS).
 //
 // In: the JSON object Claude Code writes to a command hook's stdin or POSTs to an HTTP
 // hook ({"session_id","transcript_path","cwd","permission_mode","hook_event_name",
@@ -19,8 +20,8 @@
 // or a non-interactive run would answer the prompt), `defer` only where the caller asked
 // for it, and in auto mode a gated call is answered explicitly, never left to the classifier.
 // Thread-safety: none needed (no shared state).
-#ifndef INTERLOCK_CORE_APP_CLAUDE_CODE_H_
-#define INTERLOCK_CORE_APP_CLAUDE_CODE_H_
+#ifndef INTERLOCK_DOORS_CLAUDE_CODE_CONTRACT_H_
+#define INTERLOCK_DOORS_CLAUDE_CODE_CONTRACT_H_
 
 #include <cstddef>
 #include <optional>
@@ -34,7 +35,7 @@
 #include "interlock/result.h"
 #include "interlock/tool_call.h"
 
-namespace interlock::core {
+namespace interlock::claude_code {
 
 inline constexpr size_t kMaxHookInputBytes = 4 << 20;
 inline constexpr size_t kMaxHookInputDepth = 64;
@@ -212,6 +213,6 @@ HookAnswer HookDeny(std::string reason);
 // (`{}`), nor do SubagentStart and SubagentStop (`{}`: a sub-agent is never kept running).
 std::string HookAnswerJson(HookEvent event, const HookAnswer& answer);
 
-}  // namespace interlock::core
+}  // namespace interlock::claude_code
 
-#endif  // INTERLOCK_CORE_APP_CLAUDE_CODE_H_
+#endif  // INTERLOCK_DOORS_CLAUDE_CODE_CONTRACT_H_
