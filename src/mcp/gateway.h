@@ -1,8 +1,9 @@
 // Gateway: the MCP policy enforcement point, independent of the transport.
 //
-// A transport (stdio: src/cli/mcp_cmd.cc; Streamable HTTP: src/doors/mcp_http/mcp_http.cc) feeds
-// each message line from the client (OnClientLine) and from the upstream server (OnServerLine), and
-// gives it two SendFn to deliver messages the other way. The gateway changes only:
+// A transport (stdio: src/doors/mcp_stdio/stdio_gateway.cc; Streamable HTTP:
+// src/doors/mcp_http/mcp_http.cc) feeds each message line from the client (OnClientLine) and from
+// the upstream server (OnServerLine), and gives it two SendFn to deliver messages the other way.
+// The gateway changes only:
 //   - tools/list results: tools the agent's view (ToolViewSource: engine::ViewTool on
 //     the local policy, or the daemon's POST /v1/tools/view) does not show, and tools whose
 //     pinned definition changed, are removed; notifications/tools/list_changed is passed
@@ -870,6 +871,9 @@ class Gateway {
   void RelayReaper();
   // A server response, matched on the gateway's id and relayed with the client's.
   void HandleServerResponse(boost::json::value doc, const boost::json::value& id);
+  // The upstream's answer to the client's initialize, before it is relayed: the version it
+  // negotiated and its result are kept, its offer of task-augmented tools/call removed.
+  void KeepUpstreamInitialize(boost::json::object& response);
 
   GatewayOptions options_;
   SendFn to_client_;

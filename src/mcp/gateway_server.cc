@@ -411,29 +411,7 @@ void Gateway::HandleServerResponse(json::value doc, const json::value& id) {
   } else if (p->method == "subscriptions/listen") {
     ListenEnded(o, *p);
   } else if (p->method == "initialize") {
-    const json::value* result = o.if_contains("result");
-    const json::value* v = result != nullptr && result->is_object()
-                               ? result->get_object().if_contains("protocolVersion")
-                               : nullptr;
-    if (v != nullptr && v->is_string()) {
-      std::lock_guard lock(mu_);
-      negotiated_version_ = std::string(v->get_string());
-    }
-    // Task-augmented tools/call is refused (header comment): do not offer it.
-    json::value* caps = result != nullptr && result->is_object()
-                            ? o["result"].get_object().if_contains("capabilities")
-                            : nullptr;
-    json::value* tasks =
-        caps != nullptr && caps->is_object() ? caps->get_object().if_contains("tasks") : nullptr;
-    json::value* requests = tasks != nullptr && tasks->is_object()
-                                ? tasks->get_object().if_contains("requests")
-                                : nullptr;
-    if (requests != nullptr && requests->is_object()) requests->get_object().erase("tools");
-    // A later legacy client's initialize is answered from this (AnswerInitializeFromUpstream).
-    if (result != nullptr && result->is_object() && v != nullptr && v->is_string()) {
-      std::lock_guard lock(mu_);
-      upstream_init_result_ = o["result"].get_object();
-    }
+    KeepUpstreamInitialize(o);
   }
   if (modern_result != nullptr && modern_result->is_object() && ClientSpeaksModern()) {
     ToModernResult(p->method, modern_result->get_object());
@@ -441,6 +419,32 @@ void Gateway::HandleServerResponse(json::value doc, const json::value& id) {
   o["id"] = p->client_id;  // exactly as the client sent it
   ToLegacyClient(o);
   AnswerClient(o);
+}
+
+void Gateway::KeepUpstreamInitialize(json::object& o) {
+  const json::value* result = o.if_contains("result");
+  const json::value* v = result != nullptr && result->is_object()
+                             ? result->get_object().if_contains("protocolVersion")
+                             : nullptr;
+  if (v != nullptr && v->is_string()) {
+    std::lock_guard lock(mu_);
+    negotiated_version_ = std::string(v->get_string());
+  }
+  // Task-augmented tools/call is refused (header comment): do not offer it.
+  json::value* caps = result != nullptr && result->is_object()
+                          ? o["result"].get_object().if_contains("capabilities")
+                          : nullptr;
+  json::value* tasks =
+      caps != nullptr && caps->is_object() ? caps->get_object().if_contains("tasks") : nullptr;
+  json::value* requests = tasks != nullptr && tasks->is_object()
+                              ? tasks->get_object().if_contains("requests")
+                              : nullptr;
+  if (requests != nullptr && requests->is_object()) requests->get_object().erase("tools");
+  // A later legacy client's initialize is answered from this (AnswerInitializeFromUpstream).
+  if (result != nullptr && result->is_object() && v != nullptr && v->is_string()) {
+    std::lock_guard lock(mu_);
+    upstream_init_result_ = o["result"].get_object();
+  }
 }
 
 void Gateway::ToLegacyClient(json::object& response) const {
