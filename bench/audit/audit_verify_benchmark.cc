@@ -13,10 +13,11 @@
 #include <string>
 #include <vector>
 
-#include "audit/audit_log.h"
+#include "store/sqlite_audit_log.h"
 #include "audit/checkpoint.h"
 #include "audit/keys.h"
-#include "audit/sqlite_util.h"
+#include "store/sqlite_audit_read.h"
+#include "store/sqlite_audit_util.h"
 #include "audit/verify.h"
 
 namespace audit = interlock::audit;

@@ -11,7 +11,7 @@
 
 #include <boost/json.hpp>
 
-#include "audit/audit_log.h"
+#include "store/sqlite_audit_log.h"
 #include "common/time.h"
 #include "core/ports/history_source.h"
 #include "governance/drift.h"

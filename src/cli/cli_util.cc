@@ -13,7 +13,9 @@
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
 
-#include "audit/sqlite_util.h"
+#include "store/sqlite_audit_read.h"
+#include "store/sqlite_audit_retention.h"
+#include "store/sqlite_audit_util.h"
 #include "cli/command.h"
 #include "common/json.h"
 #include "common/store_path.h"

@@ -6,7 +6,7 @@
 
 #include <boost/json/serialize.hpp>
 
-#include "audit/sqlite_util.h"
+#include "store/sqlite_audit_util.h"
 #include "cli/cli_util.h"
 #include "cli/command.h"
 #include "common/json.h"

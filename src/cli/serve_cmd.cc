@@ -32,7 +32,9 @@
 #include "audit/checkpoint.h"
 #include "audit/keys.h"
 #include "audit/retention.h"
-#include "audit/sqlite_util.h"
+#include "store/sqlite_audit_checkpoint.h"
+#include "store/sqlite_audit_read.h"
+#include "store/sqlite_audit_util.h"
 #include "audit/tail.h"
 #include "cli/cli_util.h"
 #include "cli/command.h"
@@ -413,7 +415,7 @@ class Daemon {
     auto started =
         postgres_ ? audit::CheckpointThread::Start(std::move(pg_checkpoints), std::move(cp).value(),
                                                    std::chrono::seconds(1), on_error)
-                  : audit::CheckpointThread::Start(cfg_.store, std::move(cp).value(),
+                  : audit::StartSqliteCheckpointThread(cfg_.store, std::move(cp).value(),
                                                    std::chrono::seconds(1), on_error);
     if (!started.ok()) return Fail("checkpoints: " + started.error().message, kExitFailure);
     checkpointer_ = std::move(started).value();

@@ -14,7 +14,7 @@
 
 #include <boost/json.hpp>
 
-#include "audit/audit_log.h"
+#include "store/sqlite_audit_log.h"
 #include "common/crypto.h"
 #include "common/json.h"
 #include "common/principal_name.h"

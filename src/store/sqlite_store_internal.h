@@ -28,11 +28,12 @@
 
 #include <boost/json.hpp>
 
-#include "audit/audit_log.h"
+#include "store/sqlite_audit_log.h"
 #include "audit/canonical.h"
 #include "audit/query.h"
 #include "audit/replay.h"
-#include "audit/sqlite_util.h"
+#include "store/sqlite_audit_read.h"
+#include "store/sqlite_audit_util.h"
 #include "common/base64.h"
 #include "common/crypto.h"
 #include "common/decision_json.h"

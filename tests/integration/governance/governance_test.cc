@@ -13,8 +13,8 @@
 
 #include <boost/json.hpp>
 
-#include "audit/audit_log.h"
-#include "audit/sqlite_util.h"
+#include "store/sqlite_audit_log.h"
+#include "store/sqlite_audit_util.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
 #include "doors/egress/principal.h"

@@ -3,8 +3,8 @@
 // Not part of the audit module's public API (used by verify, export, replay, query,
 // retention and the CLI).
 // Thread-safety: a connection is used by one thread at a time (SQLite's rule).
-#ifndef INTERLOCK_AUDIT_SQLITE_UTIL_H_
-#define INTERLOCK_AUDIT_SQLITE_UTIL_H_
+#ifndef INTERLOCK_STORE_SQLITE_AUDIT_UTIL_H_
+#define INTERLOCK_STORE_SQLITE_AUDIT_UTIL_H_
 
 #include <cstdint>
 #include <memory>
@@ -78,4 +78,4 @@ class Transaction {
 
 }  // namespace interlock::audit
 
-#endif  // INTERLOCK_AUDIT_SQLITE_UTIL_H_
+#endif  // INTERLOCK_STORE_SQLITE_AUDIT_UTIL_H_
