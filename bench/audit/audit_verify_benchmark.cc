@@ -13,12 +13,12 @@
 #include <string>
 #include <vector>
 
-#include "store/sqlite_audit_log.h"
 #include "audit/checkpoint.h"
 #include "audit/keys.h"
+#include "audit/verify.h"
+#include "store/sqlite_audit_log.h"
 #include "store/sqlite_audit_read.h"
 #include "store/sqlite_audit_util.h"
-#include "audit/verify.h"
 
 namespace audit = interlock::audit;
 using Clock = std::chrono::steady_clock;

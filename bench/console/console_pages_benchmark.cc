@@ -18,9 +18,9 @@
 #include <string>
 #include <vector>
 
-#include "store/sqlite_audit_log.h"
 #include "audit/query.h"
 #include "audit/replay.h"
+#include "store/sqlite_audit_log.h"
 #include "store/sqlite_audit_read.h"
 #include "store/sqlite_audit_util.h"
 

@@ -45,7 +45,6 @@ std::string HeadRowProblem(const AuditHead& last, const std::optional<AuditHead>
   return "";
 }
 
-
 void AppendAuditRecordBody(std::string* out, int64_t seq, const AuditEvent& e,
                            std::string_view prev_hash) {
   // Written key by key in sorted order: byte-identical to CanonicalJson() of the record

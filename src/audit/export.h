@@ -54,8 +54,7 @@ void ExportLine(int64_t seq, std::string_view body, std::string_view hash, std::
                 ScannedBody* b, std::string* problem, std::string* line);
 // Writes `line` (record `seq`) to `out` and counts it in `stats`; kUnavailable when the
 // output fails.
-Status EmitExportLine(std::ostream& out, const std::string& line, int64_t seq,
-                      ExportStats* stats);
+Status EmitExportLine(std::ostream& out, const std::string& line, int64_t seq, ExportStats* stats);
 
 // Parses a --since/--until value: RFC 3339, or a date "YYYY-MM-DD" (midnight UTC; with
 // end_of_day, the following midnight, so `--until 2026-11-22` includes that day).

@@ -81,11 +81,13 @@ Result<bool> SqliteAuditExists(sqlite3* db, const char* sql) {
 }  // namespace
 
 Result<bool> HasRunLinks(sqlite3* db) {
-  return SqliteAuditExists(db, "SELECT 1 FROM pragma_table_info('audit_log') WHERE name='run_prev'");
+  return SqliteAuditExists(db,
+                           "SELECT 1 FROM pragma_table_info('audit_log') WHERE name='run_prev'");
 }
 
 Result<bool> HasHeadRow(sqlite3* db) {
-  return SqliteAuditExists(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_head'");
+  return SqliteAuditExists(
+      db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_head'");
 }
 
 Result<std::optional<AuditHead>> ReadHeadRow(sqlite3* db) {

@@ -112,7 +112,6 @@ Result<AuditHead> ReadLastRecord(sqlite3* db);
 // shortened log.
 Result<AuditHead> ReadAuditHead(sqlite3* db);
 
-
 }  // namespace interlock::audit
 
 #endif  // INTERLOCK_STORE_SQLITE_AUDIT_LOG_H_

@@ -168,7 +168,7 @@ Result<AuditPage> QueryAuditPage(sqlite3* db, const AuditQuery& q) {
 namespace {
 
 Status SqliteReplayEvents(sqlite3* db, std::string_view sql, std::string_view text_arg, int64_t lo,
-                  int64_t hi, std::vector<ReplayEvent>* out) {
+                          int64_t hi, std::vector<ReplayEvent>* out) {
   Statement st;
   if (Status s = st.Prepare(db, sql); !s.ok()) return s;
   if (!text_arg.empty()) st.BindText(1, text_arg);
@@ -204,10 +204,11 @@ Result<RunReplay> ReplayRun(sqlite3* db, std::string_view run_id) {
   if (timeline.empty()) return Error::NotFound("no audit records for run " + std::string(run_id));
   // Kill switch records are not tied to a run; those between its first and last record.
   std::vector<ReplayEvent> kills;
-  if (Status s = SqliteReplayEvents(db,
-                            "SELECT seq, body, hash, prev_hash FROM audit_log WHERE seq BETWEEN "
-                            "?1 AND ?2 AND type = 'kill_switch' AND run_id = '' ORDER BY seq",
-                            {}, timeline.front().seq, timeline.back().seq, &kills);
+  if (Status s =
+          SqliteReplayEvents(db,
+                             "SELECT seq, body, hash, prev_hash FROM audit_log WHERE seq BETWEEN "
+                             "?1 AND ?2 AND type = 'kill_switch' AND run_id = '' ORDER BY seq",
+                             {}, timeline.front().seq, timeline.back().seq, &kills);
       !s.ok()) {
     return s.error();
   }

@@ -199,9 +199,9 @@ TEST(CheckpointerTest, ThreadWritesFinalCheckpointOnStop) {
   auto c = Checkpointer::Create(&keys->signing_key, opt, &clock);
   ASSERT_TRUE(c.ok());
   int errors = 0;
-  auto t =
-      StartSqliteCheckpointThread(dir.File("s.db"), std::move(c).value(), std::chrono::milliseconds(10),
-                              [&errors](const Error&) { ++errors; });
+  auto t = StartSqliteCheckpointThread(dir.File("s.db"), std::move(c).value(),
+                                       std::chrono::milliseconds(10),
+                                       [&errors](const Error&) { ++errors; });
   ASSERT_TRUE(t.ok()) << t.error().message;
   testing::AppendDecisions(db.get(), 3);
   (*t)->Stop();

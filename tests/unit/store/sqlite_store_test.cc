@@ -1,8 +1,8 @@
 // SqliteStore through a real core::Guard: lifecycle, budgets, restart, isolation,
 // concurrency, kill switches from another connection, fail closed, tokens, redaction and
 // the audit chain. Every test uses its own temporary directory and an injected clock.
-#include "store/sqlite_audit_read.h"
 #include "store/sqlite_store.h"
+#include "store/sqlite_audit_read.h"
 
 #include <sqlite3.h>
 #include <stdlib.h>
