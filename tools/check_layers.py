@@ -28,12 +28,18 @@ The serving CLI commands that are still doors (DOOR_FILES: the egress proxy's co
   * the core's in-memory backend (CORE_BACKEND_HEADERS: core/memory_run_store.h): a door
     that decides offline holds core::OfflineRun;
   * an engine header (engine/...): the engine is reached through the core;
-  * a database client header (<sqlite3.h>, <libpq-fe.h>) or an audit header that declares
-    database functions (AUDIT_DB_HEADERS).
+  * a database client header (<sqlite3.h>, <libpq-fe.h>). (The audit log's database
+    functions are the store's, store/sqlite_audit_*.h and store/postgres_audit.h: the
+    rule above covers them.)
 
 The core itself (src/core, its ports and facade included) must name no database type: no
 sqlite3 / PGconn / libpq identifier, and none of the headers above but the engine's (pure
 values, the core's vocabulary).
+
+The audit module (AUDIT_DIR: src/audit/, the chain, records, checkpoints and verification
+over abstract sources) names no database: no sqlite3 / PGconn / libpq identifier outside
+comments, no database client header, and its CMakeLists.txt links none (no SQLite /
+libpq / PostgreSQL outside comments). Its SQLite and PostgreSQL sides live in src/store/.
 
 The modules beneath the core (BENEATH_CORE: audit, common, engine, identity, outbound,
 policy, telemetry) include nothing of the core, its doors or its composition: the core builds on them,
@@ -116,20 +122,12 @@ DOOR_ENTRY_HEADERS = {
 }
 DAEMON_RULE = ("the daemon's composition root includes of a door only its entry headers "
                "(DOOR_ENTRY_HEADERS) and nothing of the CLI")
-AUDIT_DB_HEADERS = {
-    "audit/audit_log.h",
-    "audit/checkpoint.h",
-    "audit/export.h",
-    "audit/export_internal.h",
-    "audit/query.h",
-    "audit/replay.h",
-    "audit/retention.h",
-    "audit/sqlite_record_source.h",
-    "audit/sqlite_util.h",
-    "audit/sqlite_verify.h",
-    "audit/tail.h",
-    "audit/verify.h",
-}
+# The audit module: pure (no database type, header or library; its SQLite and PostgreSQL
+# sides are in src/store/).
+AUDIT_DIR = "src/audit/"
+AUDIT_RULE = ("the audit module names no database (its SQLite and PostgreSQL sides live in "
+              "src/store/)")
+AUDIT_CMAKE_DB = re.compile(r"sqlite|libpq|postgres", re.IGNORECASE)
 # core/ports/ headers that declare only values (no port a door could call the store by).
 PORT_VALUE_HEADERS = {"core/ports/kill_entry.h"}
 # The core's own backend (the RunStore port held in memory): the core builds on it
@@ -162,8 +160,6 @@ def rule_for(include, system):
         return "a door includes no store backend (hold the core's facade: core/app/)"
     if include.startswith("engine/"):
         return "a door includes no engine header (ask the core: core/app/)"
-    if include in AUDIT_DB_HEADERS:
-        return "a door includes no audit header that declares database functions"
     return None
 
 
@@ -248,6 +244,9 @@ def scan(root):
             with open(path, encoding="utf-8", errors="replace") as f:
                 for n, line in enumerate(f, 1):
                     m = INCLUDE.match(line)
+                    if rel.startswith(AUDIT_DIR) and audit_db_name(line, m):
+                        yield rel, n, audit_db_name(line, m), AUDIT_RULE
+                        continue
                     if m:
                         yrule = yaml_rule(rel, m.group(2), m.group(1) == "<")
                         if yrule:
@@ -289,6 +288,27 @@ def scan(root):
                             "the core names no database type"
 
 
+def audit_db_name(line, include):
+    """The database name an audit source line holds (a client header, a type), or None."""
+    if include:
+        return include.group(2) if include.group(2) in DB_SYSTEM_HEADERS else None
+    found = DB_TOKEN.search(strip_comment(line))
+    return found.group(1) if found else None
+
+
+def scan_audit_cmake(root):
+    """Yields (path, line, name, rule) for every database named in src/audit/CMakeLists.txt."""
+    rel = AUDIT_DIR + "CMakeLists.txt"
+    path = os.path.join(root, rel)
+    if not os.path.isfile(path):
+        return
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for n, line in enumerate(f, 1):
+            found = AUDIT_CMAKE_DB.search(line.split("#", 1)[0])
+            if found:
+                yield rel, n, found.group(0), AUDIT_RULE
+
+
 def read_allowlist(path):
     allowed = {}
     if not path:
@@ -315,7 +335,7 @@ def main(argv):
     allowed = read_allowlist(args.allowlist)
     used = set()
     bad = 0
-    for rel, n, include, rule in scan(args.root):
+    for rel, n, include, rule in [*scan(args.root), *scan_audit_cmake(args.root)]:
         key = (rel, include)
         if key in allowed:
             used.add(key)

@@ -13,11 +13,12 @@
 #include <string>
 #include <vector>
 
-#include "audit/audit_log.h"
 #include "audit/checkpoint.h"
 #include "audit/keys.h"
-#include "audit/sqlite_util.h"
 #include "audit/verify.h"
+#include "store/sqlite_audit_log.h"
+#include "store/sqlite_audit_read.h"
+#include "store/sqlite_audit_util.h"
 
 namespace audit = interlock::audit;
 using Clock = std::chrono::steady_clock;

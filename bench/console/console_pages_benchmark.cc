@@ -18,10 +18,11 @@
 #include <string>
 #include <vector>
 
-#include "audit/audit_log.h"
 #include "audit/query.h"
 #include "audit/replay.h"
-#include "audit/sqlite_util.h"
+#include "store/sqlite_audit_log.h"
+#include "store/sqlite_audit_read.h"
+#include "store/sqlite_audit_util.h"
 
 namespace audit = interlock::audit;
 using Clock = std::chrono::steady_clock;

@@ -11,7 +11,6 @@
 
 #include <boost/json.hpp>
 
-#include "audit/audit_log.h"
 #include "common/time.h"
 #include "core/ports/history_source.h"
 #include "governance/drift.h"
@@ -19,6 +18,7 @@
 #include "governance/trust.h"
 #include "governance/what_if.h"
 #include "policy/loader.h"
+#include "store/sqlite_audit_log.h"
 #include "store/sqlite_history_source.h"
 
 namespace {

@@ -1,7 +1,7 @@
 // AuditEvent and AuditHead: the audit log's values as the core and every backend see them
 // (record types, one event to append, the head of the chain), with no database type, so
 // that the core's ports (core/ports/) can name them. How records are chained and stored
-// is audit_log.h's business (SQLite) and the PostgreSQL store's.
+// is audit_log.h's business (the chain) and the stores' (src/store/: SQLite, PostgreSQL).
 // Thread-safety: plain values.
 #ifndef INTERLOCK_AUDIT_AUDIT_EVENT_H_
 #define INTERLOCK_AUDIT_AUDIT_EVENT_H_

@@ -1,6 +1,6 @@
 // AuditFilter, AuditQuery and AuditPage: which audit records a reader asks for and the
 // page it gets back, as values with no database type, so that the store's port
-// (core/ports/store.h) can name them. The SQLite reads are in export.h and query.h, the
+// (core/ports/store.h) can name them. The SQLite reads are the SQLite store's (src/store/), the
 // PostgreSQL ones in the PostgreSQL store.
 // Thread-safety: plain values.
 #ifndef INTERLOCK_AUDIT_AUDIT_QUERY_H_

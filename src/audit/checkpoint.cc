@@ -9,11 +9,8 @@
 #include <cerrno>
 #include <cstring>
 
-#include <sqlite3.h>
-
 #include <boost/json/object.hpp>
 
-#include "audit/audit_log.h"
 #include "common/crypto.h"
 #include "common/fd_lines.h"
 #include "common/json.h"
@@ -180,17 +177,6 @@ class FileCheckpointStore final : public audit::CheckpointStore {
   std::function<Result<AuditHead>()> head_;
 };
 
-// The committed head of a SQLite log (never inside a transaction: it would read the
-// uncommitted one).
-std::function<Result<AuditHead>()> SqliteHead(sqlite3* db) {
-  return [db]() -> Result<AuditHead> {
-    if (sqlite3_get_autocommit(db) == 0) {
-      return Error::Internal("checkpoint requested inside an open transaction");
-    }
-    return ReadAuditHead(db);
-  };
-}
-
 }  // namespace
 
 std::unique_ptr<audit::CheckpointStore> MakeFileCheckpointStore(
@@ -233,11 +219,6 @@ Result<audit::Checkpoint> WriteCheckpointNow(audit::CheckpointStore& store, cons
   return cp;
 }
 
-Result<audit::Checkpoint> WriteCheckpointNow(sqlite3* db, const SigningKey& key,
-                                             const std::string& path, TimePoint now) {
-  return WriteCheckpointNow(*MakeFileCheckpointStore(path, SqliteHead(db)), key, now);
-}
-
 Result<std::unique_ptr<Checkpointer>> Checkpointer::Create(const SigningKey* key,
                                                            CheckpointerOptions options,
                                                            const Clock* clock,
@@ -251,14 +232,6 @@ Result<std::unique_ptr<Checkpointer>> Checkpointer::Create(const SigningKey* key
     return existing.error();
   }
   return c;
-}
-
-Status Checkpointer::MaybeCheckpoint(sqlite3* db) {
-  return Check(*MakeFileCheckpointStore(options_.path, SqliteHead(db)), false);
-}
-
-Status Checkpointer::CheckpointIfChanged(sqlite3* db) {
-  return Check(*MakeFileCheckpointStore(options_.path, SqliteHead(db)), true);
 }
 
 Status Checkpointer::Check(audit::CheckpointStore& store, bool force) {
@@ -280,29 +253,6 @@ Status Checkpointer::Check(audit::CheckpointStore& store, bool force) {
   last_seq_ = head->seq;
   last_time_ = now;
   return Status::Ok();
-}
-
-void CheckpointThread::DbCloser::operator()(sqlite3* db) const { sqlite3_close_v2(db); }
-
-Result<std::unique_ptr<CheckpointThread>> CheckpointThread::Start(
-    const std::string& store_path, std::unique_ptr<Checkpointer> checkpointer,
-    std::chrono::milliseconds poll, std::function<void(const Error&)> on_error) {
-  std::unique_ptr<CheckpointThread> t(new CheckpointThread());
-  sqlite3* raw = nullptr;
-  const int rc = sqlite3_open_v2(store_path.c_str(), &raw,
-                                 SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
-  t->db_.reset(raw);
-  if (rc != SQLITE_OK) {
-    return Error::Unavailable("checkpoint thread cannot open store " + store_path + ": " +
-                              (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
-  }
-  sqlite3_busy_timeout(raw, 2000);
-  t->store_ = MakeFileCheckpointStore(checkpointer->path(), SqliteHead(raw));
-  t->checkpointer_ = std::move(checkpointer);
-  t->poll_ = poll;
-  t->on_error_ = std::move(on_error);
-  t->thread_ = std::thread([p = t.get()] { p->Run(); });
-  return t;
 }
 
 Result<std::unique_ptr<CheckpointThread>> CheckpointThread::Start(

@@ -32,13 +32,10 @@
 #include <thread>
 #include <vector>
 
-#include "audit/audit_log.h"
 #include "audit/checkpoint_store.h"
 #include "audit/keys.h"
 #include "common/time.h"
 #include "interlock/result.h"
-
-struct sqlite3;
 
 namespace interlock::audit {
 
@@ -88,11 +85,6 @@ Result<audit::CheckpointSigner> LoadCheckpointSigner(const std::string& keys_dir
 Result<audit::Checkpoint> WriteCheckpointNow(audit::CheckpointStore& store, const SigningKey& key,
                                              TimePoint now);
 
-// Writes a checkpoint of the current head of `db` now, unless the log is empty.
-// Returns the checkpoint written (seq 0 when the log was empty and nothing was written).
-Result<audit::Checkpoint> WriteCheckpointNow(sqlite3* db, const SigningKey& key,
-                                             const std::string& path, TimePoint now);
-
 struct CheckpointerOptions {
   std::string path;                            // checkpoint file
   std::chrono::milliseconds interval{60'000};  // at most this long between checkpoints
@@ -112,13 +104,11 @@ class Checkpointer {
                                                       const Clock* clock,
                                                       audit::CheckpointStore* store = nullptr);
 
-  // Reads the committed head of `db` (which must not be inside a transaction) and
-  // writes a checkpoint if due. Cheap when nothing is due: one indexed read.
-  Status MaybeCheckpoint(sqlite3* db);
-  // Writes a checkpoint if any record was appended since the last one.
-  Status CheckpointIfChanged(sqlite3* db);
-  // The same over any CheckpointStore (the checkpoint goes to `store`, not options.path).
+  // Reads the committed head of `store` and writes a checkpoint to it if due. Cheap when
+  // nothing is due (SQLite: one indexed read). The SQLite store file's checkpoints go to
+  // options.path (MaybeCheckpoint(Checkpointer&, db), with the SQLite store in src/store/).
   Status MaybeCheckpoint(audit::CheckpointStore& store) { return Check(store, false); }
+  // Writes a checkpoint if any record was appended since the last one.
   Status CheckpointIfChanged(audit::CheckpointStore& store) { return Check(store, true); }
 
   int64_t last_seq() const { return last_seq_; }
@@ -136,17 +126,16 @@ class Checkpointer {
   TimePoint last_time_{};
 };
 
-// Runs a Checkpointer on its own thread with its own read-only connection to the store
-// file, polling every `poll`. Stop() (or the destructor) wakes the thread, writes a
+// Runs a Checkpointer on its own thread over a CheckpointStore (for a SQLite store file,
+// one with its own read-only connection, started by the SQLite store in src/store/), polling every
+// `poll`. Stop() (or the destructor) wakes the thread, writes a
 // final checkpoint of the head and joins. Errors go to `on_error` on that thread (log
 // them and count them; the daemon keeps deciding: checkpoints protect the tail, the
 // chain itself is already durable).
 class CheckpointThread {
  public:
-  static Result<std::unique_ptr<CheckpointThread>> Start(
-      const std::string& store_path, std::unique_ptr<Checkpointer> checkpointer,
-      std::chrono::milliseconds poll, std::function<void(const Error&)> on_error);
-  // The same over any CheckpointStore (PostgreSQL: store/postgres_audit.h).
+  // The store is PostgreSQL's (store/postgres_audit.h) or a SQLite file's
+  // (the SQLite store in src/store/); the thread owns it.
   static Result<std::unique_ptr<CheckpointThread>> Start(
       std::unique_ptr<audit::CheckpointStore> store, std::unique_ptr<Checkpointer> checkpointer,
       std::chrono::milliseconds poll, std::function<void(const Error&)> on_error);
@@ -160,11 +149,7 @@ class CheckpointThread {
   CheckpointThread() = default;
   void Run();
 
-  struct DbCloser {
-    void operator()(sqlite3* db) const;
-  };
-  std::unique_ptr<sqlite3, DbCloser> db_;
-  std::unique_ptr<audit::CheckpointStore> store_;  // over db_ for SQLite
+  std::unique_ptr<audit::CheckpointStore> store_;
   std::unique_ptr<Checkpointer> checkpointer_;
   std::chrono::milliseconds poll_{1000};
   std::function<void(const Error&)> on_error_;

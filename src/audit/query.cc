@@ -2,35 +2,9 @@
 
 #include <algorithm>
 
-#include <sqlite3.h>
-
-#include "audit/export_internal.h"
-#include "audit/sqlite_util.h"
 #include "common/json.h"
 
 namespace interlock::audit {
-
-Result<boost::json::array> QueryAudit(sqlite3* db, const AuditQuery& q) {
-  const int64_t limit = std::clamp<int64_t>(q.limit, 1, kMaxAuditQueryLimit);
-  Statement st;
-  if (Status s = PrepareFilteredSelect(db, q.filter, limit, &st); !s.ok()) return s.error();
-  boost::json::array out;
-  for (;;) {
-    const int rc = sqlite3_step(st.get());
-    if (rc == SQLITE_DONE) break;
-    if (rc != SQLITE_ROW) return SqliteError(db, "read audit_log");
-    const int64_t seq = st.Int64(0);
-    Result<boost::json::value> v = ParseOwnJson(st.Text(1));
-    if (!v.ok() || !v->is_object()) {
-      return Error::Corrupt("audit record " + std::to_string(seq) +
-                            " has a corrupt body; run `interlock audit verify`");
-    }
-    boost::json::object& o = v->get_object();
-    o["hash"] = st.Text(2);
-    out.push_back(std::move(*v));
-  }
-  return out;
-}
 
 Result<AuditPage> PageOver(
     const AuditQuery& q, bool windowed, const std::function<Result<int64_t>()>& last_seq,
@@ -73,20 +47,6 @@ Result<AuditPage> PageOver(
     }
   }
   return page;
-}
-
-Result<AuditPage> QueryAuditPage(sqlite3* db, const AuditQuery& q) {
-  return PageOver(
-      q, !q.filter.text.empty(),
-      [db]() -> Result<int64_t> {
-        Statement st;
-        if (Status s = st.Prepare(db, "SELECT COALESCE(MAX(seq), 0) FROM audit_log"); !s.ok()) {
-          return s.error();
-        }
-        if (sqlite3_step(st.get()) != SQLITE_ROW) return SqliteError(db, "read audit_log head");
-        return st.Int64(0);
-      },
-      [db](const AuditQuery& bounded) { return QueryAudit(db, bounded); });
 }
 
 }  // namespace interlock::audit

@@ -1,5 +1,5 @@
 // RecordSource: the audit log as stored, read through an interface, so that verify (and
-// every reader of the whole log) runs over any backend: SQLite (audit/sqlite_record_source.h)
+// every reader of the whole log) runs over any backend: SQLite (in src/store/)
 // or PostgreSQL (store/postgres_read.h).
 //
 // A source streams the stored records in seq order with every column (the hashed body,

@@ -7,12 +7,9 @@
 #include <string_view>
 #include <vector>
 
-#include <sqlite3.h>
-
 #include <boost/json/serialize.hpp>
 
 #include "audit/audit_log.h"
-#include "audit/sqlite_util.h"
 #include "common/json.h"
 
 namespace interlock::audit {
@@ -55,26 +52,6 @@ Result<ReplayEvent> ReplayEventFromRecord(int64_t seq, std::string_view body, st
 }
 
 namespace {
-
-Status ReadEvents(sqlite3* db, std::string_view sql, std::string_view text_arg, int64_t lo,
-                  int64_t hi, std::vector<ReplayEvent>* out) {
-  Statement st;
-  if (Status s = st.Prepare(db, sql); !s.ok()) return s;
-  if (!text_arg.empty()) st.BindText(1, text_arg);
-  if (hi > 0) {
-    st.BindInt64(1, lo);
-    st.BindInt64(2, hi);
-  }
-  for (;;) {
-    const int rc = sqlite3_step(st.get());
-    if (rc == SQLITE_DONE) break;
-    if (rc != SQLITE_ROW) return SqliteError(db, "read audit_log");
-    Result<ReplayEvent> e = ReplayEventFromRecord(st.Int64(0), st.Text(1), st.Text(2), st.Text(3));
-    if (!e.ok()) return e.error();
-    out->push_back(std::move(e).value());
-  }
-  return Status::Ok();
-}
 
 // "" is the workflow's initial state (before the run's first move).
 std::string StateName(const std::string& s) { return s.empty() ? "(initial)" : s; }
@@ -163,41 +140,6 @@ std::string OneLine(std::string s) {
 }
 
 }  // namespace
-
-Result<RunReplay> ReplayRun(sqlite3* db, std::string_view run_id) {
-  if (run_id.empty()) return Error::Invalid("run id is empty");
-  Result<bool> linked = HasRunLinks(db);
-  if (!linked.ok()) return linked.error();
-  const std::string sql =
-      *linked ? RunRecordsCte(1) +
-                    "SELECT a.seq, a.body, a.hash, a.prev_hash FROM run_records r CROSS JOIN "
-                    "audit_log a"
-                    " ON a.seq = r.seq WHERE a.run_id = ?1 ORDER BY a.seq"
-              : "SELECT seq, body, hash, prev_hash FROM audit_log WHERE run_id = ?1 ORDER BY seq";
-  std::vector<ReplayEvent> timeline;
-  if (Status s = ReadEvents(db, sql, run_id, 0, 0, &timeline); !s.ok()) return s.error();
-  if (timeline.empty()) return Error::NotFound("no audit records for run " + std::string(run_id));
-  // Kill switch records are not tied to a run; those between its first and last record.
-  std::vector<ReplayEvent> kills;
-  if (Status s = ReadEvents(db,
-                            "SELECT seq, body, hash, prev_hash FROM audit_log WHERE seq BETWEEN "
-                            "?1 AND ?2 AND type = 'kill_switch' AND run_id = '' ORDER BY seq",
-                            {}, timeline.front().seq, timeline.back().seq, &kills);
-      !s.ok()) {
-    return s.error();
-  }
-  // The agent id from the records' own column is the authority.
-  std::string agent_column;
-  {
-    Statement st;
-    if (Status s = st.Prepare(db, "SELECT agent_id FROM audit_log WHERE seq = ?1"); !s.ok()) {
-      return s.error();
-    }
-    st.BindInt64(1, timeline.front().seq);
-    if (sqlite3_step(st.get()) == SQLITE_ROW) agent_column = std::string(st.Text(0));
-  }
-  return ReplayFromEvents(run_id, std::move(timeline), std::move(kills), agent_column);
-}
 
 Result<RunReplay> ReplayFromEvents(std::string_view run_id, std::vector<ReplayEvent> timeline,
                                    std::vector<ReplayEvent> kills, std::string_view agent_column) {

@@ -22,8 +22,6 @@
 
 #include "interlock/result.h"
 
-struct sqlite3;
-
 namespace interlock::audit {
 
 struct ReplayCall {
@@ -78,9 +76,6 @@ struct RunReplay {
                                       // switch records that applied to it
   boost::json::object totals;         // the last state_after seen
 };
-
-// NotFound when no record names the run.
-Result<RunReplay> ReplayRun(sqlite3* db, std::string_view run_id);
 
 // The backend-independent part, for any store's reader: one stored record as a timeline
 // event (its body parsed, its hash re-checked; kCorrupt for a body that is not JSON), and

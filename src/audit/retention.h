@@ -32,8 +32,6 @@
 #include "common/time.h"
 #include "interlock/result.h"
 
-struct sqlite3;
-
 namespace interlock::audit {
 
 inline constexpr int kDefaultRetentionDays = 90;
@@ -72,13 +70,6 @@ class PruneTarget {
 // existing checkpoints, for the verification); options.checkpoint_file is unused here.
 Result<PruneReport> PruneAuditLog(PruneTarget& target, audit::CheckpointStore& checkpoints,
                                   const SigningKey& key, const PruneOptions& options);
-
-// The rows of the SQLite store file `db` (borrowed; it must outlive the target).
-std::unique_ptr<PruneTarget> MakeSqlitePruneTarget(sqlite3* db);
-
-// The SQLite store file `db`, anchors in options.checkpoint_file.
-// `key` signs the anchor; the public key derived from it checks existing checkpoints.
-Result<PruneReport> PruneAuditLog(sqlite3* db, const SigningKey& key, const PruneOptions& options);
 
 }  // namespace interlock::audit
 

@@ -1,13 +1,9 @@
 #include "audit/tail.h"
 
-#include <sqlite3.h>
-
 #include <algorithm>
 #include <vector>
 
 #include "audit/audit_log.h"
-#include "audit/sqlite_record_source.h"
-#include "audit/sqlite_util.h"
 
 namespace interlock::audit {
 namespace {
@@ -112,15 +108,6 @@ Status CheckFromCheckpoint(audit::RecordSource& source, int64_t first_seq,
 
 }  // namespace
 
-Result<TailReport> CheckAuditTail(sqlite3* db, const TailCheckOptions& options) {
-  if (Status s =
-          CheckAuditReadable(db, !options.checkpoints.empty(), options.public_key != nullptr);
-      !s.ok()) {
-    return s.error();
-  }
-  return CheckAuditTail(*MakeSqliteRecordSource(db), options);
-}
-
 Result<TailReport> CheckAuditTail(audit::RecordSource& source, const TailCheckOptions& options) {
   if (!options.checkpoints.empty() && options.public_key == nullptr) {
     return Error::Invalid("checkpoints were given without the public key that checks them");
@@ -203,21 +190,6 @@ Status CheckSourceTail(audit::RecordSource& source, const std::string& store_lab
   Result<TailReport> r = CheckAuditTail(source, {.checkpoints = *cps, .public_key = &key});
   if (!r.ok()) return r.error();
   return TailRefusal(*r, store_label, checkpoint_file, keys_dir);
-}
-
-Status CheckStoreTail(const std::string& store_path, const std::string& checkpoint_file,
-                      const std::string& keys_dir, const PublicKey& key) {
-  std::vector<audit::Checkpoint> cps;
-  if (Result<std::vector<audit::Checkpoint>> read = ReadCheckpoints(checkpoint_file); read.ok()) {
-    cps = std::move(read).value();
-  } else if (read.error().kind != ErrorKind::kNotFound) {
-    return read.error();
-  }
-  Result<SqliteDb> db = OpenAuditStore(store_path, /*read_only=*/true);
-  if (!db.ok()) return db.error();
-  Result<TailReport> r = CheckAuditTail(db->get(), {.checkpoints = cps, .public_key = &key});
-  if (!r.ok()) return r.error();
-  return TailRefusal(*r, "COPY", checkpoint_file, keys_dir);
 }
 
 }  // namespace interlock::audit

@@ -24,8 +24,6 @@
 #include "audit/record_source.h"
 #include "interlock/result.h"
 
-struct sqlite3;
-
 namespace interlock::audit {
 
 struct TailCheckOptions {
@@ -41,9 +39,9 @@ struct TailReport {
   std::string problem;         // when !ok: one sentence
 };
 
-Result<TailReport> CheckAuditTail(sqlite3* db, const TailCheckOptions& options);
-// The same over any backend (PostgreSQL: store/postgres_read.h's source; the checkpoints
-// are the database's table and the daemon's file together).
+// Checks the tail of the log of any backend (SQLite: the store's, in src/store/;
+// PostgreSQL: store/postgres_read.h's source, whose checkpoints are the database's table
+// and the daemon's file together).
 Result<TailReport> CheckAuditTail(audit::RecordSource& source, const TailCheckOptions& options);
 
 // Ok for a report that passed; otherwise the daemon's refusal to start, naming what is
@@ -57,12 +55,6 @@ Status TailRefusal(const TailReport& r, const std::string& store,
 Status CheckSourceTail(audit::RecordSource& source, const std::string& store_label,
                        const std::string& checkpoint_file, const std::string& keys_dir,
                        const PublicKey& key);
-
-// The daemon's start check: opens `store_path` read-only, reads `checkpoint_file` (a
-// missing file is no checkpoints) and runs CheckAuditTail. Ok, or an Error whose message
-// names what is missing and how to investigate; the caller refuses to start on it.
-Status CheckStoreTail(const std::string& store_path, const std::string& checkpoint_file,
-                      const std::string& keys_dir, const PublicKey& key);
 
 }  // namespace interlock::audit
 

@@ -10,7 +10,6 @@
 #include "audit/audit_log.h"
 #include "audit/record_scan.h"
 #include "audit/record_source.h"
-#include "audit/sqlite_record_source.h"
 #include "common/crypto.h"
 #include "common/json.h"
 #include "common/time.h"
@@ -177,11 +176,6 @@ Status CheckRunHeads(audit::RecordSource& source,
 }
 
 }  // namespace
-
-Result<VerifyReport> VerifyAuditLog(sqlite3* db, const VerifyOptions& options) {
-  std::unique_ptr<audit::RecordSource> source = MakeSqliteRecordSource(db);
-  return VerifyAuditLog(*source, options);
-}
 
 namespace {
 

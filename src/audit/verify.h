@@ -64,7 +64,4 @@ std::string VerifySummary(const VerifyReport& r);
 
 }  // namespace interlock::audit
 
-// The SQLite overload (sqlite_verify.h), kept visible here for existing callers.
-#include "audit/sqlite_verify.h"  // IWYU pragma: export
-
 #endif  // INTERLOCK_AUDIT_VERIFY_H_

@@ -16,8 +16,6 @@
 #include "audit/keys.h"
 #include "audit/redact.h"
 #include "audit/retention.h"
-#include "audit/sqlite_record_source.h"
-#include "audit/sqlite_util.h"
 #include "audit/verify.h"
 #include "cli/cli_util.h"
 #include "cli/command.h"
@@ -26,6 +24,10 @@
 #include "store/postgres_audit.h"
 #include "store/postgres_read.h"
 #include "store/postgres_store.h"
+#include "store/sqlite_audit_checkpoint.h"
+#include "store/sqlite_audit_read.h"
+#include "store/sqlite_audit_util.h"
+#include "store/sqlite_record_source.h"
 
 namespace interlock::cli {
 namespace {

@@ -13,7 +13,6 @@
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
 
-#include "audit/sqlite_util.h"
 #include "cli/command.h"
 #include "common/json.h"
 #include "common/store_path.h"
@@ -23,6 +22,9 @@
 #include "store/open_store.h"
 #include "store/postgres_audit.h"
 #include "store/postgres_store.h"
+#include "store/sqlite_audit_read.h"
+#include "store/sqlite_audit_retention.h"
+#include "store/sqlite_audit_util.h"
 #include "store/sqlite_history_source.h"
 
 namespace interlock::cli {

@@ -20,8 +20,6 @@
 
 #include "audit/checkpoint.h"
 #include "audit/keys.h"
-#include "audit/sqlite_record_source.h"
-#include "audit/sqlite_util.h"
 #include "audit/verify.h"
 #include "cli/cli_util.h"
 #include "common/json.h"
@@ -34,7 +32,10 @@
 #include "policy/loader.h"
 #include "store/postgres_read.h"
 #include "store/postgres_store.h"
+#include "store/sqlite_audit_read.h"
+#include "store/sqlite_audit_util.h"
 #include "store/sqlite_history_source.h"
+#include "store/sqlite_record_source.h"
 #include "store/sqlite_store.h"
 
 namespace interlock::cli {

@@ -6,7 +6,6 @@
 
 #include <boost/json/serialize.hpp>
 
-#include "audit/sqlite_util.h"
 #include "cli/cli_util.h"
 #include "cli/command.h"
 #include "common/json.h"
@@ -16,6 +15,7 @@
 #include "governance/suggest.h"
 #include "policy/loader.h"
 #include "policy/writer.h"
+#include "store/sqlite_audit_util.h"
 
 namespace interlock::cli {
 namespace {

@@ -10,7 +10,6 @@
 #include <boost/json/serialize.hpp>
 
 #include "audit/replay.h"
-#include "audit/sqlite_util.h"
 #include "cli/cli_util.h"
 #include "cli/command.h"
 #include "common/json.h"
@@ -18,6 +17,7 @@
 #include "governance/history.h"
 #include "governance/what_if.h"
 #include "policy/loader.h"
+#include "store/sqlite_audit_util.h"
 
 namespace interlock::cli {
 namespace {

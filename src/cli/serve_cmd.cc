@@ -32,7 +32,6 @@
 #include "audit/checkpoint.h"
 #include "audit/keys.h"
 #include "audit/retention.h"
-#include "audit/sqlite_util.h"
 #include "audit/tail.h"
 #include "cli/cli_util.h"
 #include "cli/command.h"
@@ -72,6 +71,9 @@
 #include "store/postgres_audit.h"
 #include "store/postgres_read.h"
 #include "store/postgres_store.h"
+#include "store/sqlite_audit_checkpoint.h"
+#include "store/sqlite_audit_read.h"
+#include "store/sqlite_audit_util.h"
 #include "telemetry/setup.h"
 
 namespace interlock::cli {
@@ -413,8 +415,8 @@ class Daemon {
     auto started =
         postgres_ ? audit::CheckpointThread::Start(std::move(pg_checkpoints), std::move(cp).value(),
                                                    std::chrono::seconds(1), on_error)
-                  : audit::CheckpointThread::Start(cfg_.store, std::move(cp).value(),
-                                                   std::chrono::seconds(1), on_error);
+                  : audit::StartSqliteCheckpointThread(cfg_.store, std::move(cp).value(),
+                                                       std::chrono::seconds(1), on_error);
     if (!started.ok()) return Fail("checkpoints: " + started.error().message, kExitFailure);
     checkpointer_ = std::move(started).value();
     return kExitOk;

@@ -6,7 +6,6 @@
 
 #include "audit/export.h"
 #include "audit/record_scan.h"
-#include "audit/sqlite_util.h"
 
 namespace interlock::governance {
 namespace {

@@ -3,8 +3,8 @@
 #include <sqlite3.h>
 
 #include "audit/record_scan.h"
-#include "audit/sqlite_util.h"
 #include "common/status_macros.h"
+#include "store/sqlite_audit_util.h"
 #include "store/sqlite_history_source.h"
 
 namespace interlock::store {

@@ -14,7 +14,6 @@
 
 #include <boost/json.hpp>
 
-#include "audit/audit_log.h"
 #include "common/crypto.h"
 #include "common/json.h"
 #include "common/principal_name.h"
@@ -23,6 +22,7 @@
 #include "core/roles.h"
 #include "core/run_txn.h"
 #include "store/row_codec.h"
+#include "store/sqlite_audit_log.h"
 #include "store/sqlite_stmt.h"
 #include "store/sqlite_store.h"
 

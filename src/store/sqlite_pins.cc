@@ -4,10 +4,10 @@
 #include <mutex>
 #include <span>
 
-#include "audit/audit_log.h"
-#include "audit/sqlite_util.h"
 #include "common/status_macros.h"
 #include "core/ports/pin_rows.h"
+#include "store/sqlite_audit_log.h"
+#include "store/sqlite_audit_util.h"
 #include "store/sqlite_pins.h"
 
 namespace interlock::store {

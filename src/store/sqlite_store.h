@@ -36,6 +36,8 @@
 #include "core/ports/store.h"
 #include "store/store_options.h"
 
+struct sqlite3;
+
 namespace interlock::store {
 
 // The schema version this build creates and migrates to; a file with a higher one is

@@ -28,11 +28,9 @@
 
 #include <boost/json.hpp>
 
-#include "audit/audit_log.h"
 #include "audit/canonical.h"
 #include "audit/query.h"
 #include "audit/replay.h"
-#include "audit/sqlite_util.h"
 #include "common/base64.h"
 #include "common/crypto.h"
 #include "common/decision_json.h"
@@ -49,6 +47,9 @@
 #include "store/read_sql.h"
 #include "store/row_codec.h"
 #include "store/sqlite_approvals.h"
+#include "store/sqlite_audit_log.h"
+#include "store/sqlite_audit_read.h"
+#include "store/sqlite_audit_util.h"
 #include "store/sqlite_history_source.h"
 #include "store/sqlite_pins.h"
 #include "store/sqlite_stmt.h"

@@ -1,6 +1,7 @@
 // SqliteStore::Impl's writer: the queue, group commits, the run cache, and the syncer and
 // checkpointer threads (sqlite_store_internal.h).
 
+#include "store/sqlite_audit_log.h"
 #include "store/sqlite_store_internal.h"
 
 #include "common/await.h"

@@ -15,9 +15,9 @@
 #include <boost/json.hpp>
 
 #include "audit/keys.h"
-#include "audit/sqlite_util.h"
 #include "common/time.h"
 #include "daemon_harness.h"
+#include "store/sqlite_audit_util.h"
 #include "store/sqlite_store.h"
 #include "subprocess.h"
 #include "temp_dir.h"

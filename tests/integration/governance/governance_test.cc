@@ -13,13 +13,13 @@
 
 #include <boost/json.hpp>
 
-#include "audit/audit_log.h"
-#include "audit/sqlite_util.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
 #include "doors/egress/principal.h"
 #include "governance/trust.h"
 #include "policy/loader.h"
+#include "store/sqlite_audit_log.h"
+#include "store/sqlite_audit_util.h"
 #include "store/sqlite_store.h"
 #include "subprocess.h"
 #include "temp_dir.h"

@@ -13,10 +13,10 @@
 
 #include <gtest/gtest.h>
 
-#include "audit/audit_log.h"
 #include "audit/redact.h"
-#include "audit/sqlite_util.h"
 #include "common/time.h"
+#include "store/sqlite_audit_log.h"
+#include "store/sqlite_audit_util.h"
 #include "temp_dir.h"
 
 namespace interlock::audit::testing {

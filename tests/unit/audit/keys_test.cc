@@ -14,6 +14,7 @@
 
 #include "audit/checkpoint.h"
 #include "audit_test_util.h"
+#include "store/sqlite_audit_checkpoint.h"
 
 namespace interlock::audit {
 namespace INTERLOCK_TEST_NS {
@@ -153,20 +154,20 @@ TEST(CheckpointerTest, WritesWhenDueAndResumes) {
   opt.every_records = 5;
   auto c = Checkpointer::Create(&keys->signing_key, opt, &clock);
   ASSERT_TRUE(c.ok());
-  ASSERT_TRUE((*c)->MaybeCheckpoint(db.get()).ok());  // empty log: nothing
+  ASSERT_TRUE(MaybeCheckpoint(**c, db.get()).ok());  // empty log: nothing
   EXPECT_EQ((*c)->last_seq(), 0);
   testing::AppendDecisions(db.get(), 3);
-  ASSERT_TRUE((*c)->MaybeCheckpoint(db.get()).ok());  // first one is due at once
+  ASSERT_TRUE(MaybeCheckpoint(**c, db.get()).ok());  // first one is due at once
   EXPECT_EQ((*c)->last_seq(), 3);
   testing::AppendDecisions(db.get(), 2);
-  ASSERT_TRUE((*c)->MaybeCheckpoint(db.get()).ok());  // 2 records, 0 s: not due
+  ASSERT_TRUE(MaybeCheckpoint(**c, db.get()).ok());  // 2 records, 0 s: not due
   EXPECT_EQ((*c)->last_seq(), 3);
   testing::AppendDecisions(db.get(), 3);
-  ASSERT_TRUE((*c)->MaybeCheckpoint(db.get()).ok());  // 5 records: due
+  ASSERT_TRUE(MaybeCheckpoint(**c, db.get()).ok());  // 5 records: due
   EXPECT_EQ((*c)->last_seq(), 8);
   testing::AppendDecisions(db.get(), 1);
   clock.Advance(std::chrono::seconds(61));
-  ASSERT_TRUE((*c)->MaybeCheckpoint(db.get()).ok());  // interval: due
+  ASSERT_TRUE(MaybeCheckpoint(**c, db.get()).ok());  // interval: due
   EXPECT_EQ((*c)->last_seq(), 9);
 
   auto again = Checkpointer::Create(&keys->signing_key, opt, &clock);
@@ -178,7 +179,7 @@ TEST(CheckpointerTest, WritesWhenDueAndResumes) {
 
   // A head behind the last checkpoint means truncation: reported, never hidden.
   testing::Exec(db.get(), "DELETE FROM audit_log WHERE seq > 4");
-  Status s = (*again)->MaybeCheckpoint(db.get());
+  Status s = MaybeCheckpoint(**again, db.get());
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().kind, ErrorKind::kCorrupt);
 }
@@ -198,9 +199,9 @@ TEST(CheckpointerTest, ThreadWritesFinalCheckpointOnStop) {
   auto c = Checkpointer::Create(&keys->signing_key, opt, &clock);
   ASSERT_TRUE(c.ok());
   int errors = 0;
-  auto t =
-      CheckpointThread::Start(dir.File("s.db"), std::move(c).value(), std::chrono::milliseconds(10),
-                              [&errors](const Error&) { ++errors; });
+  auto t = StartSqliteCheckpointThread(dir.File("s.db"), std::move(c).value(),
+                                       std::chrono::milliseconds(10),
+                                       [&errors](const Error&) { ++errors; });
   ASSERT_TRUE(t.ok()) << t.error().message;
   testing::AppendDecisions(db.get(), 3);
   (*t)->Stop();

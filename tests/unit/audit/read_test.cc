@@ -18,6 +18,9 @@
 #include "audit/verify.h"
 #include "audit_test_util.h"
 #include "common/json.h"
+#include "store/sqlite_audit_log.h"
+#include "store/sqlite_audit_read.h"
+#include "store/sqlite_audit_retention.h"
 
 namespace interlock::audit {
 namespace INTERLOCK_TEST_NS {

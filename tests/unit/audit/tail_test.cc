@@ -8,6 +8,7 @@
 #include "audit/checkpoint.h"
 #include "audit/keys.h"
 #include "audit_test_util.h"
+#include "store/sqlite_audit_read.h"
 
 namespace interlock::audit {
 namespace INTERLOCK_TEST_NS {

@@ -9,6 +9,9 @@
 #include "audit/replay.h"
 #include "audit_test_util.h"
 #include "common/json.h"
+#include "store/sqlite_audit_checkpoint.h"
+#include "store/sqlite_audit_log.h"
+#include "store/sqlite_audit_read.h"
 
 namespace interlock::audit {
 namespace INTERLOCK_TEST_NS {

@@ -47,6 +47,9 @@ CLEAN = {
     "src/core/ports/store.h": '#include "engine/engine.h"\n// sqlite3 in a comment is fine\n',
     "src/store/sqlite_store.cc": "#include <sqlite3.h>\n",
     "src/cli/serve_cmd.cc": '#include "store/sqlite_store.h"\n',
+    "src/audit/verify.cc": '#include "audit/verify.h"\n// the SQLite log (sqlite3) is the store\'s\n',
+    "src/audit/CMakeLists.txt": "# no SQLite here\ninterlock_module(audit DEPS interlock::common)\n",
+    "src/store/sqlite_audit_log.cc": '#include <sqlite3.h>\n#include "audit/audit_log.h"\n',
 }
 
 
@@ -230,15 +233,41 @@ class LayersTest(unittest.TestCase):
         code, out = self.run_tree({
             "src/cli/decide_cmd.cc": '#include "engine/engine.h"\n',
             "src/doors/http_api/x.cc": "#include <sqlite3.h>\n#include <libpq-fe.h>\n",
-            "src/cli/egress_cmd.cc": '#include "audit/audit_log.h"\n',
+            "src/cli/egress_cmd.cc": '#include "store/sqlite_audit_log.h"\n',
         })
         self.assertEqual(code, 1, out)
         self.assertIn("src/cli/decide_cmd.cc:1: engine/engine.h: a door includes no engine header",
                       out)
         self.assertIn("src/doors/http_api/x.cc:1: sqlite3.h: a door includes no database client", out)
         self.assertIn("src/doors/http_api/x.cc:2: libpq-fe.h", out)
-        self.assertIn("src/cli/egress_cmd.cc:1: audit/audit_log.h", out)
+        self.assertIn("src/cli/egress_cmd.cc:1: store/sqlite_audit_log.h", out)
         self.assertIn("4 violation(s)", out)
+
+    # Tests that the audit module naming a database fails, each on its line: a client
+    # header, a database type in code (not in a comment), the store's SQLite side, and its
+    # CMakeLists.txt linking SQLite or libpq (the chain and verification stay pure: the
+    # database sides are the store's).
+    def test_audit_naming_database_fails(self):
+        code, out = self.run_tree({
+            "src/audit/export.cc": '#include "audit/export.h"\n\n#include <sqlite3.h>\n',
+            "src/audit/export.h": "struct sqlite3;  // the store's\n",
+            "src/audit/query.cc": "#include <libpq-fe.h>\nPGresult* r = nullptr;\n",
+            "src/audit/tail.cc": '#include "store/sqlite_audit_read.h"\n',
+            "src/audit/CMakeLists.txt":
+                "# a comment naming SQLite is fine\n"
+                "interlock_module(audit DEPS interlock::common SQLite::SQLite3)\n",
+        })
+        self.assertEqual(code, 1, out)
+        self.assertIn("src/audit/export.cc:3: sqlite3.h: the audit module names no database",
+                      out)
+        self.assertIn("src/audit/export.h:1: sqlite3: the audit module names no database", out)
+        self.assertIn("src/audit/query.cc:1: libpq-fe.h: the audit module", out)
+        self.assertIn("src/audit/query.cc:2: PGresult: the audit module", out)
+        self.assertIn("src/audit/tail.cc:1: store/sqlite_audit_read.h: a module beneath the core",
+                      out)
+        self.assertIn("src/audit/CMakeLists.txt:2: SQLite: the audit module names no database",
+                      out)
+        self.assertIn("6 violation(s)", out)
 
     # Tests that a port (or any core file) naming a database type fails even without an
     # include, and that the core including a store header fails.

@@ -27,6 +27,7 @@
 #include "pg_cluster.h"
 #include "policy/loader.h"
 #include "store/postgres_store.h"
+#include "store/sqlite_audit_read.h"
 #include "store/sqlite_store.h"
 #include "temp_dir.h"
 

@@ -2,6 +2,7 @@
 // concurrency, kill switches from another connection, fail closed, tokens, redaction and
 // the audit chain. Every test uses its own temporary directory and an injected clock.
 #include "store/sqlite_store.h"
+#include "store/sqlite_audit_read.h"
 
 #include <sqlite3.h>
 #include <stdlib.h>

@@ -18,12 +18,9 @@
 
 #include <sqlite3.h>
 
-#include "audit/audit_log.h"
 #include "audit/checkpoint.h"
 #include "audit/keys.h"
 #include "audit/retention.h"
-#include "audit/sqlite_record_source.h"
-#include "audit/sqlite_util.h"
 #include "audit/tail.h"
 #include "audit/verify.h"
 #include "common/json.h"
@@ -35,6 +32,12 @@
 #include "store/postgres_audit.h"
 #include "store/postgres_read.h"
 #include "store/postgres_store.h"
+#include "store/sqlite_audit_checkpoint.h"
+#include "store/sqlite_audit_log.h"
+#include "store/sqlite_audit_read.h"
+#include "store/sqlite_audit_retention.h"
+#include "store/sqlite_audit_util.h"
+#include "store/sqlite_record_source.h"
 #include "store/sqlite_store.h"
 #include "temp_dir.h"
 

@@ -1,4 +1,4 @@
-#include "audit/sqlite_util.h"
+#include "store/sqlite_audit_util.h"
 
 #include <sys/stat.h>
 

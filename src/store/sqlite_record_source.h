@@ -1,8 +1,8 @@
 // The SQLite RecordSource (record_source.h): the audit log of a store file, read on the
 // caller's connection. The source borrows `db`, which must outlive it.
 // Thread-safety: one thread at a time (SQLite's rule for the connection).
-#ifndef INTERLOCK_AUDIT_SQLITE_RECORD_SOURCE_H_
-#define INTERLOCK_AUDIT_SQLITE_RECORD_SOURCE_H_
+#ifndef INTERLOCK_STORE_SQLITE_RECORD_SOURCE_H_
+#define INTERLOCK_STORE_SQLITE_RECORD_SOURCE_H_
 
 #include <memory>
 
@@ -16,4 +16,4 @@ std::unique_ptr<audit::RecordSource> MakeSqliteRecordSource(sqlite3* db);
 
 }  // namespace interlock::audit
 
-#endif  // INTERLOCK_AUDIT_SQLITE_RECORD_SOURCE_H_
+#endif  // INTERLOCK_STORE_SQLITE_RECORD_SOURCE_H_

@@ -1,10 +1,10 @@
-// Internal helpers for the audit readers: RAII for SQLite connections and statements,
-// and opening a store file so that a missing, foreign or corrupt file is a clear Error.
-// Not part of the audit module's public API (used by verify, export, replay, query,
-// retention and the CLI).
+// Helpers for the readers of a SQLite store file's audit log (sqlite_audit_read.h,
+// sqlite_audit_retention.h, sqlite_record_source.h and the CLI): RAII for SQLite
+// connections and statements, and opening a store file so that a missing, foreign or
+// corrupt file is a clear Error. In the audit namespace, as before the move from src/audit/.
 // Thread-safety: a connection is used by one thread at a time (SQLite's rule).
-#ifndef INTERLOCK_AUDIT_SQLITE_UTIL_H_
-#define INTERLOCK_AUDIT_SQLITE_UTIL_H_
+#ifndef INTERLOCK_STORE_SQLITE_AUDIT_UTIL_H_
+#define INTERLOCK_STORE_SQLITE_AUDIT_UTIL_H_
 
 #include <cstdint>
 #include <memory>
@@ -78,4 +78,4 @@ class Transaction {
 
 }  // namespace interlock::audit
 
-#endif  // INTERLOCK_AUDIT_SQLITE_UTIL_H_
+#endif  // INTERLOCK_STORE_SQLITE_AUDIT_UTIL_H_

@@ -1,12 +1,12 @@
-#include "audit/sqlite_record_source.h"
+#include "store/sqlite_record_source.h"
 
 #include <cstdint>
 #include <string>
 
 #include <sqlite3.h>
 
-#include "audit/audit_log.h"
-#include "audit/sqlite_util.h"
+#include "store/sqlite_audit_log.h"
+#include "store/sqlite_audit_util.h"
 
 namespace interlock::audit {
 namespace {
