@@ -52,6 +52,20 @@ struct EnforcementFlags {
 };
 // Adds --policy, --agent, --store, --create, --daemon, --daemon-ca and --token-env to `cmd`.
 void AddEnforcementFlags(CLI::App* cmd, EnforcementFlags* flags);
+// The flags into a door's options (the command hook's and the stdio gateway's have these
+// members by the same names), with the embedded stores a local decision opens.
+template <typename DoorOptions>
+void ApplyEnforcementFlags(const EnforcementFlags& e, const core::LocalStores* stores,
+                           DoorOptions* o) {
+  o->policy = e.policy;
+  o->agent = e.agent;
+  o->store = e.store;
+  o->create = e.create;
+  o->daemon = e.daemon;
+  o->daemon_ca = e.daemon_ca;
+  o->token_env = e.token_env;
+  o->stores = stores;
+}
 
 // Adds --store to `cmd`, defaulting to DefaultStorePath() (common/store_path.h) ($INTERLOCK_STORE,
 // else the XDG state directory); required when no default can be worked out. Every command that

@@ -55,17 +55,8 @@ void AddHook(CLI::App& app, int* exit_code) {
       ->check(CLI::IsMember({"allow", "no-objection"}));
   cc->callback([flags, exit_code] {
     static const EmbeddedStores kStores;
-    claude_code::CommandHookOptions& o = flags->hook;
-    const EnforcementFlags& e = flags->enforcement;
-    o.policy = e.policy;
-    o.agent = e.agent;
-    o.store = e.store;
-    o.create = e.create;
-    o.daemon = e.daemon;
-    o.daemon_ca = e.daemon_ca;
-    o.token_env = e.token_env;
-    o.stores = &kStores;
-    *exit_code = claude_code::RunCommandHook(o);
+    ApplyEnforcementFlags(flags->enforcement, &kStores, &flags->hook);
+    *exit_code = claude_code::RunCommandHook(flags->hook);
   });
 }
 

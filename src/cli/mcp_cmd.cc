@@ -69,15 +69,7 @@ class McpSandboxEgress final : public mcp_stdio::SandboxEgress {
 int RunStdioGateway(McpFlags* flags) {
   static const EmbeddedStores kStores;
   mcp_stdio::StdioGatewayOptions& o = flags->gateway;
-  const EnforcementFlags& e = flags->enforcement;
-  o.policy = e.policy;
-  o.agent = e.agent;
-  o.store = e.store;
-  o.create = e.create;
-  o.daemon = e.daemon;
-  o.daemon_ca = e.daemon_ca;
-  o.token_env = e.token_env;
-  o.stores = &kStores;
+  ApplyEnforcementFlags(flags->enforcement, &kStores, &o);
   o.sandbox_egress =
       [](mcp_stdio::SandboxEgressContext c) -> std::unique_ptr<mcp_stdio::SandboxEgress> {
     std::unique_ptr<egress::EgressDecider> decider;
