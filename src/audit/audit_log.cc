@@ -6,11 +6,6 @@
 #include "common/json_write.h"
 
 namespace interlock::audit {
-namespace {
-
-constexpr std::string_view kDomain = "interlock.audit.v1";
-
-}  // namespace
 
 std::string HeadRowProblem(const AuditHead& last, const std::optional<AuditHead>& row,
                            int64_t* bad_seq) {
@@ -87,7 +82,7 @@ std::string AuditRecordHash(std::string_view prev_hash, std::string_view body) {
   // EVP_MD_fetch: the fetch loads OpenSSL's default provider and reads openssl.cnf on a
   // process's first record, ~0.5 ms of CPU that every run of the command hook paid.
   static constexpr std::string_view kZero("\0", 1);
-  const Sha256Digest d = Sha256Parts({kDomain, kZero, prev_hash, kZero, body});
+  const Sha256Digest d = Sha256Parts({kAuditHashDomain, kZero, prev_hash, kZero, body});
   return HexEncode(d.data(), d.size());
 }
 

@@ -28,6 +28,9 @@ namespace interlock::audit {
 std::string HeadRowProblem(const AuditHead& last, const std::optional<AuditHead>& row,
                            int64_t* bad_seq = nullptr);
 
+// The domain every record hash begins with (AuditRecordHash, and verify.cc's chain hasher).
+inline constexpr std::string_view kAuditHashDomain = "interlock.audit.v1";
+
 // Canonical body of a record and its chain hash (exposed for verifiers and tests).
 std::string AuditRecordBody(int64_t seq, const AuditEvent& e, std::string_view prev_hash);
 std::string AuditRecordHash(std::string_view prev_hash, std::string_view body);

@@ -17,8 +17,6 @@
 namespace interlock::audit {
 namespace {
 
-constexpr std::string_view kDomain = "interlock.audit.v1";
-
 // SHA-256 with one reused context: a fresh EVP fetch per record would dominate.
 class ChainHasher {
  public:
@@ -38,7 +36,7 @@ class ChainHasher {
     unsigned char d[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
     if (EVP_DigestInit_ex2(ctx_, md_, nullptr) != 1 ||
-        EVP_DigestUpdate(ctx_, kDomain.data(), kDomain.size()) != 1 ||
+        EVP_DigestUpdate(ctx_, kAuditHashDomain.data(), kAuditHashDomain.size()) != 1 ||
         EVP_DigestUpdate(ctx_, &kZero, 1) != 1 ||
         EVP_DigestUpdate(ctx_, prev.data(), prev.size()) != 1 ||
         EVP_DigestUpdate(ctx_, &kZero, 1) != 1 ||
