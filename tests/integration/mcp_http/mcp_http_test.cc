@@ -380,9 +380,12 @@ class McpHttpTest : public ::testing::Test {
           if (r.status != 200 || !r.json.is_object()) return false;
           for (const json::value& a : r.json.at("approvals").as_array()) {
             const std::string id(a.at("approval_id").as_string());
-            if (std::find(seen.begin(), seen.end(), id) == seen.end()) out = id;
+            if (std::find(seen.begin(), seen.end(), id) == seen.end()) {
+              out = id;  // the first not seen yet
+              return true;
+            }
           }
-          return !out.empty();
+          return false;
         },
         20s, 100ms);
     return out;

@@ -218,9 +218,12 @@ struct Harness {
           std::lock_guard l(mu);
           for (const json::value& v : to_client) {
             const json::object& o = v.as_object();
-            if (o.contains("id") && o.at("id") == json::value(id)) out = v;
+            if (o.contains("id") && o.at("id") == json::value(id)) {
+              out = v;  // the first answer to `id`
+              return true;
+            }
           }
-          return out.has_value();
+          return false;
         },
         std::chrono::seconds(10), std::chrono::milliseconds(5));
     return out;
