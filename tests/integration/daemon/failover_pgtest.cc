@@ -28,6 +28,7 @@
 #include "pg_cluster.h"
 #include "subprocess.h"
 #include "temp_dir.h"
+#include "wait.h"
 
 namespace interlock::testing {
 namespace INTERLOCK_TEST_NS {
@@ -139,7 +140,7 @@ class FleetFailoverTest : public ::testing::Test {
         HttpResult run = c.Request("POST", "/v1/runs", "{}", token_);
         if (run.status != 201) {
           Record({phase_, phase_, run.status, Code(run), "", 0});
-          std::this_thread::sleep_for(milliseconds(50));
+          std::this_thread::sleep_for(milliseconds(50));  // pace: a refused run's retry
           continue;
         }
         calls = "/v1/runs/" + std::string(run.json.at("run_id").as_string()) + "/calls";
@@ -156,7 +157,7 @@ class FleetFailoverTest : public ::testing::Test {
       a.call_id = CallId(r);
       Record(std::move(a));
       ++used;
-      std::this_thread::sleep_for(milliseconds(10));
+      std::this_thread::sleep_for(milliseconds(10));  // pace: the load's rate
     }
   }
 
@@ -165,24 +166,31 @@ class FleetFailoverTest : public ::testing::Test {
     answers_.push_back(std::move(a));
   }
 
+  // How many of the load's calls that started in `phase` were allowed so far.
+  int64_t AllowedIn(int phase) {
+    std::lock_guard lock(mu_);
+    return std::count_if(answers_.begin(), answers_.end(), [&](const Answer& a) {
+      return a.phase_before == phase && a.code == "ALLOWED";
+    });
+  }
+
   // Polls daemon `d` until a call on a fresh run is allowed; the time that took in ms, or
   // -1 after kMaxRecoveryMs * 2.
   int64_t WaitUntilAllowed(int d) {
     const auto t0 = Clock::now();
     HttpClient c(daemons_[d]->port());
-    while (Clock::now() - t0 < milliseconds(kMaxRecoveryMs * 2)) {
-      HttpResult run = c.Request("POST", "/v1/runs", "{}", token_);
-      if (run.status == 201) {
-        HttpResult r = c.Request(
-            "POST", "/v1/runs/" + std::string(run.json.at("run_id").as_string()) + "/calls",
-            R"({"tool":"read_document","args":{}})", token_);
-        if (Code(r) == "ALLOWED") {
-          return std::chrono::duration_cast<milliseconds>(Clock::now() - t0).count();
-        }
-      }
-      std::this_thread::sleep_for(milliseconds(50));
-    }
-    return -1;
+    const bool allowed = WaitUntil(
+        [&] {
+          HttpResult run = c.Request("POST", "/v1/runs", "{}", token_);
+          if (run.status != 201) return false;
+          HttpResult r = c.Request(
+              "POST", "/v1/runs/" + std::string(run.json.at("run_id").as_string()) + "/calls",
+              R"({"tool":"read_document","args":{}})", token_);
+          return Code(r) == "ALLOWED";
+        },
+        milliseconds(kMaxRecoveryMs * 2), milliseconds(50));
+    if (!allowed) return -1;
+    return std::chrono::duration_cast<milliseconds>(Clock::now() - t0).count();
   }
 
   // Under load on both daemons: kill the primary, leave no writable primary for
@@ -191,10 +199,12 @@ class FleetFailoverTest : public ::testing::Test {
   void FailOverUnderLoad() {
     std::vector<std::thread> threads;
     for (int t = 0; t < 4; ++t) threads.emplace_back([this, t] { Load(t % 2); });
-    std::this_thread::sleep_for(milliseconds(700));
+    // Both daemons' load under way on the primary before it dies.
+    EXPECT_TRUE(WaitUntil([&] { return AllowedIn(kPrimaryUp) >= 40; }, std::chrono::seconds(20)))
+        << "the load got no allows before the failover";
     primary_->Stop();     // SIGQUIT: pg_ctl stop -m immediate
     phase_ = kNoPrimary;  // every request that starts from now on finds no primary
-    std::this_thread::sleep_for(kNoPrimaryWindow);
+    std::this_thread::sleep_for(kNoPrimaryWindow);  // pace: the outage the test asks for
     phase_ = kPromoting;  // before the promotion starts: it may accept writes any moment
     std::string error;
     const auto promote = Clock::now();
@@ -204,7 +214,8 @@ class FleetFailoverTest : public ::testing::Test {
     int64_t recovery_ms[2] = {-1, -1};
     if (promoted) {
       for (int d = 0; d < 2; ++d) recovery_ms[d] = WaitUntilAllowed(d);
-      std::this_thread::sleep_for(milliseconds(500));  // load on the new primary
+      // The load allowed again on the new primary (what (a) below counts).
+      WaitUntil([&] { return AllowedIn(kPromoting) >= 20; }, std::chrono::seconds(10));
     }
     stop_ = true;
     for (std::thread& t : threads) t.join();
@@ -353,10 +364,10 @@ TEST_F(FleetFailoverTest, AsynchronousStandbyLosesTheUnshippedTailButItsChainVer
   for (int i = 0; i < 5; ++i) ASSERT_EQ(Code(Call(i % 2, run)), "ALLOWED");
   // The standby has replayed those five.
   std::string error, steps;
-  for (int i = 0; i < 200 && steps != "5\n"; ++i) {
+  WaitUntil([&] {
     steps = standby_->Psql(db_, "SELECT steps FROM runs WHERE run_id = '" + run + "'", &error);
-    if (steps != "5\n") std::this_thread::sleep_for(milliseconds(25));
-  }
+    return steps == "5\n";
+  });
   ASSERT_EQ(steps, "5\n") << error;
   const std::string sender = primary_->Psql(
       "postgres", "SELECT pid FROM pg_stat_replication WHERE application_name = 'standby1'",

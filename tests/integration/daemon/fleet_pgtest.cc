@@ -231,7 +231,13 @@ TEST_F(FleetTest, KillNineOfOneDaemonUnderLoadLosesNoAnsweredDecision) {
   };
   std::vector<std::thread> threads;
   for (int t = 0; t < 6; ++t) threads.emplace_back(load, t % 2);
-  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  // Both daemons' load under way before one dies.
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        std::lock_guard lock(mu);
+        return answered.size() >= 50;
+      },
+      std::chrono::seconds(20)));
   daemons_[0]->Kill9();
   killed = true;
   WaitUntil([&] { return after_kill >= 50; }, std::chrono::seconds(5),
@@ -318,6 +324,7 @@ TEST_F(FleetTest, DatabaseStoppedUnderLoadDeniesThenBothDaemonsRecover) {
           // A run refused during the outage is a refusal too: a thread that needs a new
           // run while the database is down sends no call until it gets one.
           if (run_before == 1 && phase.load() == 1) ++refused_while_down;
+          // pace: a refused run's retry
           std::this_thread::sleep_for(std::chrono::milliseconds(50));
           continue;
         }
@@ -341,18 +348,24 @@ TEST_F(FleetTest, DatabaseStoppedUnderLoadDeniesThenBothDaemonsRecover) {
         answered.emplace_back(r.json.at("call_id").as_string());
       }
       if (before == 1 && phase.load() == 1) ++(allowed ? allowed_while_down : refused_while_down);
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // pace: the load's rate
     }
   };
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) threads.emplace_back(load, t % 2);
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        std::lock_guard lock(answered_mu);
+        return answered.size() >= 40;
+      },
+      std::chrono::seconds(20)))
+      << "the load got no allows before the outage";
   cluster_->Stop();
   phase = 1;
   // Down for 2 s at least, and until a request both sent and answered during the outage
   // was refused (bounded: under load, noticing the lost connection can take longer than
   // 2 s, and a request still waiting when the database returns proves nothing either way).
-  std::this_thread::sleep_for(std::chrono::milliseconds(2000));
+  std::this_thread::sleep_for(std::chrono::milliseconds(2000));  // pace: the outage asked for
   WaitUntil([&] { return refused_while_down.load() != 0; }, std::chrono::seconds(10),
             std::chrono::milliseconds(100));
   phase = 2;
@@ -361,18 +374,17 @@ TEST_F(FleetTest, DatabaseStoppedUnderLoadDeniesThenBothDaemonsRecover) {
   // Both daemons serve again, without a restart, within a bounded time.
   for (int d = 0; d < 2; ++d) {
     HttpClient c(daemons_[d]->port());
-    bool recovered = false;
-    for (int i = 0; i < 150 && !recovered; ++i) {
-      HttpResult run = c.Request("POST", "/v1/runs", "{}", token_);
-      if (run.status == 201) {
-        HttpResult r = c.Request(
-            "POST", "/v1/runs/" + std::string(run.json.at("run_id").as_string()) + "/calls",
-            R"({"tool":"read_document","args":{}})", token_);
-        recovered = r.json.is_object() && r.json.as_object().contains("code") &&
-                    r.json.at("code") == "ALLOWED";
-      }
-      if (!recovered) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
+    const bool recovered = WaitUntil(
+        [&] {
+          HttpResult run = c.Request("POST", "/v1/runs", "{}", token_);
+          if (run.status != 201) return false;
+          HttpResult r = c.Request(
+              "POST", "/v1/runs/" + std::string(run.json.at("run_id").as_string()) + "/calls",
+              R"({"tool":"read_document","args":{}})", token_);
+          return r.json.is_object() && r.json.as_object().contains("code") &&
+                 r.json.at("code") == "ALLOWED";
+        },
+        std::chrono::seconds(15), std::chrono::milliseconds(100));
     EXPECT_TRUE(recovered) << "daemon " << d << " did not recover\n" << daemons_[d]->log();
   }
   stop = true;
@@ -507,7 +519,8 @@ TEST_F(FleetRetentionTest, PruneOnOneDaemonWhileTheOtherServesThenVerifyPasses) 
         return Sql("SELECT min(seq) FROM audit_log") == std::to_string(kOldRecords + 1) + "\n";
       },
       std::chrono::seconds(20), std::chrono::milliseconds(100));
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // decisions after it, too
+  const int at_prune = created.load();
+  WaitUntil([&] { return created.load() >= at_prune + 20; });  // decisions after it, too
   stop.store(true);
   load.join();
   ASSERT_TRUE(pruned) << daemons_[0]->log();
@@ -634,7 +647,8 @@ TEST_F(FleetApprovalsTest, VerdictOnOneDaemonWakesTheLongPollOnTheOther) {
   HttpResult r = Call(0, run, R"({"tool":"send_email","args":{"to":"ceo"}})");
   ASSERT_EQ(Str(r.json, "decision"), "approval_required") << r.body;
   auto waiting = Wait(0, Str(r.json, "call_id"));
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // parked on A
+  // pace: the poll parked on A, so the verdict wakes it rather than being read first
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
   const auto voted = std::chrono::steady_clock::now();
   ASSERT_EQ(Vote(1, Str(r.json, "approval_id"), alice_).status, 200);
   ASSERT_EQ(waiting.wait_for(std::chrono::seconds(1)), std::future_status::ready)
@@ -698,7 +712,8 @@ TEST_F(FleetApprovalsTest, ExpiryIsRecordedOnceAcrossDaemons) {
   ASSERT_EQ(Str(r.json, "decision"), "approval_required") << r.body;
   HttpResult got = Wait(1, Str(r.json, "call_id"), 10).get();
   EXPECT_EQ(Str(got.json, "code"), "APPROVAL_TIMEOUT") << got.body;
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // every sweeper ran again
+  // pace: every sweeper had the time to record it again (and must not have)
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
   EXPECT_EQ(Events("timed_out"), 1);
 }
 
@@ -729,6 +744,7 @@ TEST_F(FleetApprovalsTest, KillSwitchThroughOneDaemonDeniesTheNextCallOnTheOther
   HttpResult r = Call(1, run, R"({"tool":"send_email","args":{"to":"y"}})");
   ASSERT_EQ(Str(r.json, "decision"), "approval_required") << r.body;
   auto waiting = Wait(1, Str(r.json, "call_id"));
+  // pace: the poll parked on B, so the cancellation wakes it rather than being read first
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   HttpClient a(daemons_[0]->port());
   const auto engaged = std::chrono::steady_clock::now();

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "subprocess.h"
+#include "wait.h"
 
 namespace interlock::testing {
 namespace {
@@ -82,36 +83,32 @@ bool ReleaseDaemon::Start(std::chrono::milliseconds timeout) {
   pid_ = SpawnLogged(args, log);
   if (pid_ < 0) return false;
   static const std::regex kPort(R"re("port"\s*:\s*(\d+))re");
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    const std::string text = Slurp(ready);
-    if (std::smatch m; std::regex_search(text, m, kPort)) {
-      port_ = std::stoi(m[1]);
-      return true;
-    }
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return false;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return false;
+  port_ = 0;
+  bool exited = false;
+  WaitUntil(
+      [&] {
+        const std::string text = Slurp(ready);
+        if (std::smatch m; std::regex_search(text, m, kPort)) {
+          port_ = std::stoi(m[1]);
+          return true;
+        }
+        int status = 0;
+        exited = ::waitpid(pid_, &status, WNOHANG) == pid_;
+        return exited;
+      },
+      timeout);
+  if (exited) pid_ = -1;
+  return port_ > 0 && !exited;
 }
 
 int ReleaseDaemon::Wait(std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (pid_ > 0 && std::chrono::steady_clock::now() < deadline) {
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      ended_ = WIFEXITED(status) ? "exit code " + std::to_string(WEXITSTATUS(status))
-                                 : "signal " + std::to_string(WTERMSIG(status));
-      return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return -1;
+  if (pid_ <= 0) return -1;
+  int status = 0;
+  if (!WaitUntil([&] { return ::waitpid(pid_, &status, WNOHANG) == pid_; }, timeout)) return -1;
+  pid_ = -1;
+  ended_ = WIFEXITED(status) ? "exit code " + std::to_string(WEXITSTATUS(status))
+                             : "signal " + std::to_string(WTERMSIG(status));
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 int ReleaseDaemon::Stop(std::chrono::milliseconds timeout) {

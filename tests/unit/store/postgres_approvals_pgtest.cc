@@ -18,6 +18,7 @@
 
 #include "pg_cluster.h"
 #include "store/postgres_store.h"
+#include "wait.h"
 
 namespace interlock::store {
 namespace INTERLOCK_TEST_NS {
@@ -25,6 +26,7 @@ namespace INTERLOCK_TEST_NS {
 using core::CallRecord;
 using core::DecideRequest;
 using std::chrono::milliseconds;
+using testing::WaitUntil;
 
 TimePoint T0() { return FromUnixMillis(1'700'000'000'000); }
 TimePoint At(int64_t s) { return T0() + std::chrono::seconds(s); }
@@ -224,11 +226,8 @@ TEST_F(PgApprovals, VerdictOnOneDaemonWakesTheOtherWithinASecond) {
     woken.insert(std::string(id));
     cv.notify_all();
   });
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (!a_->Listening() && std::chrono::steady_clock::now() < until) {
-    std::this_thread::sleep_for(milliseconds(10));
-  }
-  ASSERT_TRUE(a_->Listening());
+  ASSERT_TRUE(
+      WaitUntil([&] { return a_->Listening(); }, std::chrono::seconds(5), milliseconds(10)));
   const std::string run = NewRun(*a_);
   Result<CallRecord> c = NeedsApproval(*a_, run);
   ASSERT_TRUE(c.ok());
@@ -252,11 +251,7 @@ TEST_F(PgApprovals, DroppedListenConnectionReconnectsAndWakesEveryWaiter) {
     if (id.empty()) all.fetch_add(1);
   });
   auto wait_for = [](auto pred) {
-    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (!pred() && std::chrono::steady_clock::now() < until) {
-      std::this_thread::sleep_for(milliseconds(10));
-    }
-    return pred();
+    return WaitUntil(pred, std::chrono::seconds(5), milliseconds(10));
   };
   ASSERT_TRUE(wait_for([&] { return a_->Listening(); }));
   const int before = all.load();

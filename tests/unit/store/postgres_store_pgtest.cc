@@ -20,12 +20,14 @@
 #include "store/postgres_audit.h"
 #include "store/postgres_read.h"
 #include "store/postgres_store.h"
+#include "wait.h"
 
 namespace interlock::store {
 namespace INTERLOCK_TEST_NS {
 
 using core::CallRecord;
 using core::DecideRequest;
+using testing::WaitUntil;
 
 TimePoint T0() { return FromUnixMillis(1'700'000'000'000); }
 
@@ -162,29 +164,33 @@ class PostgresStoreTest : public ::testing::Test {
     ASSERT_TRUE((*probe)->ExecScript("CREATE TABLE probe(i INTEGER)").ok());
     Sql("ALTER SYSTEM SET synchronous_standby_names = 'absent_standby'");
     Sql("SELECT pg_reload_conf()");
-    bool waiting = false;
-    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!waiting && std::chrono::steady_clock::now() < give_up) {  // the reload spreads
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      std::string sqlstate;
-      ASSERT_TRUE((*probe)
-                      ->ExecScript("BEGIN; INSERT INTO probe VALUES (1); COMMIT", &sqlstate,
-                                   std::chrono::milliseconds(300))
-                      .ok());
-      waiting = (*probe)->TakeWarning().find("synchronous replication") != std::string::npos;
-    }
+    bool committed = true;
+    const bool waiting = WaitUntil(  // the reload spreads
+        [&] {
+          std::string sqlstate;
+          committed = (*probe)
+                          ->ExecScript("BEGIN; INSERT INTO probe VALUES (1); COMMIT", &sqlstate,
+                                       std::chrono::milliseconds(300))
+                          .ok();
+          return !committed ||
+                 (*probe)->TakeWarning().find("synchronous replication") != std::string::npos;
+        },
+        std::chrono::seconds(10), std::chrono::milliseconds(50));
+    ASSERT_TRUE(committed);
     ASSERT_TRUE(waiting) << "COMMIT never waited for the synchronous standby";
   }
 
   // Cancels the store's COMMIT waiting for the standby (within the store's own 6 s bound).
   void CancelTheStandbyWait() {
     std::string cancelled;
-    for (int i = 0; i < 100 && cancelled != "t\n"; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      cancelled =
-          Sql("SELECT pg_cancel_backend(pid) FROM pg_stat_activity"
-              " WHERE wait_event = 'SyncRep' AND query NOT LIKE '%probe%'");
-    }
+    WaitUntil(
+        [&] {
+          cancelled =
+              Sql("SELECT pg_cancel_backend(pid) FROM pg_stat_activity"
+                  " WHERE wait_event = 'SyncRep' AND query NOT LIKE '%probe%'");
+          return cancelled == "t\n";
+        },
+        std::chrono::seconds(2));
     ASSERT_EQ(cancelled, "t\n");
   }
 
@@ -630,11 +636,12 @@ TEST_F(PostgresStoreTest, ServerCrashEmptiesTheUnloggedLogAndTheBatchesRebuildIt
   ASSERT_TRUE(cluster_->Restart(&error)) << error;
   ASSERT_EQ(Sql("SELECT count(*) FROM audit_log"), "0\n");  // what a crash does to it
   Result<CallRecord> r = Error::Unavailable("not yet");
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (!r.ok() && std::chrono::steady_clock::now() < deadline) {
-    r = s->Decide(Request("r1", "agent"), Allow);
-    if (!r.ok()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  WaitUntil(
+      [&] {
+        r = s->Decide(Request("r1", "agent"), Allow);
+        return r.ok();
+      },
+      std::chrono::seconds(5), std::chrono::milliseconds(100));
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(Sql("SELECT md5(string_agg(a::text, E'\\n' ORDER BY seq)), count(*)"
                 " FROM audit_log a WHERE seq <= 26"),
@@ -869,11 +876,12 @@ TEST_F(PostgresStoreTest, DatabaseDownIsUnavailableInBoundedTimeThenRecovers) {
   std::string error;
   ASSERT_TRUE(cluster_->Restart(&error)) << error;
   Result<CallRecord> r = Error::Unavailable("not yet");
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (!r.ok() && std::chrono::steady_clock::now() < deadline) {
-    r = s->Decide(Request("r1", "agent"), Allow);
-    if (!r.ok()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  WaitUntil(
+      [&] {
+        r = s->Decide(Request("r1", "agent"), Allow);
+        return r.ok();
+      },
+      std::chrono::seconds(5), std::chrono::milliseconds(100));
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->decision.verdict, Verdict::kAllow);
   EXPECT_EQ(s->GetRun("r1")->state.steps, 2u);
@@ -898,10 +906,14 @@ TEST_F(PostgresStoreTest, TokenRevokedOnOneDaemonIsRefusedByAnother) {
   ASSERT_FALSE(here.ok());
   EXPECT_EQ(here.error().kind, ErrorKind::kPermissionDenied);
   Result<core::Principal> again = b->Authenticate(*token);
-  while (again.ok() && std::chrono::steady_clock::now() - revoked_at < std::chrono::seconds(3)) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    again = b->Authenticate(*token);
-  }
+  WaitUntil(
+      [&] {
+        again = b->Authenticate(*token);
+        return !again.ok();
+      },
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::seconds(3) - (std::chrono::steady_clock::now() - revoked_at)),
+      std::chrono::milliseconds(50));
   EXPECT_LT(std::chrono::steady_clock::now() - revoked_at, std::chrono::milliseconds(1500));
   ASSERT_FALSE(again.ok());
   EXPECT_EQ(again.error().kind, ErrorKind::kPermissionDenied);
@@ -1103,21 +1115,25 @@ TEST_F(PostgresStoreTest, ReconciliationTheHeadLockDelaysIsWrittenBeforeTheNextB
   Result<std::unique_ptr<pg::PgConn>> other = pg::PgConn::Connect(uri_, pg::PgLimits{});
   ASSERT_TRUE(other.ok()) << other.error().message;
   std::string busy;
-  for (int i = 0; i < 100 && busy != "1\n"; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    busy =
-        Sql("SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'SyncRep'"
-            " AND query NOT LIKE '%probe%'");
-  }
+  WaitUntil(
+      [&] {
+        busy =
+            Sql("SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'SyncRep'"
+                " AND query NOT LIKE '%probe%'");
+        return busy == "1\n";
+      },
+      std::chrono::seconds(2));
   ASSERT_EQ(busy, "1\n");
   auto locked = std::async(std::launch::async, [&] {
     return (*other)->ExecScript("BEGIN; LOCK TABLE audit_log IN EXCLUSIVE MODE");
   });
   std::string queued;
-  for (int i = 0; i < 100 && queued != "1\n"; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    queued = Sql("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'");
-  }
+  WaitUntil(
+      [&] {
+        queued = Sql("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'");
+        return queued == "1\n";
+      },
+      std::chrono::seconds(2));
   ASSERT_EQ(queued, "1\n");
   ASSERT_NO_FATAL_FAILURE(CancelTheStandbyWait());
   ASSERT_EQ(locked.wait_for(std::chrono::seconds(10)), std::future_status::ready);
