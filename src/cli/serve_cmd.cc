@@ -50,6 +50,7 @@
 #include "core/policy_source.h"
 #include "core/request_state.h"
 #include "daemon/config.h"
+#include "daemon/decision_metrics.h"
 #include "daemon/metrics.h"
 #include "daemon/notifier.h"
 #include "daemon/policy_watcher.h"
@@ -511,6 +512,7 @@ class Daemon {
     if (otel_) metrics_.SetExtra([e = otel_.get()] { return e->RenderPrometheus(); });
     guard_ = std::make_unique<core::Guard>(policies_.get(), store_.get(), &clock_, notices_.get());
     guard_->SetTelemetry(sink);
+    guard_->SetDecisionObserver(&decision_metrics_);
     guard_->SetRolePolicies(&cfg_.role_policies);
     telemetry::SetDefaultSink(sink);  // MCP sessions' tools/call spans
     aopt_.max_body_bytes = cfg_.limits.max_body_bytes;
@@ -917,6 +919,7 @@ class Daemon {
   std::unique_ptr<PeriodicTask> pruner_;                   //
   std::unique_ptr<server::WebhookNotifier> notifier_;      // BuildApiOptions
   server::Metrics metrics_;                                //
+  server::DecisionMetrics decision_metrics_{&metrics_};    // every door's decisions
   std::unique_ptr<telemetry::OtlpExporter> otel_;          //
   std::unique_ptr<NoticeLogger> notices_;                  //
   std::unique_ptr<core::Guard> guard_;                     //

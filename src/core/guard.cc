@@ -52,6 +52,7 @@ struct Guard::Prepared {
   DecideRequest request;
   Step step;
   telemetry::DecisionSpan span;
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   // The plain values of the call's redacted arguments (RedactedValues::Pick), kept for the
   // call's result once it is decided.
   boost::json::object redacted;
@@ -142,10 +143,10 @@ GuardResponse Guard::DecideInline(Prepared& p, std::string_view agent_id) {
       &rec);
   if (!s.ok()) {
     Result<CallRecord> failed = s.error();
-    return Finish(failed, agent_id, p.request.call.tool, p.span,
-                  p.redacted);  // left as on failure
+    return Finish(failed, agent_id, p.request.call.tool, p.span, p.redacted,
+                  p.started);  // left as on failure
   }
-  return FinishRecord(rec, agent_id, p.span, p.redacted);
+  return FinishRecord(rec, agent_id, p.span, p.redacted, p.started);
 }
 
 void Guard::DecideAsync(std::string_view agent_id, std::string_view principal,
@@ -161,12 +162,13 @@ void Guard::DecideAsync(std::string_view agent_id, std::string_view principal,
     return;
   }
   std::string tool = p.request.call.tool;
-  store_->DecideAsync(std::move(p.request), DecideFn(std::move(p.step)),
-                      [this, agent_id = std::string(agent_id), tool = std::move(tool),
-                       done = std::move(done), span = std::move(p.span),
-                       redacted = std::move(p.redacted)](Result<CallRecord>&& rec) mutable {
-                        done(Finish(rec, agent_id, tool, span, redacted));
-                      });
+  store_->DecideAsync(
+      std::move(p.request), DecideFn(std::move(p.step)),
+      [this, agent_id = std::string(agent_id), tool = std::move(tool), done = std::move(done),
+       span = std::move(p.span), redacted = std::move(p.redacted),
+       started = p.started](Result<CallRecord>&& rec) mutable {
+        done(Finish(rec, agent_id, tool, span, redacted, started));
+      });
 }
 
 GuardResponse Guard::Decide(std::string_view agent_id, std::string_view principal,
@@ -185,6 +187,7 @@ GuardResponse Guard::CompleteRehearsal(std::string_view agent_id, std::string_vi
                                        std::string_view call_id, const CallResult& rehearsal,
                                        std::optional<boost::json::object> args,
                                        std::vector<std::string> mask_values) {
+  const auto started = std::chrono::steady_clock::now();
   auto refuse = [&](ErrorKind kind, std::string why, std::string tool) {
     GuardResponse out;
     const Code code = kind == ErrorKind::kUnavailable || kind == ErrorKind::kInternal ||
@@ -195,7 +198,7 @@ GuardResponse Guard::CompleteRehearsal(std::string_view agent_id, std::string_vi
     out.decision.agent_id = std::string(agent_id);
     out.decision.tool = std::move(tool);
     out.error = kind;
-    return out;
+    return Observed(agent_id, std::move(out), started);
   };
   // The rehearsal ran with the call's arguments: its outcome is masked as a result is.
   CallResult reported = rehearsal;
@@ -254,9 +257,18 @@ GuardResponse Guard::CompleteRehearsal(std::string_view agent_id, std::string_vi
   return Decide(agent_id, principal, a.run_id, std::move(call));
 }
 
+GuardResponse Guard::Observed(std::string_view agent_id, GuardResponse response,
+                              std::chrono::steady_clock::time_point started) const {
+  if (observer_ != nullptr) {
+    observer_->Decided(agent_id, response, std::chrono::steady_clock::now() - started);
+  }
+  return response;
+}
+
 GuardResponse Guard::Finish(Result<CallRecord>& rec, std::string_view agent_id,
                             std::string_view tool, telemetry::DecisionSpan& span,
-                            boost::json::object& redacted) {
+                            boost::json::object& redacted,
+                            std::chrono::steady_clock::time_point started) {
   GuardResponse out;
   if (!rec.ok()) {
     // Fail closed: without recorded state there is no decision but deny.
@@ -271,18 +283,19 @@ GuardResponse Guard::Finish(Result<CallRecord>& rec, std::string_view agent_id,
     out.decision.tool = std::string(tool);
     out.error = e.kind;
     if (span.active()) span.End(out.decision, {.error = true});
-    return out;
+    return Observed(agent_id, std::move(out), started);
   }
-  return FinishRecord(*rec, agent_id, span, redacted);
+  return FinishRecord(*rec, agent_id, span, redacted, started);
 }
 
 GuardResponse Guard::FinishRecord(CallRecord& rec, std::string_view agent_id,
-                                  telemetry::DecisionSpan& span, boost::json::object& redacted) {
+                                  telemetry::DecisionSpan& span, boost::json::object& redacted,
+                                  std::chrono::steady_clock::time_point started) {
   // An answer with an earlier call's decision (a re-submission of an edited approval, a
   // replay) carries the arguments to run: opened, or no answer but a deny.
   if (Status s = OpenSealedArguments(store_->redactor(), rec.call_id, &rec.decision); !s.ok()) {
     Result<CallRecord> failed = s.error();
-    return Finish(failed, agent_id, rec.call.tool, span, redacted);
+    return Finish(failed, agent_id, rec.call.tool, span, redacted, started);
   }
   // A denied call has no result; any other may get one (after its approval or rehearsal).
   if (!redacted.empty() && redacted_values_ != nullptr && !rec.call_id.empty() &&
@@ -302,14 +315,18 @@ GuardResponse Guard::FinishRecord(CallRecord& rec, std::string_view agent_id,
                             .existing_call = rec.existing,
                             .recorded_args = &rec.call.args});
   }
-  // Built from the record's members (move-constructed, returned in place): no default
-  // Decision and RunState made first and then assigned over, once per decision.
-  return GuardResponse{std::move(rec.decision),
-                       std::move(rec.call_id),
-                       std::move(rec.state_after),
-                       rec.existing,
-                       rec.replayed,
-                       std::nullopt};
+  // Built from the record's members (move-constructed): no default Decision and RunState
+  // made first and then assigned over, once per decision.
+  GuardResponse out{std::move(rec.decision),
+                    std::move(rec.call_id),
+                    std::move(rec.state_after),
+                    rec.existing,
+                    rec.replayed,
+                    std::nullopt};
+  if (observer_ != nullptr) {
+    observer_->Decided(agent_id, out, std::chrono::steady_clock::now() - started);
+  }
+  return out;
 }
 
 }  // namespace interlock::core

@@ -10,6 +10,7 @@
 #ifndef INTERLOCK_CORE_GUARD_H_
 #define INTERLOCK_CORE_GUARD_H_
 
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
@@ -45,6 +46,17 @@ struct GuardResponse {
   // another agent: kPermissionDenied; store down: kUnavailable). The decision is then a
   // deny; HTTP maps these to 404 / 403 / 200-with-STORE_UNAVAILABLE.
   std::optional<ErrorKind> error;
+};
+
+// Told of every answer the Guard gives, whichever door asked (the daemon's metrics count
+// decisions here, so a door cannot forget to): `took` runs from the Guard's receipt of the
+// call to its answer. Called on the deciding thread before the door gets the answer; must
+// not block.
+class DecisionObserver {
+ public:
+  virtual ~DecisionObserver() = default;
+  virtual void Decided(std::string_view agent_id, const GuardResponse& response,
+                       std::chrono::nanoseconds took) = 0;
 };
 
 // True for a well-formed W3C traceparent of version 00 with non-zero ids.
@@ -91,6 +103,10 @@ class Guard {
   // Set before the first decision.
   void SetTelemetry(telemetry::Sink* sink) { telemetry_ = sink; }
 
+  // Who is told of every answer (DecisionObserver); not owned; null: nobody. Set before the
+  // first decision.
+  void SetDecisionObserver(DecisionObserver* observer) { observer_ = observer; }
+
   // Where the plain values of a call's redacted arguments are kept until its result is
   // recorded (core::Calls masks the result with them); not owned. Default: the process's
   // (RedactedValues::Process()). Null: kept nowhere (a store that records no results).
@@ -132,17 +148,24 @@ class Guard {
 
   // Takes what it needs out of `rec` (moved from, not copied); ends `span`. `redacted`:
   // the plain values of the call's redacted arguments, kept for its result (moved from).
+  // `started`: when the Guard took the call (the observer's `took`).
   GuardResponse Finish(Result<CallRecord>& rec, std::string_view agent_id, std::string_view tool,
-                       telemetry::DecisionSpan& span, boost::json::object& redacted);
+                       telemetry::DecisionSpan& span, boost::json::object& redacted,
+                       std::chrono::steady_clock::time_point started);
   // Finish's success path: the record the store wrote.
   GuardResponse FinishRecord(CallRecord& rec, std::string_view agent_id,
-                             telemetry::DecisionSpan& span, boost::json::object& redacted);
+                             telemetry::DecisionSpan& span, boost::json::object& redacted,
+                             std::chrono::steady_clock::time_point started);
+  // Tells the observer of `response`, and returns it.
+  GuardResponse Observed(std::string_view agent_id, GuardResponse response,
+                         std::chrono::steady_clock::time_point started) const;
 
   const PolicySource* policies_;
   RunStore* store_;
   const Clock* clock_;
   Notifier* notifier_;
   telemetry::Sink* telemetry_ = telemetry::NoopSink();
+  DecisionObserver* observer_ = nullptr;
   RedactedValues* redacted_values_ = RedactedValues::Process();
   const PathResolver* paths_ = OsPaths();
   const RolePolicies* role_policies_ = nullptr;

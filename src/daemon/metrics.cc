@@ -114,7 +114,8 @@ std::string Metrics::Render(const std::vector<KillGauge>& kills) const {
          "# TYPE interlock_drill_decisions_total counter\n"
          "interlock_drill_decisions_total "
       << drill_decisions_.load(std::memory_order_relaxed) << '\n';
-  out << "# HELP interlock_decision_latency_seconds Time from request parsed to decision.\n"
+  out << "# HELP interlock_decision_latency_seconds Time from the call's receipt to its "
+         "decision.\n"
          "# TYPE interlock_decision_latency_seconds histogram\n";
   uint64_t cumulative = 0;
   for (size_t i = 0; i < latency_buckets_.size(); ++i) {

@@ -259,7 +259,7 @@ class Api final : public RequestHandler {
   // HandleDecide and HandleEgress).
   // `observe`, when set, sees the Guard's answer first (HandleEgress: outcome receipts).
   void DecideAndReply(const Caller& c, std::string run_id, ToolCall&& call, Responder r,
-                      std::chrono::steady_clock::time_point start, std::string traceparent,
+                      std::string traceparent,
                       std::function<void(const core::GuardResponse&)> observe = {},
                       core::IdempotencyKey idempotency = {});
   // POST /v1/runs/{id}/egress {"host","port","address"[,"in_flight_call_id"]}: one

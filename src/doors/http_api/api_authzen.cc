@@ -42,7 +42,6 @@ struct AuthzenPending {
   std::string run_id;
   core::AuthzenRequest ask;
   Responder r;
-  std::chrono::steady_clock::time_point start;
   json::array answers;                 // AuthzenAnswerJson per evaluation decided
   std::vector<std::string> approvals;  // call ids whose approval this request queued
   std::optional<HttpResponse> failed;  // not a decision: the named run is unknown or not theirs
@@ -84,7 +83,6 @@ void Api::AuthzenDecideNext(std::shared_ptr<AuthzenPending> p) {
       c.principal.agent_id, c.principal.name, p->run_id, std::move(call),
       [this, p](core::GuardResponse&& g) mutable {
         // On the store's thread: the answer is built and handed on, nothing waits here.
-        const std::string& agent_id = p->caller.principal.agent_id;
         if (g.error == ErrorKind::kNotFound) {
           p->failed =
               JsonError(404, "NOT_FOUND", "unknown run " + p->run_id + " (X-Interlock-Run)");
@@ -94,11 +92,7 @@ void Api::AuthzenDecideNext(std::shared_ptr<AuthzenPending> p) {
           p->failed = Forbidden("the run " + p->run_id + " belongs to another agent");
           return AuthzenFinish(std::move(p));
         }
-        if (g.error && *g.error != ErrorKind::kInvalidArgument) metrics_->RecordStoreError();
-        metrics_->RecordDecision(
-            agent_id,
-            g.error == ErrorKind::kInvalidArgument ? Code::kInvalidRequest : g.decision.code,
-            std::chrono::steady_clock::now() - p->start);
+        // Counted by the core's observer (daemon/decision_metrics.h), as every door's.
         core::AuthzenOutcome out;
         out.error = g.error.has_value();
         out.decision = std::move(g.decision);
@@ -146,7 +140,6 @@ void Api::AuthzenFinish(std::shared_ptr<AuthzenPending> p) {
 }
 
 void Api::HandleAuthzen(const Caller& c, HttpRequest req, bool batch, Responder r) {
-  const auto start = std::chrono::steady_clock::now();
   if (req.find("Idempotency-Key") != req.end()) {
     return r.Send(AuthzenBadRequest(
         "Idempotency-Key is not taken on the AuthZEN routes (docs/gateways.md#authzen): an "
@@ -163,7 +156,7 @@ void Api::HandleAuthzen(const Caller& c, HttpRequest req, bool batch, Responder 
   Result<core::AuthzenRequest> ask = core::ReadAuthzenRequest(*body, batch, c.principal.agent_id);
   if (!ask.ok()) return r.Send(AuthzenBadRequest(ask.error().message));
   auto p = std::make_shared<AuthzenPending>(
-      AuthzenPending{c, std::move(named_run), std::move(*ask), std::move(r), start, {}, {}, {}});
+      AuthzenPending{c, std::move(named_run), std::move(*ask), std::move(r), {}, {}, {}});
   if (!p->run_id.empty()) return AuthzenDecideNext(std::move(p));  // the store checks the run
   const BearerHeader bearer = ReadBearer(req);
   p->run_id = "az-" + Sha256Hex(c.principal.agent_id + "\n" + c.identity.issuer + "\n" +

@@ -50,8 +50,7 @@ void Api::HandleDecide(const Caller& c, HttpRequest req, Responder r, std::strin
     ToolCall call;
     if (core::ParseCommonToolCall(req.body(), {.max_bytes = options_.max_body_bytes}, &call)) {
       call.elapsed_s.reset();  // run age comes from the server's clock only
-      return DecideAndReply(c, std::move(run_id), std::move(call), std::move(r), start,
-                            Traceparent(req));
+      return DecideAndReply(c, std::move(run_id), std::move(call), std::move(r), Traceparent(req));
     }
   }
   auto body = ParseObjectBody(req, options_.max_body_bytes, /*allow_empty=*/false);
@@ -67,8 +66,8 @@ void Api::HandleDecide(const Caller& c, HttpRequest req, Responder r, std::strin
     return r.Send(InvalidRequest(call.error().message));
   }
   call->elapsed_s.reset();  // run age comes from the server's clock only
-  DecideAndReply(c, std::move(run_id), std::move(call).value(), std::move(r), start,
-                 Traceparent(req), {}, key->value_or(core::IdempotencyKey{}));
+  DecideAndReply(c, std::move(run_id), std::move(call).value(), std::move(r), Traceparent(req), {},
+                 key->value_or(core::IdempotencyKey{}));
 }
 
 namespace {
@@ -77,15 +76,10 @@ namespace {
 // puts the Guard's answer in it and the connection's strand reads it there, so neither the
 // answer nor the Responder is copied or moved again on the way.
 struct PendingReply {
-  PendingReply(Responder responder, std::chrono::steady_clock::time_point begun,
-               const core::Principal& p, std::function<void(const core::GuardResponse&)> see)
-      : r(std::move(responder)),
-        start(begun),
-        agent_id(p.agent_id),
-        principal(p.name),
-        observe(std::move(see)) {}
+  PendingReply(Responder responder, const core::Principal& p,
+               std::function<void(const core::GuardResponse&)> see)
+      : r(std::move(responder)), agent_id(p.agent_id), principal(p.name), observe(std::move(see)) {}
   Responder r;
-  std::chrono::steady_clock::time_point start;
   std::string agent_id;
   std::string principal;
   std::function<void(const core::GuardResponse&)> observe;
@@ -95,11 +89,10 @@ struct PendingReply {
 }  // namespace
 
 void Api::DecideAndReply(const Caller& c, std::string run_id, ToolCall&& call, Responder r,
-                         std::chrono::steady_clock::time_point start, std::string traceparent,
+                         std::string traceparent,
                          std::function<void(const core::GuardResponse&)> observe,
                          core::IdempotencyKey idempotency) {
-  auto pending =
-      std::make_shared<PendingReply>(std::move(r), start, c.principal, std::move(observe));
+  auto pending = std::make_shared<PendingReply>(std::move(r), c.principal, std::move(observe));
   guard_->DecideAsync(
       c.principal.agent_id, c.principal.name, run_id, std::move(call),
       [this, pending](core::GuardResponse&& answer) mutable {
@@ -113,7 +106,7 @@ void Api::DecideAndReply(const Caller& c, std::string run_id, ToolCall&& call, R
           const Responder& r = pending->r;
           const std::string& agent_id = pending->agent_id;
           const core::GuardResponse& g = *pending->g;
-          const auto start = pending->start;
+          // Counted by the core's observer (daemon/decision_metrics.h), as every door's.
           if (g.error) {
             switch (*g.error) {
               case ErrorKind::kNotFound:
@@ -123,19 +116,10 @@ void Api::DecideAndReply(const Caller& c, std::string run_id, ToolCall&& call, R
               case ErrorKind::kAlreadyExists:  // the Idempotency-Key with another request
                 return r.SendFromStrand(IdempotencyConflict(g.decision.reason));
               case ErrorKind::kInvalidArgument:
-                metrics_->RecordDecision(agent_id, Code::kInvalidRequest,
-                                         std::chrono::steady_clock::now() - start);
                 return r.SendFromStrand(InvalidRequest(g.decision.reason));
               default:
-                metrics_->RecordStoreError();
                 break;  // a STORE_UNAVAILABLE deny: still a decision, still 200
             }
-          }
-          metrics_->RecordDecision(agent_id, g.decision.code,
-                                   std::chrono::steady_clock::now() - start);
-          if (g.state.halted && g.decision.code != Code::kRunHalted &&
-              g.decision.code != Code::kKillSwitch) {
-            metrics_->RunHalted();
           }
           HttpResponse res = JsonTextResponse(200, DecideReply(g));
           if (g.replayed) res.set("Idempotent-Replayed", "true");
@@ -234,9 +218,9 @@ void Api::HandleEgress(const Caller& c, const HttpRequest& req, Responder r, std
   call.args = {{"host", parsed->host}, {"port", parsed->port}, {"address", parsed->address}};
   if (parsed->tunnel) call.args["tunnel"] = true;
   if (parsed->in_flight_call_id.empty()) {
-    return DecideAndReply(c, std::move(run_id), std::move(call), std::move(r), start, "");
+    return DecideAndReply(c, std::move(run_id), std::move(call), std::move(r), "");
   }
-  Blocking([this, c, r, start, run_id = std::move(run_id), call = std::move(call),
+  Blocking([this, c, r, run_id = std::move(run_id), call = std::move(call),
             in_flight = parsed->in_flight_call_id]() mutable {
     // The call in flight must be one of this run's (and so this agent's) calls, made by
     // this identity: another person's token for the same agent attaches nothing to it.
@@ -266,7 +250,7 @@ void Api::HandleEgress(const Caller& c, const HttpRequest& req, Responder r, std
       o.open = g.decision.allowed();  // until its egress-result says what it carried
       egress_receipts_.Observe(o);
     };
-    DecideAndReply(c, std::move(run_id), std::move(call), r, start, "", std::move(observe));
+    DecideAndReply(c, std::move(run_id), std::move(call), r, "", std::move(observe));
   });
 }
 
@@ -524,15 +508,11 @@ void Api::HandleRehearsal(const Caller& c, const HttpRequest& req, std::string c
     args = a->get_object();
   }
   Blocking([this, c, r, call_id, result = std::move(parsed).value(), args = std::move(args)] {
-    const auto start = std::chrono::steady_clock::now();
     core::GuardResponse g =
         guard_->CompleteRehearsal(c.principal.agent_id, c.principal.name, call_id, result, args);
     if (g.error && *g.error != ErrorKind::kUnavailable && *g.error != ErrorKind::kInternal) {
       return r.Send(StoreError(Error{*g.error, g.decision.reason}));
     }
-    if (g.error) metrics_->RecordStoreError();
-    metrics_->RecordDecision(c.principal.agent_id, g.decision.code,
-                             std::chrono::steady_clock::now() - start);
     r.Send(JsonTextResponse(200, DecideReply(g)));
   });
 }

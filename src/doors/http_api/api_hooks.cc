@@ -194,20 +194,14 @@ void Api::ServeHookEvent(const Caller& c, const std::string& run_id, claude_code
 
 void Api::DecideHook(const Caller& c, const std::string& run_id, claude_code::HookInput in,
                      bool defer, Responder r) {
-  const auto start = std::chrono::steady_clock::now();
   core::IdempotencyKey key = ToolUseKey(in);
   ToolCall call = claude_code::HookCall(in);
   guard_->DecideAsync(
       c.principal.agent_id, c.principal.name, run_id, std::move(call),
-      [this, r, start, agent_id = c.principal.agent_id, in = std::move(in),
+      [this, r, agent_id = c.principal.agent_id, in = std::move(in),
        defer](core::GuardResponse&& g) {
-        net::post(r.executor(), [this, r, start, agent_id, in, defer, g = std::move(g)]() mutable {
-          if (g.error && *g.error != ErrorKind::kAlreadyExists &&
-              *g.error != ErrorKind::kInvalidArgument) {
-            metrics_->RecordStoreError();
-          }
-          metrics_->RecordDecision(agent_id, g.decision.code,
-                                   std::chrono::steady_clock::now() - start);
+        // Counted by the core's observer (daemon/decision_metrics.h), as every door's.
+        net::post(r.executor(), [this, r, agent_id, in, defer, g = std::move(g)]() mutable {
           claude_code::HookContext ctx;
           ctx.defer_pending = defer;
           ctx.permission_mode = in.permission_mode;

@@ -198,6 +198,26 @@ TEST_F(ExtAuthzTest, BlockedToolIsDeniedAsAnMcpToolResult) {
   EXPECT_EQ(AuditedCode(DecisionIdOf(a)), "TOOL_BLOCKED");
 }
 
+// Tests that the gateway's Checks are in the daemon's decision metrics as the HTTP API's
+// calls are (the core counts every door's answers; before, this door's were missing, so a
+// dashboard on interlock_decisions_total saw nothing of the agents behind the gateway).
+TEST_F(ExtAuthzTest, ChecksAreCountedInTheDecisionMetricsAsEveryDoorsAre) {
+  json::array a =
+      Check(json::array{McpPost(ToolCallBody("read_file")), McpPost(ToolCallBody("delete_all"))});
+  ASSERT_EQ(Int(a.at(0), "code"), kOk) << json::serialize(a);
+  ASSERT_EQ(Int(a.at(1), "code"), kPermissionDenied) << json::serialize(a);
+  HttpResult m = client_->Request("GET", "/metrics");
+  ASSERT_EQ(m.status, 200) << m.body;
+  EXPECT_NE(m.body.find("interlock_decisions_total{agent=\"gw-agent\",code=\"ALLOWED\"} 1\n"),
+            std::string::npos)
+      << m.body;
+  EXPECT_NE(m.body.find("interlock_decisions_total{agent=\"gw-agent\",code=\"TOOL_BLOCKED\"} 1\n"),
+            std::string::npos)
+      << m.body;
+  EXPECT_NE(m.body.find("interlock_decision_latency_seconds_count 2\n"), std::string::npos)
+      << m.body;
+}
+
 // Tests that a call held for approval is a deny naming the approval and the retry contract;
 // that once a reviewer approves it, the identical call retried is OK exactly once.
 TEST_F(ExtAuthzTest, ApprovalIsADenyUntilApprovedThenTheRetryIsAllowedOnce) {

@@ -527,6 +527,16 @@ TEST_F(McpHttpTest, MemoryThroughSdk) {
   EXPECT_EQ(r[1].at("isError"), true);
   EXPECT_EQ(Text(r[1]).rfind("Interlock denied delete_entities (TOOL_BLOCKED)", 0), 0u);
   EXPECT_NE(Text(r[2]).find("wrote notes"), std::string::npos) << Text(r[2]);
+  // Counted in the daemon's decision metrics as the HTTP API's calls are (before, this
+  // door's decisions were missing from interlock_decisions_total).
+  HttpResult m = client_->Request("GET", "/metrics");
+  ASSERT_EQ(m.status, 200) << m.body;
+  EXPECT_NE(m.body.find("interlock_decisions_total{agent=\"mem\",code=\"ALLOWED\"} 2\n"),
+            std::string::npos)
+      << m.body;
+  EXPECT_NE(m.body.find("interlock_decisions_total{agent=\"mem\",code=\"TOOL_BLOCKED\"} 1\n"),
+            std::string::npos)
+      << m.body;
 }
 
 // Tests the transport's refusals and session rules with raw HTTP: 401 without a token,

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -71,6 +72,46 @@ TEST(GuardTest, FailsClosedOnStoreErrors) {
     ASSERT_TRUE(r.error.has_value());
     EXPECT_EQ(*r.error, c.error.kind);
   }
+}
+
+// Counts the Guard's answers as the daemon's metrics do (DecisionObserver).
+class CountingObserver final : public DecisionObserver {
+ public:
+  void Decided(std::string_view agent_id, const GuardResponse& r,
+               std::chrono::nanoseconds took) override {
+    seen.push_back(std::string(agent_id) + " " + std::string(CodeName(r.decision.code)) +
+                   (r.error ? " error" : ""));
+    EXPECT_GE(took.count(), 0);
+  }
+  std::vector<std::string> seen;
+};
+
+// Tests that the observer is told of every answer once, whichever way the call was asked
+// (in line, asynchronously) and however it ended (allowed, denied, the store failing), so
+// a door cannot leave its decisions out of the daemon's metrics.
+TEST(GuardTest, ObserverIsToldOfEveryAnswerOnce) {
+  PolicySource source(OnePolicy());
+  ManualClock clock;
+  MemoryRunStore store;
+  ASSERT_TRUE(store.CreateRun("a", "r", clock.Now()).ok());
+  CountingObserver seen;
+  Guard guard(&source, &store, &clock, nullptr);
+  guard.SetDecisionObserver(&seen);
+  EXPECT_EQ(guard.Decide("a", "a", "r", Ping()).decision.code, Code::kAllowed);
+  ToolCall other = Ping();
+  other.tool = "rm";
+  bool answered = false;
+  guard.DecideAsync("a", "a", "r", std::move(other), [&](GuardResponse&& g) {
+    answered = true;
+    EXPECT_EQ(g.decision.code, Code::kToolNotAllowed);
+  });
+  EXPECT_TRUE(answered);
+  FailingStore down(Error::Unavailable("database is locked"));
+  Guard failing(&source, &down, &clock, nullptr);
+  failing.SetDecisionObserver(&seen);
+  EXPECT_EQ(failing.Decide("a", "a", "r", Ping()).decision.code, Code::kStoreUnavailable);
+  EXPECT_EQ(seen.seen, (std::vector<std::string>{"a ALLOWED", "a TOOL_NOT_ALLOWED",
+                                                 "a STORE_UNAVAILABLE error"}));
 }
 
 // Tests that the decision names the agent even when no policy knows it.

@@ -1,0 +1,58 @@
+// DecisionMetrics: the daemon's metrics told of every answer the core gives
+// (core::DecisionObserver), whichever door asked: the HTTP API, its hook and AuthZEN
+// routes, MCP over HTTP, the ext_authz door. The doors count nothing themselves, so a new
+// door's decisions are in interlock_decisions_total the day it lands. What counts:
+//   - an answer is a decision under its code, and its time goes to
+//     interlock_decision_latency_seconds (from the core's receipt of the call);
+//   - a request the core refused as such (an unknown run, another agent's run, an
+//     Idempotency-Key reused for another request) is not a decision: not counted;
+//   - arguments the core refused (kInvalidArgument) count as INVALID_REQUEST;
+//   - a store failure counts as a store error and as the deny it answers;
+//   - a call that halted its run (its budget spent) counts a halted run.
+// A door still counts the requests it refuses before the core sees them (a body that is
+// not a call) as INVALID_REQUEST, with Metrics::RecordDecision.
+#ifndef INTERLOCK_DAEMON_DECISION_METRICS_H_
+#define INTERLOCK_DAEMON_DECISION_METRICS_H_
+
+#include <chrono>
+#include <string_view>
+
+#include "core/guard.h"
+#include "daemon/metrics.h"
+
+namespace interlock::server {
+
+class DecisionMetrics : public core::DecisionObserver {
+ public:
+  explicit DecisionMetrics(Metrics* metrics) : metrics_(metrics) {}
+
+  void Decided(std::string_view agent_id, const core::GuardResponse& g,
+               std::chrono::nanoseconds took) override {
+    Code code = g.decision.code;
+    if (g.error) {
+      switch (*g.error) {
+        case ErrorKind::kNotFound:
+        case ErrorKind::kPermissionDenied:
+        case ErrorKind::kAlreadyExists:
+          return;
+        case ErrorKind::kInvalidArgument:
+          code = Code::kInvalidRequest;
+          break;
+        default:
+          metrics_->RecordStoreError();
+          break;
+      }
+    }
+    metrics_->RecordDecision(agent_id, code, took);
+    if (!g.error && g.state.halted && code != Code::kRunHalted && code != Code::kKillSwitch) {
+      metrics_->RunHalted();
+    }
+  }
+
+ private:
+  Metrics* metrics_;
+};
+
+}  // namespace interlock::server
+
+#endif  // INTERLOCK_DAEMON_DECISION_METRICS_H_
