@@ -93,7 +93,7 @@ void AppendSequenceMembers(const policy::AgentPolicy* agent, const std::string* 
 // A report line, {"<key>": {...}} and nothing else (result and rehearsal lines): the inner
 // object. nullopt: the line is not one (a call line). An error: a report line that is
 // malformed (`what` says what it reports). The strict parser, as for calls: a duplicate key
-// or an over-deep line is no report line (ParseToolCall then refuses it with its reason),
+// or an over-deep line is no report line (ReadToolCall then refuses it with its reason),
 // never read one way here and another way elsewhere.
 std::optional<Result<boost::json::object>> ParseReportLine(const std::string& line,
                                                            std::string_view key,
@@ -141,7 +141,7 @@ std::optional<Result<core::CallResult>> ParseOutcomeLine(const std::string& line
     } else if (kv.key() == "error" && kv.value().is_string()) {
       out.error = std::string(kv.value().get_string());
     } else if (kv.key() == form.extra && form.extra == "usage") {
-      auto usage = core::UsageFromJson(kv.value());
+      auto usage = core::ReadUsage(kv.value());
       if (!usage.ok()) return Result<core::CallResult>(usage.error());
       out.usage = *usage;
     } else if (kv.key() == form.extra && form.extra == "output") {
@@ -223,9 +223,9 @@ void ReadInputLine(const std::string& line, bool oversized, const JsonLimits& li
       return;
     }
   }
-  // Parsed in place (ParseToolCallInto: ParseToolCall's parse and errors), so the call is
-  // not moved through a Result on its way to the Guard.
-  const Status parsed = core::ParseToolCallInto(line, limits, &in->call);
+  // Parsed in place (core::ReadToolCall), so the call is not moved through a Result on its
+  // way to the Guard.
+  const Status parsed = core::ReadToolCall(line, limits, &in->call);
   if (!parsed.ok()) {
     in->kind = InputLine::Kind::kInvalid;
     in->error = parsed.error().message;
