@@ -18,23 +18,16 @@ include anything beneath it (the core, the store, the modules beneath the core) 
 doors, only their public entry headers (DOOR_ENTRY_HEADERS): what a door keeps to itself
 is no business of the root that composes it. Nothing of the CLI.
 
-The serving CLI commands that are still doors (DOOR_FILES: the egress proxy's command and
-`decide`) until their door code moves into src/doors/ are held to the older deny rule. They must not include
-
-  * a store header (store/...): backends are the composition root's business;
-  * a store port header (core/ports/..., but for the value headers in PORT_VALUE_HEADERS):
-    the ports are what the backends implement and the facade calls; a door that reaches
-    one calls the store around the core (PORT_VALUE_HEADERS name plain values only);
-  * the core's in-memory backend (CORE_BACKEND_HEADERS: core/memory_run_store.h): a door
-    that decides offline holds core::OfflineRun;
-  * an engine header (engine/...): the engine is reached through the core;
-  * a database client header (<sqlite3.h>, <libpq-fe.h>). (The audit log's database
-    functions are the store's, store/sqlite_audit_*.h and store/postgres_audit.h: the
-    rule above covers them.)
+The CLI (src/cli/) holds no door: each door's command there is thin (its flags parsed, the
+door called, the embedded store or the daemon client handed in), a composition root like
+`serve`.
 
 The core itself (src/core, its ports and facade included) must name no database type: no
-sqlite3 / PGconn / libpq identifier, and none of the headers above but the engine's (pure
-values, the core's vocabulary).
+sqlite3 / PGconn / libpq identifier, no database client header (<sqlite3.h>, <libpq-fe.h>)
+and no store header (store/...): the store implements the core's ports, never the other way
+round. (The audit log's database functions are the store's, store/sqlite_audit_*.h and
+store/postgres_audit.h: the rule covers them.) It may include its ports, its in-memory
+backend and the engine (pure values, the core's vocabulary).
 
 The audit module (AUDIT_DIR: src/audit/, the chain, records, checkpoints and verification
 over abstract sources) names no database: no sqlite3 / PGconn / libpq identifier outside
@@ -71,16 +64,6 @@ import os
 import re
 import sys
 
-# The serving CLI commands that are still doors (their door code not yet moved into
-# src/doors/): held to the deny rule (rule_for). The composition roots (serve_cmd.cc, which
-# builds the daemon, cli/local_store.*, which opens the standalone doors' store, and the
-# thin commands hook_cmd.cc and mcp_cmd.cc, which hand it to their doors) and
-# the operator commands (kill, token, audit, doctor, ...: tools over a store, not doors)
-# may include backends.
-DOOR_FILES = (
-    "src/cli/decide_cmd.cc",
-    "src/cli/egress_cmd.cc",
-)
 # Modules the core builds on: they include nothing above them (ABOVE_CORE_PREFIXES).
 BENEATH_CORE = ("src/audit/", "src/common/", "src/engine/", "src/identity/", "src/outbound/", "src/policy/",
                 "src/telemetry/")
@@ -128,11 +111,6 @@ AUDIT_DIR = "src/audit/"
 AUDIT_RULE = ("the audit module names no database (its SQLite and PostgreSQL sides live in "
               "src/store/)")
 AUDIT_CMAKE_DB = re.compile(r"sqlite|libpq|postgres", re.IGNORECASE)
-# core/ports/ headers that declare only values (no port a door could call the store by).
-PORT_VALUE_HEADERS = {"core/ports/kill_entry.h"}
-# The core's own backend (the RunStore port held in memory): the core builds on it
-# (core::OfflineRun), a door holds the facade instead.
-CORE_BACKEND_HEADERS = {"core/memory_run_store.h"}
 # The files that may include yaml-cpp: the strict reader, and the two policy files that
 # walk the tree it returns (the policy loader's grammar, through its private header
 # loader_internal.h, and the drift rewriter) until they read the reader's own tree too.
@@ -147,19 +125,18 @@ INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
 DB_TOKEN = re.compile(r"\b(sqlite3\w*|PGconn|PGresult|libpq)\b")
 
 
-def rule_for(include, system):
-    """The rule a door breaks by including `include`, or None."""
+def db_header_rule(include, system, who):
+    """The rule `who` (a door, the core) breaks by including a database client header, or None."""
+    return f"{who} includes no database client header" if (
+        system and include in DB_SYSTEM_HEADERS) else None
+
+
+def core_rule(include, system):
+    """The rule a file of the core breaks by including `include`, or None."""
     if system:
-        return ("a door includes no database client header"
-                if include in DB_SYSTEM_HEADERS else None)
+        return db_header_rule(include, system, "the core")
     if include.startswith("store/"):
-        return "a door includes no store header (ask the core: core/app/)"
-    if include.startswith("core/ports/") and include not in PORT_VALUE_HEADERS:
-        return "a door includes no store port header (ask the core's facade: core/app/)"
-    if include in CORE_BACKEND_HEADERS:
-        return "a door includes no store backend (hold the core's facade: core/app/)"
-    if include.startswith("engine/"):
-        return "a door includes no engine header (ask the core: core/app/)"
+        return "the core includes no store header (the store implements the core's ports)"
     return None
 
 
@@ -178,7 +155,7 @@ def door_of(rel):
 def door_folder_rule(root, rel, include, system):
     """The rule a file of a door (or a door library) breaks by including `include`, or None."""
     if system:
-        return rule_for(include, system)
+        return db_header_rule(include, system, "a door")
     door, own, libs = door_of(rel)
     if include.startswith(own) or include.startswith(libs):
         return None
@@ -203,10 +180,6 @@ def daemon_rule(include, system):
     if include.startswith("cli/"):
         return DAEMON_RULE
     return None
-
-
-def is_door(rel):
-    return rel in DOOR_FILES
 
 
 def yaml_rule(rel, include, system):
@@ -240,7 +213,7 @@ def scan(root):
                 continue
             path = os.path.join(dirpath, name)
             rel = os.path.relpath(path, root).replace(os.sep, "/")
-            door, port = is_door(rel), rel.startswith(CORE_DIR)
+            core = rel.startswith(CORE_DIR)
             with open(path, encoding="utf-8", errors="replace") as f:
                 for n, line in enumerate(f, 1):
                     m = INCLUDE.match(line)
@@ -266,24 +239,15 @@ def scan(root):
                             if rule:
                                 yield rel, n, m.group(2), rule
                             continue
-                        if not door and not port:
-                            continue
-                        rule = rule_for(m.group(2), m.group(1) == "<")
-                        if rule and port and (m.group(2).startswith("core/ports/") or
-                                              m.group(2) in CORE_BACKEND_HEADERS):
-                            continue  # the core reaches its own ports and backend
-                        if rule and port:
-                            # The engine is pure: the core calls it.
-                            if m.group(2).startswith("engine/"):
-                                continue
-                            rule = rule.replace("a door", "the core")
-                        if rule:
-                            yield rel, n, m.group(2), rule
+                        if core:
+                            rule = core_rule(m.group(2), m.group(1) == "<")
+                            if rule:
+                                yield rel, n, m.group(2), rule
                         continue
                     code = strip_comment(line)
                     if JSON_PARSE.search(code) and rel not in JSON_PARSE_OWNERS:
                         yield rel, n, "boost::json::parse", JSON_PARSE_RULE
-                    if port and DB_TOKEN.search(code):
+                    if core and DB_TOKEN.search(code):
                         yield rel, n, DB_TOKEN.search(code).group(1), \
                             "the core names no database type"
 

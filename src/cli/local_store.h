@@ -52,7 +52,8 @@ Result<std::unique_ptr<core::Store>> OpenLocalStore(const std::string& path,
 Result<std::unique_ptr<core::PinRows>> OpenLocalPinRows(const std::string& path);
 
 // The functions above as the standalone doors' facade takes them (core::LocalStores): what
-// the CLI hands `interlock hook claude-code` and `interlock mcp`. Stateless.
+// the CLI hands `interlock hook claude-code`, `interlock mcp` and `interlock egress`.
+// Stateless.
 class EmbeddedStores final : public core::LocalStores {
  public:
   bool IsPostgres(std::string_view path) const override { return IsPostgresStore(path); }

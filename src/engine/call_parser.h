@@ -34,11 +34,12 @@ Result<ToolCall> ParseToolCall(std::string_view text, const JsonLimits& limits =
 Status ParseToolCallInto(std::string_view text, const JsonLimits& limits, ToolCall* call);
 // The same checks on an already strictly-parsed document (HTTP bodies).
 Result<ToolCall> ToolCallFromJson(const boost::json::value& doc);
-// ParseToolCallInto's first step alone, for a door that words its own errors (the HTTP
-// door's body errors): true when `text` has the common shape ({"tool", "args", "usage",
-// "elapsed_s"}, nothing escaped) and is a call ParseToolCall accepts, then in *call (a
-// default-constructed ToolCall) exactly as ParseToolCall and ToolCallFromJson would build
-// it; false for anything else, *call then holding whatever was read (discard it).
+// ParseToolCallInto's first step alone (its tests hold it to the strict path; outside the
+// engine a call is read with core::ReadToolCall, core/app/tool_calls.h): true when `text`
+// has the common shape ({"tool", "args", "usage", "elapsed_s"}, nothing escaped) and is a
+// call ParseToolCall accepts, then in *call (a default-constructed ToolCall) exactly as
+// ParseToolCall and ToolCallFromJson would build it; false for anything else, *call then
+// holding whatever was read (discard it).
 bool ParseCommonToolCall(std::string_view text, const JsonLimits& limits, ToolCall* call);
 // Parses a usage object {"tokens": int, "cost_usd": number}, both optional.
 Result<Usage> UsageFromJson(const boost::json::value& v);

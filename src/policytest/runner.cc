@@ -54,7 +54,7 @@ Result<core::CallResult> StepCallResult(const json::object& r) {
     out.error = std::string(e->get_string());
   }
   if (const json::value* u = r.if_contains("usage"); u != nullptr) {
-    auto usage = core::UsageFromJson(*u);
+    auto usage = core::ReadUsage(*u);
     if (!usage.ok()) return Error::Invalid("result.usage: " + usage.error().message);
     out.usage = *usage;
   }
@@ -138,11 +138,11 @@ class CaseRun {
     if (elapsed_s) elapsed_ = std::max(elapsed_, *elapsed_s);
     run_.SetTime(s_.start + std::chrono::duration_cast<TimePoint::duration>(
                                 std::chrono::duration<double>(elapsed_)));
-    Result<ToolCall> parsed = core::ParseToolCall(ToJsonText(call));
-    if (!parsed.ok()) {
-      return {Verdict::kDeny, Code::kInvalidRequest, "request", "", parsed.error().message};
+    ToolCall parsed;
+    if (Status read = core::ReadToolCall(ToJsonText(call), {}, &parsed); !read.ok()) {
+      return {Verdict::kDeny, Code::kInvalidRequest, "request", "", read.error().message};
     }
-    core::GuardResponse r = run_.Decide(std::move(*parsed));
+    core::GuardResponse r = run_.Decide(std::move(parsed));
     if (result && r.decision.verdict == Verdict::kAllow && !r.call_id.empty()) {
       Result<core::CallResult> cr = StepCallResult(*result);
       Status recorded = cr.ok() ? run_.RecordResult(r.call_id, std::move(*cr)) : Status(cr.error());

@@ -272,12 +272,12 @@ Replay ReplayCounterexample(const std::shared_ptr<const policy::PolicySet>& set,
     }
     const std::string n = "step " + std::to_string(i + 1) + ": ";
     run.SetTime(start);
-    Result<ToolCall> call = core::ParseToolCall(CallLine(s));
-    if (!call.ok()) {
-      out.mismatch = n + call.error().message;
+    ToolCall call;
+    if (Status read = core::ReadToolCall(CallLine(s), {}, &call); !read.ok()) {
+      out.mismatch = n + read.error().message;
       return out;
     }
-    core::GuardResponse g = run.Decide(std::move(*call));
+    core::GuardResponse g = run.Decide(std::move(call));
     if (s.rehearsed) {
       if (g.decision.verdict != interlock::Verdict::kRehearsalRequired) {
         out.mismatch =

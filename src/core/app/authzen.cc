@@ -116,7 +116,7 @@ Result<AuthzenEvaluation> ReadEvaluation(const Parts& p, std::string_view where,
   if (Status s = Merge(ids, "resource.type/id", &args); !s.ok()) return s.error();
   // The core's own checks of a call (the tool's name, the arguments' limits), as every door's.
   Result<ToolCall> call =
-      ToolCallFromJson(json::value(json::object{{"tool", *tool}, {"args", std::move(args)}}));
+      ReadToolCall(json::value(json::object{{"tool", *tool}, {"args", std::move(args)}}));
   if (!call.ok()) return Bad(std::string(where) + "action: " + call.error().message);
   AuthzenEvaluation e;
   e.call = std::move(*call);

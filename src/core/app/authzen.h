@@ -4,7 +4,7 @@
 // daemon's HTTP API today); the decision itself is core::Guard's, as for every other door.
 //
 // The mapping (an evaluation is one tool call of the authenticated agent):
-//   * action.name is the tool (the call is checked as every door's: engine ToolCallFromJson,
+//   * action.name is the tool (the call is checked as every door's: core::ReadToolCall,
 //     the tool's name and the arguments' limits);
 //   * the call's arguments are the members of context, resource.properties and
 //     action.properties, plus "resource_type" and "resource_id" (resource.type, resource.id);

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "policy/workflow.h"
+
 namespace interlock::core {
 
 OfflineRun::OfflineRun(std::shared_ptr<const policy::PolicySet> policies, size_t keep_calls)
@@ -24,6 +26,14 @@ Status OfflineRun::Start(std::string_view agent_id, std::string_view run_id, Tim
 Status OfflineRun::RecordResult(std::string_view call_id, CallResult result) {
   result.policies = source_.Current();
   return store_.RecordResult(call_id, agent_id_, agent_id_, result, clock_.Now());
+}
+
+const std::string* OfflineRun::InitialWorkflowState() const {
+  // The source never swaps its policies: what it holds outlives this pointer.
+  const std::shared_ptr<const policy::PolicySet> set = source_.Current();
+  const policy::AgentPolicy* agent = set != nullptr ? set->Find(agent_id_) : nullptr;
+  if (agent == nullptr || agent->workflow == nullptr) return nullptr;
+  return &agent->workflow->initial;
 }
 
 }  // namespace interlock::core

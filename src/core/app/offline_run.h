@@ -57,6 +57,9 @@ class OfflineRun {
   Status RecordResult(std::string_view call_id, CallResult result);
   // The run as it stands.
   Result<RunInfo> Run() { return store_.GetRun(run_id_); }
+  // The initial state of the agent's workflow (the state a run is in until its first
+  // move); null when the agent has none. Owned by the policies; valid while they are.
+  const std::string* InitialWorkflowState() const;
 
  private:
   PolicySource source_;

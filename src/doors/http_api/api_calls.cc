@@ -43,12 +43,13 @@ std::string Traceparent(const HttpRequest& req) {
 void Api::HandleDecide(const Caller& c, HttpRequest req, Responder r, std::string run_id) {
   const auto start = std::chrono::steady_clock::now();
   const std::string& agent_id = c.principal.agent_id;
-  // The common body, without an Idempotency-Key (whose binding needs the body's document):
-  // read straight into the call, the call the path below would build from the document.
-  // Anything else (and every error, worded as below) takes that path.
+  // A body without an Idempotency-Key (whose binding needs the body's document): read into
+  // the call (the common shape straight, with no document), the call the path below would
+  // build from the document. A body the call reader refuses takes that path, which words
+  // the HTTP API's error for it.
   if (req.find("Idempotency-Key") == req.end()) {
     ToolCall call;
-    if (core::ParseCommonToolCall(req.body(), {.max_bytes = options_.max_body_bytes}, &call)) {
+    if (core::ReadToolCall(req.body(), {.max_bytes = options_.max_body_bytes}, &call).ok()) {
       call.elapsed_s.reset();  // run age comes from the server's clock only
       return DecideAndReply(c, std::move(run_id), std::move(call), std::move(r), Traceparent(req));
     }
@@ -59,7 +60,7 @@ void Api::HandleDecide(const Caller& c, HttpRequest req, Responder r, std::strin
                 : Result<std::optional<core::IdempotencyKey>>(std::nullopt);
   if (!key.ok()) return r.Send(InvalidRequest(key.error().message));
   Result<ToolCall> call =
-      body.ok() ? core::ToolCallFromJson(json::value(std::move(*body))) : body.error();
+      body.ok() ? core::ReadToolCall(json::value(std::move(*body))) : body.error();
   if (!call.ok()) {
     metrics_->RecordDecision(agent_id, Code::kInvalidRequest,
                              std::chrono::steady_clock::now() - start);
@@ -453,7 +454,7 @@ Result<core::CallResult> Api::ParseResultBody(const json::object& o) const {
   }
   result.max_output_bytes = options_.max_output_bytes;
   if (auto* u = o.if_contains("usage"); u && !u->is_null()) {
-    auto usage = core::UsageFromJson(*u);
+    auto usage = core::ReadUsage(*u);
     if (!usage.ok()) return usage.error();
     result.usage = *usage;
   }

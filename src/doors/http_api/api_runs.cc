@@ -145,7 +145,7 @@ void Api::HandleUsage(const Caller& c, const HttpRequest& req, std::string run_i
   if (!body.ok()) return r.Send(InvalidRequest(body.error().message));
   auto key = ReadIdempotencyKey(req, {"POST /v1/runs/", run_id, "/usage"}, *body);
   if (!key.ok()) return r.Send(InvalidRequest(key.error().message));
-  auto usage = core::UsageFromJson(json::value(std::move(*body)));
+  auto usage = core::ReadUsage(json::value(std::move(*body)));
   if (!usage.ok()) return r.Send(InvalidRequest(usage.error().message));
   Blocking([this, c, r, run_id, u = *usage, k = key->value_or(core::IdempotencyKey{})] {
     Status s = calls_.AddUsage(run_id, c.principal.agent_id, u, k);

@@ -38,7 +38,9 @@ class Tree:
 
 CLEAN = {
     "src/doors/http_api/api.cc": '#include "doors/http_api/api.h"\n#include "core/app/calls.h"\n',
-    "src/cli/decide_cmd.cc": '#include "core/app/calls.h"\n#include "core/ports/kill_entry.h"\n',
+    "src/doors/decide/decide.cc": '#include "doors/decide/decide.h"\n'
+                                  '#include "core/app/offline_run.h"\n#include "common/json.h"\n',
+    "src/cli/decide_cmd.cc": '#include "cli/command.h"\n#include "doors/decide/decide.h"\n',
     "src/daemon/config.cc": '#include "store/open_store.h"\n#include "doors/http_api/api.h"\n',
     "src/mcp/gateway.cc": '#include "mcp/gateway.h"\n#include "core/app/calls.h"\n',
     "src/doors/mcp_http/mcp_http.cc": '#include "mcp/gateway.h"\n#include "common/json.h"\n',
@@ -108,14 +110,15 @@ class LayersTest(unittest.TestCase):
             self.assertIn(f"{rel}:1: {include}: a module beneath the core", out)
 
     # Tests that a door including a store header fails, naming file:line and the rule: a
-    # door command of the CLI (the deny rule) and the MCP session library (the allowlist).
+    # serving command's door (the egress proxy's) and the MCP session library.
     def test_door_including_store_fails(self):
         code, out = self.run_tree(
-            {"src/cli/egress_cmd.cc": '#include "cli/cli_util.h"\n\n#include "store/sqlite_pins.h"\n',
+            {"src/doors/egress/command.cc": '#include "doors/egress/command.h"\n\n'
+                                            '#include "store/sqlite_pins.h"\n',
              "src/mcp/pins.cc": '#include "mcp/pins.h"\n\n#include "store/sqlite_pins.h"\n'})
         self.assertEqual(code, 1, out)
-        self.assertIn("src/cli/egress_cmd.cc:3: store/sqlite_pins.h: a door includes no store header",
-                      out)
+        self.assertIn("src/doors/egress/command.cc:3: store/sqlite_pins.h: a door (src/doors/<door>/, "
+                      "or a door library: src/mcp/) includes only", out)
         self.assertIn("src/mcp/pins.cc:3: store/sqlite_pins.h: a door (src/doors/<door>/, or a "
                       "door library: src/mcp/) includes only", out)
 
@@ -153,6 +156,31 @@ class LayersTest(unittest.TestCase):
         self.assertIn("src/doors/ext_authz/door.cc:1: doors/claude_code/contract.h", out)
         self.assertIn("4 violation(s)", out)
 
+    # Tests the serving commands that moved out of the CLI (issue 57): `decide` and the
+    # egress proxy's command are doors held to the allowlist (the CLI, the policy loader, the
+    # MCP library their thin commands use are not on it), while their thin commands in
+    # src/cli may hand them the daemon client and the embedded store.
+    def test_moved_serving_commands_are_doors(self):
+        code, out = self.run_tree({
+            "src/cli/egress_cmd.cc": '#include "cli/local_store.h"\n'
+                                     '#include "doors/egress/command.h"\n'
+                                     '#include "mcp/daemon_enforcer.h"\n',
+            "src/doors/egress/command.cc": '#include "doors/egress/command.h"\n'
+                                           '#include "core/app/standalone.h"\n'
+                                           '#include "mcp/daemon_enforcer.h"\n',
+            "src/doors/decide/decide.cc": '#include "core/app/offline_run.h"\n'
+                                          '#include "cli/cli_util.h"\n'
+                                          '#include "policy/loader.h"\n'
+                                          '#include "policy/workflow.h"\n',
+        })
+        self.assertEqual(code, 1, out)
+        self.assertIn("src/doors/egress/command.cc:3: mcp/daemon_enforcer.h", out)
+        self.assertIn("src/doors/decide/decide.cc:2: cli/cli_util.h", out)
+        self.assertIn("src/doors/decide/decide.cc:3: policy/loader.h", out)
+        self.assertIn("src/doors/decide/decide.cc:4: policy/workflow.h", out)
+        self.assertNotIn("src/cli/egress_cmd.cc", out)
+        self.assertIn("4 violation(s)", out)
+
     # Tests that the daemon's composition root may include anything beneath it and a door's
     # entry header, but not what a door keeps to itself, nor the CLI.
     def test_daemon_includes_only_door_entry_headers(self):
@@ -172,29 +200,32 @@ class LayersTest(unittest.TestCase):
     # core::OfflineRun facade) fails, while the core may build on it.
     def test_door_including_memory_run_store_fails(self):
         code, out = self.run_tree({
-            "src/cli/decide_cmd.cc": '#include "core/memory_run_store.h"\n',
+            "src/doors/decide/decide.cc": '#include "core/memory_run_store.h"\n',
             "src/core/app/offline_run.h": '#include "core/memory_run_store.h"\n',
         })
         self.assertEqual(code, 1, out)
-        self.assertIn("src/cli/decide_cmd.cc:1: core/memory_run_store.h: a door includes no "
-                      "store backend", out)
+        self.assertIn("src/doors/decide/decide.cc:1: core/memory_run_store.h: a door "
+                      "(src/doors/<door>/, or a door library: src/mcp/) includes only", out)
         self.assertNotIn("offline_run.h", out)
 
-    # Tests that a door calling the store around the core fails: an HTTP handler, an MCP
-    # file or a door CLI command including a store port header (core/ports/store.h and
-    # the other ports; a value-only header such as kill_entry.h is fine).
+    # Tests that a door calling the store around the core fails: the egress proxy's
+    # command, an MCP file or `decide` including a store port header (core/ports/store.h
+    # and the other ports, the value-only kill_entry.h too: a door asks the facade).
     def test_door_including_store_port_fails(self):
         code, out = self.run_tree({
-            "src/cli/egress_cmd.cc": '#include "cli/cli_util.h"\n#include "core/ports/store.h"\n',
+            "src/doors/egress/command.cc": '#include "doors/egress/command.h"\n'
+                                           '#include "core/ports/store.h"\n',
             "src/mcp/pins.h": '#include "core/ports/pin_rows.h"\n',
-            "src/cli/decide_cmd.cc": '#include "core/ports/approvals.h"\n',
+            "src/doors/decide/decide.cc": '#include "core/ports/approvals.h"\n'
+                                          '#include "core/ports/kill_entry.h"\n',
         })
         self.assertEqual(code, 1, out)
-        self.assertIn("src/cli/egress_cmd.cc:2: core/ports/store.h: a door includes no store "
-                      "port header", out)
+        self.assertIn("src/doors/egress/command.cc:2: core/ports/store.h: a door "
+                      "(src/doors/<door>/, or a door library: src/mcp/) includes only", out)
         self.assertIn("src/mcp/pins.h:1: core/ports/pin_rows.h", out)
-        self.assertIn("src/cli/decide_cmd.cc:1: core/ports/approvals.h", out)
-        self.assertIn("3 violation(s)", out)
+        self.assertIn("src/doors/decide/decide.cc:1: core/ports/approvals.h", out)
+        self.assertIn("src/doors/decide/decide.cc:2: core/ports/kill_entry.h", out)
+        self.assertIn("4 violation(s)", out)
 
     # Tests that yaml-cpp outside the strict reader fails (the server config read around
     # policy/yaml_reader.h could accept a duplicate key), wherever the file is.
@@ -231,16 +262,16 @@ class LayersTest(unittest.TestCase):
     # Tests that a door reaching the engine, SQLite or libpq fails, each on its line.
     def test_door_including_engine_or_database_fails(self):
         code, out = self.run_tree({
-            "src/cli/decide_cmd.cc": '#include "engine/engine.h"\n',
+            "src/doors/decide/decide.cc": '#include "engine/engine.h"\n',
             "src/doors/http_api/x.cc": "#include <sqlite3.h>\n#include <libpq-fe.h>\n",
-            "src/cli/egress_cmd.cc": '#include "store/sqlite_audit_log.h"\n',
+            "src/doors/egress/command.cc": '#include "store/sqlite_audit_log.h"\n',
         })
         self.assertEqual(code, 1, out)
-        self.assertIn("src/cli/decide_cmd.cc:1: engine/engine.h: a door includes no engine header",
-                      out)
+        self.assertIn("src/doors/decide/decide.cc:1: engine/engine.h: a door (src/doors/<door>/, "
+                      "or a door library: src/mcp/) includes only", out)
         self.assertIn("src/doors/http_api/x.cc:1: sqlite3.h: a door includes no database client", out)
         self.assertIn("src/doors/http_api/x.cc:2: libpq-fe.h", out)
-        self.assertIn("src/cli/egress_cmd.cc:1: store/sqlite_audit_log.h", out)
+        self.assertIn("src/doors/egress/command.cc:1: store/sqlite_audit_log.h", out)
         self.assertIn("4 violation(s)", out)
 
     # Tests that the audit module naming a database fails, each on its line: a client
