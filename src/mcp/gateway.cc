@@ -493,11 +493,8 @@ void Gateway::OnClientResponse(Message& msg) {
   {
     std::lock_guard lock(mu_);
     std::optional<uint64_t> cid = IssuedId(msg.id);
-    auto it = cid ? server_requests_.find(*cid) : server_requests_.end();
-    if (it != server_requests_.end()) {
-      server_id = std::move(it->second);
-      server_requests_.erase(it);
-      server_request_ids_.erase(IdKey(server_id));
+    if (std::optional<json::value> answered = cid ? server_requests_.Answer(*cid) : std::nullopt) {
+      server_id = std::move(*answered);
     }
   }
   if (server_id.is_null()) {
@@ -676,15 +673,14 @@ void Gateway::ForwardToServerLocked(json::value& doc, const json::value& client_
 
 void Gateway::OnUpstreamClosed(std::string_view why) {
   std::map<std::string, Pending, std::less<>> pending;
-  std::map<std::string, Listen, std::less<>> listens;
+  std::map<std::string, Subscription, std::less<>> listens;
   {
     std::lock_guard lock(mu_);
-    listens.swap(listens_);
+    listens = subscriptions_.TakeAll();
     upstream_closed_ = true;
     upstream_closed_why_ = std::string(why);
     pending.swap(pending_);
-    server_requests_.clear();
-    server_request_ids_.clear();
+    server_requests_.Clear();
     catalog_loading_ = false;
     catalog_cv_.notify_all();
   }

@@ -164,10 +164,14 @@
 #include "interlock/decision.h"
 #include "interlock/result.h"
 #include "interlock/tool_call.h"
+#include "mcp/enforcer.h"
 #include "mcp/framing.h"
 #include "mcp/json_schema.h"
 #include "mcp/pins.h"
 #include "mcp/revision.h"
+#include "mcp/server_request_ids.h"
+#include "mcp/subscriptions.h"
+#include "mcp/task_table.h"
 #include "mcp/upstream_revision.h"
 #include "telemetry/tool_call_trace.h"
 
@@ -176,125 +180,6 @@ class RequestStates;
 }
 
 namespace interlock::mcp {
-
-// What the gateway reports after an allowed call ran (mirrors store::CallResult).
-struct ToolResult {
-  // A call that did not complete: no output, `why` as the error.
-  static ToolResult Failure(std::string why) {
-    ToolResult r;
-    r.ok = false;
-    r.output_json = "null";
-    r.error = std::move(why);
-    return r;
-  }
-  bool ok = true;
-  // Canonical JSON, the upstreams' secrets masked; whole: the core masks the call's
-  // redacted values in it before cutting it (core::ResultJson).
-  std::string output_json;
-  std::string error;
-  // Outcome receipts: the connections the server made during the call (canonical JSON
-  // array, GatewayOptions::egress_receipts); empty: none.
-  std::string egress_json;
-  // The upstream credential the call was forwarded with (GatewayOptions::credential_for:
-  // kind, issuer, audience, scopes, subject, fingerprint; never the token), canonical
-  // JSON; empty: none.
-  std::string credential_json;
-};
-
-// How the gateway reaches the shared core. Implementations: GuardEnforcer (standalone,
-// the local Guard on the embedded store), DaemonEnforcer (HTTP to a daemon) and, inside
-// the daemon, server::McpEnforcer.
-// Every method fails closed: an Enforcer that cannot decide returns a deny decision
-// (STORE_UNAVAILABLE and the like), never an allow. Thread-safety: any thread.
-class Enforcer {
- public:
-  struct Outcome {
-    Outcome() = default;
-    Outcome(Decision d, std::string call) : decision(std::move(d)), call_id(std::move(call)) {}
-    Decision decision;
-    std::string call_id;  // empty when nothing was recorded
-    // APPROVAL_REQUIRED: the pending approval and its reviewer page (from the core's
-    // answer; approval_url is empty where there is no reviewer page).
-    std::string approval_id;
-    std::string approval_url;
-    // APPROVAL_REQUIRED that only the person at the MCP client can answer (standalone
-    // `interlock mcp` when the client declared elicitation: GuardEnforcer). The gateway
-    // asks them (elicitation/create, docs/mcp.md#approvals-at-the-mcp-client) instead of
-    // AwaitApproval, and reports their answer with AnswerAtClient. False everywhere else.
-    bool ask_client = false;
-    std::chrono::milliseconds time_left{0};  // ask_client: until the approval's timeout
-    std::string shown_args_json;             // ask_client: the arguments as audited (redacted)
-  };
-  // What the person at the MCP client answered (or that nobody did in time).
-  struct ClientAnswer {
-    enum class Kind { kApprove, kDeny, kTimeout, kRefused } kind = Kind::kDeny;
-    std::string comment;  // their comment, or why (decline, cancel, a refused answer)
-  };
-  virtual ~Enforcer() = default;
-  // The MCP client's initialize request declared (or not) the elicitation capability.
-  // Only an Enforcer without a reviewer service of its own (GuardEnforcer) uses it.
-  virtual void SetClientElicitation(bool supported) { (void)supported; }
-  // The answer to an `ask_client` approval, recorded as the local user's verdict through
-  // the core's approval path (vote, grant or deny, audit); returns the final outcome
-  // (allow after the release, or a deny with the reason). Default: fails closed.
-  virtual Outcome AnswerAtClient(const Outcome& pending, const ClientAnswer& answer) {
-    (void)answer;
-    Outcome out = pending;
-    out.decision =
-        DenyDecision(Code::kApprovalDenied, "this enforcer cannot take approvals at the MCP client",
-                     "mcp.gateway");
-    out.decision.tool = pending.decision.tool;
-    return out;
-  }
-  virtual Outcome Decide(ToolCall call) = 0;
-  // Blocks until the approval of a call decided APPROVAL_REQUIRED is resolved, or until
-  // cancelled() returns true (then returns anything; the gateway drops it). Calls
-  // progress() about once a second while waiting.
-  virtual Outcome AwaitApproval(const Outcome& pending, const std::function<bool()>& cancelled,
-                                const std::function<void()>& progress) = 0;
-  virtual Status RecordResult(std::string_view call_id, const ToolResult& result) = 0;
-  // The rehearsal of `pending` (decided REHEARSAL_REQUIRED) ran with `result`: the core
-  // records it and decides the real call `call` (core::Guard::CompleteRehearsal), answered
-  // like Decide (allow, APPROVAL_REQUIRED, or a deny such as REHEARSAL_FAILED).
-  // The default fails closed: an Enforcer that cannot report rehearsals denies the call.
-  virtual Outcome Rehearsed(const Outcome& pending, ToolCall call, const ToolResult& result) {
-    (void)result;
-    Decision d = DenyDecision(Code::kRehearsalFailed,
-                              "this enforcer cannot report rehearsals, so the call is not run",
-                              "mcp.gateway");
-    d.tool = call.tool;
-    return {std::move(d), pending.call_id};
-  }
-  // The caller stopped waiting for the approval of `pending` (`reason` says why: the
-  // client cancelled, timed out or disconnected): the approval is withdrawn so that no
-  // reviewer decides a call nobody waits for. An approval decided meanwhile stays
-  // decided (kAlreadyExists). Errors are values; the caller logs them.
-  virtual Status Withdraw(const Outcome& pending, std::string_view reason) = 0;
-  // The approval of `pending` as it stands now, without waiting (approvals over MRTR,
-  // docs/mcp.md#approvals-over-mrtr): a final verdict (allow, the call released on this
-  // delivery; or a deny), or APPROVAL_REQUIRED while it is pending, with approval_url set
-  // (and, for an approval asked at the client, ask_client, time_left and shown_args_json).
-  // The default fails closed: an Enforcer that cannot look denies the call.
-  virtual Outcome CheckApproval(const Outcome& pending) {
-    Outcome out = pending;
-    out.ask_client = false;
-    out.decision = DenyDecision(Code::kStoreUnavailable,
-                                "this enforcer cannot look up an approval without waiting for it",
-                                "mcp.gateway");
-    out.decision.tool = pending.decision.tool;
-    return out;
-  }
-  // The run this enforcer decides in ("" when it has none yet): a requestState is bound to it.
-  virtual std::string RunId() const { return {}; }
-  // Ok when no kill switch covers this enforcer's agent and run now. Asked before a call
-  // decided earlier is continued without a new decision (the client's retry of the
-  // server's own input_required): a switch engaged meanwhile stops it. kPermissionDenied
-  // names the switch; any other error means it could not be looked up. The default
-  // fails closed: an enforcer that cannot look continues nothing.
-  virtual Status KillSwitchClear() {
-    return Error::Unavailable("this enforcer cannot look up the kill switch");
-  }
-};
 
 // What the agent may see of the MCP server's tools (engine::ViewTool): the gateway asks
 // for every tools/list page and for a result's structuredContent. Implementations:
@@ -530,28 +415,6 @@ class Gateway {
     uint64_t seq = 0;  // eviction order
     std::chrono::steady_clock::time_point opened;
   };
-  // A task a server made of a 2026-07-28 client's tools/call (the tasks extension;
-  // gateway_tasks.cc, docs/mcp.md#tasks), by the server's task id. The call was decided once,
-  // when it came; its outcome is recorded once, when a tasks/get first shows it terminal (or
-  // as not observed when the task is evicted, outlives its ttl, or the session ends).
-  struct OpenTask {
-    std::shared_ptr<const Enforcer::Outcome> outcome;  // the decision it was forwarded under
-    std::string tool;
-    std::string credential_json;
-    std::string authorization;  // the latest it was sent with (Pending::authorization)
-    std::string created_at;     // the server's createdAt (RFC 3339), for answers of Interlock's
-    std::string last_status;    // the latest status the client was shown
-    std::vector<std::string> outstanding;  // inputRequests keys shown, not yet answered; sorted
-    // The terminal outcome first shown (status, and the result or error it carried): a task
-    // ended stays ended; a later answer saying otherwise is refused (TerminalOutcomeKey).
-    std::string terminal;
-    bool recorded = false;  // its outcome is in the call's record
-    uint64_t seq = 0;       // eviction order
-    std::chrono::steady_clock::time_point expires;
-  };
-  static constexpr size_t kMaxOpenTasks = 256;
-  static constexpr std::chrono::hours kMaxTaskLife{24};
-  static constexpr size_t kMaxTaskIdBytes = 256;
   static constexpr int kMaxInputRounds = 8;
   // A retry later than this is decided as a new call (the first decision is not stretched
   // over an afternoon).
@@ -773,22 +636,7 @@ class Gateway {
   // subscriptions/listen of a 2026-07-28 client (gateway_listen.cc; docs/mcp.md#subscriptions):
   // forwarded to a modern server under the gateway's id, or served by the gateway for a
   // legacy one (the list-changed kinds only). What reaches the client is what it asked for,
-  // under its own request id.
-  struct Listen {
-    bool tools = false;
-    bool prompts = false;
-    bool resources = false;
-    std::vector<std::string> uris;  // resourceSubscriptions, sorted
-    uint64_t server_id = 0;         // forwarded under this id; 0: served by the gateway
-    bool Wants(std::string_view method, const boost::json::object& params) const;
-  };
-  // The filter a client asks for (params.notifications), or why it cannot be read.
-  static Result<Listen> ReadListenFilter(const boost::json::value& request);
-  // The client's filter narrowed to what `offered` (the server's acknowledgment, or the
-  // gateway's own offer for a legacy server) grants.
-  static boost::json::object Honored(const Listen& asked, const boost::json::object& offered);
-  static constexpr size_t kMaxListens = 16;
-  static constexpr size_t kMaxListenUris = 256;
+  // under its own request id (the filter and the table: subscriptions.h).
   void HandleListen(boost::json::value doc, const boost::json::value& id, UpstreamEra era);
   // A server notification carrying a subscription id: relayed to the subscription the gateway
   // forwarded under that id (rewritten to the client's), or dropped. False: it carries none.
@@ -886,11 +734,9 @@ class Gateway {
   // Every client request accepted and not yet answered, by IdKey of the client's id: the
   // server-side id it was forwarded with (0: not forwarded, being decided or held).
   std::map<std::string, uint64_t, std::less<>> client_ids_;
-  // Server requests relayed to the client: by the gateway's client-side id, the server's
-  // own id; and by IdKey of the server's id, the client-side one.
-  std::map<uint64_t, boost::json::value> server_requests_;
-  std::map<std::string, uint64_t, std::less<>> server_request_ids_;
-  uint64_t next_client_side_id_ = 1;
+  // Server requests relayed to the client, and the client-side ids the gateway issues (also
+  // for input_asks_).
+  ServerRequestIds server_requests_;     // mu_
   size_t recorded_server_refusals_ = 0;  // RelayServerRequest: refusals recorded so far
   std::map<std::string, CatalogEntry, std::less<>> catalog_;
   std::map<std::string, CatalogEntry, std::less<>> catalog_next_;  // being listed
@@ -928,8 +774,8 @@ class Gateway {
   boost::json::object client_capabilities_;
   boost::json::value client_info_;
   std::map<std::string, OpenCall, std::less<>> open_calls_;  // mu_, by OpenKey
-  std::map<std::string, OpenTask, std::less<>> tasks_;       // mu_, by the server's task id
-  std::map<std::string, Listen, std::less<>> listens_;       // mu_, by IdKey of the client's id
+  TaskTable tasks_;                                          // mu_ (gateway_tasks.cc)
+  Subscriptions subscriptions_;                              // mu_
   // Input requests put to a legacy client, by the gateway's client-side id: the ask and
   // its input key (mu_).
   std::map<uint64_t, std::pair<std::shared_ptr<InputAsk>, std::string>> input_asks_;

@@ -1,5 +1,6 @@
 // Internal to the Gateway's implementation (gateway*.cc): the constants and helpers its
-// files share. Not for use outside src/mcp/gateway*.cc.
+// files share (and the parts it is made of: subscriptions.cc, task_table.cc). Not for use
+// outside src/mcp.
 #ifndef INTERLOCK_MCP_GATEWAY_INTERNAL_H_
 #define INTERLOCK_MCP_GATEWAY_INTERNAL_H_
 
@@ -31,7 +32,7 @@ inline constexpr char kUnnamedTool[] = "(invalid tool name)";
 inline constexpr std::string_view kOwnIdPrefix = "interlock-";
 // Server requests waiting for the client's answer; more are refused (a server that never
 // sees its requests answered cannot grow the gateway's maps without bound).
-inline constexpr size_t kMaxServerRequestsInFlight = 1024;
+inline constexpr size_t kMaxServerRequestsInFlight = ServerRequestIds::kMaxInFlight;
 // Refusals of server requests in Interlock's id space recorded through the core per
 // gateway; later ones are refused and logged only (a server cannot flood the audit trail).
 inline constexpr size_t kMaxRecordedServerRefusals = 32;

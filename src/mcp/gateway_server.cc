@@ -243,14 +243,12 @@ void Gateway::OnServerLine(std::string_view line, const json::value* related) {
       if (rid != nullptr && ForgetRelayedRequest(*rid)) return;
       if (rid != nullptr) {
         std::lock_guard lock(mu_);
-        auto it = server_request_ids_.find(IdKey(*rid));
-        if (it == server_request_ids_.end()) {
+        std::optional<uint64_t> client_side = server_requests_.Cancel(IdKey(*rid));
+        if (!client_side) {
           Log("dropped the server's notifications/cancelled for no request of its own");
           return;
         }
-        *rid = json::value(it->second);
-        server_requests_.erase(it->second);
-        server_request_ids_.erase(it);
+        *rid = json::value(*client_side);
       }
     }
     if (ClientSpeaksModern() && msg->method != "notifications/progress") {
@@ -294,27 +292,20 @@ void Gateway::OnServerLine(std::string_view line, const json::value* related) {
 void Gateway::RelayServerRequest(json::value doc, const json::value& id) {
   const std::string key = IdKey(id);
   bool duplicate = false;
-  bool full = false;
-  uint64_t client_side = 0;
+  std::optional<uint64_t> client_side;
   if (RefusedOwnIdSpace(doc, id)) return;  // gateway_relay.cc
   {
     std::lock_guard lock(mu_);
-    duplicate = server_request_ids_.count(key) != 0;
-    full = server_requests_.size() >= kMaxServerRequestsInFlight;
-    if (!duplicate && !full) {
-      client_side = next_client_side_id_++;
-      server_requests_.emplace(client_side, id);
-      server_request_ids_.emplace(key, client_side);
-    }
+    client_side = server_requests_.Relay(key, id, &duplicate);
   }
-  if (duplicate || full) {
+  if (!client_side) {
     const std::string why = duplicate ? "request id already in use by a request in flight"
                                       : "too many requests to the client in flight";
     Log("refused a server request: " + why);
     to_server_(ErrorResponse(id, kInvalidRequest, "Interlock: " + why));
     return;
   }
-  doc.get_object()["id"] = client_side;
+  doc.get_object()["id"] = *client_side;
   SendToClient(doc);
 }
 
@@ -523,7 +514,7 @@ std::string Gateway::AskLegacyClient(const json::object& result, const Pending& 
       return "too many questions to the client in flight; the call did not complete";
     }
     for (const auto& kv : requests->get_object()) {
-      const uint64_t id = next_client_side_id_++;
+      const uint64_t id = server_requests_.Issue();
       input_asks_.emplace(id, std::make_pair(ask, std::string(kv.key())));
       ++ask->waiting;
       json::object q{{"jsonrpc", "2.0"}, {"id", id}, {"method", kv.value().at("method")}};

@@ -35,6 +35,7 @@
 #include "mcp/gateway_internal.h"
 #include "mcp/revision.h"
 #include "mcp/task_state.h"
+#include "mcp/task_table.h"
 #include "mcp/upstream_revision.h"
 
 namespace interlock::mcp {
@@ -49,21 +50,12 @@ namespace {
 constexpr std::string_view kNotFound =
     "Failed to retrieve task: Task not found (Interlock: no task of this session has that id)";
 
-// What a terminal reading says, for comparing later answers with it: its status and the
-// outcome the record holds (a completed task's whole result as the server sent it, a failed
-// one's error). A cancelled task's statusMessage may change; its status may not.
-std::string TerminalOutcomeKey(const TaskReading& read) {
-  if (read.status == "completed") return read.status + '\n' + read.outcome.output_json;
-  if (read.status == "failed") return read.status + '\n' + read.outcome.error;
-  return read.status;
-}
-
 }  // namespace
 
 bool Gateway::OpenTaskOf(json::object& msg, const Pending& p, std::string* why) {
   json::object& task = msg["result"].get_object();
   const json::value* id_value = task.if_contains("taskId");
-  const bool usable_id = UsableTaskId(id_value, kMaxTaskIdBytes);
+  const bool usable_id = UsableTaskId(id_value, TaskTable::kMaxIdBytes);
   const std::string task_id = usable_id ? std::string(id_value->get_string()) : std::string();
   const json::object request{{"params", p.params}};
   if (legacy_client_.load() || !IsModern(ClientRevisionOf(request)) ||
@@ -81,49 +73,25 @@ bool Gateway::OpenTaskOf(json::object& msg, const Pending& p, std::string* why) 
   }
   if (why->empty()) {
     std::vector<OpenTask> ended;
+    OpenTask t;
+    t.outcome = p.outcome;
+    t.tool = p.tool;
+    t.credential_json = p.credential_json;
+    t.authorization = p.authorization;
+    t.created_at = StringMember(task, "createdAt");
     {
       std::lock_guard lock(mu_);
       const auto now = std::chrono::steady_clock::now();
-      for (auto it = tasks_.begin(); it != tasks_.end();) {
-        if (it->second.expires <= now) {
-          ended.push_back(std::move(it->second));
-          it = tasks_.erase(it);
-        } else {
-          ++it;
-        }
-      }
-      if (tasks_.count(task_id) != 0) {
+      t.expires = now + TaskLife(task, TaskTable::kMaxLife);
+      if (!tasks_.Open(task_id, std::move(t), now, &ended)) {
         *why = "the MCP server returned the id of a task already open in this session (" +
                Quoted(task_id.substr(0, 64)) + "); the call's outcome is unknown";
-      } else {
-        if (tasks_.size() >= kMaxOpenTasks) {
-          // The oldest: one already recorded if any (nothing is lost), else the oldest open.
-          auto victim = tasks_.end();
-          for (auto it = tasks_.begin(); it != tasks_.end(); ++it) {
-            if (victim == tasks_.end() || it->second.recorded > victim->second.recorded ||
-                (it->second.recorded == victim->second.recorded &&
-                 it->second.seq < victim->second.seq)) {
-              victim = it;
-            }
-          }
-          ended.push_back(std::move(victim->second));
-          tasks_.erase(victim);
-        }
-        OpenTask t;
-        t.outcome = p.outcome;
-        t.tool = p.tool;
-        t.credential_json = p.credential_json;
-        t.authorization = p.authorization;
-        t.created_at = StringMember(task, "createdAt");
-        t.seq = next_open_seq_++;
-        t.expires = std::chrono::steady_clock::now() + TaskLife(task, kMaxTaskLife);
-        tasks_.emplace(task_id, std::move(t));
       }
     }
-    for (const OpenTask& t : ended) {
-      RecordNotObserved(
-          "", t,
-          "forgotten: over " + std::to_string(kMaxOpenTasks) + " tasks open, or past its ttl");
+    for (const OpenTask& e : ended) {
+      RecordNotObserved("", e,
+                        "forgotten: over " + std::to_string(TaskTable::kMaxOpen) +
+                            " tasks open, or past its ttl");
     }
   }
   if (why->empty()) {
@@ -131,7 +99,7 @@ bool Gateway::OpenTaskOf(json::object& msg, const Pending& p, std::string* why) 
         !refused.empty()) {
       *why = refused;
       std::lock_guard lock(mu_);
-      tasks_.erase(task_id);
+      tasks_.Erase(task_id);
     }
   }
   if (!why->empty()) {
@@ -154,29 +122,20 @@ std::string Gateway::ApplyTaskState(const std::string& task_id, const std::strin
   TaskReading read = ReadTaskState(task, created, rules);
   if (!read.refused.empty()) return read.refused;
   std::string contradicted;
+  TaskTable::Shown shown = TaskTable::Shown::kTaken;
   {
     std::lock_guard lock(mu_);
-    auto it = tasks_.find(task_id);
-    // Ended meanwhile (a kill switch, the session ending): nothing of it reaches the client
-    // unrecorded.
-    if (it == tasks_.end()) return "the task is no longer followed through Interlock";
-    // A task shown ended stays ended, with the outcome the record holds: a server that says
-    // "failed" (recorded) and then "completed: tests PASSED" would have the agent act on
-    // what the trail never holds.
-    const std::string terminal = read.terminal ? TerminalOutcomeKey(read) : std::string();
-    if (!it->second.terminal.empty() && terminal != it->second.terminal) {
-      contradicted = "the MCP server changed the outcome of a task it had reported " +
-                     it->second.last_status + " (now " + Quoted(read.status.substr(0, 32)) + ")";
-    } else {
-      it->second.last_status = read.status;
-      if (read.terminal) it->second.terminal = terminal;
-      it->second.outstanding = std::move(read.outstanding);
-      if (task.contains("ttlMs")) {
-        it->second.expires = std::chrono::steady_clock::now() + TaskLife(task, kMaxTaskLife);
-      }
+    std::optional<std::chrono::steady_clock::time_point> renewed;
+    if (task.contains("ttlMs")) {
+      renewed = std::chrono::steady_clock::now() + TaskLife(task, TaskTable::kMaxLife);
     }
+    shown = tasks_.Show(task_id, read, renewed, &contradicted);
   }
-  if (!contradicted.empty()) {
+  // Ended meanwhile (a kill switch, the session ending): nothing of it reaches the client
+  // unrecorded.
+  if (shown == TaskTable::Shown::kUnknown)
+    return "the task is no longer followed through Interlock";
+  if (shown == TaskTable::Shown::kContradicted) {
     // Its first outcome is recorded already (kAlreadyExists for a second): the contradiction
     // is recorded as a refusal of its own, under the tool's name.
     const json::value params = json::object{{"name", tool}};
@@ -202,7 +161,7 @@ bool Gateway::StoppedByKillSwitch(const std::string& task_id, const std::string&
   CancelTaskAtServer(task_id, authorization);
   {
     std::lock_guard lock(mu_);
-    tasks_.erase(task_id);
+    tasks_.Erase(task_id);
   }
   if (method == "tasks/get") {
     AnswerClient(ResultResponse(id, FailedTask(task_id, why)));
@@ -216,11 +175,7 @@ bool Gateway::RecordTaskOnce(const std::string& task_id, ToolResult r) {
   std::string call_id;
   {
     std::lock_guard lock(mu_);
-    auto it = tasks_.find(task_id);
-    if (it == tasks_.end() || it->second.recorded || !it->second.outcome) return false;
-    it->second.recorded = true;
-    call_id = it->second.outcome->call_id;
-    r.credential_json = it->second.credential_json;
+    if (!tasks_.MarkRecorded(task_id, &call_id, &r.credential_json)) return false;
   }
   if (call_id.empty()) return false;
   if (options_.egress_receipts) r.egress_json = options_.egress_receipts(call_id);
@@ -268,7 +223,7 @@ void Gateway::HandleTaskRequest(json::value doc, const json::value& id, const st
   const json::value* id_value = params != nullptr && params->is_object()
                                     ? params->get_object().if_contains("taskId")
                                     : nullptr;
-  if (!UsableTaskId(id_value, kMaxTaskIdBytes)) {
+  if (!UsableTaskId(id_value, TaskTable::kMaxIdBytes)) {
     AnswerClient(ErrorResponse(id, kInvalidParams, "Interlock: params.taskId must be a task id"));
     return;
   }
@@ -283,30 +238,17 @@ void Gateway::HandleTaskRequest(json::value doc, const json::value& id, const st
     }
     for (const auto& kv : responses->get_object()) answered.emplace_back(kv.key());
   }
-  std::shared_ptr<const Enforcer::Outcome> outcome;
-  std::string tool;
-  std::string authorization;
-  std::vector<std::string> stray;  // inputResponses keys answering nothing outstanding
+  TaskTable::Followed followed;
   std::optional<OpenTask> expired;
   {
     std::lock_guard lock(mu_);
-    auto it = tasks_.find(task_id);
-    if (it != tasks_.end() && it->second.expires <= std::chrono::steady_clock::now()) {
-      expired = std::move(it->second);
-      tasks_.erase(it);
-      it = tasks_.end();
-    }
-    if (it != tasks_.end()) {
-      outcome = it->second.outcome;
-      tool = it->second.tool;
-      authorization = it->second.authorization;
-      for (const std::string& k : answered) {
-        if (!std::binary_search(it->second.outstanding.begin(), it->second.outstanding.end(), k)) {
-          stray.push_back(k);
-        }
-      }
-    }
+    followed = tasks_.Follow(task_id, answered, std::chrono::steady_clock::now(), &expired);
   }
+  const std::shared_ptr<const Enforcer::Outcome>& outcome = followed.outcome;
+  const std::string& tool = followed.tool;
+  const std::string& authorization = followed.authorization;
+  // inputResponses keys answering nothing outstanding
+  const std::vector<std::string>& stray = followed.stray;
   if (expired) {
     RecordNotObserved(task_id, *expired, "its ttl ended");
     AnswerClient(
@@ -358,14 +300,7 @@ void Gateway::HandleTaskRequest(json::value doc, const json::value& id, const st
       p.tool = tool;
       p.task_id = task_id;
       ForwardToServerLocked(doc, id, std::move(p));
-      auto it = tasks_.find(task_id);
-      if (it != tasks_.end() && credential) it->second.authorization = credential->authorization;
-      if (it != tasks_.end() && !answered.empty()) {
-        std::vector<std::string>& left = it->second.outstanding;
-        for (const std::string& k : answered) {
-          left.erase(std::remove(left.begin(), left.end(), k), left.end());
-        }
-      }
+      tasks_.Forwarded(task_id, credential ? &credential->authorization : nullptr, answered);
     }
   }
   if (!closed_why.empty()) {
@@ -405,7 +340,7 @@ void Gateway::HandleTaskAnswer(json::object& msg, const Pending& p) {
           (m != nullptr && m->is_string() ? std::string(m->get_string()) : std::string()));
       (void)RecordTaskOnce(p.task_id, std::move(r));
       std::lock_guard lock(mu_);
-      tasks_.erase(p.task_id);
+      tasks_.Erase(p.task_id);
     }
     return;
   }
@@ -421,9 +356,7 @@ void Gateway::HandleTaskAnswer(json::object& msg, const Pending& p) {
   std::string authorization;
   {
     std::lock_guard lock(mu_);
-    if (auto it = tasks_.find(p.task_id); it != tasks_.end()) {
-      authorization = it->second.authorization;
-    }
+    authorization = tasks_.AuthorizationOf(p.task_id);
   }
   ToolResult r;
   r.ok = false;
@@ -433,7 +366,7 @@ void Gateway::HandleTaskAnswer(json::object& msg, const Pending& p) {
   CancelTaskAtServer(p.task_id, authorization);
   *result = FailedTask(p.task_id, why + "; the task was cancelled");
   std::lock_guard lock(mu_);
-  tasks_.erase(p.task_id);
+  tasks_.Erase(p.task_id);
 }
 
 void Gateway::CancelTaskAtServer(const std::string& task_id, const std::string& authorization) {
@@ -470,7 +403,7 @@ json::object Gateway::FailedTask(const std::string& task_id, const std::string& 
   std::string created;
   {
     std::lock_guard lock(mu_);
-    if (auto it = tasks_.find(task_id); it != tasks_.end()) created = it->second.created_at;
+    created = tasks_.CreatedAtOf(task_id);
   }
   return json::object{
       {"resultType", "complete"},
@@ -487,7 +420,7 @@ void Gateway::EndOpenTasks(std::string_view why) {
   std::map<std::string, OpenTask, std::less<>> tasks;
   {
     std::lock_guard lock(mu_);
-    tasks.swap(tasks_);
+    tasks = tasks_.TakeAll();
   }
   for (const auto& [task_id, t] : tasks) RecordNotObserved(task_id, t, why);
 }

@@ -43,7 +43,7 @@ bool PrimitiveType(const json::object& schema) {
   return primitives == 1;
 }
 
-struct Walk {
+struct HeaderWalk {  // not Walk: sandbox_view.cc has one (unity batches)
   std::vector<ParamHeader> out;
   std::set<std::string> seen;  // lower-cased names
   std::vector<std::string> path;
@@ -114,7 +114,7 @@ struct Walk {
 }  // namespace
 
 Result<std::vector<ParamHeader>> ParamHeadersOf(const json::value& input_schema) {
-  Walk w;
+  HeaderWalk w;
   w.Schema(input_schema, true, 0);
   if (!w.error.empty()) return Error::Invalid(w.error);
   return std::move(w.out);

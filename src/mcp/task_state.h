@@ -18,7 +18,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
-#include "mcp/gateway.h"
+#include "mcp/enforcer.h"
 
 namespace interlock::mcp {
 
