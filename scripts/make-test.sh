@@ -11,6 +11,7 @@
 # fixture UpgradeLastReleaseBuild, UpgradeTest.*, UpgradePgTest.*) run last, once it is
 # there. ctest alone still builds it in the UpgradeLastReleaseBuild fixture.
 set -eu
+started=$(date +%s)
 build="${1:?usage: make-test.sh BUILD_DIR JOBS}"
 jobs="${2:?usage: make-test.sh BUILD_DIR JOBS}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -37,6 +38,7 @@ cmake --build "$build" -j "$jobs" --target interlock interlock-sandbox-bridge
 setsid "$root/scripts/prepare-tests.sh" --package "$build" >"$build/prepare-package.log" 2>&1 &
 pkg_pid=$!
 cmake --build "$build" -j "$jobs"
+echo "make-test: built at $(($(date +%s) - started))s"
 
 rc=0
 for step in npm package; do
@@ -61,6 +63,7 @@ if [ -z "$old_pid" ]; then
 fi
 rc=0
 tests -E '^Upgrade' || rc=$?
+echo "make-test: the tests but the upgrade tests done at $(($(date +%s) - started))s"
 # A failed or killed build is not an error here: the fixture builds it again, or fails
 # saying why (a shallow clone, say).
 wait "$old_pid" || true

@@ -13,6 +13,11 @@
 # Prints the program's path (OUT_DIR/interlock) as its last line of stdout; exits 1 with the
 # reason (and how to fix it) on stderr otherwise. The program is cached: a second run with
 # the same commit and flags only checks OUT_DIR/STAMP. Concurrent runs wait for each other.
+# It is also kept where the machine keeps it between clones, INTERLOCK_LAST_RELEASE_CACHE
+# (default ${XDG_CACHE_HOME:-~/.cache}/interlock/last-release; `off`: nowhere), in a folder
+# named by the STAMP's SHA-256: a fresh clone on the same machine (CI's next run, another
+# worktree) copies it from there instead of compiling it again. A cache that cannot be
+# written, or a copy that does not run, is passed over: the program is built as before.
 #
 # Kept small for CI (2 cores): `git archive COMMIT` into OUT_DIR/src, configured without
 # tests, benches or fuzzers, -O1 without debug info, no -Werror (a newer compiler's new
@@ -56,6 +61,8 @@ case $profile in
 esac
 stamp="$commit ${flags[*]}"
 bin=$out/interlock
+cache_root=${INTERLOCK_LAST_RELEASE_CACHE:-${XDG_CACHE_HOME:-${HOME:-/nonexistent}/.cache}/interlock/last-release}
+cached=$cache_root/$(printf '%s' "$stamp" | sha256sum | cut -c1-32)
 
 mkdir -p "$out"
 exec 9>"$out/.lock"
@@ -64,6 +71,17 @@ if [ -x "$bin" ] && [ "$(cat "$out/STAMP" 2>/dev/null)" = "$stamp" ]; then
   echo "$bin"
   exit 0
 fi
+if [ "$cache_root" != off ] && [ -x "$cached/interlock" ] &&
+  [ "$(cat "$cached/STAMP" 2>/dev/null)" = "$stamp" ] &&
+  cp "$cached/interlock" "$bin.tmp" 2>/dev/null && version=$("$bin.tmp" --version 2>/dev/null); then
+  mv "$bin.tmp" "$bin"
+  echo "$stamp" >"$out/STAMP"
+  echo "build-last-release: interlock at $commit ($profile) from the machine's cache" \
+    "$cached: $version" >&2
+  echo "$bin"
+  exit 0
+fi
+rm -f "$bin.tmp"
 
 if ! err=$(git -C "$src" cat-file -e "$commit^{commit}" 2>&1); then
   cat >&2 <<EOF
@@ -92,6 +110,13 @@ cp "$out/build/interlock" "$bin.tmp"
 mv "$bin.tmp" "$bin"
 echo "$stamp" >"$out/STAMP"
 rm -rf "$out/src" "$out/build"
+if [ "$cache_root" != off ]; then
+  if ! { mkdir -p "$cached" && cp "$bin" "$cached/interlock.$$" &&
+    mv "$cached/interlock.$$" "$cached/interlock" && echo "$stamp" >"$cached/STAMP"; } 2>/dev/null; then
+    rm -f "$cached/interlock.$$" 2>/dev/null || true
+    echo "build-last-release: not kept in $cached (cannot write there)" >&2
+  fi
+fi
 echo "build-last-release: interlock at $commit ($profile) built in $(($(date +%s) - start)) s" \
   "with -j$jobs: $("$bin" --version)" | tee -a "$log" >&2
 echo "$bin"
