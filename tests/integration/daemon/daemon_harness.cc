@@ -309,6 +309,18 @@ std::unique_ptr<Daemon> MemberDaemon(const std::string& dir, const std::string& 
   return daemon;
 }
 
+bool AllowedInAFreshRun(HttpClient& c, const std::string& token, const std::string& tool) {
+  HttpResult run = c.Request("POST", "/v1/runs", "{}", token);
+  if (run.status != 201 || !run.json.is_object() || !run.json.as_object().contains("run_id")) {
+    return false;
+  }
+  HttpResult r =
+      c.Request("POST", "/v1/runs/" + std::string(run.json.at("run_id").as_string()) + "/calls",
+                R"({"tool":")" + tool + R"(","args":{}})", token);
+  return r.json.is_object() && r.json.as_object().contains("code") &&
+         r.json.at("code") == "ALLOWED";
+}
+
 std::string CreateToken(const std::string& store, const std::string& role_flag,
                         const std::string& name, const std::vector<std::string>& extra) {
   int rc = -1;

@@ -98,6 +98,10 @@ class Daemon {
 std::unique_ptr<Daemon> MemberDaemon(const std::string& dir, const std::string& policy_yaml,
                                      const std::string& store);
 
+// Whether `tool` (called with no arguments) is ALLOWED in a fresh run of `token`'s agent,
+// through `c`: a fleet member serving again after its database came back or failed over.
+bool AllowedInAFreshRun(HttpClient& c, const std::string& token, const std::string& tool);
+
 // `interlock ARGS...` to completion; returns stdout (trimmed) and sets *exit_code.
 std::string RunInterlock(const std::vector<std::string>& args, int* exit_code = nullptr);
 

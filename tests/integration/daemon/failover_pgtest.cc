@@ -179,16 +179,8 @@ class FleetFailoverTest : public ::testing::Test {
   int64_t WaitUntilAllowed(int d) {
     const auto t0 = Clock::now();
     HttpClient c(daemons_[d]->port());
-    const bool allowed = WaitUntil(
-        [&] {
-          HttpResult run = c.Request("POST", "/v1/runs", "{}", token_);
-          if (run.status != 201) return false;
-          HttpResult r = c.Request(
-              "POST", "/v1/runs/" + std::string(run.json.at("run_id").as_string()) + "/calls",
-              R"({"tool":"read_document","args":{}})", token_);
-          return Code(r) == "ALLOWED";
-        },
-        milliseconds(kMaxRecoveryMs * 2), milliseconds(50));
+    const bool allowed = WaitUntil([&] { return AllowedInAFreshRun(c, token_, "read_document"); },
+                                   milliseconds(kMaxRecoveryMs * 2), milliseconds(50));
     if (!allowed) return -1;
     return std::chrono::duration_cast<milliseconds>(Clock::now() - t0).count();
   }

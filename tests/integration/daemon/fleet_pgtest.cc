@@ -374,17 +374,8 @@ TEST_F(FleetTest, DatabaseStoppedUnderLoadDeniesThenBothDaemonsRecover) {
   // Both daemons serve again, without a restart, within a bounded time.
   for (int d = 0; d < 2; ++d) {
     HttpClient c(daemons_[d]->port());
-    const bool recovered = WaitUntil(
-        [&] {
-          HttpResult run = c.Request("POST", "/v1/runs", "{}", token_);
-          if (run.status != 201) return false;
-          HttpResult r = c.Request(
-              "POST", "/v1/runs/" + std::string(run.json.at("run_id").as_string()) + "/calls",
-              R"({"tool":"read_document","args":{}})", token_);
-          return r.json.is_object() && r.json.as_object().contains("code") &&
-                 r.json.at("code") == "ALLOWED";
-        },
-        std::chrono::seconds(15), std::chrono::milliseconds(100));
+    const bool recovered = WaitUntil([&] { return AllowedInAFreshRun(c, token_, "read_document"); },
+                                     std::chrono::seconds(15), std::chrono::milliseconds(100));
     EXPECT_TRUE(recovered) << "daemon " << d << " did not recover\n" << daemons_[d]->log();
   }
   stop = true;
