@@ -82,6 +82,42 @@ syncs_end() {  # sets $syncs (run in this shell: it waits for perf)
   wait "$perf_pid" 2>/dev/null || true
   syncs=" syncs=$(awk -F, '/sys_enter_f/ {n += $1} END {print n + 0}' "$d/perf")"
 }
+# The Check's load: check_load (gRPC C++'s client), or with CLIENT=h2load nghttp2's h2load
+# posting the same Check as a prepared gRPC message (check_load --dump), a client about as
+# cheap per request as wrk, so the two paths get the same share of the two cores. h2load
+# reads no gRPC status: every measurement's answers are checked from the daemon's own
+# decision counter (GET /metrics), allow by allow. Prints one RESULT line like check_load's
+# (h2load gives the mean, not the median: p50_ms is its mean).
+decided() {
+  curl -s "http://127.0.0.1:$port/metrics" |
+    awk '/^interlock_decisions_total\{agent="bench-gw",code="allow"/ {n += $2} END {print n + 0}'
+}
+check_client() {  # CONNECTIONS THREADS
+  if [ "${CLIENT:-check_load}" != h2load ]; then
+    "$load" "$gport" "$token" "$1" "$secs"
+    return
+  fi
+  local before after out ok
+  before=$(decided)
+  out=$(h2load -c "$1" -t "$2" -m 1 -D "$secs" -d "$d/check.bin" \
+    -H 'content-type: application/grpc' -H 'te: trailers' \
+    "http://127.0.0.1:$gport/envoy.service.auth.v3.Authorization/Check")
+  after=$(decided)
+  ok=$(echo "$out" | sed -n 's/^requests: .* \([0-9]*\) succeeded.*/\1/p')
+  if [ "$((after - before))" -lt "${ok:-0}" ]; then
+    echo "h2load: $ok answers, $((after - before)) allows decided: the Check did not allow" >&2
+    echo "$out" >&2
+    exit 1
+  fi
+  echo "$out" | awk -v secs="$secs" -v ok="$ok" '/^time for request:/ {
+      mean = $6; unit = mean; sub(/[0-9.]+/, "", unit); sub(/[a-z]+$/, "", mean)
+      ms = unit == "us" ? mean / 1000 : (unit == "s" ? mean * 1000 : mean)
+      printf "RESULT rps=%.1f p50_ms=%.3f p99_ms=0 mean_of_h2load=1\n", ok / secs, ms }'
+}
+if [ "${CLIENT:-check_load}" = h2load ]; then
+  command -v h2load >/dev/null || { echo "h2load is not installed (nghttp2-client)" >&2; exit 2; }
+  "$load" --dump "$token" "$d/check.bin"
+fi
 # Warm up both paths (the run joined, the token cached, the gRPC threads started).
 MODE=calls RUN_ID=$run INTERLOCK_TOKEN=$token wrk -t1 -c4 -d1s -s "$root/bench/hook/hook.lua" \
   "http://127.0.0.1:$port" >/dev/null
@@ -101,7 +137,7 @@ for r in $(seq "$rounds"); do
     c1=$(cpu)
     snap >"$d/s1"
     syncs_start
-    chk=$(/usr/bin/time -f "%U %S" -o "$d/t" "$load" "$gport" "$token" "$c" "$secs" | grep RESULT)
+    chk=$(/usr/bin/time -f "%U %S" -o "$d/t" check_client "$c" "$t" | grep RESULT)
     syncs_end
     chk_syncs=$syncs
     chk_client=$(awk '{print $1 + $2}' "$d/t")

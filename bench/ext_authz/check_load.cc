@@ -19,9 +19,11 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "envoy/service/auth/v3/external_auth.grpc.pb.h"
@@ -98,13 +100,32 @@ auth::CheckRequest McpToolCall(const std::string& token) {
   return req;
 }
 
+// The same Check as one gRPC length-prefixed message (uncompressed flag, 4-byte big-endian
+// length, the serialized CheckRequest): the body h2load posts to /...Authorization/Check, so
+// a client as cheap as wrk can load the door (bench-ext-authz.sh CLIENT=h2load).
+int DumpFramed(const std::string& token, const std::string& path) {
+  const std::string message = McpToolCall(token).SerializeAsString();
+  std::string framed(5, '\0');
+  const auto n = static_cast<uint32_t>(message.size());
+  for (int i = 0; i < 4; ++i) framed[1 + i] = static_cast<char>((n >> (8 * (3 - i))) & 0xff);
+  framed += message;
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << framed;
+  return out.good() ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  // As the door does (grpc_service.cc): Debian's Abseil checks lock order on every lock.
+  // Debian's Abseil checks lock order on every lock (docs/performance.md): off, as in
+  // Abseil's release builds.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  if (argc == 4 && std::string_view(argv[1]) == "--dump") return DumpFramed(argv[2], argv[3]);
   if (argc != 5 && argc != 6) {
-    std::fprintf(stderr, "usage: check_load PORT TOKEN CONCURRENCY SECONDS [CHANNELS]\n");
+    std::fprintf(
+        stderr,
+        "usage: check_load PORT TOKEN CONCURRENCY SECONDS [CHANNELS]\n"
+        "       check_load --dump TOKEN FILE   (the Check as a gRPC message, for h2load)\n");
     return 2;
   }
   const std::string target = std::string("127.0.0.1:") + argv[1];
