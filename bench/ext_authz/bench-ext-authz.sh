@@ -114,6 +114,8 @@ check_client() {  # CONNECTIONS THREADS
       ms = unit == "us" ? mean / 1000 : (unit == "s" ? mean * 1000 : mean)
       printf "RESULT rps=%.1f p50_ms=%.3f p99_ms=0 mean_of_h2load=1\n", ok / secs, ms }'
 }
+export -f decided check_client
+export load gport token secs d port
 if [ "${CLIENT:-check_load}" = h2load ]; then
   command -v h2load >/dev/null || { echo "h2load is not installed (nghttp2-client)" >&2; exit 2; }
   "$load" --dump "$token" "$d/check.bin"
@@ -137,7 +139,8 @@ for r in $(seq "$rounds"); do
     c1=$(cpu)
     snap >"$d/s1"
     syncs_start
-    chk=$(/usr/bin/time -f "%U %S" -o "$d/t" check_client "$c" "$t" | grep RESULT)
+    # /usr/bin/time runs programs, not this shell's functions: check_client in a child bash.
+    chk=$(/usr/bin/time -f "%U %S" -o "$d/t" bash -c 'check_client "$@"' _ "$c" "$t" | grep RESULT)
     syncs_end
     chk_syncs=$syncs
     chk_client=$(awk '{print $1 + $2}' "$d/t")
