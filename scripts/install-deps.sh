@@ -13,8 +13,9 @@ PACKAGES=(
   curl openssl wrk python3 python3-setuptools python3-wheel python3-pip ninja-build chromium
   bubblewrap iproute2
   mmdebstrap dpkg-dev skopeo
-  # The ext_authz door (src/doors/ext_authz): gRPC C++ and protoc with its gRPC plugin.
-  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
+  # The ext_authz door (src/doors/ext_authz): nghttp2 (its HTTP/2 server), protobuf and
+  # protoc; gRPC C++ and protoc's gRPC plugin for the bench's client (check_load).
+  libnghttp2-dev libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
 )
 
 missing=()

@@ -117,7 +117,8 @@ int DumpFramed(const std::string& token, const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // As the door does (grpc_service.cc): Debian's Abseil checks lock order on every lock.
+  // Debian's Abseil checks lock order on every lock (docs/performance.md): off, as in
+  // Abseil's release builds.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   if (argc == 4 && std::string_view(argv[1]) == "--dump") return DumpFramed(argv[2], argv[3]);
   if (argc != 5 && argc != 6) {

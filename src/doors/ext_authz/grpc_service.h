@@ -1,20 +1,33 @@
 // ExtAuthzServer: the ext_authz door's listener, gRPC `envoy.service.auth.v3.Authorization/
 // Check` (the wire-compatible subset of Envoy's protos in proto/, README there) over plain
-// HTTP/2 on loopback or TLS, a listener of its own beside the daemon's HTTP one.
+// HTTP/2 with prior knowledge (h2c, as Envoy's gRPC clusters speak) on loopback, or TLS
+// (ALPN h2 only), a listener of its own beside the daemon's HTTP one.
+//
+// The one unary RPC is served on nghttp2 (the HTTP/2 library Envoy and curl use) over Asio,
+// on one io thread of the door's own (il-ext-authz) that reads requests and writes answers
+// (docs/performance.md): gRPC's unary protocol (PROTOCOL-HTTP2.md) as far as a Check needs
+// it. Anything else is answered as gRPC servers answer it: another :path UNIMPLEMENTED, a
+// content-type not application/grpc HTTP 415, a compressed message UNIMPLEMENTED (with
+// grpc-accept-encoding: identity), a message over max_body_bytes + 1 MiB RESOURCE_EXHAUSTED
+// as soon as its prefix says so (never buffered), a second message, a message cut short or
+// one that does not parse INTERNAL. Limits per connection: 256 concurrent streams, 16 KiB of
+// headers per request, 256 Checks owed an answer (streams the peer reset included: past it
+// the connection is not read), 5 s for the preface (TLS handshake included); at most 1,024
+// connections.
 //
 // Each Check is translated into HttpAttributes (headers from header_map when the gateway sends
 // it, else from headers; the body from raw_body when set, else body; a body cut by the
 // gateway, `x-envoy-auth-partial-body: true`, is marked partial), decided by
-// Door::CheckAsync (gRPC's asynchronous API on one thread of the door's, il-ext-authz, that
-// both takes requests and writes answers: the core's asynchronous decision comes back to it
-// through an alarm on its completion queue, no thread waits per call; docs/performance.md),
-// and answered as a CheckResponse: status
-// OK with ok_response.headers, or a non-OK status with denied_response (status, headers,
-// body). The RPC itself always succeeds; Envoy reads the answer's status.
-// Thread-safety: Start once, then Shutdown (idempotent) from any thread: Checks in flight
-// get until `grace`, and Shutdown returns once every Check taken has been answered (a Check
-// cancelled at `grace` is still answered, into the cancelled call). The Door must outlive
-// the server.
+// Door::CheckAsync (no thread waits per call: the answer, made on the store's thread once
+// the decision is durable, is posted back to the io thread), and answered as a
+// CheckResponse: status OK with ok_response.headers, or a non-OK status with denied_response
+// (status, headers, body). The RPC itself always succeeds; Envoy reads the answer's status.
+// A Check whose stream the client reset, or whose connection closed, is still decided; its
+// answer goes nowhere.
+// Thread-safety: Start once, then Shutdown (idempotent) from any thread: it stops accepting,
+// sends GOAWAY, gives Checks in flight until `grace`, then closes the connections, and
+// returns once every Check taken has been answered and the io thread has joined. The Door
+// must outlive the server.
 #ifndef INTERLOCK_DOORS_EXT_AUTHZ_GRPC_SERVICE_H_
 #define INTERLOCK_DOORS_EXT_AUTHZ_GRPC_SERVICE_H_
 

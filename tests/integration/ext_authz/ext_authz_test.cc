@@ -160,6 +160,41 @@ class ExtAuthzTest : public ::testing::Test {
     return json::parse(Str(answer, "denied_body"), ec);
   }
 
+  // Runs h2_attacks.mjs SCENARIO against the listener with `request` (check.mjs's shape);
+  // what it printed.
+  json::value Attack(const std::string& scenario, const json::object& request,
+                     const std::string& ca = "") {
+    std::vector<std::string> argv = {"/usr/bin/env", "node", kSuiteDir + "/h2_attacks.mjs",
+                                     std::to_string(grpc_port_), scenario};
+    if (!ca.empty()) argv.push_back(ca);
+    ProcessResult p = RunProcess(argv, json::serialize(request), 60s);
+    EXPECT_EQ(p.exit_code, 0) << p.err;
+    boost::system::error_code ec;
+    json::value v = json::parse(p.out, ec);
+    if (ec || !v.is_object()) {
+      ADD_FAILURE() << "h2_attacks.mjs " << scenario << " printed: " << p.out
+                    << "\nstderr: " << p.err;
+      return json::object{};
+    }
+    return v;
+  }
+
+  // The daemon's peak resident memory (VmHWM) in KiB.
+  int64_t DaemonPeakKib() const {
+    std::ifstream in("/proc/" + std::to_string(daemon_->pid()) + "/status");
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6));
+    }
+    return -1;
+  }
+
+  // Whether the audit holds a decision of `tool` (reviewer).
+  bool AuditHas(const std::string& tool) {
+    HttpResult r = client_->Request("GET", "/v1/audit?limit=1000", "", reviewer_);
+    return r.status == 200 && r.body.find(tool) != std::string::npos;
+  }
+
   static inline std::string setup_error_;
   TempDir dir_;
   std::unique_ptr<Daemon> daemon_;
@@ -416,6 +451,82 @@ TEST_F(ExtAuthzTest, ShutdownWithChecksInFlightAnswersEachAndNeverAllowsUnrecord
   }
 }
 
+// --- What the listener refuses (HTTP/2 a gRPC client never sends) ---
+
+constexpr int64_t kGrpcResourceExhausted = 8, kGrpcUnimplemented = 12, kGrpcInternal = 13;
+
+// Tests that a peer that connects and never sends the HTTP/2 preface (a slowloris holding a
+// connection) is closed after the listener's preface timeout (5 s).
+TEST_F(ExtAuthzTest, PeerThatNeverSendsThePrefaceIsClosedAfterTheTimeout) {
+  json::value a = Attack("preface", {});
+  EXPECT_TRUE(a.at("closed").as_bool()) << json::serialize(a);
+  EXPECT_GE(Int(a, "after_ms"), 4000) << json::serialize(a);
+  EXPECT_LT(Int(a, "after_ms"), 15000) << json::serialize(a);
+}
+
+// Tests that a compressed message (flag 1) is refused UNIMPLEMENTED naming the one encoding
+// accepted (grpc-accept-encoding: identity), never decompressed nor decided.
+TEST_F(ExtAuthzTest, CompressedMessageIsRefusedAndNotDecided) {
+  json::value a = Attack("compressed", McpPost(ToolCallBody("read_file")));
+  EXPECT_EQ(Int(a, "grpc_status"), kGrpcUnimplemented) << json::serialize(a);
+  EXPECT_EQ(Str(a, "accept_encoding"), "identity") << json::serialize(a);
+  EXPECT_EQ(Int(a, "data_bytes"), 0) << json::serialize(a);
+  EXPECT_FALSE(AuditHas("read_file"));
+}
+
+// Tests that a second message in one unary call (a request smuggled behind the first) is
+// refused INTERNAL, and neither message is decided.
+TEST_F(ExtAuthzTest, SecondMessageInOneCallIsRefusedAndNeitherIsDecided) {
+  json::value a = Attack("two_messages", McpPost(ToolCallBody("read_file")));
+  EXPECT_EQ(Int(a, "grpc_status"), kGrpcInternal) << json::serialize(a);
+  EXPECT_EQ(Int(a, "data_bytes"), 0) << json::serialize(a);
+  EXPECT_FALSE(AuditHas("read_file"));
+}
+
+// Tests that a message cut short by END_STREAM is refused INTERNAL, never decided.
+TEST_F(ExtAuthzTest, MessageCutShortIsRefusedNotDecided) {
+  json::value a = Attack("cut_short", McpPost(ToolCallBody("read_file")));
+  EXPECT_EQ(Int(a, "grpc_status"), kGrpcInternal) << json::serialize(a);
+  EXPECT_FALSE(AuditHas("read_file"));
+}
+
+// Tests that a message whose prefix claims 64 MiB (over max_body_bytes + 1 MiB) is refused
+// RESOURCE_EXHAUSTED from its prefix, the daemon buffering none of it (its peak memory does
+// not grow by the message), and that the listener still decides the next Check.
+TEST_F(ExtAuthzTest, MessageOverTheLimitIsRefusedWithoutBufferingIt) {
+  ASSERT_EQ(Int(CheckOne(McpPost(ToolCallBody("read_file"))), "code"), kOk);
+  const int64_t before = DaemonPeakKib();
+  ASSERT_GT(before, 0);
+  json::value a = Attack("oversized", McpPost(ToolCallBody("read_file")));
+  EXPECT_EQ(Int(a, "grpc_status"), kGrpcResourceExhausted) << json::serialize(a);
+  EXPECT_LT(DaemonPeakKib() - before, 16 * 1024) << "the daemon buffered the message";
+  EXPECT_EQ(Int(CheckOne(McpPost(ToolCallBody("read_file"))), "code"), kOk);
+}
+
+// Tests that Checks whose streams the client resets as soon as they are sent (and then
+// drops the connection) are still decided, their answers going nowhere, and that the
+// daemon serves the next Check (no answer written into a freed call).
+TEST_F(ExtAuthzTest, ClientResettingStreamsMidDecisionLeavesTheDaemonServing) {
+  json::value a = Attack("reset", McpPost(ToolCallBody("read_file")));
+  EXPECT_EQ(Int(a, "sent"), 100) << json::serialize(a);
+  EXPECT_TRUE(WaitUntil([&] { return AuditHas("read_file"); }, 30s, 20ms));
+  json::value next = CheckOne(McpPost(ToolCallBody("delete_all")));
+  EXPECT_EQ(Int(next, "code"), kPermissionDenied) << json::serialize(next);
+  EXPECT_EQ(AuditedCode(DecisionIdOf(next)), "TOOL_BLOCKED");
+}
+
+// Tests that another method's :path is UNIMPLEMENTED (trailers-only) and a content-type
+// other than application/grpc is HTTP 415, neither decided.
+TEST_F(ExtAuthzTest, WrongPathOrContentTypeIsRefusedNotDecided) {
+  json::value path = Attack("wrong_path", McpPost(ToolCallBody("read_file")));
+  EXPECT_EQ(Int(path, "status"), 200) << json::serialize(path);
+  EXPECT_EQ(Int(path, "grpc_status"), kGrpcUnimplemented) << json::serialize(path);
+  EXPECT_EQ(Int(path, "data_bytes"), 0) << json::serialize(path);
+  json::value type = Attack("wrong_content_type", McpPost(ToolCallBody("read_file")));
+  EXPECT_EQ(Int(type, "status"), 415) << json::serialize(type);
+  EXPECT_FALSE(AuditHas("read_file"));
+}
+
 // --- The listener over TLS (ext_authz.tls_cert, tls_key) ---
 
 // The daemon's gRPC listener with a certificate for 127.0.0.1 signed by a CA the test makes.
@@ -477,6 +588,15 @@ TEST_F(ExtAuthzTlsTest, ClientTrustingAnotherCaGetsNoDecision) {
   EXPECT_EQ(Int(a, "rpc_error"), kUnavailable) << json::serialize(a);
   EXPECT_FALSE(a.as_object().contains("code")) << json::serialize(a);
   EXPECT_EQ(AuditText().find("read_file"), std::string::npos);  // nothing decided
+}
+
+// Tests that a TLS client offering only http/1.1 in ALPN (no h2) fails the handshake: no
+// connection, nothing decided.
+TEST_F(ExtAuthzTlsTest, TlsClientOfferingNoH2AlpnGetsNoConnection) {
+  json::value a = Attack("alpn_http1", McpPost(ToolCallBody("read_file")), ca_.ca);
+  EXPECT_FALSE(a.at("alpn").is_string()) << json::serialize(a);
+  EXPECT_FALSE(Str(a, "error").empty()) << json::serialize(a);
+  EXPECT_EQ(AuditText().find("read_file"), std::string::npos);
 }
 
 // --- AuthZEN 1.0 (POST /access/v1/evaluation[s]) ---
