@@ -86,8 +86,8 @@ syncs_end() {  # sets $syncs (run in this shell: it waits for perf)
 # posting the same Check as a prepared gRPC message (check_load --dump), a client about as
 # cheap per request as wrk, so the two paths get the same share of the two cores. h2load
 # reads no gRPC status: every measurement's answers are checked from the daemon's own
-# decision counter (GET /metrics), allow by allow. Prints one RESULT line like check_load's
-# (h2load gives the mean, not the median: p50_ms is its mean).
+# decision counter (GET /metrics), allow by allow. Prints one RESULT line like check_load's,
+# the percentiles from h2load's per-request log (--log-file: each request's microseconds).
 decided() {
   curl -s "http://127.0.0.1:$port/metrics" |
     awk '/^interlock_decisions_total\{agent="bench-gw",code="ALLOWED"/ {n += $2} END {print n + 0}'
@@ -99,7 +99,9 @@ check_client() {  # CONNECTIONS THREADS; the client's CPU seconds in $d/t
   fi
   local before after out ok
   before=$(decided)
+  rm -f "$d/h2.log"
   out=$(/usr/bin/time -f "%U %S" -o "$d/t" h2load -c "$1" -t "$2" -m 1 -D "$secs" -d "$d/check.bin" \
+    --log-file="$d/h2.log" \
     -H 'content-type: application/grpc' -H 'te: trailers' \
     "http://127.0.0.1:$gport/envoy.service.auth.v3.Authorization/Check")
   after=$(decided)
@@ -109,10 +111,11 @@ check_client() {  # CONNECTIONS THREADS; the client's CPU seconds in $d/t
     echo "$out" >&2
     exit 1
   fi
-  echo "$out" | awk -v secs="$secs" -v ok="$ok" '/^time for request:/ {
-      mean = $6; unit = mean; sub(/[0-9.]+/, "", unit); sub(/[a-z]+$/, "", mean)
-      ms = unit == "us" ? mean / 1000 : (unit == "s" ? mean * 1000 : mean)
-      printf "RESULT rps=%.1f p50_ms=%.3f p99_ms=0 mean_of_h2load=1\n", ok / secs, ms }'
+  awk -F'\t' '$2 == 200 {print $3}' "$d/h2.log" | sort -n | awk -v secs="$secs" -v ok="$ok" '
+    {v[NR] = $1} END {
+      if (NR == 0) { print "RESULT rps=0 p50_ms=0 p99_ms=0"; exit }
+      printf "RESULT rps=%.1f p50_ms=%.3f p99_ms=%.3f errors=0 wrong=0\n", ok / secs,
+        v[int(NR * 0.50) + 1] / 1000, v[(int(NR * 0.99) + 1 > NR ? NR : int(NR * 0.99) + 1)] / 1000 }'
 }
 if [ "${CLIENT:-check_load}" = h2load ]; then
   command -v h2load >/dev/null || { echo "h2load is not installed (nghttp2-client)" >&2; exit 2; }
