@@ -52,10 +52,11 @@ struct Guard::Prepared {
   DecideRequest request;
   Step step;
   telemetry::DecisionSpan span;
-  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   // The plain values of the call's redacted arguments (RedactedValues::Pick), kept for the
   // call's result once it is decided.
   boost::json::object redacted;
+  // When the Guard took the call (DecisionObserver's `took`).
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 };
 
 void Guard::Prepare(std::string_view agent_id, std::string_view principal, std::string_view run_id,
@@ -155,7 +156,7 @@ void Guard::DecideAsync(std::string_view agent_id, std::string_view principal,
                         const CallerIdentity* identity) {
   // The call is moved in as the request is made (a move-assignment of its arguments
   // object would cost more).
-  Prepared p{{.call = std::move(call)}, {}};
+  Prepared p{{.call = std::move(call)}, {}, {}, {}};
   Prepare(agent_id, principal, run_id, traceparent, std::move(idempotency), identity, &p);
   if (store_->DecidesInline()) {
     done(DecideInline(p, agent_id));
@@ -174,7 +175,7 @@ void Guard::DecideAsync(std::string_view agent_id, std::string_view principal,
 GuardResponse Guard::Decide(std::string_view agent_id, std::string_view principal,
                             std::string_view run_id, ToolCall&& call) {
   if (store_->DecidesInline()) {  // answered here, straight into the caller's response
-    Prepared p{{.call = std::move(call)}, {}};
+    Prepared p{{.call = std::move(call)}, {}, {}, {}};
     Prepare(agent_id, principal, run_id, {}, {}, nullptr, &p);
     return DecideInline(p, agent_id);
   }
