@@ -26,6 +26,7 @@
 #include <string_view>
 #include <vector>
 
+#include "doors/ext_authz/grpc_message.h"
 #include "envoy/service/auth/v3/external_auth.grpc.pb.h"
 
 namespace auth = envoy::service::auth::v3;
@@ -100,17 +101,12 @@ auth::CheckRequest McpToolCall(const std::string& token) {
   return req;
 }
 
-// The same Check as one gRPC length-prefixed message (uncompressed flag, 4-byte big-endian
-// length, the serialized CheckRequest): the body h2load posts to /...Authorization/Check, so
-// a client as cheap as wrk can load the door (bench-ext-authz.sh CLIENT=h2load).
+// The same Check as one gRPC length-prefixed message (the door's own framing): the body
+// h2load posts to /...Authorization/Check, so a client as cheap as wrk can load the door
+// (bench-ext-authz.sh CLIENT=h2load).
 int DumpFramed(const std::string& token, const std::string& path) {
-  const std::string message = McpToolCall(token).SerializeAsString();
-  std::string framed(5, '\0');
-  const auto n = static_cast<uint32_t>(message.size());
-  for (int i = 0; i < 4; ++i) framed[1 + i] = static_cast<char>((n >> (8 * (3 - i))) & 0xff);
-  framed += message;
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << framed;
+  out << interlock::doors::ext_authz::FramedGrpcMessage(McpToolCall(token).SerializeAsString());
   return out.good() ? 0 : 1;
 }
 

@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include <google/protobuf/stubs/logging.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -32,6 +33,7 @@
 
 #include "common/text.h"
 #include "common/thread_name.h"
+#include "doors/ext_authz/grpc_message.h"
 #include "envoy/service/auth/v3/external_auth.pb.h"
 
 namespace interlock::doors::ext_authz {
@@ -55,7 +57,6 @@ constexpr size_t kMaxConnections = 1024;  // past it, a connection is closed on 
 constexpr auto kPrefaceTimeout = std::chrono::seconds(5);
 constexpr size_t kReadBytes = 16 << 10;
 constexpr size_t kWriteBatchBytes = 64 << 10;
-constexpr size_t kGrpcPrefixBytes = 5;
 
 // gRPC status codes of the transport (the Check's own answer is always OK).
 constexpr int kGrpcResourceExhausted = 8;
@@ -68,28 +69,6 @@ Result<std::string> ReadFile(const std::string& path, const char* what) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-HttpAttributes AttributesOf(const auth::CheckRequest& request) {
-  const auto& http = request.attributes().request().http();
-  HttpAttributes out;
-  out.method = http.method();
-  out.path = http.path();
-  out.host = http.host();
-  if (http.header_map().headers_size() > 0) {
-    for (const auto& h : http.header_map().headers()) {
-      const std::string& value = h.raw_value().empty() ? h.value() : h.raw_value();
-      auto [it, fresh] = out.headers.try_emplace(AsciiLower(h.key()), value);
-      if (!fresh) it->second.append(",").append(value);  // as Envoy joins a repeated header
-    }
-  } else {
-    for (const auto& [k, v] : http.headers()) out.headers.try_emplace(AsciiLower(k), v);
-  }
-  out.body = http.raw_body().empty() ? http.body() : http.raw_body();
-  auto partial = out.headers.find("x-envoy-auth-partial-body");
-  out.partial_body = (partial != out.headers.end() && AsciiLower(partial->second) == "true") ||
-                     (http.size() > 0 && static_cast<uint64_t>(http.size()) > out.body.size());
-  return out;
 }
 
 void AddHeader(google::protobuf::RepeatedPtrField<envoy::config::core::v3::HeaderValueOption>* to,
@@ -338,10 +317,8 @@ class H2Connection : public std::enable_shared_from_this<H2Connection> {
     State state = State::kReading;
     bool method_ok = false, path_ok = false, content_type_ok = false;
     size_t header_bytes = 0;
-    uint8_t prefix[kGrpcPrefixBytes] = {};
-    size_t prefix_have = 0;
-    size_t length = 0;  // the message's, once the prefix is read
-    std::string body;
+    explicit Call(size_t max_message_bytes) : message(max_message_bytes) {}
+    GrpcMessageReader message;
     std::string response;  // prefixed CheckResponse
     size_t sent = 0;
   };
@@ -351,8 +328,8 @@ class H2Connection : public std::enable_shared_from_this<H2Connection> {
     return it == calls_.end() ? nullptr : it->second.get();
   }
   void DropBody(Call* c) {
-    buffered_ -= c->body.size();
-    std::string().swap(c->body);
+    buffered_ -= c->message.held();
+    c->message.Drop();
   }
   // A trailers-only answer (HTTP 200 with grpc-status), or an HTTP error when http != 200.
   void Refuse(int32_t id, Call* c, int http, int grpc_status, std::string_view message,
@@ -401,7 +378,7 @@ bool H2Connection::InitSession() {
 int H2Connection::OnBeginHeaders(nghttp2_session*, const nghttp2_frame* frame, void* self) {
   auto* c = static_cast<H2Connection*>(self);
   if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
-    c->calls_.emplace(frame->hd.stream_id, std::make_unique<Call>());
+    c->calls_.emplace(frame->hd.stream_id, std::make_unique<Call>(c->impl_->max_message_bytes));
   }
   return 0;
 }
@@ -476,43 +453,34 @@ void H2Connection::OnHeadersDone(int32_t id, Call* c) {
 
 void H2Connection::OnData(int32_t id, Call* c, const uint8_t* data, size_t len) {
   if (c->state != Call::State::kReading) return;  // refused: the rest is read, not kept
-  if (c->prefix_have < kGrpcPrefixBytes) {
-    const size_t take = std::min(len, kGrpcPrefixBytes - c->prefix_have);
-    std::memcpy(c->prefix + c->prefix_have, data, take);
-    c->prefix_have += take;
-    data += take;
-    len -= take;
-    if (c->prefix_have < kGrpcPrefixBytes) return;
-    if (c->prefix[0] != 0) {
+  const size_t held = c->message.held();
+  switch (c->message.Feed(data, len, 4 * impl_->max_message_bytes - buffered_)) {
+    case GrpcMessageReader::Refusal::kNone:
+      buffered_ += c->message.held() - held;
+      return;
+    case GrpcMessageReader::Refusal::kCompressed:
       return Refuse(id, c, 200, kGrpcUnimplemented,
                     "compressed messages are not accepted (grpc-accept-encoding: identity)",
                     /*accept_identity=*/true);
-    }
-    c->length = (size_t{c->prefix[1]} << 24) | (size_t{c->prefix[2]} << 16) |
-                (size_t{c->prefix[3]} << 8) | size_t{c->prefix[4]};
-    if (c->length > impl_->max_message_bytes) {
+    case GrpcMessageReader::Refusal::kTooLarge:
       return Refuse(id, c, 200, kGrpcResourceExhausted,
                     "the CheckRequest is larger than max_body_bytes + 1 MiB");
-    }
+    case GrpcMessageReader::Refusal::kSecondMessage:
+      return Refuse(id, c, 200, kGrpcInternal, "a unary call carries exactly one message");
+    case GrpcMessageReader::Refusal::kNoRoom:
+      return Refuse(id, c, 200, kGrpcResourceExhausted,
+                    "too many request bytes on this connection");
   }
-  if (len == 0) return;
-  if (c->body.size() + len > c->length) {
-    return Refuse(id, c, 200, kGrpcInternal, "a unary call carries exactly one message");
-  }
-  if (buffered_ + len > 4 * impl_->max_message_bytes) {
-    return Refuse(id, c, 200, kGrpcResourceExhausted, "too many request bytes on this connection");
-  }
-  c->body.append(reinterpret_cast<const char*>(data), len);
-  buffered_ += len;
 }
 
 void H2Connection::OnEndOfRequest(int32_t id, Call* c) {
   if (c->state != Call::State::kReading) return;
-  if (c->prefix_have < kGrpcPrefixBytes || c->body.size() < c->length) {
+  if (!c->message.Complete()) {
     return Refuse(id, c, 200, kGrpcInternal, "the request message was cut short");
   }
   auth::CheckRequest request;
-  const bool parsed = request.ParseFromArray(c->body.data(), static_cast<int>(c->body.size()));
+  const std::string_view m = c->message.message();
+  const bool parsed = request.ParseFromArray(m.data(), static_cast<int>(m.size()));
   DropBody(c);
   if (!parsed) return Refuse(id, c, 200, kGrpcInternal, "cannot parse the CheckRequest");
   c->state = Call::State::kDeciding;
@@ -558,13 +526,7 @@ void H2Connection::Answer(int32_t id, CheckAnswer&& a) {
   if (c != nullptr && c->state == Call::State::kDeciding) {  // else reset: into nothing
     auth::CheckResponse response;
     FillResponse(a, &response);  // the RPC succeeds; Envoy reads the status
-    const size_t size = response.ByteSizeLong();
-    c->response.resize(kGrpcPrefixBytes + size);
-    c->response[0] = 0;
-    for (int i = 0; i < 4; ++i)
-      c->response[1 + i] = static_cast<char>((size >> (24 - 8 * i)) & 0xff);
-    response.SerializeWithCachedSizesToArray(
-        reinterpret_cast<uint8_t*>(c->response.data() + kGrpcPrefixBytes));
+    c->response = FramedGrpcMessage(response.SerializeAsString());
     c->state = Call::State::kAnswered;
     const nghttp2_nv nva[] = {NvStatic(":status", "200"),
                               NvStatic("content-type", "application/grpc")};
@@ -769,6 +731,11 @@ void ExtAuthzServer::Impl::Stop() {
 
 Result<std::unique_ptr<ExtAuthzServer>> ExtAuthzServer::Start(Door* door) {
   const ExtAuthzConfig& c = door->config();
+  // libprotobuf logs a line to stderr for each string field that is not UTF-8 in a message
+  // it refuses to parse: a peer sending such Checks would flood the daemon's log. The door
+  // answers each one itself (INTERNAL, "cannot parse the CheckRequest"), so protobuf's own
+  // log is off (process-wide; the door is the daemon's only user of protobuf).
+  google::protobuf::SetLogHandler(nullptr);
   std::unique_ptr<ExtAuthzServer> out(new ExtAuthzServer());
   out->impl_ = std::make_unique<Impl>(door);
   const bool tls = !c.tls_cert.empty();

@@ -490,6 +490,19 @@ TEST_F(ExtAuthzTest, MessageCutShortIsRefusedNotDecided) {
   EXPECT_FALSE(AuditHas("read_file"));
 }
 
+// Tests that Checks whose strings are not UTF-8 (protobuf refuses them) are each refused
+// INTERNAL and decided never, and that they leave no line per Check in the daemon's log
+// (libprotobuf's own error log, a flood a peer could cause, is off).
+TEST_F(ExtAuthzTest, NonUtf8StringsAreRefusedWithoutFloodingTheLog) {
+  for (int i = 0; i < 3; ++i) {
+    json::value a = Attack("not_utf8", McpPost(ToolCallBody("read_file", {{"path", "ZZZZ"}})));
+    EXPECT_EQ(Int(a, "grpc_status"), kGrpcInternal) << json::serialize(a);
+  }
+  EXPECT_FALSE(AuditHas("read_file"));
+  EXPECT_EQ(daemon_->log().find("libprotobuf"), std::string::npos) << daemon_->log();
+  EXPECT_EQ(Int(CheckOne(McpPost(ToolCallBody("read_file"))), "code"), kOk);
+}
+
 // Tests that a message whose prefix claims 64 MiB (over max_body_bytes + 1 MiB) is refused
 // RESOURCE_EXHAUSTED from its prefix, the daemon buffering none of it (its peak memory does
 // not grow by the message), and that the listener still decides the next Check.

@@ -96,6 +96,14 @@ async function main() {
       return print(await call({ "grpc-encoding": "gzip" }, [framed(msg, 1)]));
     case "two_messages":
       return print(await call({}, [framed(msg), framed(msg)]));
+    case "not_utf8": {
+      // A string field that is not UTF-8 (the body): protobuf refuses the message.
+      const bad = Buffer.from(msg);
+      const at = bad.indexOf("ZZZZ");
+      if (at < 0) throw new Error("the body's marker is missing");
+      bad.set([0xff, 0xfe, 0xff, 0xfe], at);
+      return print(await call({}, [framed(bad)]));
+    }
     case "cut_short":
       return print(await call({}, [framed(msg).subarray(0, 20)]));
     case "oversized": {
