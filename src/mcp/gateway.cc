@@ -301,9 +301,9 @@ json::object Gateway::Denial(const Decision& d) const {
     // The client validates structuredContent against the outputSchema of the tools it
     // was shown (the catalog's `shown`); it holds no schema for a tool it never saw.
     std::lock_guard lock(mu_);
-    auto it = catalog_.find(d.tool);
-    if (it != catalog_.end() && it->second.shown && it->second.has_output_schema &&
-        (!it->second.output_schema || !it->second.output_schema->Validate(decision).ok())) {
+    const ToolCatalog::Entry* e = catalog_.Find(d.tool);
+    if (e != nullptr && e->shown && e->has_output_schema &&
+        (!e->output_schema || !e->output_schema->Validate(decision).ok())) {
       return out;
     }
   }
@@ -681,7 +681,7 @@ void Gateway::OnUpstreamClosed(std::string_view why) {
     upstream_closed_why_ = std::string(why);
     pending.swap(pending_);
     server_requests_.Clear();
-    catalog_loading_ = false;
+    catalog_.StopLoading();
     catalog_cv_.notify_all();
   }
   for (auto& [key, p] : pending) {

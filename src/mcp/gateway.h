@@ -166,6 +166,7 @@
 #include "interlock/tool_call.h"
 #include "mcp/enforcer.h"
 #include "mcp/framing.h"
+#include "mcp/gateway_catalog.h"
 #include "mcp/json_schema.h"
 #include "mcp/pins.h"
 #include "mcp/revision.h"
@@ -180,24 +181,6 @@ class RequestStates;
 }
 
 namespace interlock::mcp {
-
-// What the agent may see of the MCP server's tools (engine::ViewTool): the gateway asks
-// for every tools/list page and for a result's structuredContent. Implementations:
-// PolicyToolView (a local PolicySource; standalone and in-daemon) and DaemonEnforcer (the
-// daemon's POST /v1/tools/view, so `interlock mcp --daemon` needs no policy file).
-// Thread-safety: any thread.
-class ToolViewSource {
- public:
-  struct Entry {
-    bool visible = false;
-    std::optional<std::vector<std::string>> scope;
-  };
-  using View = std::map<std::string, Entry, std::less<>>;
-  virtual ~ToolViewSource() = default;
-  // The view of each of `tools`; a tool missing from the answer is not visible. An error
-  // (daemon unreachable, ...) means nothing is visible (the gateway fails closed).
-  virtual Result<View> ViewTools(const std::vector<std::string>& tools) = 0;
-};
 
 // A staging MCP server that rehearsals of `rehearse: {upstream: NAME}` are sent to
 // (docs/mcp.md#rehearsal). Implementations: StdioRehearsalUpstream (a child process).
@@ -351,18 +334,6 @@ class Gateway {
       const std::map<std::string, std::string, std::less<>>& param_headers);
 
  private:
-  struct CatalogEntry {
-    boost::json::value definition;
-    std::optional<JsonSchema> schema;  // unset when inputSchema is absent or unusable
-    bool shown = false;                // in the tools/list the client received
-    bool has_output_schema = false;
-    std::optional<JsonSchema> output_schema;  // unset when absent or unusable
-    bool pin_ok = false;                      // false: changed definition or pin store error
-    std::vector<std::string> labels;          // AnnotationLabels(definition)
-    // Why its x-mcp-header declarations are invalid (param_headers.h): not shown, calls
-    // refused. Empty: valid or none.
-    std::string param_headers_invalid;
-  };
   // A rehearsal sent to this gateway's own upstream, waiting for its response.
   struct RehearsalWait {
     std::mutex mu;
@@ -728,6 +699,8 @@ class Gateway {
   SendFn to_server_;
 
   mutable std::mutex mu_;
+  // Waited on for the catalog's listing (EnsureCatalog) and the upstream's initialize by
+  // the gateway (EnsureUpstreamInitialized); notified when either ends or the upstream goes.
   std::condition_variable catalog_cv_;
   std::map<std::string, Pending, std::less<>> pending_;  // by IdKey of the server-side id
   uint64_t next_server_id_ = 1;
@@ -738,10 +711,7 @@ class Gateway {
   // for input_asks_).
   ServerRequestIds server_requests_;     // mu_
   size_t recorded_server_refusals_ = 0;  // RelayServerRequest: refusals recorded so far
-  std::map<std::string, CatalogEntry, std::less<>> catalog_;
-  std::map<std::string, CatalogEntry, std::less<>> catalog_next_;  // being listed
-  bool catalog_complete_ = false;
-  bool catalog_loading_ = false;
+  ToolCatalog catalog_;                  // mu_ (gateway_catalog.h)
   bool upstream_closed_ = false;
   std::string upstream_closed_why_;
   std::string negotiated_version_;

@@ -105,8 +105,7 @@ void Gateway::HandleToolsCall(json::value doc, const json::value& id) {
   // nothing; an allowed call is then refused by ContinueAllowed.
   if (EnsureCatalog()) {
     std::lock_guard lock(mu_);
-    if (auto it = catalog_.find(tool); it != catalog_.end())
-      call.declared_labels = it->second.labels;
+    if (const ToolCatalog::Entry* e = catalog_.Find(tool)) call.declared_labels = e->labels;
   }
   Enforcer::Outcome outcome = options_.enforcer->Decide(std::move(call));
   outcome.decision.tool = tool;
@@ -326,19 +325,19 @@ void Gateway::ContinueAllowed(json::value doc, const json::value& id, const std:
   std::string refuse_why;
   {
     std::lock_guard lock(mu_);
-    auto it = catalog_.find(tool);
-    if (it == catalog_.end()) {
+    const ToolCatalog::Entry* e = catalog_.Find(tool);
+    if (e == nullptr) {
       refuse_why = "the MCP server does not declare a tool named \"" + tool + "\"";
-    } else if (!it->second.pin_ok) {
+    } else if (!e->pin_ok) {
       refuse_why = "the definition of " + tool +
                    " changed since it was pinned (possible rug pull); an operator must review "
                    "it with `interlock mcp pins show " +
                    tool + "` and `interlock mcp pins accept " + tool + "`";
-    } else if (!it->second.param_headers_invalid.empty()) {
-      refuse_why = "the MCP server's definition of " + tool +
-                   " is invalid: " + it->second.param_headers_invalid;
+    } else if (!e->param_headers_invalid.empty()) {
+      refuse_why =
+          "the MCP server's definition of " + tool + " is invalid: " + e->param_headers_invalid;
     } else {
-      schema = it->second.schema;
+      schema = e->schema;
     }
   }
   if (!refuse_why.empty()) {

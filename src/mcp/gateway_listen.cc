@@ -109,7 +109,7 @@ bool Gateway::RelayListenNotification(json::object& n, const std::string& method
   }
   if (method == "notifications/tools/list_changed") {
     std::lock_guard lock(mu_);
-    catalog_complete_ = false;  // the next call lists the tools again (pins, view)
+    catalog_.MarkStale();  // the next call lists the tools again (pins, view)
   }
   *sub = client_id;
   SendToClient(n);

@@ -78,9 +78,9 @@ std::optional<std::string> Gateway::ParamHeaderMismatch(
   json::value schema;
   {
     std::lock_guard lock(mu_);
-    auto it = catalog_.find(std::string_view(name->get_string()));
-    if (it == catalog_.end() || !it->second.definition.is_object()) return std::nullopt;
-    if (const json::value* s = it->second.definition.get_object().if_contains("inputSchema")) {
+    const ToolCatalog::Entry* e = catalog_.Find(std::string_view(name->get_string()));
+    if (e == nullptr || !e->definition.is_object()) return std::nullopt;
+    if (const json::value* s = e->definition.get_object().if_contains("inputSchema")) {
       schema = *s;
     }
   }

@@ -45,12 +45,12 @@ Result<json::object> Gateway::CallOwnUpstream(const std::string& tool, const jso
   std::optional<JsonSchema> schema;
   {
     std::lock_guard lock(mu_);
-    auto it = catalog_.find(tool);
-    if (it == catalog_.end()) {
+    const ToolCatalog::Entry* e = catalog_.Find(tool);
+    if (e == nullptr) {
       return Error::NotFound("the MCP server does not declare a tool named \"" + tool + "\"");
     }
-    if (!it->second.pin_ok) return Error::Invalid("the definition of " + tool + " changed");
-    schema = it->second.schema;
+    if (!e->pin_ok) return Error::Invalid("the definition of " + tool + " changed");
+    schema = e->schema;
   }
   if (schema) {
     if (Status s = schema->Validate(args); !s.ok()) {

@@ -12,8 +12,6 @@
 #include "common/json.h"
 #include "mcp/framing.h"
 #include "mcp/gateway_internal.h"
-#include "mcp/param_headers.h"
-#include "mcp/tool_catalog.h"
 #include "mcp/upstream_revision.h"
 
 namespace interlock::mcp {
@@ -28,10 +26,9 @@ using gateway_internal::Quoted;
 
 bool Gateway::EnsureCatalog() {
   std::unique_lock lock(mu_);
-  if (catalog_complete_) return true;
+  if (catalog_.complete()) return true;
   if (upstream_closed_) return false;
-  if (!catalog_loading_) {
-    catalog_loading_ = true;
+  if (catalog_.StartLoad()) {
     const json::value id = IssueServerIdLocked();
     Pending p;
     p.method = "tools/list";
@@ -43,82 +40,17 @@ bool Gateway::EnsureCatalog() {
     lock.lock();
   }
   catalog_cv_.wait_for(lock, options_.catalog_timeout, [this] {
-    return catalog_complete_ || upstream_closed_ || !catalog_loading_;
+    return catalog_.complete() || upstream_closed_ || !catalog_.loading();
   });
-  return catalog_complete_;
+  return catalog_.complete();
 }
 
 void Gateway::FilterToolList(json::object& result, bool first_page) {
-  json::value* tools = result.if_contains("tools");
-  if (tools == nullptr || !tools->is_array()) return;
-  std::vector<std::string> names;
-  for (const json::value& t : tools->get_array()) {
-    const json::value* name = t.is_object() ? t.get_object().if_contains("name") : nullptr;
-    if (name != nullptr && name->is_string()) names.emplace_back(name->get_string());
-  }
-  // Fail closed: without the agent's view no tool is shown.
-  Result<ToolViewSource::View> view = options_.tools->ViewTools(names);
-  if (!view.ok()) Log("no tool is shown: the agent's tool view failed: " + view.error().message);
-  auto visible = [&view](const std::string& n) {
-    if (!view.ok()) return false;
-    auto it = view->find(n);
-    return it != view->end() && it->second.visible;
-  };
-  std::vector<std::pair<std::string, CatalogEntry>> seen;
-  json::array kept;
-  for (json::value& t : tools->get_array()) {
-    const json::value* name = t.is_object() ? t.get_object().if_contains("name") : nullptr;
-    if (name == nullptr || !name->is_string()) continue;  // malformed: never shown
-    const std::string tool_name(name->get_string());
-    CatalogEntry e;
-    e.definition = t;
-    if (const json::value* s = t.get_object().if_contains("inputSchema")) {
-      if (auto compiled = JsonSchema::Compile(*s); compiled.ok()) {
-        e.schema = std::move(compiled).value();
-      } else {
-        // An input schema the gateway cannot read: accept no arguments rather than any.
-        e.schema = JsonSchema::Compile(json::value(false)).value();
-      }
-    }
-    if (const json::value* s = t.get_object().if_contains("outputSchema")) {
-      e.has_output_schema = true;
-      if (auto compiled = JsonSchema::Compile(*s); compiled.ok()) {
-        e.output_schema = std::move(compiled).value();
-      }
-    }
-    auto pin = options_.pins->Check(options_.agent_id, tool_name, t);
-    if (!pin.ok()) {
-      Log(pin.error().message);
-    } else if (*pin == PinState::kChanged) {
-      Log("tool " + tool_name +
-          " changed since it was pinned; hidden and blocked until `interlock mcp pins accept`");
-    }
-    e.pin_ok = pin.ok() && *pin != PinState::kChanged;
-    e.labels = AnnotationLabels(t);
-    if (const json::value* s = t.get_object().if_contains("inputSchema")) {
-      if (auto marked = ParamHeadersOf(*s); !marked.ok()) {
-        // A client over HTTP must not offer it (streamable-http#schema-extension): its
-        // Mcp-Param-* headers could not be made or checked.
-        e.param_headers_invalid = marked.error().message;
-        Log("tool " + tool_name + " hidden and blocked: " + e.param_headers_invalid);
-      }
-    }
-    e.shown = e.pin_ok && e.param_headers_invalid.empty() && visible(tool_name);
-    if (e.shown) kept.push_back(t);
-    seen.emplace_back(tool_name, std::move(e));
-  }
-  *tools = std::move(kept);
-  const json::value* cursor = result.if_contains("nextCursor");
-  const bool last = cursor == nullptr || cursor->is_null();
+  std::optional<ToolCatalog::Page> page =
+      ToolCatalog::ReadPage(result, *options_.tools, *options_.pins, options_.agent_id);
+  if (!page) return;
   std::lock_guard lock(mu_);
-  if (first_page) catalog_next_.clear();
-  for (auto& [n, e] : seen) catalog_next_[n] = std::move(e);
-  if (last) {
-    catalog_ = std::move(catalog_next_);
-    catalog_next_.clear();
-    catalog_complete_ = true;
-    catalog_cv_.notify_all();
-  }
+  if (catalog_.AddPage(std::move(*page), first_page)) catalog_cv_.notify_all();
 }
 
 ToolResult Gateway::TakeToolResult(const std::string& tool, json::value& result) {
@@ -214,7 +146,7 @@ void Gateway::OnServerLine(std::string_view line, const json::value* related) {
     if (!ForwardedNotification(msg->method, /*from_client=*/false)) return;
     if (msg->method == "notifications/tools/list_changed") {
       std::lock_guard lock(mu_);
-      catalog_complete_ = false;
+      catalog_.MarkStale();
     } else if (msg->method == "notifications/progress") {
       // Progress only for a request of the client's that is at the server now, under the
       // token the gateway gave it: never for a held call, another client's token, or one of
@@ -390,7 +322,7 @@ void Gateway::HandleServerResponse(json::value doc, const json::value& id) {
     }
     if (p->internal) {
       std::lock_guard lock(mu_);
-      catalog_loading_ = false;
+      catalog_.StopLoading();
       catalog_cv_.notify_all();
       return;
     }
