@@ -8,7 +8,6 @@
 
 #include <boost/json.hpp>
 
-#include "audit/redact.h"
 #include "common/json.h"
 #include "core/app/tool_views.h"
 #include "mcp/framing.h"
@@ -59,6 +58,7 @@ std::string Quoted(std::string_view s) { return CanonicalJson(json::value(json::
 
 Gateway::Gateway(GatewayOptions options, SendFn to_client, SendFn to_server)
     : options_(std::move(options)),
+      secrets_(options_.secrets),
       to_client_(std::move(to_client)),
       forward_methods_(options_.forward_methods) {
   std::sort(forward_methods_.begin(), forward_methods_.end());

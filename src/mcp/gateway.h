@@ -161,6 +161,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include "core/app/secret_mask.h"
 #include "interlock/decision.h"
 #include "interlock/result.h"
 #include "interlock/tool_call.h"
@@ -695,6 +696,7 @@ class Gateway {
   void KeepUpstreamInitialize(boost::json::object& response);
 
   GatewayOptions options_;
+  const core::SecretMask secrets_;  // options_.secrets
   SendFn to_client_;
   SendFn to_server_;
 

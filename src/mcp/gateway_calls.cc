@@ -7,7 +7,6 @@
 
 #include <boost/json.hpp>
 
-#include "audit/redact.h"
 #include "common/crypto.h"
 #include "common/json.h"
 #include "core/app/tool_views.h"
@@ -288,8 +287,8 @@ bool Gateway::ContinueOpenCall(json::value& doc, const json::value& id, const st
 void Gateway::RefuseCall(const json::value& id, const std::string& tool, const std::string& call_id,
                          Code code, const std::string& reason) {
   if (!call_id.empty()) {
-    ToolResult r = ToolResult::Failure(audit::Redactor::MaskSecrets(
-        "not forwarded by the MCP gateway: " + reason, options_.secrets));
+    ToolResult r =
+        ToolResult::Failure(secrets_.Mask("not forwarded by the MCP gateway: " + reason));
     if (Status s = options_.enforcer->RecordResult(call_id, r); !s.ok()) {
       Log("could not record the refusal of " + call_id + ": " + s.error().message);
     }

@@ -7,10 +7,9 @@
 
 #include <boost/json.hpp>
 
-#include "audit/redact.h"
 #include "common/crypto.h"
 #include "common/json.h"
-#include "core/free_text.h"
+#include "core/app/approvals.h"
 #include "mcp/framing.h"
 #include "mcp/gateway_internal.h"
 #include "mcp/tool_catalog.h"
@@ -80,8 +79,7 @@ Enforcer::ClientAnswer ReadElicitAnswer(const json::object& msg, const std::stri
       approve = &kv.value();
     } else if (kv.key() == "comment") {
       if (!kv.value().is_string()) return refused("comment is not a string");
-      if (Status s =
-              core::CheckFreeText(kv.value().get_string(), "comment", kMaxElicitCommentBytes);
+      if (Status s = core::CheckAnswerComment(kv.value().get_string(), kMaxElicitCommentBytes);
           !s.ok()) {
         return refused(s.error().message);
       }

@@ -7,7 +7,6 @@
 
 #include <boost/json.hpp>
 
-#include "audit/redact.h"
 #include "common/crypto.h"
 #include "common/json.h"
 #include "mcp/framing.h"
@@ -121,7 +120,7 @@ ToolResult Gateway::RunRehearsal(const std::string& tool, const Rehearsal& r, He
   } else if (json::value* res = response->if_contains("result");
              res != nullptr && res->is_object()) {
     json::value v = *res;
-    audit::Redactor::MaskSecretsInJson(&v, options_.secrets);  // a staging server's too
+    secrets_.MaskJson(&v);  // a staging server's too
     const json::value* is_error = v.get_object().if_contains("isError");
     out.ok = !(is_error != nullptr && is_error->is_bool() && is_error->get_bool());
     out.output_json = CanonicalJson(v);
@@ -133,7 +132,7 @@ ToolResult Gateway::RunRehearsal(const std::string& tool, const Rehearsal& r, He
     out.error = "JSON-RPC error: " + (m != nullptr && m->is_string() ? std::string(m->get_string())
                                                                      : std::string("(no message)"));
   }
-  out.error = audit::Redactor::MaskSecrets(out.error, options_.secrets);
+  out.error = secrets_.Mask(std::move(out.error));
   return out;
 }
 

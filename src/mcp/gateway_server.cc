@@ -7,7 +7,6 @@
 
 #include <boost/json.hpp>
 
-#include "audit/redact.h"
 #include "common/crypto.h"
 #include "common/json.h"
 #include "mcp/framing.h"
@@ -128,9 +127,9 @@ void Gateway::OnServerLine(std::string_view line, const json::value* related) {
     json::object& o = msg->doc.get_object();
     json::value* id = o.if_contains("id");
     json::value kept = id != nullptr ? std::move(*id) : json::value();
-    audit::Redactor::MaskSecretsInJson(&msg->doc, options_.secrets);
+    secrets_.MaskJson(&msg->doc);
     if (options_.more_secrets) {
-      audit::Redactor::MaskSecretsInJson(&msg->doc, options_.more_secrets());
+      core::SecretMask(options_.more_secrets()).MaskJson(&msg->doc);
     }
     if (id != nullptr) o["id"] = std::move(kept);
     if (const json::value* m = o.if_contains("method"); m != nullptr && m->is_string()) {

@@ -9,8 +9,11 @@
 #include <string>
 #include <vector>
 
-#include "core/policy_source.h"
-#include "mcp/gateway.h"
+#include "mcp/gateway_catalog.h"
+
+namespace interlock::core {
+class PolicySource;
+}
 
 namespace interlock::mcp {
 

@@ -10,6 +10,10 @@
 
 namespace interlock::core {
 
+Status CheckAnswerComment(std::string_view comment, size_t max_bytes) {
+  return CheckFreeText(comment, "comment", max_bytes);
+}
+
 Approvals::Approvals(Store* store, const Clock* clock, const PolicySource* policies)
     : store_(store), clock_(clock), policies_(policies) {}
 

@@ -50,6 +50,11 @@ inline constexpr std::string_view kReleasedBeforeRule = "approval_used";
 // gateway under --daemon makes it from GET /v1/calls' "released_before").
 Decision ReleasedBeforeDecision(std::string_view call_id, const Decision& allowed);
 
+// Ok, or InvalidArgument: the comment of a person's answer to an approval, read by a door
+// before it votes (an elicitation's form, at most `max_bytes`), held to what a vote's
+// comment must be (core/free_text.h: no NUL, UTF-8, bounded).
+Status CheckAnswerComment(std::string_view comment, size_t max_bytes);
+
 // The comment of an approval withdrawn because its asker hung up (Approvals::WithdrawUnheard).
 inline constexpr std::string_view kUnheardReason =
     "the client closed its connection before the decision was written";

@@ -1,5 +1,8 @@
 #include "core/app/tool_views.h"
 
+#include <memory>
+
+#include "core/policy_source.h"
 #include "engine/call_parser.h"
 #include "engine/engine.h"
 
@@ -26,6 +29,12 @@ std::map<std::string, ToolView> ViewTools(const policy::PolicySet* set, std::str
     out[name] = ToolView{v.visible, std::move(v.scope)};
   }
   return out;
+}
+
+std::map<std::string, ToolView> ViewTools(const PolicySource& policies, std::string_view agent_id,
+                                          const std::vector<std::string>& tools) {
+  std::shared_ptr<const policy::PolicySet> set = policies.Current();
+  return ViewTools(set.get(), agent_id, tools);
 }
 
 ToolView ViewTool(const policy::PolicySet* set, std::string_view agent_id, std::string_view tool) {

@@ -17,6 +17,8 @@
 
 namespace interlock::core {
 
+class PolicySource;
+
 // The longest tool name a call may carry (engine/call_parser.h checks the same bound).
 inline constexpr size_t kMaxToolNameBytes = 256;
 
@@ -35,6 +37,11 @@ struct ToolView {
 // The views of `tools` for `agent_id` under `set` (null, or an agent the set does not have:
 // nothing is visible).
 std::map<std::string, ToolView> ViewTools(const policy::PolicySet* set, std::string_view agent_id,
+                                          const std::vector<std::string>& tools);
+
+// The views of `tools` for `agent_id` under the snapshot `policies` holds now (one snapshot
+// for all of them). `policies` must outlive the call.
+std::map<std::string, ToolView> ViewTools(const PolicySource& policies, std::string_view agent_id,
                                           const std::vector<std::string>& tools);
 
 // The view of one `tool` (ViewTools of one name).
