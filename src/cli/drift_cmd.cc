@@ -15,6 +15,7 @@
 #include "governance/suggest.h"
 #include "policy/loader.h"
 #include "policy/writer.h"
+#include "store/open_store.h"
 #include "store/sqlite_audit_util.h"
 
 namespace interlock::cli {
@@ -42,7 +43,7 @@ int RunDrift(const DriftArgs& a) {
   if (!a.agent.empty() && (*set)->Find(a.agent) == nullptr) {
     return Fail("drift", "no agent " + a.agent + " in " + a.policy);
   }
-  Result<std::unique_ptr<StoreHistory>> history = OpenStoreHistory(a.store);
+  Result<std::unique_ptr<store::StoreHistory>> history = store::OpenStoreHistory(a.store);
   if (!history.ok()) return Fail("drift", history.error());
   governance::DriftOptions opt;
   opt.agent_id = a.agent;

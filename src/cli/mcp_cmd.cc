@@ -26,6 +26,7 @@
 #include "doors/mcp_stdio/stdio_gateway.h"
 #include "mcp/daemon_enforcer.h"
 #include "mcp/pins.h"
+#include "store/open_store.h"
 #include "telemetry/setup.h"
 
 namespace interlock::cli {
@@ -130,7 +131,7 @@ Result<OpenedPins> OpenPins(const PinsOptions& opt) {
     out.pins = std::make_unique<mcp::PinStore>(std::move(rows).value());
     return out;
   }
-  auto s = OpenOperatorStore(path);
+  auto s = store::OpenStore(store::OperatorStoreOptions(path));
   if (!s.ok()) return s.error();
   out.store = std::move(s).value();
   auto rows = out.store->OpenPinRows();
