@@ -160,6 +160,19 @@ Result<std::string> ReadFileToString(const std::string& path) {
   return ss.str();
 }
 
+std::string OperatorActor(const std::string& given) {
+  if (!given.empty()) return given;
+  const char* user = std::getenv("USER");
+  return user != nullptr && *user != '\0' ? std::string("cli:") + user : std::string("cli");
+}
+
+Status CheckTextOrJson(std::string_view format) {
+  if (format != "text" && format != "json") {
+    return Error::Invalid("--format must be text or json");
+  }
+  return Status::Ok();
+}
+
 void WriteJsonLine(std::ostream& out, const boost::json::value& v) {
   out << ToJsonText(v) << '\n';
   out.flush();

@@ -156,6 +156,14 @@ using core::WorkspaceDir;
 
 Result<std::string> ReadFileToString(const std::string& path);
 
+// Who an operator command's record names (--actor, --by): `given`, else "cli:$USER", else
+// "cli".
+std::string OperatorActor(const std::string& given = "");
+
+// The `--format` of a reporting command: "text" or "json"; anything else is refused
+// ("--format must be text or json").
+Status CheckTextOrJson(std::string_view format);
+
 // Writes `v` as one compact line and flushes (JSON-lines protocols).
 void WriteJsonLine(std::ostream& out, const boost::json::value& v);
 

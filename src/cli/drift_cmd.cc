@@ -29,8 +29,7 @@ struct DriftArgs {
 };
 
 int RunDrift(const DriftArgs& a) {
-  if (a.format != "text" && a.format != "json")
-    return Fail("drift", "--format must be text or json");
+  if (Status f = CheckTextOrJson(a.format); !f.ok()) return Fail("drift", f.error());
   if (a.days < 1) return Fail("drift", "--days must be at least 1");
   if (!(a.min_days >= 0)) return Fail("drift", "--min-days must be 0 or more");
   if (a.policy.empty()) {

@@ -119,12 +119,7 @@ int RunSet(const KillOptions& opt, bool engaged) {
   e.target = !opt.agent.empty() ? opt.agent : opt.run;
   e.engaged = engaged;
   e.reason = opt.reason;
-  if (opt.actor.empty()) {
-    const char* user = std::getenv("USER");
-    e.actor = user != nullptr && *user != '\0' ? std::string("cli:") + user : "cli";
-  } else {
-    e.actor = opt.actor;
-  }
+  e.actor = OperatorActor(opt.actor);
   e.at = SystemClock().Now();
   e.end_runs = opt.end_runs;
   core::Kills::Outcome done;

@@ -41,9 +41,7 @@ int RunWhatIfCommand(const ReplayArgs& a) {
     return Fail("replay --what-if", "takes no RUN_ID; filter with --since and --agent");
   }
   if (a.policy.empty()) return Fail("replay --what-if", "--policy NEW_PATH is required");
-  if (a.format != "text" && a.format != "json") {
-    return Fail("replay --what-if", "--format must be text or json");
-  }
+  if (Status f = CheckTextOrJson(a.format); !f.ok()) return Fail("replay --what-if", f.error());
   governance::WhatIfOptions opt;
   opt.agent_id = a.agent;
   opt.max_listed = a.max_listed;
@@ -69,9 +67,7 @@ int RunWhatIfCommand(const ReplayArgs& a) {
 }
 
 int RunReplayCommand(const ReplayArgs& a) {
-  if (a.format != "text" && a.format != "json") {
-    return Fail("replay", "--format must be text or json");
-  }
+  if (Status f = CheckTextOrJson(a.format); !f.ok()) return Fail("replay", f.error());
   Result<std::unique_ptr<store::StoreHistory>> history = store::OpenStoreHistory(a.store);
   if (!history.ok()) return Fail("replay", history.error());
   Result<audit::RunReplay> r = (*history)->Replay(a.run_id);

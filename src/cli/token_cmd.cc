@@ -6,7 +6,6 @@
 // a token for an agent id no policy defines is refused unless --force. Names are people
 // (common/principal_name.h): invisible, control and surrounding-space characters are
 // refused with the reason.
-#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -44,11 +43,6 @@ struct TokenOptions {
   std::string keys_dir;
   std::string checkpoints;
 };
-
-std::string DefaultActor() {
-  const char* user = std::getenv("USER");
-  return user != nullptr && *user != '\0' ? std::string("cli:") + user : std::string("cli");
-}
 
 int RunCreate(const TokenOptions& opt) {
   const int roles = !opt.agent.empty() + !opt.reviewer.empty() + !opt.admin.empty();
@@ -142,8 +136,7 @@ int RunRevoke(const TokenOptions& opt) {
   }
   auto st = store::OpenStore(store::OperatorStoreOptions(opt.store, std::move(signer)));
   if (!st.ok()) return Fail("token revoke", st.error(), kExitFailure);
-  Status s = (*st)->RevokeToken(opt.token_id, opt.actor.empty() ? DefaultActor() : opt.actor,
-                                SystemClock().Now());
+  Status s = (*st)->RevokeToken(opt.token_id, OperatorActor(opt.actor), SystemClock().Now());
   if (!s.ok()) return Fail("token revoke", s.error(), kExitFailure);
   std::cout << "revoked " << opt.token_id << '\n';
   return kExitOk;

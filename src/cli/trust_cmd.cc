@@ -27,8 +27,7 @@ struct PromoteArgs {
 };
 
 int RunReport(const ReportArgs& a) {
-  if (a.format != "text" && a.format != "json")
-    return Fail("trust report", "--format must be text or json");
+  if (Status f = CheckTextOrJson(a.format); !f.ok()) return Fail("trust report", f.error());
   auto set = policy::LoadPolicySet({a.policy}, nullptr);
   if (!set.ok()) return Fail("trust report", "the policy does not load:\n" + set.error().message);
   Result<std::unique_ptr<store::StoreHistory>> history = store::OpenStoreHistory(a.store);
