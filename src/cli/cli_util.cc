@@ -19,13 +19,10 @@
 #include "doors/egress/daemon_decider.h"
 #include "mcp/daemon_enforcer.h"
 #include "policy/policy.h"
-#include "store/open_store.h"
 #include "store/postgres_audit.h"
 #include "store/postgres_store.h"
-#include "store/sqlite_audit_read.h"
 #include "store/sqlite_audit_retention.h"
 #include "store/sqlite_audit_util.h"
-#include "store/sqlite_history_source.h"
 
 namespace interlock::cli {
 
@@ -154,60 +151,6 @@ int PrintDaemonRefusal(std::string_view command, const DaemonReply& r) {
               kExitFailure);
 }
 
-namespace {
-
-class SqliteStoreHistory final : public StoreHistory {
- public:
-  explicit SqliteStoreHistory(audit::SqliteDb db) : db_(std::move(db)), source_(db_.get()) {}
-  const core::HistorySource& source() const override { return source_; }
-  Result<audit::RunReplay> Replay(std::string_view run_id) override {
-    return audit::ReplayRun(db_.get(), run_id);
-  }
-
- private:
-  audit::SqliteDb db_;
-  store::SqliteHistorySource source_;
-};
-
-class PostgresStoreHistory final : public StoreHistory {
- public:
-  explicit PostgresStoreHistory(std::unique_ptr<store::PostgresStore> s) : store_(std::move(s)) {}
-  const core::HistorySource& source() const override { return *store_; }
-  Result<audit::RunReplay> Replay(std::string_view run_id) override {
-    return store_->Replay(run_id);
-  }
-
- private:
-  std::unique_ptr<store::PostgresStore> store_;
-};
-
-}  // namespace
-
-Result<std::unique_ptr<StoreHistory>> OpenStoreHistory(const std::string& store) {
-  if (store::IsPostgresUri(store)) {
-    store::PostgresOptions o;
-    o.uri = store;
-    Result<std::unique_ptr<store::PostgresStore>> s = store::PostgresStore::Open(o);
-    if (!s.ok()) return s.error();
-    return std::unique_ptr<StoreHistory>(
-        std::make_unique<PostgresStoreHistory>(std::move(s).value()));
-  }
-  Result<audit::SqliteDb> db = audit::OpenAuditStore(store, /*read_only=*/true);
-  if (!db.ok()) return db.error();
-  return std::unique_ptr<StoreHistory>(std::make_unique<SqliteStoreHistory>(std::move(db).value()));
-}
-
-Result<std::unique_ptr<core::Store>> OpenOperatorStore(const std::string& path,
-                                                       audit::CheckpointSigner signer) {
-  store::StoreOptions o;
-  o.path = path;
-  o.create_if_missing = false;
-  o.checkpoint_signer = std::move(signer);
-  // Wait for the lock rather than give up while a busy daemon writes (SQLite).
-  o.busy_timeout_ms = 30000;
-  return store::OpenStore(o);
-}
-
 Result<std::string> ReadFileToString(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Error::NotFound("cannot open " + path);
@@ -215,6 +158,19 @@ Result<std::string> ReadFileToString(const std::string& path) {
   ss << in.rdbuf();
   if (in.bad()) return Error::Unavailable("cannot read " + path);
   return ss.str();
+}
+
+std::string OperatorActor(const std::string& given) {
+  if (!given.empty()) return given;
+  const char* user = std::getenv("USER");
+  return user != nullptr && *user != '\0' ? std::string("cli:") + user : std::string("cli");
+}
+
+Status CheckTextOrJson(std::string_view format) {
+  if (format != "text" && format != "json") {
+    return Error::Invalid("--format must be text or json");
+  }
+  return Status::Ok();
 }
 
 void WriteJsonLine(std::ostream& out, const boost::json::value& v) {
@@ -233,6 +189,15 @@ Result<audit::CheckpointSigner> LoadStoreSigner(const std::string& store,
     return Error::Invalid("a PostgreSQL store needs --keys DIR (the fleet's audit keys) to anchor");
   }
   return audit::LoadCheckpointSigner(keys_dir, checkpoints, /*create_missing_keys=*/false);
+}
+
+Result<audit::CheckpointSigner> LoadExistingStoreSigner(const std::string& store,
+                                                        const std::string& keys_dir,
+                                                        const std::string& checkpoints) {
+  if (std::error_code ec; !store::IsPostgresUri(store) && !std::filesystem::exists(store, ec)) {
+    return audit::CheckpointSigner{};
+  }
+  return LoadStoreSigner(store, keys_dir, checkpoints);
 }
 
 Result<audit::PruneReport> PruneStoreAudit(const std::string& store, const audit::SigningKey& key,

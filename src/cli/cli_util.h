@@ -1,5 +1,5 @@
 // Small helpers shared by subcommands: the store and daemon flags, reading files,
-// printing JSON lines.
+// printing JSON lines. Stores are opened by store/open_store.h.
 #ifndef INTERLOCK_CLI_CLI_UTIL_H_
 #define INTERLOCK_CLI_CLI_UTIL_H_
 
@@ -12,11 +12,9 @@
 #include <boost/json/value.hpp>
 
 #include "audit/checkpoint.h"
-#include "audit/replay.h"
 #include "audit/retention.h"
 #include "cli/command.h"
 #include "core/app/standalone.h"
-#include "core/ports/history_source.h"
 #include "core/ports/store.h"
 #include "interlock/result.h"
 
@@ -89,6 +87,14 @@ Result<audit::CheckpointSigner> LoadStoreSigner(const std::string& store,
                                                 const std::string& keys_dir,
                                                 const std::string& checkpoints);
 
+// LoadStoreSigner for a record written to a store that must already exist (a kill switch,
+// a revocation: store::OperatorWrite::kExistingStore). A SQLite file that does not exist
+// gets no signer and no keys made up for a typo (opening the store then refuses it); a
+// store that exists, or a PostgreSQL URI, gets LoadStoreSigner's answer.
+Result<audit::CheckpointSigner> LoadExistingStoreSigner(const std::string& store,
+                                                        const std::string& keys_dir,
+                                                        const std::string& checkpoints);
+
 // Prunes the audit log of `store` (a SQLite file or a postgresql:// URI) by the rule of
 // audit/retention.h. On PostgreSQL the anchors go to the database's audit_checkpoints
 // (and options.checkpoint_file when set), the chunks are short, and the fleet's prune lock
@@ -150,25 +156,14 @@ using core::WorkspaceDir;
 
 Result<std::string> ReadFileToString(const std::string& path);
 
-// The audit history of a `--store` for the reading commands (drift, trust report, replay):
-// a SQLite file opened read-only, or a PostgreSQL URI (a PostgresStore: the one chain every
-// daemon of a fleet writes). `source` reads either; `replay` rebuilds one run.
-class StoreHistory {
- public:
-  virtual ~StoreHistory() = default;
-  virtual const core::HistorySource& source() const = 0;
-  virtual Result<audit::RunReplay> Replay(std::string_view run_id) = 0;
-};
-Result<std::unique_ptr<StoreHistory>> OpenStoreHistory(const std::string& store);
-// The store an operator command writes to (`incident mark`, `trust promote`,
-// `mcp pins accept`): a SQLite file that must already exist (a typo in --store must not
-// create an empty database and report success), or a postgresql:// URI (the fleet's
-// shared store: what is written holds on every daemon). It waits up to 30 s for SQLite's
-// lock rather than give up while a busy daemon writes. `signer` anchors the records that
-// need it (kill switches, tokens) into the checkpoint file (on PostgreSQL also the fleet's
-// checkpoint table). The one way the CLI's operator commands open a store.
-Result<std::unique_ptr<core::Store>> OpenOperatorStore(const std::string& store,
-                                                       audit::CheckpointSigner signer = {});
+// Who an operator command's record names (--actor, --by): `given`, else "cli:$USER", else
+// "cli".
+std::string OperatorActor(const std::string& given = "");
+
+// The `--format` of a reporting command: "text" or "json"; anything else is refused
+// ("--format must be text or json").
+Status CheckTextOrJson(std::string_view format);
+
 // Writes `v` as one compact line and flushes (JSON-lines protocols).
 void WriteJsonLine(std::ostream& out, const boost::json::value& v);
 

@@ -15,6 +15,7 @@
 #include "governance/suggest.h"
 #include "policy/loader.h"
 #include "policy/writer.h"
+#include "store/open_store.h"
 #include "store/sqlite_audit_util.h"
 
 namespace interlock::cli {
@@ -28,8 +29,7 @@ struct DriftArgs {
 };
 
 int RunDrift(const DriftArgs& a) {
-  if (a.format != "text" && a.format != "json")
-    return Fail("drift", "--format must be text or json");
+  if (Status f = CheckTextOrJson(a.format); !f.ok()) return Fail("drift", f.error());
   if (a.days < 1) return Fail("drift", "--days must be at least 1");
   if (!(a.min_days >= 0)) return Fail("drift", "--min-days must be 0 or more");
   if (a.policy.empty()) {
@@ -42,7 +42,7 @@ int RunDrift(const DriftArgs& a) {
   if (!a.agent.empty() && (*set)->Find(a.agent) == nullptr) {
     return Fail("drift", "no agent " + a.agent + " in " + a.policy);
   }
-  Result<std::unique_ptr<StoreHistory>> history = OpenStoreHistory(a.store);
+  Result<std::unique_ptr<store::StoreHistory>> history = store::OpenStoreHistory(a.store);
   if (!history.ok()) return Fail("drift", history.error());
   governance::DriftOptions opt;
   opt.agent_id = a.agent;

@@ -9,6 +9,7 @@
 #include "cli/command.h"
 #include "common/time.h"
 #include "governance/trust.h"
+#include "store/open_store.h"
 
 namespace interlock::cli {
 namespace {
@@ -18,10 +19,10 @@ struct IncidentArgs {
 };
 
 int RunMark(const IncidentArgs& a) {
-  Result<std::unique_ptr<core::Store>> store = OpenOperatorStore(a.store);
-  if (!store.ok()) return Fail("incident mark", store.error());
+  Result<std::unique_ptr<core::Store>> st = store::OpenStore(store::OperatorStoreOptions(a.store));
+  if (!st.ok()) return Fail("incident mark", st.error());
   governance::IncidentMark m{a.call_id, a.reason, a.by, SystemClock().Now()};
-  if (Status s = governance::MarkIncident(**store, m); !s.ok()) {
+  if (Status s = governance::MarkIncident(**st, m); !s.ok()) {
     return Fail("incident mark", s.error(),
                 s.error().kind == ErrorKind::kNotFound ? kExitFailure : kExitUsage);
   }

@@ -7,7 +7,6 @@
 // next decision after this command returns. The store must already exist (a typo in
 // --store must not create an empty database and report success).
 #include <cstdlib>
-#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -21,7 +20,7 @@
 #include "common/json.h"
 #include "common/time.h"
 #include "core/app/kills.h"
-#include "store/postgres_store.h"
+#include "store/open_store.h"
 
 namespace interlock::cli {
 namespace {
@@ -99,37 +98,28 @@ int RunSet(const KillOptions& opt, bool engaged) {
   // The record is signed into the checkpoint file before the switch takes effect
   // (docs/audit.md, "Anchors"): a release waits for that anchor, an engagement never does.
   audit::CheckpointSigner signer;
-  // A missing SQLite file is refused by OpenOperatorStore below (no keys made up for a typo).
-  if (std::error_code ec;
-      store::IsPostgresUri(opt.store) || std::filesystem::exists(opt.store, ec)) {
-    Result<audit::CheckpointSigner> loaded =
-        LoadStoreSigner(opt.store, opt.keys_dir, opt.checkpoints);
-    if (loaded.ok()) {
-      signer = std::move(loaded).value();
-    } else if (!engaged) {
-      return Fail("kill release",
-                  "cannot anchor the record (" + loaded.error().message +
-                      "); the kill switch was NOT released (pass the daemon's --keys)",
-                  kExitFailure);
-    } else {
-      std::cerr << "interlock kill engage: warning: the record will not be anchored by a "
-                   "signed checkpoint: "
-                << loaded.error().message << '\n';
-    }
+  Result<audit::CheckpointSigner> loaded =
+      LoadExistingStoreSigner(opt.store, opt.keys_dir, opt.checkpoints);
+  if (loaded.ok()) {
+    signer = std::move(loaded).value();
+  } else if (!engaged) {
+    return Fail("kill release",
+                "cannot anchor the record (" + loaded.error().message +
+                    "); the kill switch was NOT released (pass the daemon's --keys)",
+                kExitFailure);
+  } else {
+    std::cerr << "interlock kill engage: warning: the record will not be anchored by a "
+                 "signed checkpoint: "
+              << loaded.error().message << '\n';
   }
-  auto st = OpenOperatorStore(opt.store, std::move(signer));
+  auto st = store::OpenStore(store::OperatorStoreOptions(opt.store, std::move(signer)));
   if (!st.ok()) return Fail(cmd, st.error(), kExitFailure);
   core::KillEntry e;
   e.scope = !opt.agent.empty() ? "agent" : !opt.run.empty() ? "run" : "global";
   e.target = !opt.agent.empty() ? opt.agent : opt.run;
   e.engaged = engaged;
   e.reason = opt.reason;
-  if (opt.actor.empty()) {
-    const char* user = std::getenv("USER");
-    e.actor = user != nullptr && *user != '\0' ? std::string("cli:") + user : "cli";
-  } else {
-    e.actor = opt.actor;
-  }
+  e.actor = OperatorActor(opt.actor);
   e.at = SystemClock().Now();
   e.end_runs = opt.end_runs;
   core::Kills::Outcome done;
@@ -198,7 +188,7 @@ int RunStatus(const KillOptions& opt) {
     }
     return PrintKills(opt, *kills);
   }
-  auto st = OpenOperatorStore(opt.store);
+  auto st = store::OpenStore(store::OperatorStoreOptions(opt.store));
   if (!st.ok()) return Fail("kill status", st.error(), kExitFailure);
   auto kills = core::Kills(**st).List();
   if (!kills.ok()) return Fail("kill status", kills.error(), kExitFailure);

@@ -3,7 +3,6 @@
 // the daemon's egress decider), and `interlock mcp pins list|show|accept`, the operator's
 // review of the tool definition pins (over a SQLite file or a fleet's PostgreSQL store).
 #include <cctype>
-#include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <iostream>
@@ -26,6 +25,7 @@
 #include "doors/mcp_stdio/stdio_gateway.h"
 #include "mcp/daemon_enforcer.h"
 #include "mcp/pins.h"
+#include "store/open_store.h"
 #include "telemetry/setup.h"
 
 namespace interlock::cli {
@@ -130,7 +130,7 @@ Result<OpenedPins> OpenPins(const PinsOptions& opt) {
     out.pins = std::make_unique<mcp::PinStore>(std::move(rows).value());
     return out;
   }
-  auto s = OpenOperatorStore(path);
+  auto s = store::OpenStore(store::OperatorStoreOptions(path));
   if (!s.ok()) return s.error();
   out.store = std::move(s).value();
   auto rows = out.store->OpenPinRows();
@@ -221,11 +221,7 @@ int RunPinsAccept(const PinsOptions& opt) {
   }
   auto opened = OpenPins(opt);
   if (!opened.ok()) return Fail("mcp", opened.error());
-  std::string by = opt.by;
-  if (by.empty()) {
-    const char* user = std::getenv("USER");
-    by = user != nullptr && *user != '\0' ? std::string("cli:") + user : "cli";
-  }
+  const std::string by = OperatorActor(opt.by);
   auto n = opened->pins->Accept(opt.tool, by, opt.sha256);
   if (!n.ok()) return Fail("mcp", n.error());
   std::cout << "accepted " << *n << " changed tool definition(s) (by " << by << ", audited)\n";

@@ -17,6 +17,7 @@
 #include "governance/history.h"
 #include "governance/what_if.h"
 #include "policy/loader.h"
+#include "store/open_store.h"
 #include "store/sqlite_audit_util.h"
 
 namespace interlock::cli {
@@ -40,9 +41,7 @@ int RunWhatIfCommand(const ReplayArgs& a) {
     return Fail("replay --what-if", "takes no RUN_ID; filter with --since and --agent");
   }
   if (a.policy.empty()) return Fail("replay --what-if", "--policy NEW_PATH is required");
-  if (a.format != "text" && a.format != "json") {
-    return Fail("replay --what-if", "--format must be text or json");
-  }
+  if (Status f = CheckTextOrJson(a.format); !f.ok()) return Fail("replay --what-if", f.error());
   governance::WhatIfOptions opt;
   opt.agent_id = a.agent;
   opt.max_listed = a.max_listed;
@@ -55,7 +54,7 @@ int RunWhatIfCommand(const ReplayArgs& a) {
   if (!set.ok()) {
     return Fail("replay --what-if", "the new policy does not load:\n" + set.error().message);
   }
-  Result<std::unique_ptr<StoreHistory>> history = OpenStoreHistory(a.store);
+  Result<std::unique_ptr<store::StoreHistory>> history = store::OpenStoreHistory(a.store);
   if (!history.ok()) return Fail("replay --what-if", history.error().message);
   Result<governance::WhatIfReport> r = governance::RunWhatIf((*history)->source(), **set, opt);
   if (!r.ok()) return Fail("replay --what-if", r.error().message);
@@ -68,10 +67,8 @@ int RunWhatIfCommand(const ReplayArgs& a) {
 }
 
 int RunReplayCommand(const ReplayArgs& a) {
-  if (a.format != "text" && a.format != "json") {
-    return Fail("replay", "--format must be text or json");
-  }
-  Result<std::unique_ptr<StoreHistory>> history = OpenStoreHistory(a.store);
+  if (Status f = CheckTextOrJson(a.format); !f.ok()) return Fail("replay", f.error());
+  Result<std::unique_ptr<store::StoreHistory>> history = store::OpenStoreHistory(a.store);
   if (!history.ok()) return Fail("replay", history.error());
   Result<audit::RunReplay> r = (*history)->Replay(a.run_id);
   if (!r.ok()) return Fail("replay", r.error(), kExitFailure);

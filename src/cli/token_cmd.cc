@@ -6,8 +6,6 @@
 // a token for an agent id no policy defines is refused unless --force. Names are people
 // (common/principal_name.h): invisible, control and surrounding-space characters are
 // refused with the reason.
-#include <cstdlib>
-#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -25,7 +23,7 @@
 #include "common/time.h"
 #include "core/workspace.h"
 #include "policy/loader.h"
-#include "store/postgres_store.h"
+#include "store/open_store.h"
 
 namespace interlock::cli {
 namespace {
@@ -45,18 +43,6 @@ struct TokenOptions {
   std::string keys_dir;
   std::string checkpoints;
 };
-
-std::string DefaultActor() {
-  const char* user = std::getenv("USER");
-  return user != nullptr && *user != '\0' ? std::string("cli:") + user : std::string("cli");
-}
-
-// Token records are signed into the checkpoint file (on PostgreSQL also the fleet's
-// checkpoint table) before the token is handed out or stops working (docs/audit.md,
-// "Anchors").
-Result<audit::CheckpointSigner> LoadSigner(const TokenOptions& opt) {
-  return LoadStoreSigner(opt.store, opt.keys_dir, opt.checkpoints);
-}
 
 int RunCreate(const TokenOptions& opt) {
   const int roles = !opt.agent.empty() + !opt.reviewer.empty() + !opt.admin.empty();
@@ -103,7 +89,7 @@ int RunCreate(const TokenOptions& opt) {
 }
 
 int RunList(const TokenOptions& opt) {
-  auto st = OpenOperatorStore(opt.store);
+  auto st = store::OpenStore(store::OperatorStoreOptions(opt.store));
   if (!st.ok()) return Fail("token list", st.error(), kExitFailure);
   auto tokens = (*st)->ListTokens();
   if (!tokens.ok()) return Fail("token list", tokens.error(), kExitFailure);
@@ -136,23 +122,21 @@ int RunList(const TokenOptions& opt) {
 }
 
 int RunRevoke(const TokenOptions& opt) {
-  // A revocation narrows access: it is never held up by a missing anchor.
+  // Token records are signed into the checkpoint file (on PostgreSQL also the fleet's
+  // checkpoint table) before the token is handed out or stops working (docs/audit.md,
+  // "Anchors"). A revocation narrows access: it is never held up by a missing anchor.
   audit::CheckpointSigner signer;
-  // A missing SQLite file is refused by OpenOperatorStore below (no keys made up for a typo).
-  if (std::error_code ec;
-      store::IsPostgresUri(opt.store) || std::filesystem::exists(opt.store, ec)) {
-    if (auto loaded = LoadSigner(opt); loaded.ok()) {
-      signer = std::move(loaded).value();
-    } else {
-      std::cerr << "interlock token revoke: warning: the record will not be anchored by a "
-                   "signed checkpoint: "
-                << loaded.error().message << '\n';
-    }
+  if (auto loaded = LoadExistingStoreSigner(opt.store, opt.keys_dir, opt.checkpoints);
+      loaded.ok()) {
+    signer = std::move(loaded).value();
+  } else {
+    std::cerr << "interlock token revoke: warning: the record will not be anchored by a "
+                 "signed checkpoint: "
+              << loaded.error().message << '\n';
   }
-  auto st = OpenOperatorStore(opt.store, std::move(signer));
+  auto st = store::OpenStore(store::OperatorStoreOptions(opt.store, std::move(signer)));
   if (!st.ok()) return Fail("token revoke", st.error(), kExitFailure);
-  Status s = (*st)->RevokeToken(opt.token_id, opt.actor.empty() ? DefaultActor() : opt.actor,
-                                SystemClock().Now());
+  Status s = (*st)->RevokeToken(opt.token_id, OperatorActor(opt.actor), SystemClock().Now());
   if (!s.ok()) return Fail("token revoke", s.error(), kExitFailure);
   std::cout << "revoked " << opt.token_id << '\n';
   return kExitOk;

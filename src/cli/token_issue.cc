@@ -22,11 +22,9 @@ Result<std::unique_ptr<core::Store>> OpenTokenStore(const TokenStoreOptions& opt
   }
   auto signer = LoadStoreSigner(options.store, options.keys_dir, options.checkpoints);
   if (!signer.ok()) return signer.error();
-  store::StoreOptions o;
-  o.path = options.store;
-  o.create_if_missing = true;
-  o.checkpoint_signer = std::move(signer).value();
-  return store::OpenStore(o);
+  // Created when missing, with the default lock wait (not an operator command's 30 s).
+  return store::OpenStore(store::OperatorStoreOptions(options.store, std::move(signer).value(),
+                                                      store::OperatorWrite::kToken));
 }
 
 Status CheckAgentDefined(const std::vector<std::string>& policies, const std::string& agent_id) {

@@ -12,6 +12,7 @@
 #include "common/time.h"
 #include "governance/trust.h"
 #include "policy/loader.h"
+#include "store/open_store.h"
 
 namespace interlock::cli {
 namespace {
@@ -26,11 +27,10 @@ struct PromoteArgs {
 };
 
 int RunReport(const ReportArgs& a) {
-  if (a.format != "text" && a.format != "json")
-    return Fail("trust report", "--format must be text or json");
+  if (Status f = CheckTextOrJson(a.format); !f.ok()) return Fail("trust report", f.error());
   auto set = policy::LoadPolicySet({a.policy}, nullptr);
   if (!set.ok()) return Fail("trust report", "the policy does not load:\n" + set.error().message);
-  Result<std::unique_ptr<StoreHistory>> history = OpenStoreHistory(a.store);
+  Result<std::unique_ptr<store::StoreHistory>> history = store::OpenStoreHistory(a.store);
   if (!history.ok()) return Fail("trust report", history.error());
   governance::TrustOptions opt;
   opt.agent_id = a.agent;
@@ -48,10 +48,10 @@ int RunReport(const ReportArgs& a) {
 }
 
 int RunPromote(const PromoteArgs& a) {
-  Result<std::unique_ptr<core::Store>> store = OpenOperatorStore(a.store);
-  if (!store.ok()) return Fail("trust promote", store.error());
+  Result<std::unique_ptr<core::Store>> st = store::OpenStore(store::OperatorStoreOptions(a.store));
+  if (!st.ok()) return Fail("trust promote", st.error());
   governance::PromoteRequest rq{a.agent, a.tool, a.to, a.reviewer, a.policy, SystemClock().Now()};
-  Result<governance::PromoteOutcome> out = governance::PromoteTool(**store, rq);
+  Result<governance::PromoteOutcome> out = governance::PromoteTool(**st, rq);
   if (!out.ok()) return Fail("trust promote", out.error());
   if (out->refused) return Fail("trust promote", out->message, kExitFailure);
   std::cout << out->message << '\n';

@@ -35,43 +35,17 @@
 #include "core/ports/run_store.h"
 #include "core/ports/state_txn.h"
 #include "core/ports/store.h"
+#include "store/approvals_schema.h"
 #include "store/postgres_conn.h"
 
 namespace interlock::store::internal {
 
-// Schema migration 4: the approval queue and its votes, as the SQLite store's.
-inline constexpr const char* kPgApprovalsMigration =
-    "CREATE TABLE approvals ("
-    "  approval_id TEXT PRIMARY KEY,"
-    "  call_id TEXT NOT NULL UNIQUE,"
-    "  run_id TEXT NOT NULL,"
-    "  agent_id TEXT NOT NULL,"
-    "  principal TEXT NOT NULL,"
-    "  tool TEXT NOT NULL,"
-    "  args_sha256 TEXT NOT NULL,"
-    "  required INTEGER NOT NULL,"
-    "  state TEXT NOT NULL,"
-    "  created_ms BIGINT NOT NULL,"
-    "  deadline_ms BIGINT NOT NULL,"
-    "  hard_deadline_ms BIGINT NOT NULL,"
-    "  escalation_level INTEGER NOT NULL DEFAULT 0,"
-    "  decided_ms BIGINT NULL,"
-    "  timeout_s INTEGER NOT NULL,"
-    "  auto_deny INTEGER NOT NULL,"
-    "  records BIGINT NOT NULL DEFAULT 0,"
-    "  reason TEXT NOT NULL DEFAULT '',"
-    "  used_ms BIGINT NULL,"
-    "  used_call_id TEXT NULL);"
-    "CREATE INDEX approvals_state ON approvals(state, deadline_ms);"
-    "CREATE INDEX approvals_decided ON approvals(decided_ms);"
-    "CREATE INDEX approvals_twin ON approvals(run_id, tool, args_sha256) WHERE state = 'pending';"
-    "CREATE TABLE approval_votes ("
-    "  approval_id TEXT NOT NULL REFERENCES approvals(approval_id),"
-    "  reviewer TEXT NOT NULL,"
-    "  verdict TEXT NOT NULL,"
-    "  comment TEXT NOT NULL,"
-    "  time_ms BIGINT NOT NULL,"
-    "  PRIMARY KEY (approval_id, reviewer));";
+// Schema migration 4: the approval queue and its votes, as the SQLite store's
+// (store/approvals_schema.h), and an index of pending twins (a partial index).
+inline constexpr auto kPgApprovalsMigrationText = JoinSql(
+    kApprovalsSchema,
+    "CREATE INDEX approvals_twin ON approvals(run_id, tool, args_sha256) WHERE state = 'pending';");
+inline constexpr const char* kPgApprovalsMigration = kPgApprovalsMigrationText.data();
 
 // The NOTIFY channel of changed calls (payload: the call id).
 inline constexpr const char* kPgCallsChannel = "interlock_calls";

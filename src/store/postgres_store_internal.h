@@ -78,20 +78,9 @@ inline constexpr const char* kSelectRunCols =
 inline int64_t Millis(TimePoint t) { return ToUnixMillis(t); }
 
 // A run row as the batch holds it.
-struct Row {
-  std::string agent_id;
-  int64_t started_ms = 0;
-  RunState state;
-  bool ended = false;
-  std::optional<int64_t> ended_ms;  // when it was ended (null for older rows)
-  uint64_t version = 0;             // as core::RunRow::version: bumped by every SaveRun
-  uint64_t db_version = 0;          // as read (the UPDATE's version check)
-  bool is_new = false;              // created in this batch: INSERT
-  bool dirty = false;               // changed in this batch: UPDATE
-  // Fixed when the run is created (core::RunRow's): never updated.
-  std::string parent_run_id;
-  std::string role;
-  int depth = 0;
+struct Row : internal::StoredRunRow {
+  uint64_t db_version = 0;  // as read (the UPDATE's version check)
+  bool is_new = false;      // created in this batch: INSERT (dirty: UPDATE)
 };
 
 // Reads a run row from columns kSelectRunCols starting at `first`.
@@ -358,14 +347,7 @@ class PostgresStore::Impl {
     Result<core::RunRow> LoadRunForUpdate(std::string_view run_id) override {
       auto it = b_.runs.find(run_id);
       if (it == b_.runs.end()) return Error::NotFound("no run " + std::string(run_id));
-      const Row& r = it->second;
-      core::RunRow out{r.agent_id, FromUnixMillis(r.started_ms), r.state, r.ended, r.version};
-      if (!r.parent_run_id.empty()) {
-        out.parent_run_id = r.parent_run_id;
-        out.role = r.role;
-        out.depth = r.depth;
-      }
-      return out;
+      return internal::ToCoreRunRow(it->second);
     }
     // The run's id is locked in this batch (the operation names it): a row there exists.
     Status InsertRun(const core::NewRun& run) override {

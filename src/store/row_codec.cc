@@ -79,6 +79,16 @@ std::string DecisionReason(std::string_view decision_json) {
   return d.ok() ? StringMember(*d, "reason") : std::string();
 }
 
+core::RunRow ToCoreRunRow(const StoredRunRow& row) {
+  core::RunRow out{row.agent_id, FromUnixMillis(row.started_ms), row.state, row.ended, row.version};
+  if (!row.parent_run_id.empty()) {
+    out.parent_run_id = row.parent_run_id;
+    out.role = row.role;
+    out.depth = row.depth;
+  }
+  return out;
+}
+
 std::string NewId(std::string_view prefix) {
   // One RAND_bytes per 512 ids instead of one per id (OpenSSL checks getpid() each call).
   constexpr size_t kRefill = 4096;

@@ -1,6 +1,7 @@
 // Row helpers the SQLite and PostgreSQL stores share (internal to src/store): ids, the run
-// state as a call row stores it, a run row's records map, and a call row read back. One
-// definition, so the two backends write and read the same bytes.
+// state as a call row stores it, a run row as a batch holds it, a run row's records map,
+// and a call row read back. One definition, so the two backends write and read the same
+// bytes.
 #ifndef INTERLOCK_STORE_ROW_CODEC_H_
 #define INTERLOCK_STORE_ROW_CODEC_H_
 
@@ -13,6 +14,7 @@
 #include <boost/json/object.hpp>
 
 #include "core/ports/approvals.h"
+#include "core/ports/state_txn.h"
 #include "interlock/result.h"
 #include "interlock/tool_call.h"
 
@@ -21,6 +23,26 @@ namespace interlock::store::internal {
 // `prefix` and 16 hex digits of randomness. Unguessable (a caller must not enumerate other
 // agents' calls or runs); the CSPRNG is drawn in 4 KiB refills per thread.
 std::string NewId(std::string_view prefix);
+
+// A run row (the runs table's columns) as a store's batch holds it. A backend adds what
+// its writer tracks besides (PostgreSQL: the version as read, whether to INSERT).
+struct StoredRunRow {
+  std::string agent_id;
+  int64_t started_ms = 0;
+  RunState state;
+  bool ended = false;
+  std::optional<int64_t> ended_ms;  // when it was ended (null for older rows)
+  // Fixed when the run is created (core::RunRow's): never written by SaveRun.
+  std::string parent_run_id;
+  std::string role;
+  int depth = 0;
+  uint64_t version = 0;  // as core::RunRow::version: bumped by every SaveRun
+  bool dirty = false;    // changed in this batch, not yet written
+};
+
+// The row as the core's transaction functions read it (StateTxn::LoadRunForUpdate: the
+// version loaded, the place in the tree of runs; ended_at is not read back).
+core::RunRow ToCoreRunRow(const StoredRunRow& row);
 
 // The run state as calls.state_after_json stores it (exact integers):
 // {"steps","tokens","cost_micros","elapsed_ms","halted","halt_reason","records"}.

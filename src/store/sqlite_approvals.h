@@ -9,44 +9,12 @@
 
 #include "core/ports/approvals.h"
 #include "core/ports/store.h"
+#include "store/approvals_schema.h"
 #include "store/store_options.h"
 
 struct sqlite3;
 
 namespace interlock::store::internal {
-
-// Schema migration 2 (additive): the approval queue and its votes.
-inline constexpr const char* kApprovalsSchema =
-    "CREATE TABLE approvals ("
-    "  approval_id TEXT PRIMARY KEY,"
-    "  call_id TEXT NOT NULL UNIQUE,"
-    "  run_id TEXT NOT NULL,"
-    "  agent_id TEXT NOT NULL,"
-    "  principal TEXT NOT NULL,"
-    "  tool TEXT NOT NULL,"
-    "  args_sha256 TEXT NOT NULL,"
-    "  required INTEGER NOT NULL,"
-    "  state TEXT NOT NULL,"
-    "  created_ms BIGINT NOT NULL,"
-    "  deadline_ms BIGINT NOT NULL,"
-    "  hard_deadline_ms BIGINT NOT NULL,"
-    "  escalation_level INTEGER NOT NULL DEFAULT 0,"
-    "  decided_ms BIGINT NULL,"
-    "  timeout_s INTEGER NOT NULL,"
-    "  auto_deny INTEGER NOT NULL,"
-    "  records BIGINT NOT NULL DEFAULT 0,"
-    "  reason TEXT NOT NULL DEFAULT '',"
-    "  used_ms BIGINT NULL,"
-    "  used_call_id TEXT NULL);"
-    "CREATE INDEX approvals_state ON approvals(state, deadline_ms);"
-    "CREATE INDEX approvals_decided ON approvals(decided_ms);"
-    "CREATE TABLE approval_votes ("
-    "  approval_id TEXT NOT NULL REFERENCES approvals(approval_id),"
-    "  reviewer TEXT NOT NULL,"
-    "  verdict TEXT NOT NULL,"
-    "  comment TEXT NOT NULL,"
-    "  time_ms BIGINT NOT NULL,"
-    "  PRIMARY KEY (approval_id, reviewer));";
 
 // core::ApprovalRows on the writer connection, inside the open batch transaction (and the
 // operation's savepoint): the batch holds SQLite's write lock (BEGIN IMMEDIATE), so every

@@ -17,15 +17,7 @@ class SqliteStore::Impl::Txn final : public core::StateTxn {
     // The batch holds the write lock (BEGIN IMMEDIATE): the row is ours until COMMIT.
     Result<RunRow*> found = impl_.FindRun(run_id);
     if (!found.ok()) return found.error();
-    const RunRow& row = **found;
-    core::RunRow out{row.agent_id, FromUnixMillis(row.started_ms), row.state, row.ended,
-                     row.version};
-    if (!row.parent_run_id.empty()) {
-      out.parent_run_id = row.parent_run_id;
-      out.role = row.role;
-      out.depth = row.depth;
-    }
-    return out;
+    return internal::ToCoreRunRow(**found);
   }
   Status InsertRun(const core::NewRun& run) override {
     Result<RunRow*> existing = impl_.FindRun(run.run_id);

@@ -272,19 +272,8 @@ inline Result<boost::json::value> ParseStored(std::string_view text, std::string
   return v;
 }
 
-struct RunRow {
-  std::string agent_id;
-  int64_t started_ms = 0;
-  RunState state;
-  bool ended = false;
-  std::optional<int64_t> ended_ms;  // when it was ended (null for older rows)
-  // Fixed when the run is created (core::RunRow's): never written by SaveRun.
-  std::string parent_run_id;
-  std::string role;
-  int depth = 0;
-  bool dirty = false;    // cached only: decided in this batch, row not yet written
-  uint64_t version = 0;  // cached only: bumped by every SaveRun (core::RunRow::version)
-};
+// A run row as the writer caches it (dirty and version: cached only, never a column).
+using RunRow = internal::StoredRunRow;
 
 // A run row from the columns of kSelectRun, starting at column `first`.
 template <class Q>
