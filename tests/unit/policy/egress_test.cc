@@ -11,26 +11,18 @@
 
 #include "policy/egress.h"
 #include "policy/loader.h"
+#include "policy_text.h"
 
 namespace interlock::policy {
 namespace INTERLOCK_TEST_NS {
 
 using ::testing::HasSubstr;
 
-std::string Errors(std::string_view text) {
-  std::vector<Diagnostic> diags;
-  auto r = ParseAgentPolicy(text, "p.yaml", &diags);
-  std::string out;
-  for (const Diagnostic& d : diags) out += d.ToString() + "\n";
-  if (r.ok()) out += "LOADED\n";
-  return out;
-}
-
+// The loader's lines on a text (as p.yaml), "LOADED" last when it loaded; a policy that must
+// load.
+std::string Errors(std::string_view text) { return testing::PolicyDiagnostics(text); }
 std::shared_ptr<const AgentPolicy> MustParse(std::string_view text) {
-  std::vector<Diagnostic> diags;
-  auto r = ParseAgentPolicy(text, "p.yaml", &diags);
-  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
-  return r.ok() ? *r : nullptr;
+  return testing::MustParsePolicy(text);
 }
 
 IpAddress Ip(std::string_view s) {
