@@ -4,19 +4,14 @@
 // Prints "test <name>: ok" per passed test; exits non-zero on the first failure.
 // Loopback only; a fresh profile; screenshots of every page at phone (390x844) and desktop
 // (1280x800) size in ARTIFACT_DIR (console-<page>-<size>.png).
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 import {
-  callApi, fail, noHorizontalScroll, runInBrowser, scriptArgs, signInWithToken,
+  consoleScriptArgs, fail, noHorizontalScroll, runInBrowser, signInWithToken,
 } from './harness.mjs';
 
-const [url, admin, reviewer, agent, artifacts] =
-    scriptArgs('node console.mjs URL ADMIN_TOKEN REVIEWER_TOKEN AGENT_TOKEN ARTIFACT_DIR', 5);
-mkdirSync(artifacts, { recursive: true });
-
-const call = (token, method, path, body) => callApi(url, token, method, path, body);
-const agentApi = (m, p, b) => call(agent, m, p, b);
+const { url, admin, reviewer, agent, artifacts, call, agentApi } =
+    consoleScriptArgs('console.mjs');
 
 // The scripted run: an allowed read (with its result), a blocked delete, a call that needs
 // approval (with a redacted secret), and another allowed read.

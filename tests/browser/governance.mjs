@@ -6,19 +6,14 @@
 // within a second each by the reviewer ("rita"), so drift has evidence (min_runs=1,
 // min_days=0 on the page's URL), the ledger has rows and rita is warned about.
 // Screenshots at 390x844 and 1280x800 in ARTIFACT_DIR (console-governance-<size>.png).
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 import {
-  callApi, fail, noHorizontalScroll, runInBrowser, scriptArgs, signInWithToken,
+  consoleScriptArgs, fail, noHorizontalScroll, runInBrowser, signInWithToken,
 } from './harness.mjs';
 
-const [url, admin, reviewer, agent, artifacts] =
-    scriptArgs('node governance.mjs URL ADMIN_TOKEN REVIEWER_TOKEN AGENT_TOKEN ARTIFACT_DIR', 5);
-mkdirSync(artifacts, { recursive: true });
-
-const call = (token, method, path, body) => callApi(url, token, method, path, body);
-const agentApi = (m, p, b) => call(agent, m, p, b);
+const { url, admin, reviewer, agent, artifacts, call, agentApi } =
+    consoleScriptArgs('governance.mjs');
 // A governance report: 202 while it is being computed, asked again (bounded).
 async function report(token, path) {
   for (let i = 0; i < 200; ++i) {

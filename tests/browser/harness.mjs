@@ -3,7 +3,7 @@
 // on a fresh profile that reaches loopback only, run so that a test prints "FAIL: ..." and
 // exits non-zero on its first failure or on any error the page logged.
 import { chromium } from 'playwright-core';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -30,6 +30,18 @@ export async function callApi(url, token, method, path, body) {
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   return { status: res.status, json: await res.json().catch(() => null) };
+}
+
+// What the console's scripts (console.mjs, governance.mjs) are given: URL ADMIN_TOKEN
+// REVIEWER_TOKEN AGENT_TOKEN ARTIFACT_DIR (`script` names the script in the usage line).
+// Makes the artifacts directory; call(token, ...) and agentApi(...) call the daemon's API.
+export function consoleScriptArgs(script) {
+  const [url, admin, reviewer, agent, artifacts] = scriptArgs(
+      `node ${script} URL ADMIN_TOKEN REVIEWER_TOKEN AGENT_TOKEN ARTIFACT_DIR`, 5);
+  mkdirSync(artifacts, { recursive: true });
+  const call = (token, method, path, body) => callApi(url, token, method, path, body);
+  const agentApi = (method, path, body) => call(agent, method, path, body);
+  return { url, admin, reviewer, agent, artifacts, call, agentApi };
 }
 
 // Headless Chromium on a fresh profile directory (--user-data-dir) with `options` (viewport,
