@@ -8,7 +8,9 @@
 #ifndef INTERLOCK_TESTS_SUPPORT_RUN_STORE_BACKENDS_H_
 #define INTERLOCK_TESTS_SUPPORT_RUN_STORE_BACKENDS_H_
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -26,6 +28,23 @@ namespace interlock::testing {
 
 // The instant the backends stamp on what they write for a test.
 inline TimePoint RunStoreBackendNow() { return FromUnixMillis(1'700'000'000'000); }
+
+// An engine step that allows a call while its run has taken fewer than `cap` steps, and
+// denies BUDGET_EXCEEDED after: the budget of the race tests.
+inline core::DecideFn AllowFewerStepsThan(uint64_t cap) {
+  return [cap](const ToolCall& call, const RunState& state,
+               const std::optional<engine::KillSwitch>&, const std::optional<engine::AgentUsage>&) {
+    engine::Evaluation ev;
+    if (state.steps >= cap) {
+      ev.decision = DenyDecision(Code::kBudgetExceeded, "steps");
+      return ev;
+    }
+    ev.decision.verdict = Verdict::kAllow;
+    ev.decision.code = Code::kAllowed;
+    ev.decision.tool = call.tool;
+    return ev;
+  };
+}
 
 // What every backend does the same way over its store type S.
 template <class S>

@@ -65,6 +65,15 @@ class RunStoreContract : public ::testing::Test {
     return rq;
   }
 
+  // An engine step that must never run: it sets *called if it does.
+  static core::DecideFn Unreached(bool* called) {
+    return [called](const ToolCall&, const RunState&, const std::optional<engine::KillSwitch>&,
+                    const std::optional<engine::AgentUsage>&) {
+      *called = true;
+      return engine::Evaluation{};
+    };
+  }
+
   // An engine step that allows and records what it saw.
   core::DecideFn Allow(RunState* seen = nullptr,
                        std::optional<engine::KillSwitch>* kill_seen = nullptr) {
@@ -93,13 +102,7 @@ TYPED_TEST_SUITE(RunStoreContract, Backends);
 
 TYPED_TEST(RunStoreContract, UnknownRunIsNotFoundAndDecidesNothing) {
   bool called = false;
-  Result<CallRecord> r = this->store().Decide(
-      this->Request("nope", "a"),
-      [&](const ToolCall&, const RunState&, const std::optional<engine::KillSwitch>&,
-          const std::optional<engine::AgentUsage>&) {
-        called = true;
-        return engine::Evaluation{};
-      });
+  Result<CallRecord> r = this->store().Decide(this->Request("nope", "a"), this->Unreached(&called));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind, ErrorKind::kNotFound);
   EXPECT_FALSE(called);
@@ -320,13 +323,7 @@ TYPED_TEST(RunStoreContract, EndedRunDecidesNothingMore) {
   ASSERT_TRUE(this->backend_.EndRun("r1", "a").ok());  // ending twice is a no-op
   EXPECT_TRUE(this->store().GetRun("r1")->ended);
   bool called = false;
-  Result<CallRecord> r =
-      this->store().Decide(this->Request("r1", "a"), [&](const ToolCall&, const RunState&,
-                                                         const std::optional<engine::KillSwitch>&,
-                                                         const std::optional<engine::AgentUsage>&) {
-        called = true;
-        return engine::Evaluation{};
-      });
+  Result<CallRecord> r = this->store().Decide(this->Request("r1", "a"), this->Unreached(&called));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind, ErrorKind::kInvalidArgument);
   EXPECT_FALSE(called);
@@ -346,19 +343,7 @@ TYPED_TEST(RunStoreContract, BudgetRaceAllowsExactlyTheCap) {
   constexpr uint64_t kCap = 50;
   constexpr int kThreads = 16;
   constexpr int kEach = 10;
-  auto capped = [](const ToolCall& call, const RunState& state,
-                   const std::optional<engine::KillSwitch>&,
-                   const std::optional<engine::AgentUsage>&) {
-    engine::Evaluation ev;
-    if (state.steps >= kCap) {
-      ev.decision = DenyDecision(Code::kBudgetExceeded, "steps");
-      return ev;
-    }
-    ev.decision.verdict = Verdict::kAllow;
-    ev.decision.code = Code::kAllowed;
-    ev.decision.tool = call.tool;
-    return ev;
-  };
+  const core::DecideFn capped = testing::AllowFewerStepsThan(kCap);
   std::atomic<int> allowed{0}, denied{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
