@@ -1,18 +1,15 @@
 // Drives tests/browser/test.mjs (headless Chromium) against the real daemon started by
 // the daemon harness on 127.0.0.1 port 0. Bounded: the node process gets 120 s.
-#include <unistd.h>
-
 #include <filesystem>
-#include <fstream>
 
 #include <gtest/gtest.h>
 
-#include "daemon_harness.h"
-#include "subprocess.h"
-#include "temp_dir.h"
+#include "chromium_test.h"
 
 namespace interlock::testing {
 namespace INTERLOCK_TEST_NS {
+
+class BrowserTest : public ChromiumTest {};
 
 constexpr char kAgent[] = R"(agent:
   id: "browser-agent"
@@ -30,33 +27,21 @@ execution:
 
 // Tests that a reviewer signs in on /ui/, approves one call and denies another, and the
 // waiting agent gets allow and deny respectively.
-TEST(BrowserTest, ReviewerPageApprovesAndDenies) {
-  if (::access("/usr/bin/chromium", X_OK) != 0) {
-    GTEST_SKIP() << "/usr/bin/chromium is not installed (scripts/install-deps.sh)";
-  }
-  const std::string src = INTERLOCK_SOURCE_DIR;
-  ASSERT_EQ(RunSetupScriptOnce(src + "/scripts/setup-browser-tests.sh"), "");
-
-  TempDir dir;
-  const std::string policies = dir.path() + "/policies";
-  std::filesystem::create_directories(policies);
-  std::ofstream(policies + "/agent.yaml") << kAgent;
-  Daemon daemon(dir.path(), policies);
+TEST_F(BrowserTest, ReviewerPageApprovesAndDenies) {
+  const std::string policies = WriteAgentPolicy(kAgent);
+  Daemon daemon(dir_.path(), policies);
   const std::string agent = CreateToken(daemon.store(), "--agent", "browser-agent");
   const std::string reviewer = CreateToken(daemon.store(), "--reviewer", "rita");
   ASSERT_FALSE(reviewer.empty());
   ASSERT_TRUE(daemon.Start()) << daemon.log();
 
-  const std::string artifacts = std::string(INTERLOCK_BINARY_DIR) + "/test-artifacts";
   ProcessResult r =
-      RunProcess({"/usr/bin/env", "node", src + "/tests/browser/test.mjs",
-                  "http://127.0.0.1:" + std::to_string(daemon.port()), reviewer, agent, artifacts},
-                 "", std::chrono::seconds(120));
+      RunScript("test.mjs", {Url(daemon), reviewer, agent, artifacts_}, std::chrono::seconds(120));
   EXPECT_FALSE(r.timed_out);
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err << daemon.log();
   EXPECT_NE(r.out.find("test 1 (approve): ok"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("test 2 (deny): ok"), std::string::npos) << r.out;
-  EXPECT_TRUE(std::filesystem::exists(artifacts + "/approvals.png"));
+  EXPECT_TRUE(std::filesystem::exists(artifacts_ + "/approvals.png"));
 }
 
 constexpr char kConsoleAgent[] = R"(agent:
@@ -81,29 +66,17 @@ execution:
 // tree), audit search by tool, code and text, an admin engaging and releasing the kill
 // switch through the page (the daemon denies in between), metrics, keyboard navigation,
 // no horizontal scroll at 390 px, and a reviewer refused the admin action by the daemon.
-TEST(BrowserTest, ConsoleRunsTimelineAuditKillSwitch) {
-  if (::access("/usr/bin/chromium", X_OK) != 0) {
-    GTEST_SKIP() << "/usr/bin/chromium is not installed (scripts/install-deps.sh)";
-  }
-  const std::string src = INTERLOCK_SOURCE_DIR;
-  ASSERT_EQ(RunSetupScriptOnce(src + "/scripts/setup-browser-tests.sh"), "");
-
-  TempDir dir;
-  const std::string policies = dir.path() + "/policies";
-  std::filesystem::create_directories(policies);
-  std::ofstream(policies + "/agent.yaml") << kConsoleAgent;
-  Daemon daemon(dir.path(), policies);
+TEST_F(BrowserTest, ConsoleRunsTimelineAuditKillSwitch) {
+  const std::string policies = WriteAgentPolicy(kConsoleAgent);
+  Daemon daemon(dir_.path(), policies);
   const std::string agent = CreateToken(daemon.store(), "--agent", "console-agent");
   const std::string reviewer = CreateToken(daemon.store(), "--reviewer", "rita");
   const std::string admin = CreateToken(daemon.store(), "--admin", "ada");
   ASSERT_FALSE(admin.empty());
   ASSERT_TRUE(daemon.Start()) << daemon.log();
 
-  const std::string artifacts = std::string(INTERLOCK_BINARY_DIR) + "/test-artifacts";
-  ProcessResult r = RunProcess(
-      {"/usr/bin/env", "node", src + "/tests/browser/console.mjs",
-       "http://127.0.0.1:" + std::to_string(daemon.port()), admin, reviewer, agent, artifacts},
-      "", std::chrono::seconds(150));
+  ProcessResult r = RunScript("console.mjs", {Url(daemon), admin, reviewer, agent, artifacts_},
+                              std::chrono::seconds(150));
   EXPECT_FALSE(r.timed_out);
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err << daemon.log();
   for (const char* t : {"sign-in", "runs", "timeline", "run tree", "audit search", "kill switch",
@@ -111,7 +84,7 @@ TEST(BrowserTest, ConsoleRunsTimelineAuditKillSwitch) {
     EXPECT_NE(r.out.find(std::string("test ") + t + ": ok"), std::string::npos) << t << "\n"
                                                                                 << r.out;
   }
-  EXPECT_TRUE(std::filesystem::exists(artifacts + "/console-timeline-phone.png"));
+  EXPECT_TRUE(std::filesystem::exists(artifacts_ + "/console-timeline-phone.png"));
 }
 
 constexpr char kGovernanceAgent[] = R"(agent:
@@ -136,33 +109,21 @@ trust:
 // tighter policy as a diff, the trust ledger with read_file ready to graduate, the
 // rubber-stamp warning, no horizontal scroll at 390 px, the keyboard, and a reviewer
 // refused the admin-only reports (page and API).
-TEST(BrowserTest, GovernanceDriftLedgerFatigue) {
-  if (::access("/usr/bin/chromium", X_OK) != 0) {
-    GTEST_SKIP() << "/usr/bin/chromium is not installed (scripts/install-deps.sh)";
-  }
-  const std::string src = INTERLOCK_SOURCE_DIR;
-  ASSERT_EQ(RunSetupScriptOnce(src + "/scripts/setup-browser-tests.sh"), "");
-
-  TempDir dir;
-  const std::string policies = dir.path() + "/policies";
-  std::filesystem::create_directories(policies);
-  std::ofstream(policies + "/agent.yaml") << kGovernanceAgent;
+TEST_F(BrowserTest, GovernanceDriftLedgerFatigue) {
+  const std::string policies = WriteAgentPolicy(kGovernanceAgent);
   // governance.wait_ms 0: every report is first "being computed" (202) and the page polls,
   // as over a large log (docs/console.md#governance-over-a-large-log).
-  const std::string config = dir.path() + "/interlock.yaml";
+  const std::string config = dir_.path() + "/interlock.yaml";
   std::ofstream(config) << "governance:\n  wait_ms: 0\n";
-  Daemon daemon(dir.path(), policies, config);
+  Daemon daemon(dir_.path(), policies, config);
   const std::string agent = CreateToken(daemon.store(), "--agent", "gov-agent");
   const std::string reviewer = CreateToken(daemon.store(), "--reviewer", "rita");
   const std::string admin = CreateToken(daemon.store(), "--admin", "ada");
   ASSERT_FALSE(admin.empty());
   ASSERT_TRUE(daemon.Start()) << daemon.log();
 
-  const std::string artifacts = std::string(INTERLOCK_BINARY_DIR) + "/test-artifacts";
-  ProcessResult r = RunProcess(
-      {"/usr/bin/env", "node", src + "/tests/browser/governance.mjs",
-       "http://127.0.0.1:" + std::to_string(daemon.port()), admin, reviewer, agent, artifacts},
-      "", std::chrono::seconds(150));
+  ProcessResult r = RunScript("governance.mjs", {Url(daemon), admin, reviewer, agent, artifacts_},
+                              std::chrono::seconds(150));
   EXPECT_FALSE(r.timed_out);
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err << daemon.log();
   for (const char* t :
@@ -171,7 +132,7 @@ TEST(BrowserTest, GovernanceDriftLedgerFatigue) {
     EXPECT_NE(r.out.find(std::string("test ") + t + ": ok"), std::string::npos) << t << "\n"
                                                                                 << r.out;
   }
-  EXPECT_TRUE(std::filesystem::exists(artifacts + "/console-governance-phone.png"));
+  EXPECT_TRUE(std::filesystem::exists(artifacts_ + "/console-governance-phone.png"));
 }
 
 }  // namespace INTERLOCK_TEST_NS

@@ -4,29 +4,14 @@
 // Prints "test <name>: ok" per passed test; exits non-zero on the first failure.
 // Loopback only; a fresh profile; screenshots of every page at phone (390x844) and desktop
 // (1280x800) size in ARTIFACT_DIR (console-<page>-<size>.png).
-import { chromium } from 'playwright-core';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const [url, admin, reviewer, agent, artifacts] = process.argv.slice(2);
-if (!url || !admin || !reviewer || !agent || !artifacts) {
-  console.error('usage: node console.mjs URL ADMIN_TOKEN REVIEWER_TOKEN AGENT_TOKEN ARTIFACT_DIR');
-  process.exit(2);
-}
-mkdirSync(artifacts, { recursive: true });
+import {
+  consoleScriptArgs, fail, noHorizontalScroll, runInBrowser, signInWithToken,
+} from './harness.mjs';
 
-function fail(msg) { throw new Error(msg); }
-
-async function call(token, method, path, body) {
-  const res = await fetch(url + path, {
-    method,
-    headers: { 'Authorization': 'Bearer ' + token, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, json: await res.json().catch(() => null) };
-}
-const agentApi = (m, p, b) => call(agent, m, p, b);
+const { url, admin, reviewer, agent, artifacts, call, agentApi } =
+    consoleScriptArgs('console.mjs');
 
 // The scripted run: an allowed read (with its result), a blocked delete, a call that needs
 // approval (with a redacted secret), and another allowed read.
@@ -52,12 +37,6 @@ async function scriptedRun() {
   return { id, expected };
 }
 
-async function noHorizontalScroll(page, what) {
-  const [sw, cw] = await page.evaluate(() => [document.documentElement.scrollWidth,
-                                              document.documentElement.clientWidth]);
-  if (sw > cw) fail(`${what}: horizontal scroll at ${cw}px (content ${sw}px wide)`);
-}
-
 async function shoot(page, name) {
   for (const [size, w, h] of [['phone', 390, 844], ['desktop', 1280, 800]]) {
     await page.setViewportSize({ width: w, height: h });
@@ -67,35 +46,10 @@ async function shoot(page, name) {
   }
 }
 
-const profile = mkdtempSync(join(tmpdir(), 'interlock-chromium-'));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  viewport: { width: 1280, height: 800 },
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
-let ok = false;
-try {
-  const page = context.pages()[0] || await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => {
-    // The reviewer test provokes a 403 on purpose; Chromium logs the failed fetch.
-    if (m.type() === 'error' && !m.text().includes('403')) errors.push(m.text());
-  });
-  await page.route('**/*', (route) => {
-    const u = new URL(route.request().url());
-    if (u.hostname === '127.0.0.1' || u.hostname === 'localhost') return route.continue();
-    return route.abort();
-  });
-  const signIn = async (path, token) => {
-    await page.goto(url + '/ui/');
-    await page.evaluate(() => sessionStorage.clear());
-    await page.goto(url + path);
-    await page.fill('#token', token);
-    await page.click('#signin');
-  };
+// The reviewer test provokes a 403 on purpose; Chromium logs the failed fetch.
+const expected403 = (text) => text.includes('403');
+await runInBrowser({ viewport: { width: 1280, height: 800 } }, expected403, async (page) => {
+  const signIn = (path, token) => signInWithToken(page, url, path, token);
 
   // Sign in (admin) on the runs page.
   const run = await scriptedRun();
@@ -277,13 +231,4 @@ try {
   await page.waitForSelector('#signin-view:not([hidden])', { timeout: 10000 });
   await page.waitForFunction(() => document.getElementById('signin-error').textContent.length > 0);
   console.log('test agent token refused: ok');
-
-  if (errors.length) fail('page errors: ' + errors.join('; '));
-  ok = true;
-} catch (e) {
-  console.error('FAIL: ' + (e && e.stack || e));
-} finally {
-  await context.close().catch(() => {});
-  rmSync(profile, { recursive: true, force: true });
-}
-process.exit(ok ? 0 : 1);
+});

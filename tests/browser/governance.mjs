@@ -6,29 +6,14 @@
 // within a second each by the reviewer ("rita"), so drift has evidence (min_runs=1,
 // min_days=0 on the page's URL), the ledger has rows and rita is warned about.
 // Screenshots at 390x844 and 1280x800 in ARTIFACT_DIR (console-governance-<size>.png).
-import { chromium } from 'playwright-core';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const [url, admin, reviewer, agent, artifacts] = process.argv.slice(2);
-if (!url || !admin || !reviewer || !agent || !artifacts) {
-  console.error('usage: node governance.mjs URL ADMIN_TOKEN REVIEWER_TOKEN AGENT_TOKEN ARTIFACT_DIR');
-  process.exit(2);
-}
-mkdirSync(artifacts, { recursive: true });
+import {
+  consoleScriptArgs, fail, noHorizontalScroll, runInBrowser, signInWithToken,
+} from './harness.mjs';
 
-function fail(msg) { throw new Error(msg); }
-
-async function call(token, method, path, body) {
-  const res = await fetch(url + path, {
-    method,
-    headers: { 'Authorization': 'Bearer ' + token, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, json: await res.json().catch(() => null) };
-}
-const agentApi = (m, p, b) => call(agent, m, p, b);
+const { url, admin, reviewer, agent, artifacts, call, agentApi } =
+    consoleScriptArgs('governance.mjs');
 // A governance report: 202 while it is being computed, asked again (bounded).
 async function report(token, path) {
   for (let i = 0; i < 200; ++i) {
@@ -65,41 +50,10 @@ async function scriptedHistory() {
   }
 }
 
-async function noHorizontalScroll(page, what) {
-  const [sw, cw] = await page.evaluate(() => [document.documentElement.scrollWidth,
-                                              document.documentElement.clientWidth]);
-  if (sw > cw) fail(`${what}: horizontal scroll at ${cw}px (content ${sw}px wide)`);
-}
-
-const profile = mkdtempSync(join(tmpdir(), 'interlock-chromium-'));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  viewport: { width: 1280, height: 800 },
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
-let ok = false;
-try {
-  const page = context.pages()[0] || await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => {
-    // The reviewer test provokes 403s on purpose; Chromium logs the failed fetches.
-    if (m.type() === 'error' && !m.text().includes('403')) errors.push(m.text());
-  });
-  await page.route('**/*', (route) => {
-    const u = new URL(route.request().url());
-    if (u.hostname === '127.0.0.1' || u.hostname === 'localhost') return route.continue();
-    return route.abort();
-  });
-  const signIn = async (path, token) => {
-    await page.goto(url + '/ui/');
-    await page.evaluate(() => sessionStorage.clear());
-    await page.goto(url + path);
-    await page.fill('#token', token);
-    await page.click('#signin');
-  };
+// The reviewer test provokes 403s on purpose; Chromium logs the failed fetches.
+const expected403 = (text) => text.includes('403');
+await runInBrowser({ viewport: { width: 1280, height: 800 } }, expected403, async (page) => {
+  const signIn = (path, token) => signInWithToken(page, url, path, token);
 
   // Reports being computed answer 202 and the page asks again (the daemon runs with
   // governance.wait_ms 0, as if every report were slow).
@@ -193,13 +147,4 @@ try {
     if (s !== 403) fail(`reviewer GET /v1/governance/${r} answered ${s}`);
   }
   console.log('test reviewer refused: ok');
-
-  if (errors.length) fail('page errors: ' + errors.join('; '));
-  ok = true;
-} catch (e) {
-  console.error('FAIL: ' + (e && e.stack || e));
-} finally {
-  await context.close().catch(() => {});
-  rmSync(profile, { recursive: true, force: true });
-}
-process.exit(ok ? 0 : 1);
+});

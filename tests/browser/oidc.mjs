@@ -7,49 +7,20 @@
 // gets the daemon's refusal page (OIDC_NO_ROLE) and no session.
 // Loopback only; a fresh profile. The provider's certificate is a test one (ignored here;
 // the daemon itself verifies it with identity.oidc.ca_file).
-import { chromium } from 'playwright-core';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-const [url, agent, login, artifacts, noRole] = process.argv.slice(2);
-if (!url || !agent || !login || !artifacts) {
-  console.error('usage: node oidc.mjs URL AGENT_TOKEN LOGIN ARTIFACT_DIR');
-  process.exit(2);
-}
+import { callApi, fail, launchBrowser, pageErrors, scriptArgs } from './harness.mjs';
+
+const [url, agent, login, artifacts, noRole] =
+    scriptArgs('node oidc.mjs URL AGENT_TOKEN LOGIN ARTIFACT_DIR', 4);
 mkdirSync(artifacts, { recursive: true });
 
-function fail(msg) { throw new Error(msg); }
+const agentApi = (method, path, body) => callApi(url, agent, method, path, body);
 
-async function agentApi(method, path, body) {
-  const res = await fetch(url + path, {
-    method,
-    headers: { 'Authorization': 'Bearer ' + agent, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, json: await res.json().catch(() => null) };
-}
-
-const profiles = [];
-async function launch() {
-  const profile = mkdtempSync(join(tmpdir(), 'interlock-chromium-'));
-  profiles.push(profile);
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    ignoreHTTPSErrors: true,
-    viewport: { width: 1280, height: 900 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-           '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  const page = context.pages()[0] || await context.newPage();
-  await page.route('**/*', (route) => {
-    const u = new URL(route.request().url());
-    if (u.hostname === '127.0.0.1' || u.hostname === 'localhost') return route.continue();
-    return route.abort();
-  });
-  return { context, page };
-}
+// A fresh browser; the provider's certificate is a test one.
+const launch = () =>
+  launchBrowser({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 900 } });
 
 // At the provider: the login form, filled in as `who`.
 async function providerLogin(page, who) {
@@ -59,15 +30,13 @@ async function providerLogin(page, who) {
   await page.click('#submit');
 }
 
-const { context, page } = await launch();
+const first = await launch();
+const { page } = first;
 let second = null;
 let ok = false;
 try {
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => {
-    if (m.type() === 'error' && page.url().startsWith(url)) errors.push(m.text());
-  });
+  // Console errors count on the daemon's pages only, not on the provider's.
+  const errors = pageErrors(page, () => !page.url().startsWith(url));
   await page.goto(url + '/ui/');
   await page.waitForSelector('#oidc-signin:not([hidden])', { timeout: 10000 });
   const button = (await page.textContent('#oidc-login')).replace(/\s+/g, ' ').trim();
@@ -135,8 +104,7 @@ try {
   }
   ok = true;
 } finally {
-  await context.close();
-  if (second) await second.context.close();
-  for (const p of profiles) rmSync(p, { recursive: true, force: true });
+  await first.close();
+  if (second) await second.close();
 }
 process.exit(ok ? 0 : 1);

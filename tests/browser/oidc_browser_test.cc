@@ -13,12 +13,12 @@
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 
-#include "daemon_harness.h"
-#include "subprocess.h"
-#include "temp_dir.h"
+#include "chromium_test.h"
 
 namespace interlock::testing {
 namespace INTERLOCK_TEST_NS {
+
+class OidcBrowser : public ChromiumTest {};
 
 constexpr char kAgent[] = R"(agent:
   id: "browser-agent"
@@ -34,18 +34,12 @@ tools:
 // lands on /ui/ signed in, approves a pending call (the agent gets allow), and the audit
 // record of the vote names oidc:alice@127.0.0.1; then signs out. And a person in neither
 // group (mallory) signs in at the provider and gets the refusal page, no session.
-TEST(OidcBrowser, SignInWithTheProviderAndApprove) {
-  if (::access("/usr/bin/chromium", X_OK) != 0) {
-    GTEST_SKIP() << "/usr/bin/chromium is not installed (scripts/install-deps.sh)";
-  }
-  const std::string src = INTERLOCK_SOURCE_DIR;
-  ASSERT_EQ(RunSetupScriptOnce(src + "/scripts/setup-browser-tests.sh"), "");
-  ASSERT_EQ(RunSetupScriptOnce(src + "/scripts/setup-idp.sh"), "");
+TEST_F(OidcBrowser, SignInWithTheProviderAndApprove) {
+  ASSERT_EQ(RunSetupScriptOnce(src_ + "/scripts/setup-idp.sh"), "");
 
-  TempDir dir;
-  const TestCert cert = MakeSelfSignedCert(dir.path(), "idp", "IP:127.0.0.1");
+  const TestCert cert = MakeSelfSignedCert(dir_.path(), "idp", "IP:127.0.0.1");
   ASSERT_EQ(cert.error, "");
-  ServiceChild idp({"node", src + "/tests/idp/idp.mjs", "--cert", cert.cert, "--key", cert.key,
+  ServiceChild idp({"node", src_ + "/tests/idp/idp.mjs", "--cert", cert.cert, "--key", cert.key,
                     "--native-client",
                     "interlock-console:browser-secret:http://127.0.0.1/ui/oidc/callback"});
   const std::string hello = idp.FirstLine(std::chrono::seconds(30));
@@ -54,11 +48,9 @@ TEST(OidcBrowser, SignInWithTheProviderAndApprove) {
   ASSERT_TRUE(!ec && v.is_object() && v.as_object().contains("issuer")) << hello;
   const std::string issuer(v.at("issuer").as_string());
 
-  const std::string policies = dir.path() + "/policies";
-  std::filesystem::create_directories(policies);
-  std::ofstream(policies + "/agent.yaml") << kAgent;
-  dir.Write("secret", "browser-secret\n");
-  const std::string config = dir.Write(
+  const std::string policies = WriteAgentPolicy(kAgent);
+  dir_.Write("secret", "browser-secret\n");
+  const std::string config = dir_.Write(
       "interlock.yaml", "identity:\n  oidc:\n    issuer: \"" + issuer +
                             "\"\n    client_id: interlock-console\n"
                             "    client_secret_file: secret\n    ca_file: \"" +
@@ -66,16 +58,13 @@ TEST(OidcBrowser, SignInWithTheProviderAndApprove) {
                             "\"\n    name: \"Test IdP\"\n"
                             "    scopes: [openid, profile, groups]\n"
                             "    reviewer_values: [reviewers]\n    admin_values: [admins]\n");
-  Daemon daemon(dir.path(), policies, config);
+  Daemon daemon(dir_.path(), policies, config);
   const std::string agent = CreateToken(daemon.store(), "--agent", "browser-agent");
   const std::string admin = CreateToken(daemon.store(), "--admin", "ada");
   ASSERT_TRUE(daemon.Start()) << daemon.log();
 
-  const std::string url = "http://127.0.0.1:" + std::to_string(daemon.port());
-  const std::string artifacts = std::string(INTERLOCK_BINARY_DIR) + "/test-artifacts";
-  ProcessResult r = RunProcess({"/usr/bin/env", "node", src + "/tests/browser/oidc.mjs", url, agent,
-                                "alice", artifacts, "mallory"},
-                               "", std::chrono::seconds(120));
+  ProcessResult r = RunScript("oidc.mjs", {Url(daemon), agent, "alice", artifacts_, "mallory"},
+                              std::chrono::seconds(120));
   EXPECT_FALSE(r.timed_out);
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err << daemon.log();
   EXPECT_NE(r.out.find("sign-in: ok"), std::string::npos) << r.out;
@@ -93,7 +82,7 @@ TEST(OidcBrowser, SignInWithTheProviderAndApprove) {
   HttpResult audit = client.Request("GET", "/v1/audit?q=oidc%3Aalice%40127.0.0.1", "", admin);
   ASSERT_EQ(audit.status, 200) << audit.body;
   EXPECT_NE(audit.body.find("oidc:alice@127.0.0.1"), std::string::npos) << audit.body;
-  EXPECT_TRUE(std::filesystem::exists(artifacts + "/oidc-approve.png"));
+  EXPECT_TRUE(std::filesystem::exists(artifacts_ + "/oidc-approve.png"));
 }
 
 }  // namespace INTERLOCK_TEST_NS

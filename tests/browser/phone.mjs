@@ -14,30 +14,18 @@
 //                   far, times, ids), checked on the rendered text with Range rects.
 // Prints "test SCENARIO VIEWPORT: ok" per check. Loopback only; a fresh profile;
 // screenshots of the first screen in ARTIFACT_DIR (approvals-SCENARIO-phone.png, -desktop).
-import { chromium } from 'playwright-core';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-const [url, reviewer, agent, artifacts, scenario] = process.argv.slice(2);
-if (!url || !reviewer || !agent || !artifacts || !scenario) {
-  console.error('usage: node phone.mjs URL REVIEWER_TOKEN AGENT_TOKEN ARTIFACT_DIR SCENARIO');
-  process.exit(2);
-}
+import { callApi, fail, runInBrowser, scriptArgs } from './harness.mjs';
+
+const [url, reviewer, agent, artifacts, scenario] =
+    scriptArgs('node phone.mjs URL REVIEWER_TOKEN AGENT_TOKEN ARTIFACT_DIR SCENARIO', 5);
 mkdirSync(artifacts, { recursive: true });
 
 const VIEWPORTS = [['phone', { width: 390, height: 844 }], ['desktop', { width: 1280, height: 800 }]];
 
-function fail(msg) { throw new Error(msg); }
-
-async function agentApi(method, path, body) {
-  const res = await fetch(url + path, {
-    method,
-    headers: { 'Authorization': 'Bearer ' + agent, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, json: await res.json().catch(() => null) };
-}
+const agentApi = (method, path, body) => callApi(url, agent, method, path, body);
 
 async function newRun() {
   const run = await agentApi('POST', '/v1/runs');
@@ -309,35 +297,9 @@ if (!scenarios[scenario]) {
   process.exit(2);
 }
 
-const profile = mkdtempSync(join(tmpdir(), 'interlock-chromium-'));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  viewport: VIEWPORTS[0][1],
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
-let ok = false;
-try {
-  const page = context.pages()[0] || await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-  await page.route('**/*', (route) => {
-    const u = new URL(route.request().url());
-    if (u.hostname === '127.0.0.1' || u.hostname === 'localhost') return route.continue();
-    return route.abort();
-  });
+await runInBrowser({ viewport: VIEWPORTS[0][1] }, undefined, async (page) => {
   for (const [name, vp] of VIEWPORTS) {
     await page.setViewportSize(vp);
     await scenarios[scenario](page, vp, name);
   }
-  if (errors.length) fail('page errors: ' + errors.join('; '));
-  ok = true;
-} catch (e) {
-  console.error('FAIL: ' + (e && e.stack || e));
-} finally {
-  await context.close().catch(() => {});
-  rmSync(profile, { recursive: true, force: true });
-}
-process.exit(ok ? 0 : 1);
+});

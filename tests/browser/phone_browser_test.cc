@@ -2,17 +2,12 @@
 // test drives one scenario of tests/browser/phone.mjs in headless Chromium at 390 x 844
 // and 1280 x 800 against the real daemon (daemon harness, 127.0.0.1 port 0). Screenshots
 // land in ${PROJECT_BINARY_DIR}/test-artifacts/approvals-SCENARIO-{phone,desktop}.png.
-#include <unistd.h>
-
 #include <filesystem>
-#include <fstream>
 #include <string>
 
 #include <gtest/gtest.h>
 
-#include "daemon_harness.h"
-#include "subprocess.h"
-#include "temp_dir.h"
+#include "chromium_test.h"
 
 namespace interlock::testing {
 namespace INTERLOCK_TEST_NS {
@@ -40,69 +35,60 @@ execution:
   max_steps: 1000
 )";
 
-// Runs phone.mjs SCENARIO against a fresh daemon; expects "test SCENARIO phone: ok" and
-// "test SCENARIO desktop: ok" and both screenshots.
-void RunPhoneScenario(const std::string& scenario) {
-  if (::access("/usr/bin/chromium", X_OK) != 0) {
-    GTEST_SKIP() << "/usr/bin/chromium is not installed (scripts/install-deps.sh)";
-  }
-  const std::string src = INTERLOCK_SOURCE_DIR;
-  ASSERT_EQ(RunSetupScriptOnce(src + "/scripts/setup-browser-tests.sh"), "");
-  TempDir dir;
-  const std::string policies = dir.path() + "/policies";
-  std::filesystem::create_directories(policies);
-  std::ofstream(policies + "/agent.yaml") << kPhoneAgent;
-  Daemon daemon(dir.path(), policies);
-  const std::string agent = CreateToken(daemon.store(), "--agent", "phone-agent");
-  const std::string reviewer = CreateToken(daemon.store(), "--reviewer", "rita");
-  ASSERT_FALSE(reviewer.empty());
-  ASSERT_TRUE(daemon.Start()) << daemon.log();
+class PhoneReviewerPage : public ChromiumTest {
+ protected:
+  // Runs phone.mjs SCENARIO against a fresh daemon; expects "test SCENARIO phone: ok" and
+  // "test SCENARIO desktop: ok" and both screenshots.
+  void RunPhoneScenario(const std::string& scenario) {
+    Daemon daemon(dir_.path(), WriteAgentPolicy(kPhoneAgent));
+    const std::string agent = CreateToken(daemon.store(), "--agent", "phone-agent");
+    const std::string reviewer = CreateToken(daemon.store(), "--reviewer", "rita");
+    ASSERT_FALSE(reviewer.empty());
+    ASSERT_TRUE(daemon.Start()) << daemon.log();
 
-  const std::string artifacts = std::string(INTERLOCK_BINARY_DIR) + "/test-artifacts";
-  ProcessResult r = RunProcess(
-      {"/usr/bin/env", "node", src + "/tests/browser/phone.mjs",
-       "http://127.0.0.1:" + std::to_string(daemon.port()), reviewer, agent, artifacts, scenario},
-      "", std::chrono::seconds(120));
-  EXPECT_FALSE(r.timed_out);
-  EXPECT_EQ(r.exit_code, 0) << r.out << r.err << daemon.log();
-  for (const char* size : {"phone", "desktop"}) {
-    EXPECT_NE(r.out.find("test " + scenario + " " + size + ": ok"), std::string::npos)
-        << size << "\n"
-        << r.out << r.err;
-    EXPECT_TRUE(
-        std::filesystem::exists(artifacts + "/approvals-" + scenario + "-" + size + ".png"));
+    ProcessResult r = RunScript("phone.mjs", {Url(daemon), reviewer, agent, artifacts_, scenario},
+                                std::chrono::seconds(120));
+    EXPECT_FALSE(r.timed_out);
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err << daemon.log();
+    for (const char* size : {"phone", "desktop"}) {
+      EXPECT_NE(r.out.find("test " + scenario + " " + size + ": ok"), std::string::npos)
+          << size << "\n"
+          << r.out << r.err;
+      EXPECT_TRUE(
+          std::filesystem::exists(artifacts_ + "/approvals-" + scenario + "-" + size + ".png"));
+    }
   }
-}
+};
 
 // Tests that the approval's link (approval_url, as notices and deny reasons carry it),
 // opened signed out and then signed in, shows the tool, why (the rule), the time left, the
 // arguments' top and Approve/Deny within the first screen, unscrolled, at 390 x 844 and
 // 1280 x 800 (bounding boxes), with a long body and a redacted key in the arguments.
-TEST(PhoneReviewerPage, DeepLinkShowsTheDecisionOnThePhonesFirstScreen) {
+TEST_F(PhoneReviewerPage, DeepLinkShowsTheDecisionOnThePhonesFirstScreen) {
   RunPhoneScenario("deeplink");
 }
 
 // Tests that two pending send_email cards show their distinguishing argument first (the
 // recipient), then the next, never a redacted value, and a long value cut to one line.
-TEST(PhoneReviewerPage, TwoPendingCardsOfOneToolLookDifferent) { RunPhoneScenario("previews"); }
+TEST_F(PhoneReviewerPage, TwoPendingCardsOfOneToolLookDifferent) { RunPhoneScenario("previews"); }
 
 // Tests that a tool whose rule writes neither reversible nor blast_radius reads "not
 // classified" for both (not the defaults "yes"/"small"), a tool stating them reads "no" and
 // "large", and the API's classification.stated says which the policy writes.
-TEST(PhoneReviewerPage, UnstatedClassificationReadsNotClassified) {
+TEST_F(PhoneReviewerPage, UnstatedClassificationReadsNotClassified) {
   RunPhoneScenario("classification");
 }
 
 // Tests that after rita approves on the page, "Why approval is required" still states
 // tools.allowed["send_email"].requires_approval at agent.yaml:LINE:COL (never "approved
 // by"), unchanged, also on a fresh load, and the outcome line says "approved by rita".
-TEST(PhoneReviewerPage, WhyStatesTheRuleAfterAGrant) { RunPhoneScenario("why"); }
+TEST_F(PhoneReviewerPage, WhyStatesTheRuleAfterAGrant) { RunPhoneScenario("why"); }
 
 // Tests that no word of the approval (CONSTRAINT_VIOLATED in the run so far, times, ids)
 // or of the pending list is split over two lines when it fits on one (Range rects of the
 // rendered text; the check itself first shown to catch word-break:break-all), and the page
 // does not scroll sideways.
-TEST(PhoneReviewerPage, LongCodesWrapWithoutBreakingWords) { RunPhoneScenario("wrap"); }
+TEST_F(PhoneReviewerPage, LongCodesWrapWithoutBreakingWords) { RunPhoneScenario("wrap"); }
 
 }  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::testing

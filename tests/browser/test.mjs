@@ -6,28 +6,16 @@
 // waiting agent gets allow with the edited arguments; the granted approval shows the edit
 // with its redacted field masked, and neither the page nor its API holds the new secret.
 // Loopback only; a fresh profile; screenshots (desktop and phone) in ARTIFACT_DIR.
-import { chromium } from 'playwright-core';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-const [url, reviewer, agent, artifacts] = process.argv.slice(2);
-if (!url || !reviewer || !agent || !artifacts) {
-  console.error('usage: node test.mjs URL REVIEWER_TOKEN AGENT_TOKEN ARTIFACT_DIR');
-  process.exit(2);
-}
+import { callApi, fail, runInBrowser, scriptArgs } from './harness.mjs';
+
+const [url, reviewer, agent, artifacts] =
+    scriptArgs('node test.mjs URL REVIEWER_TOKEN AGENT_TOKEN ARTIFACT_DIR', 4);
 mkdirSync(artifacts, { recursive: true });
 
-function fail(msg) { throw new Error(msg); }
-
-async function agentApi(method, path, body) {
-  const res = await fetch(url + path, {
-    method,
-    headers: { 'Authorization': 'Bearer ' + agent, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, json: await res.json().catch(() => null) };
-}
+const agentApi = (method, path, body) => callApi(url, agent, method, path, body);
 
 // Proposes a call needing approval; returns its ids and the agent's pending long poll.
 async function proposeAndWait(args) {
@@ -40,28 +28,9 @@ async function proposeAndWait(args) {
   return { approvalId: call.json.approval_id, runId: run.json.run_id, waiting };
 }
 
-const profile = mkdtempSync(join(tmpdir(), 'interlock-chromium-'));
-// A fresh profile directory (--user-data-dir) per run.
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  viewport: { width: 1280, height: 900 },
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
-let ok = false;
-try {
-  const page = context.pages()[0] || await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-  // Loopback only: anything else is refused.
-  await page.route('**/*', (route) => {
-    const u = new URL(route.request().url());
-    if (u.hostname === '127.0.0.1' || u.hostname === 'localhost') return route.continue();
-    return route.abort();
-  });
-
+// A fresh profile directory (--user-data-dir) per run; loopback only: anything else is
+// refused; any console error fails the test.
+await runInBrowser({ viewport: { width: 1280, height: 900 } }, undefined, async (page) => {
   await page.goto(url + '/ui/');
   await page.fill('#token', reviewer);
   await page.click('#signin');
@@ -199,12 +168,4 @@ try {
     fail('after the revocation the call was not asked: ' + JSON.stringify(after.json));
   }
   console.log('test 4 (approve for the run, revoke): ok');
-  if (errors.length) fail('page errors: ' + errors.join('; '));
-  ok = true;
-} catch (e) {
-  console.error('FAIL: ' + (e && e.stack || e));
-} finally {
-  await context.close().catch(() => {});
-  rmSync(profile, { recursive: true, force: true });
-}
-process.exit(ok ? 0 : 1);
+});

@@ -8,6 +8,7 @@
 #include "audit/checkpoint.h"
 #include "audit/keys.h"
 #include "audit_test_util.h"
+#include "signed_log_test.h"
 #include "store/sqlite_audit_read.h"
 
 namespace interlock::audit {
@@ -18,19 +19,16 @@ using testing::AppendDecisions;
 using testing::Exec;
 using testing::TempDir;
 
-class TailTest : public ::testing::Test {
+class TailTest : public testing::SignedLogTest {
  protected:
   void SetUp() override {
-    db_ = testing::OpenRw(dir_.File("store.db"));
-    AppendDecisions(db_.get(), 20);
+    SignedLogTest::SetUp();
+    if (HasFatalFailure()) return;
     // A kill switch engaged, a token created, a policy loaded: records of no run.
     Append(db_.get(), {testing::Event(kKillSwitch, testing::T0(), "", "",
                                       {{"scope", "global"}, {"engaged", true}})});
     Append(db_.get(), {testing::Event(kTokenCreated, testing::T0(), "", "")});
     Append(db_.get(), {testing::Event(kPolicyLoaded, testing::T0(), "", "")});
-    auto keys = LoadOrCreateAuditKeys(dir_.File("keys"));
-    ASSERT_TRUE(keys.ok()) << keys.error().message;
-    keys_ = std::make_unique<AuditKeys>(std::move(keys).value());
   }
 
   TailReport Check(const std::vector<audit::Checkpoint>& cps = {}) {
@@ -38,14 +36,6 @@ class TailTest : public ::testing::Test {
         CheckAuditTail(db_.get(), {.checkpoints = cps, .public_key = &keys_->public_key});
     EXPECT_TRUE(r.ok()) << r.error().message;
     return r.ok() ? *r : TailReport{};
-  }
-
-  audit::Checkpoint CheckpointAt(int64_t seq) {
-    const std::string hash = testing::QueryText(
-        db_.get(), "SELECT hash FROM audit_log WHERE seq = " + std::to_string(seq));
-    auto cp = MakeCheckpoint(keys_->signing_key, seq, hash, testing::T0());
-    EXPECT_TRUE(cp.ok());
-    return *cp;
   }
 
   // What a careful deleter does after cutting the log after `seq`: every head names
@@ -57,10 +47,6 @@ class TailTest : public ::testing::Test {
                         "); UPDATE audit_runs SET head_seq = (SELECT MAX(seq) FROM audit_log a"
                         " WHERE a.run_id = audit_runs.run_id)");
   }
-
-  TempDir dir_;
-  SqliteDb db_;
-  std::unique_ptr<AuditKeys> keys_;
 };
 
 // Tests that an intact log passes, with and without checkpoints.

@@ -9,6 +9,7 @@
 #include "audit/replay.h"
 #include "audit_test_util.h"
 #include "common/json.h"
+#include "signed_log_test.h"
 #include "store/sqlite_audit_checkpoint.h"
 #include "store/sqlite_audit_log.h"
 #include "store/sqlite_audit_read.h"
@@ -21,16 +22,8 @@ using testing::AppendDecisions;
 using testing::Exec;
 using testing::TempDir;
 
-class VerifyTest : public ::testing::Test {
+class VerifyTest : public testing::SignedLogTest {
  protected:
-  void SetUp() override {
-    db_ = testing::OpenRw(dir_.File("store.db"));
-    AppendDecisions(db_.get(), 20);
-    auto keys = LoadOrCreateAuditKeys(dir_.File("keys"));
-    ASSERT_TRUE(keys.ok()) << keys.error().message;
-    keys_ = std::make_unique<AuditKeys>(std::move(keys).value());
-  }
-
   VerifyReport Verify(const std::vector<audit::Checkpoint>& cps = {}) {
     VerifyOptions opt;
     opt.checkpoints = cps;
@@ -39,20 +32,6 @@ class VerifyTest : public ::testing::Test {
     EXPECT_TRUE(r.ok()) << r.error().message;
     return r.ok() ? *r : VerifyReport{};
   }
-
-  audit::Checkpoint CheckpointAt(int64_t seq) {
-    Statement st;
-    EXPECT_TRUE(st.Prepare(db_.get(), "SELECT hash FROM audit_log WHERE seq = ?1").ok());
-    st.BindInt64(1, seq);
-    EXPECT_EQ(sqlite3_step(st.get()), SQLITE_ROW);
-    auto cp = MakeCheckpoint(keys_->signing_key, seq, st.Text(0), testing::T0());
-    EXPECT_TRUE(cp.ok());
-    return *cp;
-  }
-
-  TempDir dir_;
-  SqliteDb db_;
-  std::unique_ptr<AuditKeys> keys_;
 };
 
 // Tests that an untouched log verifies with the documented one-line summary.

@@ -10,21 +10,14 @@
 
 #include "engine/engine.h"
 #include "policy/loader.h"
+#include "policy_text.h"
 
 namespace interlock::engine {
 namespace INTERLOCK_TEST_NS {
 
 using ::testing::HasSubstr;
 
-std::shared_ptr<const policy::AgentPolicy> Load(const std::string& yaml,
-                                                std::string* errors = nullptr) {
-  std::vector<policy::Diagnostic> diags;
-  auto p = policy::ParseAgentPolicy(yaml, "t.yaml", &diags);
-  if (errors != nullptr) {
-    for (const auto& d : diags) *errors += d.ToString() + "\n";
-  }
-  return p.ok() ? *p : nullptr;
-}
+using ::interlock::testing::ParsePolicy;
 
 constexpr char kPolicy[] = R"(agent:
   id: "ops"
@@ -54,7 +47,7 @@ Evaluation For(const policy::AgentPolicy& p, std::string tool, std::string_view 
 // Tests that an agent acting for no human (an Interlock token, a JWT without the claim)
 // cannot deploy, and the deny names the rule and the code.
 TEST(OnBehalfOf, AgentWithoutAHumanCannotDeploy) {
-  auto p = Load(kPolicy);
+  auto p = ParsePolicy(kPolicy);
   ASSERT_NE(p, nullptr);
   for (const char* tool : {"deploy", "restart", "rollback"}) {
     const Decision d = For(*p, tool, "").decision;
@@ -70,7 +63,7 @@ TEST(OnBehalfOf, AgentWithoutAHumanCannotDeploy) {
 // Tests that a human outside the required group cannot have the agent deploy, and that a
 // member can; a missing groups list (no claim configured) is not membership.
 TEST(OnBehalfOf, HumanOutsideTheGroupCannotHaveTheAgentDeploy) {
-  auto p = Load(kPolicy);
+  auto p = ParsePolicy(kPolicy);
   ASSERT_NE(p, nullptr);
   EXPECT_EQ(CodeName(For(*p, "deploy", "mallory", {"interns"}).decision.code),
             "ON_BEHALF_OF_REQUIRED");
@@ -85,7 +78,7 @@ TEST(OnBehalfOf, HumanOutsideTheGroupCannotHaveTheAgentDeploy) {
 
 // Tests that only the listed humans may have the agent roll back (exact, case-sensitive).
 TEST(OnBehalfOf, UnlistedHumanCannotHaveTheAgentRollBack) {
-  auto p = Load(kPolicy);
+  auto p = ParsePolicy(kPolicy);
   ASSERT_NE(p, nullptr);
   EXPECT_EQ(For(*p, "rollback", "alice").decision.verdict, Verdict::kAllow);
   EXPECT_EQ(For(*p, "rollback", "Alice").decision.verdict, Verdict::kDeny);
@@ -105,7 +98,7 @@ tools:
       on_behalf_of: )") +
                        rule + "\n";
     std::string errors;
-    EXPECT_EQ(Load(yaml, &errors), nullptr) << rule;
+    EXPECT_EQ(ParsePolicy(yaml, &errors), nullptr) << rule;
     EXPECT_THAT(errors, HasSubstr("t.yaml:5")) << rule << errors;
   }
 }

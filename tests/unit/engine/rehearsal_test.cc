@@ -10,21 +10,14 @@
 
 #include "engine/engine.h"
 #include "policy/loader.h"
+#include "policy_text.h"
 
 namespace interlock::engine {
 namespace INTERLOCK_TEST_NS {
 
 using ::testing::HasSubstr;
 
-std::shared_ptr<const policy::AgentPolicy> Load(const std::string& yaml,
-                                                std::string* errors = nullptr) {
-  std::vector<policy::Diagnostic> diags;
-  auto p = policy::ParseAgentPolicy(yaml, "t.yaml", &diags);
-  if (errors != nullptr) {
-    for (const auto& d : diags) *errors += d.ToString() + "\n";
-  }
-  return p.ok() ? *p : nullptr;
-}
+using ::interlock::testing::ParsePolicy;
 
 constexpr char kPolicy[] = R"(agent:
   id: "ops"
@@ -52,7 +45,7 @@ ToolCall Deploy() {
 // merged arguments (the rule's keys replace the call's), spending the call's one step and
 // no records.
 TEST(Rehearsal, AllowedCallFirstNeedsItsRehearsalAndSpendsItsStep) {
-  auto p = Load(kPolicy);
+  auto p = ParsePolicy(kPolicy);
   ASSERT_NE(p, nullptr);
   Evaluation ev = Evaluate(p.get(), RunState{}, Deploy(), EvalContext{});
   EXPECT_EQ(ev.decision.verdict, Verdict::kRehearsalRequired);
@@ -70,7 +63,7 @@ TEST(Rehearsal, AllowedCallFirstNeedsItsRehearsalAndSpendsItsStep) {
 // Tests that a failed rehearsal denies with REHEARSAL_FAILED naming the rehearsal's call and
 // its error, and a successful one gives the policy's own verdict (approval stays approval).
 TEST(Rehearsal, OutcomeDecidesTheRealCall) {
-  auto p = Load(kPolicy);
+  auto p = ParsePolicy(kPolicy);
   ASSERT_NE(p, nullptr);
   ToolCall failed = Deploy();
   failed.rehearsal = ToolCall::RehearsalOutcome{"c-1", false, "", "would delete 14 resources"};
@@ -101,7 +94,7 @@ TEST(Rehearsal, OutcomeDecidesTheRealCall) {
 // Tests that a call the policy denies is denied without any rehearsal (nothing is sent for
 // a blocked tool or a halted run), and that a kill switch beats a successful rehearsal.
 TEST(Rehearsal, DeniedCallsAreNeverRehearsedAndKillSwitchWins) {
-  auto p = Load(kPolicy);
+  auto p = ParsePolicy(kPolicy);
   ASSERT_NE(p, nullptr);
   RunState halted;
   halted.halted = true;
@@ -128,7 +121,7 @@ tools:
 // Tests that an agent cannot ask for rehearsals without limit: each REHEARSAL_REQUIRED
 // spends a step, so with max_steps 3 the 4th ask is a BUDGET_EXCEEDED denial.
 TEST(Rehearsal, AskingAgainAndAgainSpendsSteps) {
-  auto p = Load(kBoundedPolicy);
+  auto p = ParsePolicy(kBoundedPolicy);
   ASSERT_NE(p, nullptr);
   RunState state;
   for (int i = 0; i < 3; ++i) {
@@ -146,7 +139,7 @@ TEST(Rehearsal, AskingAgainAndAgainSpendsSteps) {
 // Tests that a rehearsed call is exactly one step: the real call after the last step's
 // ask is not refused for the step the ask spent, and spends none of its own.
 TEST(Rehearsal, CompletedRehearsedCallIsStillOneStep) {
-  auto p = Load(kBoundedPolicy);
+  auto p = ParsePolicy(kBoundedPolicy);
   ASSERT_NE(p, nullptr);
   RunState state;
   state.steps = 2;
@@ -179,11 +172,11 @@ TEST(Rehearsal, LoaderErrorsHavePositions) {
         std::string("{upstream: \"\"}"), std::string("{args: {a: 1}, dryrun: true}"),
         std::string("true")}) {
     std::string errors;
-    EXPECT_EQ(Load(with(bad), &errors), nullptr) << bad;
+    EXPECT_EQ(ParsePolicy(with(bad), &errors), nullptr) << bad;
     EXPECT_THAT(errors, HasSubstr("t.yaml:7:")) << bad << "\n" << errors;
   }
   std::string errors;
-  EXPECT_NE(Load(with("{args: {a: 1}, upstream: \"s\"}"), &errors), nullptr) << errors;
+  EXPECT_NE(ParsePolicy(with("{args: {a: 1}, upstream: \"s\"}"), &errors), nullptr) << errors;
 }
 
 }  // namespace INTERLOCK_TEST_NS

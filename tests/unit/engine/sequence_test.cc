@@ -17,6 +17,7 @@
 #include "engine/engine.h"
 #include "policy/loader.h"
 #include "policy/workflow.h"
+#include "policy_text.h"
 #include "seed_policy.h"
 
 namespace interlock::engine {
@@ -34,15 +35,7 @@ std::shared_ptr<const policy::AgentPolicy> LoadExample(const std::string& name) 
   return (*set)->agents.begin()->second;
 }
 
-std::shared_ptr<const policy::AgentPolicy> LoadText(const std::string& yaml,
-                                                    std::string* errors = nullptr) {
-  std::vector<policy::Diagnostic> diags;
-  auto p = policy::ParseAgentPolicy(yaml, "t.yaml", &diags);
-  if (errors != nullptr) {
-    for (const auto& d : diags) *errors += d.ToString() + "\n";
-  }
-  return p.ok() ? *p : nullptr;
-}
+using ::interlock::testing::ParsePolicy;
 
 ToolCall Call(std::string_view json) {
   Result<ToolCall> c = ParseToolCall(json);
@@ -316,7 +309,7 @@ TEST(RateLimit, NoCountsFailsClosed) {
 // constraint over a rate limit, a rate limit over a flow.
 TEST(SequenceOrder, WorkflowThenArgumentsThenRateLimitsThenFlows) {
   std::string errors;
-  auto p = LoadText(R"(
+  auto p = ParsePolicy(R"(
 agent: {id: "o"}
 tools:
   allowed:
@@ -334,7 +327,7 @@ workflow:
     s:
       allow: ["read", {tool: "send", when: {mode: "x"}}]
 )",
-                    &errors);
+                       &errors);
   ASSERT_NE(p, nullptr) << errors;
   RunState seen;
   seen.labels.insert("untrusted_content");
@@ -357,7 +350,7 @@ workflow:
 
 // Tests that a call carrying both ends of a flow is covered by it even in a fresh run.
 TEST(Flows, ACallThatCarriesBothEndsIsCovered) {
-  auto p = LoadText(R"(
+  auto p = ParsePolicy(R"(
 agent: {id: "o"}
 tools:
   allowed:
@@ -374,7 +367,7 @@ flows:
 
 // Tests that shadow mode reports what the sequence rules would deny, and proceeds.
 TEST(Shadow, ReportsWorkflowViolationAndProceeds) {
-  auto p = LoadText(R"(
+  auto p = ParsePolicy(R"(
 agent: {id: "o", mode: shadow}
 tools:
   allowed: ["a", "b"]
@@ -399,7 +392,7 @@ workflow:
 // Tests that a transition `on: allowed` moves the run when the call is allowed, and that
 // remember binds the argument's value (absent: unbinds it).
 TEST(Workflow, AllowedTransitionMovesAndRemembers) {
-  auto p = LoadText(R"(
+  auto p = ParsePolicy(R"(
 agent: {id: "o"}
 tools:
   allowed: ["open", "use"]

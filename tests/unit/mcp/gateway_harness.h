@@ -22,7 +22,19 @@
 
 namespace interlock::mcp::testharness {
 
-class CountingEnforcer : public Enforcer {
+// An Enforcer whose approvals end as they stand (AwaitApproval hands its outcome back) and
+// whose results and withdrawals succeed and leave no trace; a test's enforcer adds Decide.
+class ImmediateEnforcer : public Enforcer {
+ public:
+  Outcome AwaitApproval(const Outcome& p, const std::function<bool()>&,
+                        const std::function<void()>&) override {
+    return p;
+  }
+  Status RecordResult(std::string_view, const ToolResult&) override { return Status::Ok(); }
+  Status Withdraw(const Outcome&, std::string_view) override { return Status::Ok(); }
+};
+
+class CountingEnforcer : public ImmediateEnforcer {
  public:
   Outcome Decide(ToolCall call) override {
     std::lock_guard l(mu);
@@ -39,16 +51,11 @@ class CountingEnforcer : public Enforcer {
     }
     return o;
   }
-  Outcome AwaitApproval(const Outcome& p, const std::function<bool()>&,
-                        const std::function<void()>&) override {
-    return p;
-  }
   Status RecordResult(std::string_view call_id, const ToolResult& r) override {
     std::lock_guard l(mu);
     recorded.emplace_back(std::string(call_id), r);
     return Status::Ok();
   }
-  Status Withdraw(const Outcome&, std::string_view) override { return Status::Ok(); }
   Status KillSwitchClear() override {
     std::lock_guard l(mu);
     ++kill_checks;

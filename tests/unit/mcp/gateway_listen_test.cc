@@ -19,6 +19,7 @@
 #include <boost/json.hpp>
 
 #include "common/json.h"
+#include "gateway_harness.h"
 #include "loopback.h"
 #include "mcp/gateway.h"
 #include "mcp/http_upstream.h"
@@ -27,10 +28,12 @@
 namespace interlock::mcp {
 namespace INTERLOCK_TEST_NS {
 
+using testharness::AllVisible;
+
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-class AllowingEnforcer : public Enforcer {
+class AllowingEnforcer : public testharness::ImmediateEnforcer {
  public:
   Outcome Decide(ToolCall call) override {
     Outcome o;
@@ -38,21 +41,6 @@ class AllowingEnforcer : public Enforcer {
     o.decision.verdict = Verdict::kAllow;
     o.decision.code = Code::kAllowed;
     return o;
-  }
-  Outcome AwaitApproval(const Outcome& p, const std::function<bool()>&,
-                        const std::function<void()>&) override {
-    return p;
-  }
-  Status RecordResult(std::string_view, const ToolResult&) override { return Status::Ok(); }
-  Status Withdraw(const Outcome&, std::string_view) override { return Status::Ok(); }
-};
-
-class AllVisible : public ToolViewSource {
- public:
-  Result<View> ViewTools(const std::vector<std::string>& tools) override {
-    View v;
-    for (const auto& t : tools) v[t].visible = true;
-    return v;
   }
 };
 

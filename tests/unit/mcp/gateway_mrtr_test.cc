@@ -16,12 +16,15 @@
 
 #include "common/json.h"
 #include "core/request_state.h"
+#include "gateway_harness.h"
 #include "mcp/gateway.h"
 #include "store/sqlite_pins.h"
 #include "wait.h"
 
 namespace interlock::mcp {
 namespace INTERLOCK_TEST_NS {
+
+using testharness::AllVisible;
 
 namespace json = boost::json;
 using testing::WaitUntil;
@@ -130,15 +133,6 @@ class ScriptedEnforcer : public Enforcer {
   std::vector<ClientAnswer> answers;
   std::vector<std::pair<std::string, std::string>> withdrawn;
   int checks = 0;
-};
-
-class AllVisible : public ToolViewSource {
- public:
-  Result<View> ViewTools(const std::vector<std::string>& tools) override {
-    View v;
-    for (const std::string& t : tools) v[t].visible = true;
-    return v;
-  }
 };
 
 // The _meta of a 2026-07-28 client declaring both elicitation modes.

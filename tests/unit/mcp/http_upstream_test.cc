@@ -30,6 +30,56 @@ using interlock::testing::WaitUntil;
 
 using namespace std::chrono_literals;
 
+// The messages an HttpUpstream delivers, in order; a test waits on them.
+class Inbox {
+ public:
+  // Callbacks for HttpUpstream::Start that keep every message (and ignore the close).
+  UpstreamCallbacks Callbacks() {
+    UpstreamCallbacks cb;
+    cb.on_message = [this](std::string_view m, const boost::json::value*) {
+      std::lock_guard lock(mu_);
+      messages_.emplace_back(m);
+      cv_.notify_all();
+    };
+    cb.on_closed = [](std::string) {};
+    return cb;
+  }
+  // Waits (at most 15 s) until `done(messages)` holds; false if it never did.
+  template <typename Done>
+  bool WaitFor(Done done) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, 15s, [&] { return done(messages_); });
+  }
+  std::vector<std::string> Messages() {
+    std::lock_guard lock(mu_);
+    return messages_;
+  }
+  size_t Count() {
+    std::lock_guard lock(mu_);
+    return messages_.size();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::string> messages_;
+};
+
+// Whether one of `messages` holds `needle`.
+bool AnyHolds(const std::vector<std::string>& messages, const std::string& needle) {
+  for (const std::string& m : messages) {
+    if (m.find(needle) != std::string::npos) return true;
+  }
+  return false;
+}
+
+// The options of an HttpUpstream to the test server on loopback `port`.
+HttpUpstreamOptions OptionsFor(int port) {
+  HttpUpstreamOptions o;
+  o.url = "http://127.0.0.1:" + std::to_string(port) + "/mcp";
+  return o;
+}
+
 // Answers one request per connection: initialize (JSON, with a session id), other POSTs
 // (202), GET (an SSE stream with one notification carrying the GET's number, then the
 // connection is closed: the stream ends), DELETE (200). Counts the GETs.
@@ -109,38 +159,21 @@ class FakeServer {
 // (after the 1 s back-off) and keeps delivering the server's messages.
 TEST(HttpUpstreamTest, ReopensTheServerStreamWhenItEnds) {
   FakeServer server;
-  HttpUpstreamOptions o;
-  o.url = "http://127.0.0.1:" + std::to_string(server.port()) + "/mcp";
-  auto up = HttpUpstream::Create(o);
+  auto up = HttpUpstream::Create(OptionsFor(server.port()));
   ASSERT_TRUE(up.ok()) << up.error().message;
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<std::string> messages;
-  UpstreamCallbacks cb;
-  cb.on_message = [&](std::string_view m, const boost::json::value*) {
-    std::lock_guard lock(mu);
-    messages.emplace_back(m);
-    cv.notify_all();
-  };
-  cb.on_closed = [](std::string) {};
-  ASSERT_TRUE((*up)->Start(std::move(cb)).ok());
+  Inbox inbox;
+  ASSERT_TRUE((*up)->Start(inbox.Callbacks()).ok());
   (*up)->Send(boost::json::parse(
       R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18",)"
       R"("capabilities":{},"clientInfo":{"name":"t","version":"1"}}})"));
   (*up)->Send(boost::json::parse(R"({"jsonrpc":"2.0","method":"notifications/initialized"})"));
-  auto has = [&](const std::string& needle) {
-    for (const std::string& m : messages) {
-      if (m.find(needle) != std::string::npos) return true;
-    }
-    return false;
-  };
-  {
-    std::unique_lock lock(mu);
-    EXPECT_TRUE(cv.wait_for(lock, 15s, [&] { return has("\"data\":2}"); }))
-        << "messages: " << messages.size() << ", GETs: " << server.gets();
-    EXPECT_TRUE(has("\"protocolVersion\":\"2025-06-18\""));
-    EXPECT_TRUE(has("\"data\":1}"));
-  }
+  EXPECT_TRUE(inbox.WaitFor([](const std::vector<std::string>& messages) {
+    return AnyHolds(messages, "\"data\":2}");
+  })) << "messages: "
+      << inbox.Count() << ", GETs: " << server.gets();
+  const std::vector<std::string> messages = inbox.Messages();
+  EXPECT_TRUE(AnyHolds(messages, "\"protocolVersion\":\"2025-06-18\""));
+  EXPECT_TRUE(AnyHolds(messages, "\"data\":1}"));
   EXPECT_GE(server.gets(), 2);
   (*up)->Close();
 }
@@ -205,31 +238,17 @@ class RejectingServer {
 // as a -32603 of Interlock's.
 TEST(HttpUpstreamTest, ModernRequestHeadersAndTheServersOwnErrorAsItCame) {
   RejectingServer server;
-  HttpUpstreamOptions o;
-  o.url = "http://127.0.0.1:" + std::to_string(server.port()) + "/mcp";
-  auto up = HttpUpstream::Create(o);
+  auto up = HttpUpstream::Create(OptionsFor(server.port()));
   ASSERT_TRUE(up.ok()) << up.error().message;
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<std::string> messages;
-  UpstreamCallbacks cb;
-  cb.on_message = [&](std::string_view m, const boost::json::value*) {
-    std::lock_guard lock(mu);
-    messages.emplace_back(m);
-    cv.notify_all();
-  };
-  cb.on_closed = [](std::string) {};
-  ASSERT_TRUE((*up)->Start(std::move(cb)).ok());
+  Inbox inbox;
+  ASSERT_TRUE((*up)->Start(inbox.Callbacks()).ok());
   (*up)->Send(boost::json::parse(
       "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\",\"params\":{\"name\":"
       "\"h\xc3\xa9llo\",\"arguments\":{},\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":"
       "\"2026-07-28\"}}}"));
-  boost::json::value got;
-  {
-    std::unique_lock lock(mu);
-    ASSERT_TRUE(cv.wait_for(lock, 15s, [&] { return !messages.empty(); }));
-    got = boost::json::parse(messages[0]);
-  }
+  ASSERT_TRUE(
+      inbox.WaitFor([](const std::vector<std::string>& messages) { return !messages.empty(); }));
+  const boost::json::value got = boost::json::parse(inbox.Messages()[0]);
   EXPECT_EQ(got.at("id"), 5);
   EXPECT_EQ(got.at("error").at("code"), -32022) << got;
   EXPECT_EQ(got.at("error").at("data").at("supported").at(0), "2026-07-28") << got;
@@ -367,21 +386,13 @@ class KeepAliveServer {
 class KeptClient {
  public:
   explicit KeptClient(int port, std::chrono::milliseconds idle = 2000ms) {
-    HttpUpstreamOptions o;
-    o.url = "http://127.0.0.1:" + std::to_string(port) + "/mcp";
+    HttpUpstreamOptions o = OptionsFor(port);
     o.listen = false;
     o.idle_timeout = idle;
     auto up = HttpUpstream::Create(o);
     EXPECT_TRUE(up.ok()) << up.error().message;
     up_ = std::move(up).value();
-    UpstreamCallbacks cb;
-    cb.on_message = [this](std::string_view m, const boost::json::value*) {
-      std::lock_guard lock(mu_);
-      messages_.emplace_back(m);
-      cv_.notify_all();
-    };
-    cb.on_closed = [](std::string) {};
-    EXPECT_TRUE(up_->Start(std::move(cb)).ok());
+    EXPECT_TRUE(up_->Start(inbox_.Callbacks()).ok());
   }
   ~KeptClient() { up_->Close(); }
   // Sends `method` with `id` and returns the answer delivered for it (null: none in 15 s).
@@ -389,20 +400,16 @@ class KeptClient {
     const size_t before = Count();
     up_->Send(boost::json::object{
         {"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", boost::json::object{}}});
-    std::unique_lock lock(mu_);
-    if (!cv_.wait_for(lock, 15s, [&] { return messages_.size() > before; })) return nullptr;
-    return boost::json::parse(messages_[before]);
+    if (!inbox_.WaitFor([&](const std::vector<std::string>& m) { return m.size() > before; })) {
+      return nullptr;
+    }
+    return boost::json::parse(inbox_.Messages()[before]);
   }
-  size_t Count() {
-    std::lock_guard lock(mu_);
-    return messages_.size();
-  }
+  size_t Count() { return inbox_.Count(); }
 
  private:
   std::unique_ptr<HttpUpstream> up_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<std::string> messages_;
+  Inbox inbox_;
 };
 
 // Tests that consecutive messages share one connection: the server accepts once.

@@ -21,6 +21,7 @@
 #include <boost/json.hpp>
 
 #include "common/json.h"
+#include "gateway_harness.h"
 #include "loopback.h"
 #include "mcp/gateway.h"
 #include "mcp/http_upstream.h"
@@ -28,6 +29,8 @@
 
 namespace interlock::mcp {
 namespace INTERLOCK_TEST_NS {
+
+using testharness::AllVisible;
 
 namespace json = boost::json;
 using namespace std::chrono_literals;
@@ -192,7 +195,7 @@ class ModernFake {
 };
 
 // An enforcer whose reviewer approved read_file with the path edited to /tmp/ok.
-class EditingEnforcer : public Enforcer {
+class EditingEnforcer : public testharness::ImmediateEnforcer {
  public:
   Outcome Decide(ToolCall call) override {
     Outcome o;
@@ -202,21 +205,6 @@ class EditingEnforcer : public Enforcer {
     o.decision.tool = call.tool;
     o.decision.arguments = json::object{{"path", "/tmp/ok"}};
     return o;
-  }
-  Outcome AwaitApproval(const Outcome& p, const std::function<bool()>&,
-                        const std::function<void()>&) override {
-    return p;
-  }
-  Status RecordResult(std::string_view, const ToolResult&) override { return Status::Ok(); }
-  Status Withdraw(const Outcome&, std::string_view) override { return Status::Ok(); }
-};
-
-class AllVisible : public ToolViewSource {
- public:
-  Result<View> ViewTools(const std::vector<std::string>& tools) override {
-    View v;
-    for (const auto& t : tools) v[t].visible = true;
-    return v;
   }
 };
 

@@ -11,27 +11,15 @@
 
 #include "policy/egress.h"
 #include "policy/loader.h"
+#include "policy_text.h"
 
 namespace interlock::policy {
 namespace INTERLOCK_TEST_NS {
 
 using ::testing::HasSubstr;
 
-std::string Errors(std::string_view text) {
-  std::vector<Diagnostic> diags;
-  auto r = ParseAgentPolicy(text, "p.yaml", &diags);
-  std::string out;
-  for (const Diagnostic& d : diags) out += d.ToString() + "\n";
-  if (r.ok()) out += "LOADED\n";
-  return out;
-}
-
-std::shared_ptr<const AgentPolicy> MustParse(std::string_view text) {
-  std::vector<Diagnostic> diags;
-  auto r = ParseAgentPolicy(text, "p.yaml", &diags);
-  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
-  return r.ok() ? *r : nullptr;
-}
+using ::interlock::testing::MustParsePolicy;
+using ::interlock::testing::PolicyDiagnostics;
 
 IpAddress Ip(std::string_view s) {
   auto a = ParseIpLiteral(s);
@@ -55,7 +43,7 @@ EgressPolicy Allow(std::vector<std::string> entries) {
 
 // Tests that an egress key loads each entry form.
 TEST(EgressLoader, LoadsNamesSuffixesAddressesAndPorts) {
-  auto p = MustParse(R"(agent: {id: a}
+  auto p = MustParsePolicy(R"(agent: {id: a}
 tools: {allowed: [x]}
 egress:
   allow: ["API.github.com:443", "*.internal.myco.com:443", "127.0.0.1:8080", "[::1]:*"]
@@ -75,7 +63,7 @@ egress:
 
 // Tests that a policy without the key has no egress at all.
 TEST(EgressLoader, AbsentKeyMeansNoEgress) {
-  auto p = MustParse("agent: {id: a}\ntools: {allowed: [x]}\n");
+  auto p = MustParsePolicy("agent: {id: a}\ntools: {allowed: [x]}\n");
   ASSERT_NE(p, nullptr);
   EXPECT_FALSE(p->egress.present);
   EXPECT_FALSE(MatchEgress(p->egress, "example.com", 443, Ip("93.184.216.34"), false).allowed);
@@ -84,33 +72,41 @@ TEST(EgressLoader, AbsentKeyMeansNoEgress) {
 // Tests that malformed entries are errors with their position, never silently dropped
 // (a dropped entry is harmless, but a misread one could allow too much).
 TEST(EgressLoader, MalformedEntriesAreErrorsWithPosition) {
+  EXPECT_THAT(PolicyDiagnostics(
+                  "agent: {id: a}\ntools: {allowed: [x]}\negress: {allow: [\"api.github.com\"]}\n"),
+              HasSubstr("p.yaml:3:18: error: egress.allow[0]"));
   EXPECT_THAT(
-      Errors("agent: {id: a}\ntools: {allowed: [x]}\negress: {allow: [\"api.github.com\"]}\n"),
-      HasSubstr("p.yaml:3:18: error: egress.allow[0]"));
-  EXPECT_THAT(Errors("agent: {id: a}\ntools: {allowed: [x]}\negress: {allow: [\"*:443\"]}\n"),
-              HasSubstr("bare '*'"));
-  EXPECT_THAT(Errors("agent: {id: a}\ntools: {allowed: [x]}\negress: {allow: [\"*.com:443\"]}\n"),
+      PolicyDiagnostics("agent: {id: a}\ntools: {allowed: [x]}\negress: {allow: [\"*:443\"]}\n"),
+      HasSubstr("bare '*'"));
+  EXPECT_THAT(PolicyDiagnostics(
+                  "agent: {id: a}\ntools: {allowed: [x]}\negress: {allow: [\"*.com:443\"]}\n"),
               HasSubstr("top-level domain"));
-  EXPECT_THAT(Errors("agent: {id: a}\ntools: {allowed: [x]}\negress: {allow: [\"a.*.com:443\"]}\n"),
+  EXPECT_THAT(PolicyDiagnostics(
+                  "agent: {id: a}\ntools: {allowed: [x]}\negress: {allow: [\"a.*.com:443\"]}\n"),
               HasSubstr("invalid-egress"));
-  EXPECT_THAT(Errors("agent: {id: a}\ntools: {allowed: [x]}\negress: {allow: [\"::1:443\"]}\n"),
-              HasSubstr("brackets"));
-  EXPECT_THAT(Errors("agent: {id: a}\ntools: {allowed: [x]}\negress: {allow: [\"a.com:0\"]}\n"),
-              HasSubstr("1-65535"));
-  EXPECT_THAT(Errors("agent: {id: a}\ntools: {allowed: [x]}\negress: {allow: [\"a.com:65536\"]}\n"),
-              HasSubstr("1-65535"));
-  EXPECT_THAT(Errors("agent: {id: a}\ntools: {allowed: [x]}\negress: {allow: [\"a.com:44x\"]}\n"),
-              HasSubstr("1-65535"));
   EXPECT_THAT(
-      Errors("agent: {id: a}\ntools: {allowed: [x]}\negress: {allow: [a.com:1, a.com:1]}\n"),
-      HasSubstr("duplicate-egress"));
-  EXPECT_THAT(Errors("agent: {id: a}\ntools: {allowed: [x]}\negress: {alow: []}\n"),
+      PolicyDiagnostics("agent: {id: a}\ntools: {allowed: [x]}\negress: {allow: [\"::1:443\"]}\n"),
+      HasSubstr("brackets"));
+  EXPECT_THAT(
+      PolicyDiagnostics("agent: {id: a}\ntools: {allowed: [x]}\negress: {allow: [\"a.com:0\"]}\n"),
+      HasSubstr("1-65535"));
+  EXPECT_THAT(PolicyDiagnostics(
+                  "agent: {id: a}\ntools: {allowed: [x]}\negress: {allow: [\"a.com:65536\"]}\n"),
+              HasSubstr("1-65535"));
+  EXPECT_THAT(PolicyDiagnostics(
+                  "agent: {id: a}\ntools: {allowed: [x]}\negress: {allow: [\"a.com:44x\"]}\n"),
+              HasSubstr("1-65535"));
+  EXPECT_THAT(PolicyDiagnostics(
+                  "agent: {id: a}\ntools: {allowed: [x]}\negress: {allow: [a.com:1, a.com:1]}\n"),
+              HasSubstr("duplicate-egress"));
+  EXPECT_THAT(PolicyDiagnostics("agent: {id: a}\ntools: {allowed: [x]}\negress: {alow: []}\n"),
               HasSubstr("unknown key 'alow'"));
-  EXPECT_THAT(Errors("agent: {id: a}\ntools: {allowed: [x]}\negress: {}\n"),
+  EXPECT_THAT(PolicyDiagnostics("agent: {id: a}\ntools: {allowed: [x]}\negress: {}\n"),
               HasSubstr("missing required key 'allow'"));
-  EXPECT_THAT(Errors("agent: {id: a}\ntools: {allowed: [x]}\negress: {allow: \"a.com:1\"}\n"),
-              HasSubstr("expected a list"));
-  EXPECT_THAT(Errors("agent: {id: a}\ntools: {allowed: [x]}\negress: {allow: [[1]]}\n"),
+  EXPECT_THAT(
+      PolicyDiagnostics("agent: {id: a}\ntools: {allowed: [x]}\negress: {allow: \"a.com:1\"}\n"),
+      HasSubstr("expected a list"));
+  EXPECT_THAT(PolicyDiagnostics("agent: {id: a}\ntools: {allowed: [x]}\negress: {allow: [[1]]}\n"),
               HasSubstr("expected a string"));
 }
 
@@ -219,7 +215,7 @@ TEST(EgressMatch, NameEntryIsExact) {
 // request to the virtual hosts behind that address. `tunnel: true` allows tunnels to every
 // port of its entry, `tunnel: false` to none; absolute-form requests are unaffected.
 TEST(EgressMatch, ConnectToAllowedPlainHttpPortIsRefused) {
-  auto p = MustParse(R"(agent: {id: a}
+  auto p = MustParsePolicy(R"(agent: {id: a}
 tools: {allowed: [x]}
 egress:
   allow:
@@ -253,7 +249,7 @@ egress:
 // `to` required, `tunnel` a boolean, no other key, `to` checked like a plain entry, and a
 // duplicate across both forms found.
 TEST(EgressLoader, TunnelEntriesLoadStrictly) {
-  auto p = MustParse(
+  auto p = MustParsePolicy(
       "agent: {id: a}\ntools: {allowed: [x]}\negress:\n  allow:\n"
       "    - {to: \"a.com:8443\", tunnel: true}\n    - {to: \"b.com:443\"}\n    - c.com:80\n");
   ASSERT_NE(p, nullptr);
@@ -263,15 +259,15 @@ TEST(EgressLoader, TunnelEntriesLoadStrictly) {
   EXPECT_FALSE(p->egress.allow[1].tunnel.has_value());
   EXPECT_FALSE(p->egress.allow[2].tunnel.has_value());
   const std::string head = "agent: {id: a}\ntools: {allowed: [x]}\negress:\n  allow:\n";
-  EXPECT_THAT(Errors(head + "    - {tunnel: true}\n"),
+  EXPECT_THAT(PolicyDiagnostics(head + "    - {tunnel: true}\n"),
               HasSubstr("p.yaml:5:7: error: egress.allow[0]: missing required key 'to'"));
-  EXPECT_THAT(Errors(head + "    - {to: \"a.com:1\", tunnel: yes}\n"),
+  EXPECT_THAT(PolicyDiagnostics(head + "    - {to: \"a.com:1\", tunnel: yes}\n"),
               HasSubstr("p.yaml:5:31: error: egress.allow[0].tunnel: expected true or false"));
-  EXPECT_THAT(Errors(head + "    - {to: \"a.com:1\", tunnels: true}\n"),
+  EXPECT_THAT(PolicyDiagnostics(head + "    - {to: \"a.com:1\", tunnels: true}\n"),
               HasSubstr("unknown key 'tunnels'"));
-  EXPECT_THAT(Errors(head + "    - {to: \"a.com\", tunnel: true}\n"),
+  EXPECT_THAT(PolicyDiagnostics(head + "    - {to: \"a.com\", tunnel: true}\n"),
               HasSubstr("p.yaml:5:12: error: egress.allow[0].to: \"a.com\""));
-  EXPECT_THAT(Errors(head + "    - a.com:1\n    - {to: \"a.com:1\", tunnel: true}\n"),
+  EXPECT_THAT(PolicyDiagnostics(head + "    - a.com:1\n    - {to: \"a.com:1\", tunnel: true}\n"),
               HasSubstr("duplicate-egress"));
 }
 

@@ -9,27 +9,15 @@
 
 #include "policy/loader.h"
 #include "policy/workflow.h"
+#include "policy_text.h"
 
 namespace interlock::policy {
 namespace INTERLOCK_TEST_NS {
 
 using ::testing::HasSubstr;
 
-std::string Errors(std::string_view text) {
-  std::vector<Diagnostic> diags;
-  auto r = ParseAgentPolicy(text, "p.yaml", &diags);
-  std::string out;
-  for (const Diagnostic& d : diags) out += d.ToString() + "\n";
-  if (r.ok()) out += "LOADED\n";
-  return out;
-}
-
-std::shared_ptr<const AgentPolicy> MustParse(std::string_view text) {
-  std::vector<Diagnostic> diags;
-  auto r = ParseAgentPolicy(text, "p.yaml", &diags);
-  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
-  return r.ok() ? *r : nullptr;
-}
+using ::interlock::testing::MustParsePolicy;
+using ::interlock::testing::PolicyDiagnostics;
 
 std::string LintText(const AgentPolicy& p) {
   std::string out;
@@ -46,7 +34,7 @@ tools:
 // Tests that a workflow naming a state that does not exist is a located load error, so a
 // typo in `to:` cannot leave a run stranded in a state nobody wrote.
 TEST(WorkflowLoader, UnknownStatesAreLocatedErrors) {
-  const std::string e = Errors(std::string(kTools) + R"(workflow:
+  const std::string e = PolicyDiagnostics(std::string(kTools) + R"(workflow:
   initial: start
   states:
     begin:
@@ -63,7 +51,7 @@ TEST(WorkflowLoader, UnknownStatesAreLocatedErrors) {
 // Tests that a workflow cannot permit a blocked tool or one the policy does not allow:
 // the workflow only orders what tools.allowed already allows.
 TEST(WorkflowLoader, BlockedAndUnknownToolsAreErrors) {
-  const std::string e = Errors(std::string(kTools) + R"(workflow:
+  const std::string e = PolicyDiagnostics(std::string(kTools) + R"(workflow:
   initial: s
   always_allowed: ["zz"]
   states:
@@ -79,7 +67,7 @@ TEST(WorkflowLoader, BlockedAndUnknownToolsAreErrors) {
 
 // Tests that `require` must name a variable some transition remembers.
 TEST(WorkflowLoader, RequireOfAVariableNeverRememberedIsAnError) {
-  const std::string e = Errors(std::string(kTools) + R"(workflow:
+  const std::string e = PolicyDiagnostics(std::string(kTools) + R"(workflow:
   initial: s
   states:
     s:
@@ -92,7 +80,7 @@ TEST(WorkflowLoader, RequireOfAVariableNeverRememberedIsAnError) {
 
 // Tests that typos in the new keys are errors, never silently ignored.
 TEST(SequenceLoader, TyposAndBadValuesAreErrors) {
-  const std::string e = Errors(R"(agent: {id: "a"}
+  const std::string e = PolicyDiagnostics(R"(agent: {id: "a"}
 tools:
   allowed:
     - name: "x"
@@ -124,7 +112,7 @@ workflow:
 
 // Tests that the keys load into the model the engine reads.
 TEST(SequenceLoader, LoadsTheModel) {
-  auto p = MustParse(R"(agent: {id: "a"}
+  auto p = MustParsePolicy(R"(agent: {id: "a"}
 tools:
   allowed:
     - {name: "x", labels: [private_data], rate_limit: {calls: 3, per_seconds: 60}}
@@ -165,7 +153,7 @@ workflow:
 
 // Tests that lint points at unreachable states, dead ends and tools no state permits.
 TEST(SequenceLint, UnreachableDeadEndAndNeverPermitted) {
-  auto p = MustParse(std::string(kTools) + R"(workflow:
+  auto p = MustParsePolicy(std::string(kTools) + R"(workflow:
   initial: s
   states:
     s:
@@ -194,18 +182,18 @@ tools:
 
 // Tests that lint warns about the lethal trifecta until a flow rule covers it.
 TEST(SequenceLint, LethalTrifectaWithoutAFlowIsAWarning) {
-  auto bare = MustParse(kTrifecta);
+  auto bare = MustParsePolicy(kTrifecta);
   ASSERT_NE(bare, nullptr);
   EXPECT_THAT(LintText(*bare), HasSubstr("p.yaml:6:7: warning: the agent's allowed tools together "
                                          "carry private_data, untrusted_content and "
                                          "external_communication"));
-  auto partial = MustParse(std::string(kTrifecta) + R"(flows:
+  auto partial = MustParsePolicy(std::string(kTrifecta) + R"(flows:
   - {name: "f", from: [private_data, code_execution], to: [external_communication], action: deny}
 )");
   ASSERT_NE(partial, nullptr);
   EXPECT_THAT(LintText(*partial), HasSubstr("[lethal-trifecta]"));
   EXPECT_THAT(LintText(*partial), HasSubstr("label \"code_execution\", which no allowed tool"));
-  auto covered = MustParse(std::string(kTrifecta) + R"(flows:
+  auto covered = MustParsePolicy(std::string(kTrifecta) + R"(flows:
   - {name: "f", from: [untrusted_content], to: [external_communication], action: require_approval}
 )");
   ASSERT_NE(covered, nullptr);
@@ -216,7 +204,7 @@ TEST(SequenceLint, LethalTrifectaWithoutAFlowIsAWarning) {
 // `from` and `to`, and that a label MCP annotations can give an unlabelled tool is worded as
 // such (the flow can fire through the gateway) rather than as a spelling mistake.
 TEST(SequenceLint, UnusedFlowLabelOnceAndAnnotationLabelsNamed) {
-  auto p = MustParse(R"(agent: {id: "a"}
+  auto p = MustParsePolicy(R"(agent: {id: "a"}
 tools:
   allowed:
     - {name: "web"}
@@ -232,7 +220,7 @@ flows:
   EXPECT_THAT(text, HasSubstr("can fire it"));
   EXPECT_THAT(text, HasSubstr("label \"typo_label\", which no allowed tool carries in the policy: "
                               "the flow never fires"));
-  auto labelled = MustParse(R"(agent: {id: "a"}
+  auto labelled = MustParsePolicy(R"(agent: {id: "a"}
 tools:
   allowed:
     - {name: "web", labels: []}
@@ -245,7 +233,7 @@ flows:
 
 // Tests that the diagram shows states, the start, final states and labelled transitions.
 TEST(WorkflowDiagram, MermaidAndDot) {
-  auto p = MustParse(std::string(kTools) + R"(workflow:
+  auto p = MustParsePolicy(std::string(kTools) + R"(workflow:
   initial: s
   states:
     s:

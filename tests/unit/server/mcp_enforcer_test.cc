@@ -10,46 +10,50 @@
 
 #include "core/app/approvals.h"
 #include "core/app/calls.h"
-#include "core/guard.h"
-#include "core/policy_source.h"
+#include "deploy_approval_world.h"
 #include "doors/http_api/call_waiters.h"
-#include "store/sqlite_store.h"
 
 namespace interlock::server {
 namespace INTERLOCK_TEST_NS {
 
+// The deploy-needs-approval world with the daemon's calls, its waiters and a run of agent "a".
+class McpEnforcerTest : public testing::DeployApprovalWorld {
+ protected:
+  void SetUp() override {
+    DeployApprovalWorld::SetUp();
+    if (HasFatalFailure()) return;
+    calls_ = std::make_unique<core::Calls>(store_.get(), &source_, &clock_);
+    auto run = calls_->StartRun("a");
+    ASSERT_TRUE(run.ok()) << run.error().message;
+    run_id_ = run->run_id;
+  }
+
+  // Reviewer bob approves `approval_id`: this call, or with `for_run` the rest of the run.
+  void ApproveAsBob(const std::string& approval_id, bool for_run) {
+    core::Approvals approvals(store_.get(), &clock_);
+    core::Approvals::VoteAsk ask;
+    ask.approval_id = approval_id;
+    ask.reviewer = core::Principal{"tok_bob", "bob", core::Role::kReviewer, ""};
+    ask.approve = true;
+    ask.policies = policies_;
+    ask.for_run = for_run;
+    auto vote = approvals.Vote(ask);
+    ASSERT_TRUE(vote.ok()) << vote.error().message;
+  }
+
+  std::unique_ptr<core::Calls> calls_;
+  CallWaiters waiters_;
+  std::string run_id_;
+};
+
 // Tests that the approval of a call answered over MRTR is looked up without waiting: pending
 // with the reviewer page's link until a reviewer votes, then the reviewer's allow (the call
 // released), in the run the enforcer decides in.
-TEST(McpEnforcerTest, CheckApprovalAnswersTheReviewersVerdictWithoutWaiting) {
-  auto agent = std::make_shared<policy::AgentPolicy>();
-  agent->id = "a";
-  agent->identity = "a@test";
-  policy::ToolRule deploy;
-  deploy.name = "deploy";
-  deploy.requires_approval = true;
-  agent->allowed.emplace(deploy.name, deploy);
-  agent->execution.max_steps = 100;
-  auto set = std::make_shared<policy::PolicySet>();
-  set->agents["a"] = agent;
-  set->sha256 = std::string(64, 'b');
-  core::PolicySource source(set);
-  ManualClock clock(TimePoint(std::chrono::seconds(1795341600)));
-  store::StoreOptions o;
-  o.path = ":memory:";
-  o.audit_key = "k";
-  o.clock = &clock;
-  auto store = store::SqliteStore::Open(o);
-  ASSERT_TRUE(store.ok()) << store.error().message;
-  core::Guard guard(&source, store->get(), &clock, nullptr);
-  core::Calls calls(store->get(), &source, &clock);
-  CallWaiters waiters;
-  auto run = calls.StartRun("a");
-  ASSERT_TRUE(run.ok()) << run.error().message;
+TEST_F(McpEnforcerTest, CheckApprovalAnswersTheReviewersVerdictWithoutWaiting) {
   McpEnforcer enforcer(
-      &guard, &calls, &waiters, "a", "a", run->run_id, std::chrono::seconds(1),
+      guard_.get(), calls_.get(), &waiters_, "a", "a", run_id_, std::chrono::seconds(1),
       [](std::string_view id) { return "http://ui.test/#/approvals/" + std::string(id); });
-  EXPECT_EQ(enforcer.RunId(), run->run_id);
+  EXPECT_EQ(enforcer.RunId(), run_id_);
 
   ToolCall call;
   call.tool = "deploy";
@@ -61,14 +65,7 @@ TEST(McpEnforcerTest, CheckApprovalAnswersTheReviewersVerdictWithoutWaiting) {
   EXPECT_EQ(now.approval_url, "http://ui.test/#/approvals/" + pending.approval_id);
   EXPECT_FALSE(now.ask_client);
 
-  core::Approvals approvals(store->get(), &clock);
-  core::Approvals::VoteAsk ask;
-  ask.approval_id = pending.approval_id;
-  ask.reviewer = core::Principal{"tok_bob", "bob", core::Role::kReviewer, ""};
-  ask.approve = true;
-  ask.policies = set;
-  auto vote = approvals.Vote(ask);
-  ASSERT_TRUE(vote.ok()) << vote.error().message;
+  ASSERT_NO_FATAL_FAILURE(ApproveAsBob(pending.approval_id, /*for_run=*/false));
   mcp::Enforcer::Outcome granted = enforcer.CheckApproval(pending);
   EXPECT_EQ(granted.decision.verdict, Verdict::kAllow) << granted.decision.reason;
   EXPECT_EQ(granted.decision.tool, "deploy");
@@ -79,32 +76,8 @@ TEST(McpEnforcerTest, CheckApprovalAnswersTheReviewersVerdictWithoutWaiting) {
 // an allow; the second, and any later read (a requestState replayed to another daemon or
 // after a restart), is a deny saying the approval already ran its call, so the gateway
 // never forwards the call twice. A grant for the rest of the run lets a new call through.
-TEST(McpEnforcerTest, OneGrantReleasesOnlyOneOfTwoIdenticalAttachedCalls) {
-  auto agent = std::make_shared<policy::AgentPolicy>();
-  agent->id = "a";
-  agent->identity = "a@test";
-  policy::ToolRule deploy;
-  deploy.name = "deploy";
-  deploy.requires_approval = true;
-  agent->allowed.emplace(deploy.name, deploy);
-  agent->execution.max_steps = 100;
-  auto set = std::make_shared<policy::PolicySet>();
-  set->agents["a"] = agent;
-  set->sha256 = std::string(64, 'b');
-  core::PolicySource source(set);
-  ManualClock clock(TimePoint(std::chrono::seconds(1795341600)));
-  store::StoreOptions o;
-  o.path = ":memory:";
-  o.audit_key = "k";
-  o.clock = &clock;
-  auto store = store::SqliteStore::Open(o);
-  ASSERT_TRUE(store.ok()) << store.error().message;
-  core::Guard guard(&source, store->get(), &clock, nullptr);
-  core::Calls calls(store->get(), &source, &clock);
-  CallWaiters waiters;
-  auto run = calls.StartRun("a");
-  ASSERT_TRUE(run.ok()) << run.error().message;
-  McpEnforcer enforcer(&guard, &calls, &waiters, "a", "a", run->run_id,
+TEST_F(McpEnforcerTest, OneGrantReleasesOnlyOneOfTwoIdenticalAttachedCalls) {
+  McpEnforcer enforcer(guard_.get(), calls_.get(), &waiters_, "a", "a", run_id_,
                        std::chrono::milliseconds(10));
 
   ToolCall call;
@@ -117,15 +90,7 @@ TEST(McpEnforcerTest, OneGrantReleasesOnlyOneOfTwoIdenticalAttachedCalls) {
   ASSERT_EQ(first.call_id, second.call_id) << "the identical call attaches to the pending one";
   first.decision.tool = second.decision.tool = "deploy";
 
-  core::Approvals approvals(store->get(), &clock);
-  core::Approvals::VoteAsk ask;
-  ask.approval_id = first.approval_id;
-  ask.reviewer = core::Principal{"tok_bob", "bob", core::Role::kReviewer, ""};
-  ask.approve = true;
-  ask.policies = set;
-  ask.for_run = true;
-  auto vote = approvals.Vote(ask);
-  ASSERT_TRUE(vote.ok()) << vote.error().message;
+  ASSERT_NO_FATAL_FAILURE(ApproveAsBob(first.approval_id, /*for_run=*/true));
 
   mcp::Enforcer::Outcome a = enforcer.AwaitApproval(first, {}, {});
   EXPECT_EQ(a.decision.verdict, Verdict::kAllow) << a.decision.reason;

@@ -17,6 +17,7 @@
 #include "audit/audit_log.h"
 #include "audit/verify.h"
 #include "pg_cluster.h"
+#include "run_store_backends.h"
 #include "store/postgres_audit.h"
 #include "store/postgres_read.h"
 #include "store/postgres_store.h"
@@ -481,19 +482,7 @@ TEST_F(PostgresStoreTest, TwoDaemonsNeverBothSpendTheLastStep) {
   ASSERT_TRUE(a && b);
   ASSERT_TRUE(a->CreateRun("agent", "r1", T0()).ok());
   constexpr uint64_t kCap = 40;
-  auto capped = [](const ToolCall& call, const RunState& state,
-                   const std::optional<engine::KillSwitch>&,
-                   const std::optional<engine::AgentUsage>&) {
-    engine::Evaluation ev;
-    if (state.steps >= kCap) {
-      ev.decision = DenyDecision(Code::kBudgetExceeded, "steps");
-      return ev;
-    }
-    ev.decision.verdict = Verdict::kAllow;
-    ev.decision.code = Code::kAllowed;
-    ev.decision.tool = call.tool;
-    return ev;
-  };
+  const core::DecideFn capped = testing::AllowFewerStepsThan(kCap);
   std::atomic<int> allowed{0}, answered{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 16; ++t) {

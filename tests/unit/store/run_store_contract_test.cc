@@ -13,12 +13,9 @@
 
 #include <gtest/gtest.h>
 
-#include "core/memory_run_store.h"
 #include "core/ports/run_store.h"
-#include "pg_cluster.h"
 #include "policy/policy.h"
-#include "store/postgres_store.h"
-#include "store/sqlite_store.h"
+#include "run_store_backends.h"
 #include "temp_dir.h"
 
 namespace interlock {
@@ -31,104 +28,24 @@ using core::CallRecord;
 using core::DecideRequest;
 using core::RunStore;
 
-TimePoint T0() { return FromUnixMillis(1'700'000'000'000); }
+TimePoint T0() { return testing::RunStoreBackendNow(); }
 
 using ::interlock::testing::TempDir;
 
 // --- backends ---------------------------------------------------------------------------
+// Named here so that the typed tests print the names they always printed.
 
-struct MemoryBackend {
-  static constexpr bool kDurable = false;
-  explicit MemoryBackend(const TempDir&) { store = std::make_unique<core::MemoryRunStore>(); }
-  RunStore& get() { return *store; }
-  void Kill(const std::string& scope, const std::string& target, std::string reason) {
-    store->SetKill(scope, target, true, std::move(reason));
-  }
-  bool Reopen() { return false; }
-  Status RecordResult(const std::string& call_id, const std::string& agent,
-                      const core::CallResult& r) {
-    return store->RecordResult(call_id, agent, agent, r, T0());
-  }
-  Status EndRun(const std::string& run_id, const std::string& agent) {
-    return store->EndRun(run_id, agent, T0());
-  }
-  std::unique_ptr<core::MemoryRunStore> store;
+struct MemoryBackend : testing::MemoryRunStoreBackend {
+  using MemoryRunStoreBackend::MemoryRunStoreBackend;
 };
-
-// kCallerCommits: the store of the stdio gateway (StoreOptions::commit_on_caller, with
-// durability full: the caller fsyncs); else the daemon's threads (durability normal).
-template <bool kCallerCommits>
-struct SqliteBackendOf {
-  static constexpr bool kDurable = true;
-  explicit SqliteBackendOf(const TempDir& dir) : path(dir.File("s.db")) { Open(); }
-  void Open() {
-    store::StoreOptions o;
-    o.path = path;
-    o.durable_full = kCallerCommits;
-    o.commit_on_caller = kCallerCommits;
-    auto s = store::SqliteStore::Open(o);
-    ASSERT_TRUE(s.ok()) << s.error().message;
-    store = std::move(s).value();
-  }
-  RunStore& get() { return *store; }
-  void Kill(const std::string& scope, const std::string& target, std::string reason) {
-    core::KillEntry e{scope, target, true, std::move(reason), "admin", T0()};
-    ASSERT_TRUE(store->SetKill(e).ok());
-  }
-  bool Reopen() {
-    store.reset();
-    Open();
-    return true;
-  }
-  Status RecordResult(const std::string& call_id, const std::string& agent,
-                      const core::CallResult& r) {
-    return store->RecordResult(call_id, agent, agent, r, T0());
-  }
-  Status EndRun(const std::string& run_id, const std::string& agent) {
-    return store->EndRun(run_id, agent, T0());
-  }
-  std::string path;
-  std::unique_ptr<store::SqliteStore> store;
+struct SqliteBackend : testing::SqliteRunStoreBackend<false> {
+  using SqliteRunStoreBackend::SqliteRunStoreBackend;
 };
-
-using SqliteBackend = SqliteBackendOf<false>;
-using SqliteCallerBackend = SqliteBackendOf<true>;
-
-struct PostgresBackend {
-  static constexpr bool kDurable = true;
-  explicit PostgresBackend(const TempDir&) { Init(); }
-  void Init() {
-    std::string error;
-    uri = testing::PgTestEnvironment::Instance()->NewDatabase(&error);
-    ASSERT_FALSE(uri.empty()) << error;
-    Open();
-  }
-  void Open() {
-    store::PostgresOptions o;
-    o.uri = uri;
-    auto s = store::PostgresStore::Open(o);
-    ASSERT_TRUE(s.ok()) << s.error().message;
-    store = std::move(s).value();
-  }
-  RunStore& get() { return *store; }
-  void Kill(const std::string& scope, const std::string& target, std::string reason) {
-    core::KillEntry e{scope, target, true, std::move(reason), "admin", T0()};
-    ASSERT_TRUE(store->SetKill(e).ok());
-  }
-  bool Reopen() {
-    store.reset();
-    Open();
-    return true;
-  }
-  Status RecordResult(const std::string& call_id, const std::string& agent,
-                      const core::CallResult& r) {
-    return store->RecordResult(call_id, agent, agent, r, T0());
-  }
-  Status EndRun(const std::string& run_id, const std::string& agent) {
-    return store->EndRun(run_id, agent, T0());
-  }
-  std::string uri;
-  std::unique_ptr<store::PostgresStore> store;
+struct SqliteCallerBackend : testing::SqliteRunStoreBackend<true> {
+  using SqliteRunStoreBackend::SqliteRunStoreBackend;
+};
+struct PostgresBackend : testing::PostgresRunStoreBackend {
+  using PostgresRunStoreBackend::PostgresRunStoreBackend;
 };
 
 template <class B>
@@ -146,6 +63,15 @@ class RunStoreContract : public ::testing::Test {
     rq.now = T0() + std::chrono::milliseconds(at_ms);
     rq.call.tool = "read";
     return rq;
+  }
+
+  // An engine step that must never run: it sets *called if it does.
+  static core::DecideFn Unreached(bool* called) {
+    return [called](const ToolCall&, const RunState&, const std::optional<engine::KillSwitch>&,
+                    const std::optional<engine::AgentUsage>&) {
+      *called = true;
+      return engine::Evaluation{};
+    };
   }
 
   // An engine step that allows and records what it saw.
@@ -176,13 +102,7 @@ TYPED_TEST_SUITE(RunStoreContract, Backends);
 
 TYPED_TEST(RunStoreContract, UnknownRunIsNotFoundAndDecidesNothing) {
   bool called = false;
-  Result<CallRecord> r = this->store().Decide(
-      this->Request("nope", "a"),
-      [&](const ToolCall&, const RunState&, const std::optional<engine::KillSwitch>&,
-          const std::optional<engine::AgentUsage>&) {
-        called = true;
-        return engine::Evaluation{};
-      });
+  Result<CallRecord> r = this->store().Decide(this->Request("nope", "a"), this->Unreached(&called));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind, ErrorKind::kNotFound);
   EXPECT_FALSE(called);
@@ -403,13 +323,7 @@ TYPED_TEST(RunStoreContract, EndedRunDecidesNothingMore) {
   ASSERT_TRUE(this->backend_.EndRun("r1", "a").ok());  // ending twice is a no-op
   EXPECT_TRUE(this->store().GetRun("r1")->ended);
   bool called = false;
-  Result<CallRecord> r =
-      this->store().Decide(this->Request("r1", "a"), [&](const ToolCall&, const RunState&,
-                                                         const std::optional<engine::KillSwitch>&,
-                                                         const std::optional<engine::AgentUsage>&) {
-        called = true;
-        return engine::Evaluation{};
-      });
+  Result<CallRecord> r = this->store().Decide(this->Request("r1", "a"), this->Unreached(&called));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind, ErrorKind::kInvalidArgument);
   EXPECT_FALSE(called);
@@ -429,19 +343,7 @@ TYPED_TEST(RunStoreContract, BudgetRaceAllowsExactlyTheCap) {
   constexpr uint64_t kCap = 50;
   constexpr int kThreads = 16;
   constexpr int kEach = 10;
-  auto capped = [](const ToolCall& call, const RunState& state,
-                   const std::optional<engine::KillSwitch>&,
-                   const std::optional<engine::AgentUsage>&) {
-    engine::Evaluation ev;
-    if (state.steps >= kCap) {
-      ev.decision = DenyDecision(Code::kBudgetExceeded, "steps");
-      return ev;
-    }
-    ev.decision.verdict = Verdict::kAllow;
-    ev.decision.code = Code::kAllowed;
-    ev.decision.tool = call.tool;
-    return ev;
-  };
+  const core::DecideFn capped = testing::AllowFewerStepsThan(kCap);
   std::atomic<int> allowed{0}, denied{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {

@@ -21,11 +21,10 @@
 
 #include "audit/replay.h"
 #include "core/guard.h"
-#include "core/memory_run_store.h"
 #include "core/policy_source.h"
 #include "core/ports/run_store.h"
-#include "pg_cluster.h"
 #include "policy/loader.h"
+#include "run_store_backends.h"
 #include "store/postgres_store.h"
 #include "store/sqlite_audit_read.h"
 #include "store/sqlite_store.h"
@@ -40,66 +39,23 @@ namespace fs = std::filesystem;
 using core::GuardResponse;
 using core::RunStore;
 
-TimePoint T0() { return FromUnixMillis(1'700'000'000'000); }
+TimePoint T0() { return testing::RunStoreBackendNow(); }
 
 using ::interlock::testing::TempDir;
 
-struct MemoryBackend {
-  static constexpr bool kDurable = false;
-  static constexpr bool kApprovals = true;  // APPROVAL_REQUIRED is recorded as such
-  explicit MemoryBackend(const TempDir&) { store = std::make_unique<core::MemoryRunStore>(); }
-  RunStore& get() { return *store; }
-  bool Reopen() { return false; }
-  std::unique_ptr<core::MemoryRunStore> store;
-};
-
-struct SqliteBackend {
-  static constexpr bool kDurable = true;
+// The shared backends (run_store_backends.h), named here so that the typed tests print the
+// names they always printed. kApprovals: APPROVAL_REQUIRED is recorded as such.
+struct MemoryBackend : testing::MemoryRunStoreBackend {
   static constexpr bool kApprovals = true;
-  explicit SqliteBackend(const TempDir& dir) : path(dir.File("s.db")) { Open(); }
-  void Open() {
-    store::StoreOptions o;
-    o.path = path;
-    o.durable_full = false;
-    auto s = store::SqliteStore::Open(o);
-    ASSERT_TRUE(s.ok()) << s.error().message;
-    store = std::move(s).value();
-  }
-  RunStore& get() { return *store; }
-  bool Reopen() {
-    store.reset();
-    Open();
-    return true;
-  }
-  std::string path;
-  std::unique_ptr<store::SqliteStore> store;
+  using MemoryRunStoreBackend::MemoryRunStoreBackend;
 };
-
-struct PostgresBackend {
-  static constexpr bool kDurable = true;
+struct SqliteBackend : testing::SqliteRunStoreBackend</*kCallerCommits=*/false> {
+  static constexpr bool kApprovals = true;
+  using SqliteRunStoreBackend::SqliteRunStoreBackend;
+};
+struct PostgresBackend : testing::PostgresRunStoreBackend {
   static constexpr bool kApprovals = false;  // not on PostgreSQL yet: STORE_UNAVAILABLE
-  explicit PostgresBackend(const TempDir&) { Init(); }
-  void Init() {
-    std::string error;
-    uri = testing::PgTestEnvironment::Instance()->NewDatabase(&error);
-    ASSERT_FALSE(uri.empty()) << error;
-    Open();
-  }
-  void Open() {
-    store::PostgresOptions o;
-    o.uri = uri;
-    auto s = store::PostgresStore::Open(o);
-    ASSERT_TRUE(s.ok()) << s.error().message;
-    store = std::move(s).value();
-  }
-  RunStore& get() { return *store; }
-  bool Reopen() {
-    store.reset();
-    Open();
-    return true;
-  }
-  std::string uri;
-  std::unique_ptr<store::PostgresStore> store;
+  using PostgresRunStoreBackend::PostgresRunStoreBackend;
 };
 
 std::shared_ptr<const policy::PolicySet> Examples() {

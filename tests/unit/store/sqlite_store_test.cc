@@ -49,6 +49,14 @@ TimePoint T0() { return TimePoint(std::chrono::seconds(1795341600)); }
 
 using ::interlock::testing::TempDir;
 
+// Lets `agent` call "deploy" once a reviewer approves it.
+void AllowDeployAfterApproval(policy::AgentPolicy* agent) {
+  policy::ToolRule deploy;
+  deploy.name = "deploy";
+  deploy.requires_approval = true;
+  agent->allowed.emplace(deploy.name, deploy);
+}
+
 std::shared_ptr<policy::AgentPolicy> MakeAgent(const std::string& id, uint64_t max_steps,
                                                policy::BudgetAction action) {
   auto p = std::make_shared<policy::AgentPolicy>();
@@ -918,10 +926,7 @@ TEST(SqliteStoreTest, DecisionFailingAfterItsFirstWriteSparesItsBatch) {
   const std::string path = dir.File("s.db");
   auto set = std::make_shared<policy::PolicySet>(*MakePolicies(1000, policy::BudgetAction::kDeny));
   auto agent = std::make_shared<policy::AgentPolicy>(*set->agents.at(kAgentA));
-  policy::ToolRule deploy;
-  deploy.name = "deploy";
-  deploy.requires_approval = true;
-  agent->allowed.emplace(deploy.name, deploy);
+  AllowDeployAfterApproval(agent.get());
   set->agents[kAgentA] = agent;
   Fixture f(path, set);
   ASSERT_TRUE(f.store->CreateRun(kAgentA, "r1", T0()).ok());
@@ -1356,10 +1361,7 @@ TEST(SqliteStoreTest, FailedSyncDeniesAndStaysFailed) {
 TEST(SqliteStoreTest, PruneCallsDeletesOldCallsAndDecidedApprovals) {
   TempDir dir;
   auto agent = MakeAgent(kAgentA, /*max_steps=*/1000, policy::BudgetAction::kHalt);
-  policy::ToolRule deploy;
-  deploy.name = "deploy";
-  deploy.requires_approval = true;
-  agent->allowed.emplace(deploy.name, deploy);
+  AllowDeployAfterApproval(agent.get());
   auto set = std::make_shared<policy::PolicySet>();
   set->agents[kAgentA] = agent;
   set->sha256 = std::string(64, 'b');
@@ -1428,10 +1430,7 @@ struct ApprovalFixture {
   }
   static std::shared_ptr<const policy::PolicySet> Policies() {
     auto agent = MakeAgent(kAgentA, /*max_steps=*/100, policy::BudgetAction::kHalt);
-    policy::ToolRule deploy;
-    deploy.name = "deploy";
-    deploy.requires_approval = true;
-    agent->allowed.emplace(deploy.name, deploy);
+    AllowDeployAfterApproval(agent.get());
     policy::ToolRule drop;
     drop.name = "drop_db";
     drop.requires_approval = true;
@@ -1934,10 +1933,7 @@ TEST(SqliteStoreTest, MigratesVersion4StoreToTheHeadRow) {
 TEST(SqliteStoreTest, WithdrawnApprovalRefusesLaterVerdicts) {
   TempDir dir;
   auto agent = MakeAgent(kAgentA, /*max_steps=*/1000, policy::BudgetAction::kHalt);
-  policy::ToolRule deploy;
-  deploy.name = "deploy";
-  deploy.requires_approval = true;
-  agent->allowed.emplace(deploy.name, deploy);
+  AllowDeployAfterApproval(agent.get());
   auto set = std::make_shared<policy::PolicySet>();
   set->agents[kAgentA] = agent;
   set->agents[kAgentB] = MakeAgent(kAgentB, 1000, policy::BudgetAction::kHalt);
