@@ -22,6 +22,7 @@
 #include "core/ports/run_store.h"
 #include "core/redacted_values.h"
 #include "interlock/decision.h"
+#include "interlock/outcome.h"
 #include "interlock/tool_call.h"
 #include "telemetry/decision_span.h"
 
@@ -46,6 +47,10 @@ struct GuardResponse {
   // another agent: kPermissionDenied; store down: kUnavailable). The decision is then a
   // deny; HTTP maps these to 404 / 403 / 200-with-STORE_UNAVAILABLE.
   std::optional<ErrorKind> error;
+
+  // What the answer is, for the door to map in its one function (interlock/outcome.h):
+  // computed from the decision and the error, never stored apart from them.
+  Outcome outcome() const { return OutcomeOf(decision, error); }
 };
 
 // Told of every answer the Guard gives, whichever door asked (the daemon's metrics count

@@ -210,9 +210,45 @@ Result<AuthzenRequest> ReadAuthzenRequest(const json::object& body, bool batch,
   return out;
 }
 
+unsigned AuthzenStatusOf(const Outcome& o) {
+  switch (o.kind) {
+    case OutcomeKind::kAllow:
+    case OutcomeKind::kDeny:
+    case OutcomeKind::kApprovalRequired:
+    case OutcomeKind::kRehearsalRequired:
+      return 200;
+    case OutcomeKind::kError:
+      break;
+  }
+  switch (o.cause) {
+    case ErrorKind::kNotFound:
+      return 404;
+    case ErrorKind::kPermissionDenied:
+      return 403;
+    case ErrorKind::kAlreadyExists:
+    case ErrorKind::kInvalidArgument:
+    case ErrorKind::kUnavailable:
+    case ErrorKind::kTimeout:
+    case ErrorKind::kCorrupt:
+    case ErrorKind::kInternal:
+      break;
+  }
+  return 200;  // an evaluation answered "decision": false
+}
+
 json::object AuthzenAnswerJson(const AuthzenOutcome& o) {
   const Decision& d = o.decision;
-  const bool allow = d.allowed() && !o.error && !d.arguments;
+  bool allow = false;
+  switch (o.outcome.kind) {
+    case OutcomeKind::kAllow:
+      allow = !d.arguments;  // edited arguments cannot be carried: not an allow here
+      break;
+    case OutcomeKind::kDeny:
+    case OutcomeKind::kApprovalRequired:
+    case OutcomeKind::kRehearsalRequired:
+    case OutcomeKind::kError:
+      break;
+  }
   json::object context{{"code", CodeName(d.code)}};
   if (!o.call_id.empty()) context["decision_id"] = o.call_id;
   if (!o.run_id.empty()) context["run_id"] = o.run_id;

@@ -29,6 +29,7 @@
 #include <boost/json/object.hpp>
 
 #include "interlock/decision.h"
+#include "interlock/outcome.h"
 #include "interlock/result.h"
 #include "interlock/tool_call.h"
 
@@ -62,7 +63,8 @@ Result<AuthzenRequest> ReadAuthzenRequest(const boost::json::object& body, bool 
 // What the core answered one evaluation, for AuthzenAnswerJson.
 struct AuthzenOutcome {
   Decision decision;
-  bool error = false;  // the core could not decide (store, identity): never true
+  // The core's outcome (GuardResponse::outcome()); by default an error: never true.
+  Outcome outcome;
   std::string call_id;
   std::string run_id;
   std::string approval_id;   // APPROVAL_REQUIRED with a queued approval
@@ -73,6 +75,13 @@ struct AuthzenOutcome {
 // reviewer-edited arguments and without an error; context carries the code, the reason,
 // the decision id, the run and, for an approval, its id, link and the retry contract.
 boost::json::object AuthzenAnswerJson(const AuthzenOutcome& outcome);
+
+// The AuthZEN routes' one mapping of the core's outcome (docs/design.md, "One outcome"):
+// 404 for an unknown run, 403 for another agent's run; 200 for every other outcome, its
+// evaluation answered by AuthzenAnswerJson ("decision": true only for an allow without
+// reviewer-edited arguments; false for a deny, an approval or a rehearsal required and
+// every other error).
+unsigned AuthzenStatusOf(const Outcome& o);
 
 // Whether the batch stops after `decided` under `semantic`.
 bool AuthzenStopsAfter(AuthzenSemantic semantic, bool decided);

@@ -10,6 +10,7 @@
 
 #include "common/crypto.h"
 #include "common/json.h"
+#include "interlock/outcome.h"
 
 namespace interlock::claude_code {
 
@@ -310,13 +311,17 @@ HookAnswer HookDeny(std::string reason) {
 
 HookAnswer HookAnswerFor(const Decision& d, const HookContext& ctx) {
   const bool auto_mode = ctx.permission_mode == "auto";
-  switch (d.verdict) {
-    case Verdict::kAllow:
+  // The decision's outcome (interlock/outcome.h): the hook is never told an error apart
+  // from its deny decision, which it answers as a deny.
+  switch (OutcomeOf(d, std::nullopt).kind) {
+    case OutcomeKind::kAllow:
       if (ctx.allowed_as_no_objection && !auto_mode) return {HookVerdict::kNoDecision, ""};
       return {HookVerdict::kAllow, Reason(d)};
-    case Verdict::kApprovalRequired:
+    case OutcomeKind::kApprovalRequired:
       break;
-    default:
+    case OutcomeKind::kDeny:
+    case OutcomeKind::kRehearsalRequired:  // the hook cannot rehearse: never an allow
+    case OutcomeKind::kError:
       return {HookVerdict::kDeny, Reason(d)};
   }
   if (d.approvals_required >= 2) {

@@ -199,9 +199,11 @@ struct HookContext {
   std::string pending_where{};
 };
 
-// The one mapping of a decision to an answer (rules in the header comment). Allow -> allow;
-// deny -> deny; approval_required -> ask (one approver, a local person may decide, an
-// interactive mode), else defer (when asked for), else deny naming where the approval waits.
+// The one mapping of a decision's outcome (interlock/outcome.h; docs/design.md, "One
+// outcome") to an answer (rules in the header comment). Allow -> allow; deny, rehearsal
+// required and error (a deny decision) -> deny; approval_required -> ask (one approver, a local
+// person may decide, an interactive mode), else defer (when asked for), else deny naming where the
+// approval waits.
 HookAnswer HookAnswerFor(const Decision& d, const HookContext& ctx);
 
 // A deny for a failure of Interlock itself or bad input (fail closed).

@@ -73,12 +73,6 @@ CheckAnswer Plain(RpcCode code, unsigned status, std::string message, std::strin
   return a;
 }
 
-bool Unavailable(const core::GuardResponse& g) {
-  const Code c = g.decision.code;
-  if (c == Code::kStoreUnavailable || c == Code::kAuditUnavailable) return true;
-  return g.error.has_value() && *g.error != ErrorKind::kInvalidArgument;
-}
-
 // Sets up the decision of a refused request: decided (and audited) INVALID_REQUEST by the
 // core, answered by Door::RefusedAnswer. Always false (the request is to be decided).
 bool ExtAuthzRefuse(McpRefusal refusal, ToolCall* call, std::optional<McpRefusal>* slot) {
@@ -95,6 +89,32 @@ std::string ExtAuthzTooLarge(size_t max_body_bytes) {
 }
 
 }  // namespace
+
+RpcCode CheckCodeOf(const Outcome& o) {
+  switch (o.kind) {
+    case OutcomeKind::kAllow:
+      return RpcCode::kOk;
+    case OutcomeKind::kDeny:
+    case OutcomeKind::kApprovalRequired:
+    case OutcomeKind::kRehearsalRequired:
+      return RpcCode::kPermissionDenied;
+    case OutcomeKind::kError:
+      break;
+  }
+  switch (o.cause) {
+    case ErrorKind::kInvalidArgument:  // decided INVALID_REQUEST: the request's fault
+      return RpcCode::kPermissionDenied;
+    case ErrorKind::kNotFound:
+    case ErrorKind::kAlreadyExists:
+    case ErrorKind::kPermissionDenied:
+    case ErrorKind::kUnavailable:
+    case ErrorKind::kTimeout:
+    case ErrorKind::kCorrupt:
+    case ErrorKind::kInternal:
+      break;
+  }
+  return RpcCode::kUnavailable;
+}
 
 struct Door::Ask {
   core::Caller caller;
@@ -363,7 +383,7 @@ bool Door::ReadRoute(const RouteRule& route, const HttpAttributes& req, Pending&
 
 CheckAnswer Door::RefusedAnswer(const Ask& ask, const McpRefusal& refusal,
                                 const core::GuardResponse& g) const {
-  if (Unavailable(g)) return Answer(ask, g);
+  if (CheckCodeOf(g.outcome()) == RpcCode::kUnavailable) return Answer(ask, g);
   json::value body =
       ask.mcp
           ? json::value(RpcError(ask.id, refusal.rpc_code, refusal.message))
@@ -377,11 +397,12 @@ CheckAnswer Door::RefusedAnswer(const Ask& ask, const McpRefusal& refusal,
 
 CheckAnswer Door::Answer(const Ask& ask, const core::GuardResponse& g) const {
   const Decision& d = g.decision;
-  const bool down = Unavailable(g);
+  const RpcCode code = CheckCodeOf(g.outcome());
+  const bool down = code == RpcCode::kUnavailable;
   CheckAnswer a;
   a.call_id = g.call_id;
   a.decision_code = std::string(CodeName(d.code));
-  if (d.allowed() && !down && !d.arguments) {
+  if (code == RpcCode::kOk && !d.arguments) {
     a.code = RpcCode::kOk;
     a.headers = {{"x-interlock-decision-id", g.call_id},
                  {"x-interlock-run-id", ask.run_id},
@@ -391,7 +412,7 @@ CheckAnswer Door::Answer(const Ask& ask, const core::GuardResponse& g) const {
   json::object meta{{kDecisionMetaKey, DecisionToJson(d)}};
   std::string text =
       "Interlock denied " + d.tool + " (" + std::string(CodeName(d.code)) + "): " + d.reason;
-  if (d.allowed()) {
+  if (code == RpcCode::kOk) {
     // A grant with a reviewer's edited arguments: the gateway forwards the body as sent, so
     // the edit could not be honoured; the agent calls again with the edited arguments.
     text = "Interlock approved " + d.tool +

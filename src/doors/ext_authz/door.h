@@ -86,6 +86,14 @@ struct CheckAnswer {
   bool allowed() const { return code == RpcCode::kOk; }
 };
 
+// The door's one mapping of the core's outcome (interlock/outcome.h; docs/design.md, "One
+// outcome"): kOk (forwarded) for an allow; kPermissionDenied (403, or an MCP tool error)
+// for a deny, an approval or a rehearsal required, and a request the core refused as
+// invalid (INVALID_REQUEST); kUnavailable (503) for every other error. An allow whose
+// reviewer edited its arguments is still refused by Door::Answer (the gateway cannot apply
+// the edit).
+RpcCode CheckCodeOf(const Outcome& o);
+
 struct DoorDeps {
   core::Guard* guard = nullptr;
   core::Calls* calls = nullptr;  // runs

@@ -83,18 +83,17 @@ void Api::AuthzenDecideNext(std::shared_ptr<AuthzenPending> p) {
       c.principal.agent_id, c.principal.name, p->run_id, std::move(call),
       [this, p](core::GuardResponse&& g) mutable {
         // On the store's thread: the answer is built and handed on, nothing waits here.
-        if (g.error == ErrorKind::kNotFound) {
+        const Outcome outcome = g.outcome();
+        if (const unsigned status = core::AuthzenStatusOf(outcome); status != 200) {
           p->failed =
-              JsonError(404, "NOT_FOUND", "unknown run " + p->run_id + " (X-Interlock-Run)");
-          return AuthzenFinish(std::move(p));
-        }
-        if (g.error == ErrorKind::kPermissionDenied) {
-          p->failed = Forbidden("the run " + p->run_id + " belongs to another agent");
+              status == 404
+                  ? JsonError(404, "NOT_FOUND", "unknown run " + p->run_id + " (X-Interlock-Run)")
+                  : Forbidden("the run " + p->run_id + " belongs to another agent");
           return AuthzenFinish(std::move(p));
         }
         // Counted by the core's observer (daemon/decision_metrics.h), as every door's.
         core::AuthzenOutcome out;
-        out.error = g.error.has_value();
+        out.outcome = outcome;
         out.decision = std::move(g.decision);
         out.call_id = std::move(g.call_id);
         out.run_id = p->run_id;

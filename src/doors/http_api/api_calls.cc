@@ -17,6 +17,7 @@
 #include "core/app/tool_views.h"
 #include "doors/http_api/api.h"
 #include "doors/http_api/api_internal.h"
+#include "doors/http_api/outcome_status.h"
 #include "policy/egress.h"
 
 namespace interlock::server {
@@ -87,6 +88,20 @@ struct PendingReply {
   std::optional<core::GuardResponse> g;  // set once, on the store's thread
 };
 
+// The body of a decide route's answer that is not a decision (HttpStatusOf's refusals).
+HttpResponse RefusedDecideReply(unsigned status, const std::string& reason) {
+  switch (status) {
+    case 404:
+      return JsonError(404, "NOT_FOUND", "unknown run");
+    case 403:
+      return Forbidden("the run belongs to another agent");
+    case 409:  // the Idempotency-Key with another request
+      return IdempotencyConflict(reason);
+    default:
+      return InvalidRequest(reason);
+  }
+}
+
 }  // namespace
 
 void Api::DecideAndReply(const Caller& c, std::string run_id, ToolCall&& call, Responder r,
@@ -108,19 +123,8 @@ void Api::DecideAndReply(const Caller& c, std::string run_id, ToolCall&& call, R
           const std::string& agent_id = pending->agent_id;
           const core::GuardResponse& g = *pending->g;
           // Counted by the core's observer (daemon/decision_metrics.h), as every door's.
-          if (g.error) {
-            switch (*g.error) {
-              case ErrorKind::kNotFound:
-                return r.SendFromStrand(JsonError(404, "NOT_FOUND", "unknown run"));
-              case ErrorKind::kPermissionDenied:
-                return r.SendFromStrand(Forbidden("the run belongs to another agent"));
-              case ErrorKind::kAlreadyExists:  // the Idempotency-Key with another request
-                return r.SendFromStrand(IdempotencyConflict(g.decision.reason));
-              case ErrorKind::kInvalidArgument:
-                return r.SendFromStrand(InvalidRequest(g.decision.reason));
-              default:
-                break;  // a STORE_UNAVAILABLE deny: still a decision, still 200
-            }
+          if (const unsigned status = HttpStatusOf(g.outcome()); status != 200) {
+            return r.SendFromStrand(RefusedDecideReply(status, g.decision.reason));
           }
           HttpResponse res = JsonTextResponse(200, DecideReply(g));
           if (g.replayed) res.set("Idempotent-Replayed", "true");

@@ -172,5 +172,49 @@ TEST(AuthzenReader, BatchDefaultsAreReplacedWholeAndSemanticsRead) {
   EXPECT_FALSE(AuthzenStopsAfter(AuthzenSemantic::kExecuteAll, false));
 }
 
+// Tests the AuthZEN routes' outcome table (docs/design.md, "One outcome"): an unknown run is
+// 404, another agent's 403, every other outcome an evaluation answered 200, its "decision"
+// true only for an allow without reviewer-edited arguments.
+TEST(AuthzenTest, EachOutcomeHasItsAnswer) {
+  struct Case {
+    Outcome outcome;
+    unsigned status;
+    bool decision;
+  };
+  const Case cases[] = {
+      {{OutcomeKind::kAllow}, 200, true},
+      {{OutcomeKind::kDeny}, 200, false},
+      {{OutcomeKind::kApprovalRequired}, 200, false},
+      {{OutcomeKind::kRehearsalRequired}, 200, false},
+      {{OutcomeKind::kError, ErrorKind::kNotFound}, 404, false},
+      {{OutcomeKind::kError, ErrorKind::kPermissionDenied}, 403, false},
+      {{OutcomeKind::kError, ErrorKind::kAlreadyExists}, 200, false},
+      {{OutcomeKind::kError, ErrorKind::kInvalidArgument}, 200, false},
+      {{OutcomeKind::kError, ErrorKind::kUnavailable}, 200, false},
+      {{OutcomeKind::kError, ErrorKind::kTimeout}, 200, false},
+      {{OutcomeKind::kError, ErrorKind::kCorrupt}, 200, false},
+      {{OutcomeKind::kError, ErrorKind::kInternal}, 200, false},
+  };
+  for (const Case& c : cases) {
+    const std::string what =
+        std::string(OutcomeKindName(c.outcome.kind)) + " " + ErrorKindName(c.outcome.cause);
+    EXPECT_EQ(AuthzenStatusOf(c.outcome), c.status) << what;
+    AuthzenOutcome o;
+    o.decision.verdict = c.outcome.allows() ? Verdict::kAllow : Verdict::kDeny;
+    o.outcome = c.outcome;
+    EXPECT_EQ(AuthzenAnswerJson(o).at("decision").as_bool(), c.decision) << what;
+  }
+  // An allow with arguments a reviewer edited, and an answer whose outcome was never set,
+  // are no allow.
+  AuthzenOutcome edited;
+  edited.decision.verdict = Verdict::kAllow;
+  edited.decision.arguments = boost::json::object{{"to", "x"}};
+  edited.outcome = {OutcomeKind::kAllow};
+  EXPECT_FALSE(AuthzenAnswerJson(edited).at("decision").as_bool());
+  AuthzenOutcome unset;
+  unset.decision.verdict = Verdict::kAllow;
+  EXPECT_FALSE(AuthzenAnswerJson(unset).at("decision").as_bool());
+}
+
 }  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::core

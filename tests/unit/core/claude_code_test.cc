@@ -97,6 +97,35 @@ TEST(ClaudeCodeAnswerTest, AnswerShapes) {
   EXPECT_EQ(HookAnswerJson(HookEvent::kPermissionDenied, {HookVerdict::kDeny, "x"}), "{}");
 }
 
+// Tests the hook's outcome table (docs/design.md, "One outcome"), daemon and standalone:
+// only an allow is allowed; a deny, a rehearsal required (the hook cannot rehearse) and the
+// core's error (a STORE_UNAVAILABLE deny) are denied.
+TEST(ClaudeCodeAnswerTest, EachOutcomeHasItsHookAnswer) {
+  struct Case {
+    Verdict verdict;
+    Code code;
+    HookVerdict want;
+  };
+  const Case cases[] = {
+      {Verdict::kAllow, Code::kAllowed, HookVerdict::kAllow},
+      {Verdict::kDeny, Code::kToolBlocked, HookVerdict::kDeny},
+      {Verdict::kRehearsalRequired, Code::kRehearsalRequired, HookVerdict::kDeny},
+      {Verdict::kDeny, Code::kStoreUnavailable, HookVerdict::kDeny},
+      {Verdict::kDeny, Code::kAuditUnavailable, HookVerdict::kDeny},
+  };
+  for (const Case& c : cases) {
+    Decision d;
+    d.verdict = c.verdict;
+    d.code = c.code;
+    d.reason = "r";
+    for (const HookContext& ctx :
+         {HookContext{}, HookContext{.local_person_may_decide = true, .permission_mode = "default"},
+          HookContext{.defer_pending = true}}) {
+      EXPECT_EQ(HookAnswerFor(d, ctx).verdict, c.want) << CodeName(c.code);
+    }
+  }
+}
+
 // Tests that the HTTP hook's reader takes the event from the input, refuses events it does
 // not serve and duplicate keys, and reads PermissionDenied's reason.
 TEST(ClaudeCodeInputTest, AnyEventReader) {
