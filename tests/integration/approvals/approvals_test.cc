@@ -16,6 +16,7 @@
 #include <boost/json.hpp>
 
 #include "daemon_harness.h"
+#include "json_lines.h"
 #include "subprocess.h"
 #include "temp_dir.h"
 
@@ -77,12 +78,6 @@ tools:
 execution:
   max_steps: 100000
 )";
-
-std::string Str(const json::value& v, const char* key) {
-  if (!v.is_object()) return "";
-  const json::value* x = v.as_object().if_contains(key);
-  return x && x->is_string() ? std::string(x->as_string()) : "";
-}
 
 class ApprovalsTest : public ::testing::Test {
  protected:

@@ -68,16 +68,6 @@ void WriteFile(const std::string& path, const std::string& text) {
   fs::rename(tmp, path);
 }
 
-std::string Str(const json::value& v, std::initializer_list<const char*> path) {
-  const json::value* x = &v;
-  for (const char* k : path) {
-    if (!x->is_object()) return "";
-    x = x->as_object().if_contains(k);
-    if (x == nullptr) return "";
-  }
-  return x->is_string() ? std::string(x->as_string()) : "";
-}
-
 int CountLines(const std::string& path) {
   const std::string s = ReadFile(path);
   return static_cast<int>(std::count(s.begin(), s.end(), '\n'));

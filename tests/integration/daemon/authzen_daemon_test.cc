@@ -16,6 +16,8 @@
 #include <boost/json.hpp>
 
 #include "daemon_harness.h"
+#include "daemon_suite.h"
+#include "json_lines.h"
 #include "temp_dir.h"
 
 namespace interlock::testing {
@@ -65,29 +67,15 @@ std::string AuthzenAsk(const std::string& action, const std::string& subject = "
          R"("},"resource":{"type":"account","id":"123"},"action":{"name":")" + action + R"("}})";
 }
 
-std::string AuthzenStr(const json::value& v, const char* key) {
-  if (!v.is_object()) return "";
-  const json::value* x = v.as_object().if_contains(key);
-  return x && x->is_string() ? std::string(x->as_string()) : "";
-}
-
-class AuthzenDaemonTest : public ::testing::Test {
+class AuthzenDaemonTest : public DaemonSuite {
  protected:
   void SetUp() override {
-    const std::string policies = dir_.path() + "/policies";
-    std::filesystem::create_directories(policies);
-    std::ofstream(policies + "/authzen-agent.yaml") << kAuthzenAgent;
-    std::ofstream(policies + "/other-agent.yaml") << kOtherAgent;
-    daemon_ = std::make_unique<Daemon>(dir_.path(), policies);
-    agent_ = CreateToken(daemon_->store(), "--agent", "authzen-agent");
-    reviewer_ = CreateToken(daemon_->store(), "--reviewer", "rita");
-    ASSERT_TRUE(daemon_->Start()) << daemon_->log();
-    client_ = std::make_unique<HttpClient>(daemon_->port());
-  }
-
-  void TearDown() override {
-    client_.reset();
-    if (daemon_) daemon_->Stop();
+    const std::string policies =
+        WritePolicies({{"authzen-agent.yaml", kAuthzenAgent}, {"other-agent.yaml", kOtherAgent}});
+    MakeDaemon(policies);
+    agent_ = Token("--agent", "authzen-agent");
+    reviewer_ = Token("--reviewer", "rita");
+    StartDaemon();
   }
 
   HttpResult Evaluate(const std::string& body, const std::string& token,
@@ -103,9 +91,6 @@ class AuthzenDaemonTest : public ::testing::Test {
     return r.json;
   }
 
-  TempDir dir_;
-  std::unique_ptr<Daemon> daemon_;
-  std::unique_ptr<HttpClient> client_;
   std::string agent_, reviewer_;
 };
 
@@ -116,12 +101,12 @@ TEST_F(AuthzenDaemonTest, SpecExampleIsDecidedAsTheTokensToolCallAndAudited) {
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_TRUE(r.json.at("decision").as_bool()) << r.body;
   const json::value& ctx = r.json.at("context");
-  EXPECT_EQ(AuthzenStr(ctx, "code"), "ALLOWED") << r.body;
-  const std::string run_id = AuthzenStr(ctx, "run_id");
+  EXPECT_EQ(Str(ctx, "code"), "ALLOWED") << r.body;
+  const std::string run_id = Str(ctx, "run_id");
   EXPECT_EQ(run_id.rfind("az-", 0), 0u) << r.body;
-  json::value rec = Recorded(AuthzenStr(ctx, "decision_id"));
-  EXPECT_EQ(AuthzenStr(rec, "agent_id"), "authzen-agent") << json::serialize(rec);
-  EXPECT_EQ(AuthzenStr(rec, "tool"), "can_read");
+  json::value rec = Recorded(Str(ctx, "decision_id"));
+  EXPECT_EQ(Str(rec, "agent_id"), "authzen-agent") << json::serialize(rec);
+  EXPECT_EQ(Str(rec, "tool"), "can_read");
   HttpResult replay = client_->Request("GET", "/v1/runs/" + run_id + "/replay", "", reviewer_);
   ASSERT_EQ(replay.status, 200) << replay.body;
   for (const char* arg : {"resource_type", "resource_id", "1985-10-26T01:22-07:00", "method"}) {
@@ -136,9 +121,9 @@ TEST_F(AuthzenDaemonTest, BlockedToolIsDecisionFalseWithItsCode) {
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_FALSE(r.json.at("decision").as_bool());
   const json::value& ctx = r.json.at("context");
-  EXPECT_EQ(AuthzenStr(ctx, "code"), "TOOL_BLOCKED") << r.body;
-  EXPECT_FALSE(AuthzenStr(ctx.at("reason_user"), "en").empty()) << r.body;
-  EXPECT_EQ(AuthzenStr(Recorded(AuthzenStr(ctx, "decision_id")), "code"), "TOOL_BLOCKED");
+  EXPECT_EQ(Str(ctx, "code"), "TOOL_BLOCKED") << r.body;
+  EXPECT_FALSE(Str(ctx.at("reason_user"), "en").empty()) << r.body;
+  EXPECT_EQ(Str(Recorded(Str(ctx, "decision_id")), "code"), "TOOL_BLOCKED");
 }
 
 // Tests that a tool held for approval is decision false naming the approval, and that once a
@@ -148,10 +133,10 @@ TEST_F(AuthzenDaemonTest, ApprovalIsDecisionFalseThenTheIdenticalAskIsAllowedOnc
   ASSERT_EQ(held.status, 200) << held.body;
   EXPECT_FALSE(held.json.at("decision").as_bool());
   const json::value& ctx = held.json.at("context");
-  EXPECT_EQ(AuthzenStr(ctx, "code"), "APPROVAL_REQUIRED") << held.body;
-  const std::string approval = AuthzenStr(ctx.at("approval"), "approval_id");
+  EXPECT_EQ(Str(ctx, "code"), "APPROVAL_REQUIRED") << held.body;
+  const std::string approval = Str(ctx.at("approval"), "approval_id");
   ASSERT_FALSE(approval.empty()) << held.body;
-  EXPECT_EQ(AuthzenStr(ctx.at("approval"), "retry"), "identical-call");
+  EXPECT_EQ(Str(ctx.at("approval"), "retry"), "identical-call");
   HttpResult vote = client_->Request(
       "POST", "/v1/approvals/" + approval,
       json::serialize(json::object{{"verdict", "approve"}, {"comment", "ok"}}), reviewer_);
@@ -171,10 +156,10 @@ TEST_F(AuthzenDaemonTest, SubjectImpersonationIsNeverDecidedAsTheOtherAgent) {
   HttpResult r = Evaluate(AuthzenAsk("can_delete", "other-agent"), agent_);
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_FALSE(r.json.at("decision").as_bool()) << r.body;
-  EXPECT_EQ(AuthzenStr(r.json.at("context"), "code"), "INVALID_REQUEST") << r.body;
-  json::value rec = Recorded(AuthzenStr(r.json.at("context"), "decision_id"));
-  EXPECT_EQ(AuthzenStr(rec, "agent_id"), "authzen-agent") << json::serialize(rec);
-  EXPECT_EQ(AuthzenStr(rec, "code"), "INVALID_REQUEST");
+  EXPECT_EQ(Str(r.json.at("context"), "code"), "INVALID_REQUEST") << r.body;
+  json::value rec = Recorded(Str(r.json.at("context"), "decision_id"));
+  EXPECT_EQ(Str(rec, "agent_id"), "authzen-agent") << json::serialize(rec);
+  EXPECT_EQ(Str(rec, "code"), "INVALID_REQUEST");
 
   HttpResult batch = Evaluate(R"({"resource":{"type":"account","id":"1"},"evaluations":[
       {"subject":{"type":"user","id":"authzen-agent"},"action":{"name":"can_read"}},
@@ -185,7 +170,7 @@ TEST_F(AuthzenDaemonTest, SubjectImpersonationIsNeverDecidedAsTheOtherAgent) {
   ASSERT_EQ(e.size(), 2u) << batch.body;
   EXPECT_TRUE(e[0].at("decision").as_bool());
   EXPECT_FALSE(e[1].at("decision").as_bool());
-  EXPECT_EQ(AuthzenStr(e[1].at("context"), "code"), "INVALID_REQUEST");
+  EXPECT_EQ(Str(e[1].at("context"), "code"), "INVALID_REQUEST");
 
   HttpResult twice = Evaluate(R"({"subject":{"type":"user","id":"authzen-agent"},
       "subject":{"type":"agent","id":"other-agent"},
@@ -214,8 +199,7 @@ TEST_F(AuthzenDaemonTest, EvaluationsInOrderWithEachSemantic) {
     std::string decisions;
     for (const json::value& e : r.json.at("evaluations").as_array()) {
       decisions += e.at("decision").as_bool() ? "T" : "F";
-      EXPECT_FALSE(
-          AuthzenStr(Recorded(AuthzenStr(e.at("context"), "decision_id")), "code").empty());
+      EXPECT_FALSE(Str(Recorded(Str(e.at("context"), "decision_id")), "code").empty());
     }
     return decisions;
   };
@@ -256,8 +240,7 @@ TEST_F(AuthzenDaemonTest, MalformedRequestsAre400NamingTheFieldAndDecisionFalse)
     EXPECT_EQ(r.status, 400) << c.body << " -> " << r.body;
     ASSERT_TRUE(r.json.is_object()) << r.body;
     EXPECT_FALSE(r.json.at("decision").as_bool()) << r.body;
-    EXPECT_NE(AuthzenStr(r.json, "reason").find(c.field), std::string::npos)
-        << c.body << " -> " << r.body;
+    EXPECT_NE(Str(r.json, "reason").find(c.field), std::string::npos) << c.body << " -> " << r.body;
   }
   HttpResult sem = Evaluate(
       "{" + subject + resource +
@@ -290,14 +273,13 @@ TEST_F(AuthzenDaemonTest, NoTokenIs401AndReviewerTokenIs403) {
 TEST_F(AuthzenDaemonTest, NamedRunIsUsedAndAnotherAgentsRunIsRefused) {
   HttpResult run = client_->Request("POST", "/v1/runs", "", agent_);
   ASSERT_EQ(run.status, 201) << run.body;
-  const std::string run_id = AuthzenStr(run.json, "run_id");
+  const std::string run_id = Str(run.json, "run_id");
   HttpResult r =
       Evaluate(kSpecEvaluation, agent_, "/access/v1/evaluation", {{"X-Interlock-Run", run_id}});
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_TRUE(r.json.at("decision").as_bool()) << r.body;
-  EXPECT_EQ(AuthzenStr(r.json.at("context"), "run_id"), run_id);
-  EXPECT_EQ(AuthzenStr(Recorded(AuthzenStr(r.json.at("context"), "decision_id")), "run_id"),
-            run_id);
+  EXPECT_EQ(Str(r.json.at("context"), "run_id"), run_id);
+  EXPECT_EQ(Str(Recorded(Str(r.json.at("context"), "decision_id")), "run_id"), run_id);
   EXPECT_EQ(
       Evaluate(kSpecEvaluation, agent_, "/access/v1/evaluation", {{"X-Interlock-Run", "nope"}})
           .status,
@@ -310,7 +292,7 @@ TEST_F(AuthzenDaemonTest, NamedRunIsUsedAndAnotherAgentsRunIsRefused) {
   HttpResult theirs = client_->Request("POST", "/v1/runs", "", other);
   ASSERT_EQ(theirs.status, 201) << theirs.body;
   HttpResult stolen = Evaluate(kSpecEvaluation, agent_, "/access/v1/evaluations",
-                               {{"X-Interlock-Run", AuthzenStr(theirs.json, "run_id")}});
+                               {{"X-Interlock-Run", Str(theirs.json, "run_id")}});
   EXPECT_EQ(stolen.status, 403) << stolen.body;
   EXPECT_EQ(stolen.body.find("\"decision\":true"), std::string::npos) << stolen.body;
 }
@@ -336,7 +318,7 @@ TEST_F(AuthzenDaemonTest, StoreDownIsDecisionFalseNeverTrue) {
   sqlite3_close(db);
   ASSERT_TRUE(r.json.is_object()) << r.body;
   EXPECT_FALSE(r.json.at("decision").as_bool()) << r.body;
-  EXPECT_EQ(AuthzenStr(r.json.at("context"), "code"), "STORE_UNAVAILABLE") << r.body;
+  EXPECT_EQ(Str(r.json.at("context"), "code"), "STORE_UNAVAILABLE") << r.body;
   HttpResult after = Evaluate(kSpecEvaluation, agent_);
   ASSERT_EQ(after.status, 200) << after.body;
   EXPECT_TRUE(after.json.at("decision").as_bool()) << after.body;

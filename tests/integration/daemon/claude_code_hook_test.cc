@@ -98,16 +98,6 @@ void Replace(std::string& s, const std::string& from, const std::string& to) {
   }
 }
 
-std::string Str(const json::value& v, std::initializer_list<const char*> path) {
-  const json::value* x = &v;
-  for (const char* k : path) {
-    if (!x->is_object()) return "";
-    x = x->as_object().if_contains(k);
-    if (x == nullptr) return "";
-  }
-  return x->is_string() ? std::string(x->as_string()) : "";
-}
-
 // What Claude Code does with one http hook of the settings: fills $VAR / ${VAR} in header
 // values from the environment for the variables allowedEnvVars lists (others: empty).
 std::string FillHeader(const json::object& hook, const std::string& value,

@@ -13,6 +13,7 @@
 #include <boost/json.hpp>
 
 #include "daemon_harness.h"
+#include "daemon_suite.h"
 #include "doors/claude_code/contract.h"
 #include "temp_dir.h"
 
@@ -50,26 +51,18 @@ tools:
     - name: "Bash"
 )";
 
-class ClaudeCodeSubagentTest : public ::testing::Test {
+class ClaudeCodeSubagentTest : public DaemonSuite {
  protected:
   void SetUp() override {
-    const std::string policies = dir_.path() + "/policies";
-    std::filesystem::create_directories(policies);
-    std::ofstream(policies + "/cc.yaml") << kParentPolicy;
-    std::ofstream(policies + "/cc-code-reviewer.yaml") << kReviewerPolicy;
-    std::ofstream(policies + "/cc-cleaner.yaml") << kWidePolicy;
-    daemon_ = std::make_unique<Daemon>(dir_.path(), policies);
-    agent_ = CreateToken(daemon_->store(), "--agent", "cc");
-    reviewer_ = CreateToken(daemon_->store(), "--reviewer", "rita");
-    admin_ = CreateToken(daemon_->store(), "--admin", "ada");
-    ASSERT_TRUE(daemon_->Start()) << daemon_->log();
-    client_ = std::make_unique<HttpClient>(daemon_->port());
+    const std::string policies = WritePolicies({{"cc.yaml", kParentPolicy},
+                                                {"cc-code-reviewer.yaml", kReviewerPolicy},
+                                                {"cc-cleaner.yaml", kWidePolicy}});
+    MakeDaemon(policies);
+    agent_ = Token("--agent", "cc");
+    reviewer_ = Token("--reviewer", "rita");
+    admin_ = Token("--admin", "ada");
+    StartDaemon();
   }
-  void TearDown() override {
-    client_.reset();
-    if (daemon_) daemon_->Stop();
-  }
-
   // A PreToolUse of `tool` in session s1, from the sub-agent `agent_id` of `type` (none:
   // the main agent), as Claude Code 2.1 posts it.
   HttpResult PreToolUse(const std::string& tool, const std::string& agent_id = "",
@@ -106,9 +99,6 @@ class ClaudeCodeSubagentTest : public ::testing::Test {
   // The session's run (claude_code::ClaudeCodeRunId).
   static std::string ParentRun() { return claude_code::ClaudeCodeRunId("cc", "s1"); }
 
-  TempDir dir_;
-  std::unique_ptr<Daemon> daemon_;
-  std::unique_ptr<HttpClient> client_;
   std::string agent_, reviewer_, admin_;
   int uses_ = 0;
 };

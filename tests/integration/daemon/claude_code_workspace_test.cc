@@ -14,6 +14,8 @@
 #include <boost/json.hpp>
 
 #include "daemon_harness.h"
+#include "daemon_suite.h"
+#include "json_lines.h"
 #include "subprocess.h"
 #include "temp_dir.h"
 
@@ -23,17 +25,7 @@ namespace INTERLOCK_TEST_NS {
 namespace fs = std::filesystem;
 namespace json = boost::json;
 
-std::string At(const json::value& v, std::initializer_list<const char*> path) {
-  const json::value* x = &v;
-  for (const char* k : path) {
-    if (!x->is_object()) return "";
-    x = x->as_object().if_contains(k);
-    if (x == nullptr) return "";
-  }
-  return x->is_string() ? std::string(x->as_string()) : "";
-}
-
-class ClaudeCodeWorkspaceTest : public ::testing::Test {
+class ClaudeCodeWorkspaceTest : public DaemonSuite {
  protected:
   void SetUp() override {
     root_ = fs::canonical(dir_.path()).string();
@@ -55,18 +47,11 @@ class ClaudeCodeWorkspaceTest : public ::testing::Test {
            "execution:\n  max_steps: 1000\n";
     daemon_ = std::make_unique<Daemon>(root_, policies);
     daemon_->SetExtraArgs({"--workspace", root_ + "/daemon-ws"});
-    token_ = CreateToken(daemon_->store(), "--agent", "dev");
-    ann_token_ = CreateToken(daemon_->store(), "--agent", "dev",
-                             {"--workspace-root", root_ + "/home/ann/src/*"});
-    reviewer_ = CreateToken(daemon_->store(), "--reviewer", "rita");
-    ASSERT_TRUE(daemon_->Start()) << daemon_->log();
-    client_ = std::make_unique<HttpClient>(daemon_->port());
+    token_ = Token("--agent", "dev");
+    ann_token_ = Token("--agent", "dev", {"--workspace-root", root_ + "/home/ann/src/*"});
+    reviewer_ = Token("--reviewer", "rita");
+    StartDaemon();
   }
-  void TearDown() override {
-    client_.reset();
-    if (daemon_) daemon_->Stop();
-  }
-
   static std::string Input(const std::string& session, const std::string& cwd,
                            const std::string& file, int use) {
     return json::serialize(json::object{{"session_id", session},
@@ -88,27 +73,24 @@ class ClaudeCodeWorkspaceTest : public ::testing::Test {
     return r.json;
   }
   static std::string Verdict(const json::value& answer) {
-    return At(answer, {"hookSpecificOutput", "permissionDecision"});
+    return Str(answer, {"hookSpecificOutput", "permissionDecision"});
   }
   static std::string Reason(const json::value& answer) {
-    return At(answer, {"hookSpecificOutput", "permissionDecisionReason"});
+    return Str(answer, {"hookSpecificOutput", "permissionDecisionReason"});
   }
   // The session's run as GET /v1/runs/{id} shows it (the only run with that workspace).
   json::value RunOf(const std::string& workspace_or_refused) {
     HttpResult runs = client_->Request("GET", "/v1/runs?agent=dev", "", reviewer_);
     EXPECT_EQ(runs.status, 200) << runs.body;
     for (const json::value& run : runs.json.at("runs").as_array()) {
-      HttpResult one = client_->Request("GET", "/v1/runs/" + At(run, {"run_id"}), "", reviewer_);
+      HttpResult one = client_->Request("GET", "/v1/runs/" + Str(run, {"run_id"}), "", reviewer_);
       if (one.body.find(workspace_or_refused) != std::string::npos) return one.json;
     }
     ADD_FAILURE() << "no run shows " << workspace_or_refused << ": " << runs.body;
     return json::object{};
   }
 
-  TempDir dir_;
   std::string root_, ann_, bob_, token_, ann_token_, reviewer_;
-  std::unique_ptr<Daemon> daemon_;
-  std::unique_ptr<HttpClient> client_;
   int uses_ = 0;
 };
 
@@ -123,8 +105,8 @@ TEST_F(ClaudeCodeWorkspaceTest, TwoDevelopersInTwoProjectsEachConfinedToTheirOwn
   EXPECT_NE(Reason(cross).find("CONSTRAINT_VIOLATED"), std::string::npos) << Reason(cross);
   EXPECT_EQ(Verdict(Read("s-bob", bob_, ann_ + "/README.md")), "deny");
   EXPECT_EQ(Verdict(Read("s-bob", bob_, root_ + "/daemon-ws/x")), "deny");
-  EXPECT_EQ(At(RunOf("\"" + ann_ + "\""), {"workspace"}), ann_);
-  EXPECT_EQ(At(RunOf("\"" + bob_ + "\""), {"workspace"}), bob_);
+  EXPECT_EQ(Str(RunOf("\"" + ann_ + "\""), {"workspace"}), ann_);
+  EXPECT_EQ(Str(RunOf("\"" + bob_ + "\""), {"workspace"}), bob_);
 }
 
 // Tests that a session whose project lies outside every workspace root is refused with a
@@ -136,7 +118,7 @@ TEST_F(ClaudeCodeWorkspaceTest, AttackSessionOutsideTheRootsIsRefused) {
   EXPECT_EQ(Verdict(a), "deny");
   EXPECT_NE(Reason(a).find("outside the policy's workspace_roots"), std::string::npos) << Reason(a);
   json::value run = RunOf("outside the policy's workspace_roots");
-  EXPECT_EQ(At(run, {"workspace"}), elsewhere);
+  EXPECT_EQ(Str(run, {"workspace"}), elsewhere);
   EXPECT_EQ(run.at("steps").to_number<int64_t>(), 1) << json::serialize(run);
 }
 
@@ -163,7 +145,7 @@ TEST_F(ClaudeCodeWorkspaceTest, AttackLaterCwdDoesNotMoveTheWorkspace) {
   EXPECT_EQ(Verdict(Read("s-move", bob_, bob_ + "/index.js")), "deny");
   EXPECT_EQ(Verdict(Read("s-move", "/", "/etc/passwd")), "deny");
   EXPECT_EQ(Verdict(Read("s-move", bob_, ann_ + "/README.md")), "allow");
-  EXPECT_EQ(At(RunOf("\"" + ann_ + "\""), {"workspace"}), ann_);
+  EXPECT_EQ(Str(RunOf("\"" + ann_ + "\""), {"workspace"}), ann_);
 }
 
 // Tests that a token bound to one developer's root (`token create --workspace-root`) is

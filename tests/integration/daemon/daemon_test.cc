@@ -18,6 +18,7 @@
 #include <boost/json.hpp>
 
 #include "daemon_harness.h"
+#include "json_lines.h"
 #include "subprocess.h"
 #include "temp_dir.h"
 #include "wait.h"
@@ -98,12 +99,6 @@ std::string Code(const HttpResult& r) {
   if (!r.json.is_object()) return "<no json: " + std::to_string(r.status) + " " + r.body + ">";
   const json::value* c = r.json.as_object().if_contains("code");
   return c && c->is_string() ? std::string(c->as_string()) : "<no code>";
-}
-
-std::string Str(const json::value& v, const char* key) {
-  if (!v.is_object()) return "";
-  const json::value* x = v.as_object().if_contains(key);
-  return x && x->is_string() ? std::string(x->as_string()) : "";
 }
 
 class DaemonTest : public ::testing::Test {

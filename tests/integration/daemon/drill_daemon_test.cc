@@ -14,6 +14,8 @@
 #include <boost/json.hpp>
 
 #include "daemon_harness.h"
+#include "daemon_suite.h"
+#include "json_lines.h"
 #include "temp_dir.h"
 
 namespace interlock::testing {
@@ -31,37 +33,23 @@ execution:
   max_steps: 1000
 )";
 
-std::string Str(const json::value& v, const char* key) {
-  if (!v.is_object()) return "";
-  const json::value* x = v.as_object().if_contains(key);
-  return x && x->is_string() ? std::string(x->as_string()) : "";
-}
-
-class DrillDaemonTest : public ::testing::Test {
+class DrillDaemonTest : public DaemonSuite {
  protected:
   void SetUp() override {
-    const std::string policies = dir_.path() + "/policies";
-    std::filesystem::create_directories(policies);
-    std::ofstream(policies + "/ping-agent.yaml") << kPingAgent;
+    const std::string policies = WritePolicies({{"ping-agent.yaml", kPingAgent}});
     // An upstream whose start would leave a mark: a drill must never start it.
     marker_ = dir_.path() + "/upstream-started";
     const std::string config = dir_.path() + "/config.yaml";
     std::ofstream(config) << "mcp:\n  upstreams:\n    notes:\n      command: [\"/bin/sh\", \"-c\", "
                              "\"touch "
                           << marker_ << "\"]\ndrill:\n  warn_after_days: 7\n";
-    daemon_ = std::make_unique<Daemon>(dir_.path(), policies, config);
-    ping_ = CreateToken(daemon_->store(), "--agent", "ping-agent");
-    admin_ = CreateToken(daemon_->store(), "--admin", "oncall");
-    reviewer_ = CreateToken(daemon_->store(), "--reviewer", "rita");
-    ASSERT_TRUE(daemon_->Start()) << daemon_->log();
-    client_ = std::make_unique<HttpClient>(daemon_->port());
+    MakeDaemon(policies, config);
+    ping_ = Token("--agent", "ping-agent");
+    admin_ = Token("--admin", "oncall");
+    reviewer_ = Token("--reviewer", "rita");
+    StartDaemon();
     ::setenv("IL_DRILL_TEST_ADMIN", admin_.c_str(), 1);
     ::setenv("IL_DRILL_TEST_REVIEWER", reviewer_.c_str(), 1);
-  }
-
-  void TearDown() override {
-    client_.reset();
-    if (daemon_) daemon_->Stop();
   }
 
   std::string Drill(const std::string& token_env, int* code, bool status = false) {
@@ -72,10 +60,7 @@ class DrillDaemonTest : public ::testing::Test {
     return RunInterlock(args, code);
   }
 
-  TempDir dir_;
   std::string marker_;
-  std::unique_ptr<Daemon> daemon_;
-  std::unique_ptr<HttpClient> client_;
   std::string ping_, admin_, reviewer_;
 };
 

@@ -23,6 +23,7 @@
 
 #include "daemon_harness.h"
 #include "hello_server.h"
+#include "json_lines.h"
 #include "subprocess.h"
 #include "temp_dir.h"
 #include "wait.h"
@@ -35,12 +36,6 @@ using interlock::testing::WaitUntil;
 namespace json = boost::json;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
-
-std::string Str(const json::value& v, const char* key) {
-  if (!v.is_object()) return "";
-  const json::value* x = v.as_object().if_contains(key);
-  return x && x->is_string() ? std::string(x->as_string()) : "";
-}
 
 // `interlock egress ARGS...` as a child with the token in EGRESS_TEST_TOKEN; waits for
 // its "listening on 127.0.0.1:PORT" line. SIGTERM (then SIGKILL) on destruction.

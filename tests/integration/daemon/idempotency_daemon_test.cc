@@ -14,6 +14,8 @@
 #include <boost/json.hpp>
 
 #include "daemon_harness.h"
+#include "daemon_suite.h"
+#include "json_lines.h"
 #include "subprocess.h"
 #include "temp_dir.h"
 
@@ -34,27 +36,14 @@ execution:
   max_steps: 100
 )";
 
-std::string Str(const json::value& v, const char* key) {
-  if (!v.is_object()) return "";
-  const json::value* x = v.as_object().if_contains(key);
-  return x && x->is_string() ? std::string(x->as_string()) : "";
-}
-
-class IdempotencyDaemon : public ::testing::Test {
+class IdempotencyDaemon : public DaemonSuite {
  protected:
   void SetUp() override {
-    const std::string policies = dir_.path() + "/policies";
-    std::filesystem::create_directories(policies);
-    std::ofstream(policies + "/support.yaml") << kPolicy;
-    daemon_ = std::make_unique<Daemon>(dir_.path(), policies);
-    agent_ = CreateToken(daemon_->store(), "--agent", "support");
-    ASSERT_TRUE(daemon_->Start()) << daemon_->log();
-    client_ = std::make_unique<HttpClient>(daemon_->port());
+    const std::string policies = WritePolicies({{"support.yaml", kPolicy}});
+    MakeDaemon(policies);
+    agent_ = Token("--agent", "support");
+    StartDaemon();
     run_ = NewRun();
-  }
-  void TearDown() override {
-    client_.reset();
-    if (daemon_) daemon_->Stop();
   }
   std::string NewRun() {
     HttpResult r = client_->Request("POST", "/v1/runs", "", agent_);
@@ -69,9 +58,6 @@ class IdempotencyDaemon : public ::testing::Test {
     return client_->Request("GET", "/v1/runs/" + (run.empty() ? run_ : run), "", agent_).json;
   }
   int64_t Steps(const std::string& run = "") { return Run(run).at("steps").to_number<int64_t>(); }
-  TempDir dir_;
-  std::unique_ptr<Daemon> daemon_;
-  std::unique_ptr<HttpClient> client_;
   std::string agent_, run_;
 };
 

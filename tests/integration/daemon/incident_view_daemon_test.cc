@@ -12,6 +12,8 @@
 #include <boost/json.hpp>
 
 #include "daemon_harness.h"
+#include "daemon_suite.h"
+#include "json_lines.h"
 #include "temp_dir.h"
 #include "wait.h"
 
@@ -44,30 +46,16 @@ execution:
   max_steps: 1000
 )";
 
-std::string Str(const json::value& v, const char* key) {
-  if (!v.is_object()) return "";
-  const json::value* x = v.as_object().if_contains(key);
-  return x && x->is_string() ? std::string(x->as_string()) : "";
-}
-
-class IncidentViewTest : public ::testing::Test {
+class IncidentViewTest : public DaemonSuite {
  protected:
   void SetUp() override {
-    const std::string policies = dir_.path() + "/policies";
-    std::filesystem::create_directories(policies);
-    std::ofstream(policies + "/clock-agent.yaml") << kClockAgent;
-    std::ofstream(policies + "/ping-agent.yaml") << kPingAgent;
-    daemon_ = std::make_unique<Daemon>(dir_.path(), policies);
-    clock_ = CreateToken(daemon_->store(), "--agent", "clock-agent");
-    ping_ = CreateToken(daemon_->store(), "--agent", "ping-agent");
-    admin_ = CreateToken(daemon_->store(), "--admin", "oncall");
-    ASSERT_TRUE(daemon_->Start()) << daemon_->log();
-    client_ = std::make_unique<HttpClient>(daemon_->port());
-  }
-
-  void TearDown() override {
-    client_.reset();
-    if (daemon_) daemon_->Stop();
+    const std::string policies =
+        WritePolicies({{"clock-agent.yaml", kClockAgent}, {"ping-agent.yaml", kPingAgent}});
+    MakeDaemon(policies);
+    clock_ = Token("--agent", "clock-agent");
+    ping_ = Token("--agent", "ping-agent");
+    admin_ = Token("--admin", "oncall");
+    StartDaemon();
   }
 
   std::string NewRun(const std::string& token) {
@@ -92,9 +80,6 @@ class IncidentViewTest : public ::testing::Test {
     return n;
   }
 
-  TempDir dir_;
-  std::unique_ptr<Daemon> daemon_;
-  std::unique_ptr<HttpClient> client_;
   std::string clock_, ping_, admin_;
 };
 

@@ -10,6 +10,7 @@
 #include <boost/json.hpp>
 
 #include "daemon_harness.h"
+#include "json_lines.h"
 #include "subprocess.h"
 #include "temp_dir.h"
 #include "two_agent_daemon_test.h"
@@ -42,12 +43,6 @@ tools:
   allowed:
     - name: "deploy"
 )";
-
-std::string Str(const json::value& v, const char* key) {
-  if (!v.is_object()) return "";
-  const json::value* x = v.as_object().if_contains(key);
-  return x && x->is_string() ? std::string(x->as_string()) : "";
-}
 
 class RehearsalDaemonTest : public TwoAgentDaemonTest {
  protected:

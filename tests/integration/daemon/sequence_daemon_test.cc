@@ -10,6 +10,7 @@
 #include <boost/json.hpp>
 
 #include "daemon_harness.h"
+#include "json_lines.h"
 #include "subprocess.h"
 #include "temp_dir.h"
 
@@ -17,12 +18,6 @@ namespace interlock::testing {
 namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
-
-std::string Str(const json::value& v, const char* key) {
-  if (!v.is_object()) return "";
-  const json::value* x = v.as_object().if_contains(key);
-  return x && x->is_string() ? std::string(x->as_string()) : "";
-}
 
 std::string Code(const HttpResult& r) {
   const std::string c = Str(r.json, "code");

@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "daemon_harness.h"
+#include "daemon_suite.h"
 #include "temp_dir.h"
 
 namespace interlock::testing {
@@ -23,30 +24,18 @@ struct AgentPolicy {
   std::string yaml;  // the policy file
 };
 
-class TwoAgentDaemonTest : public ::testing::Test {
+class TwoAgentDaemonTest : public DaemonSuite {
  protected:
   // Writes both policies, creates the tokens and starts the daemon; a failure is fatal
   // (ASSERT: call it as the last line of SetUp, or check HasFatalFailure()).
   void StartDaemon(const AgentPolicy& agent, const AgentPolicy& other) {
-    const std::string policies = dir_.path() + "/policies";
-    std::filesystem::create_directories(policies);
-    std::ofstream(policies + "/" + agent.id + ".yaml") << agent.yaml;
-    std::ofstream(policies + "/" + other.id + ".yaml") << other.yaml;
-    daemon_ = std::make_unique<Daemon>(dir_.path(), policies);
-    agent_ = CreateToken(daemon_->store(), "--agent", agent.id);
-    other_ = CreateToken(daemon_->store(), "--agent", other.id);
-    reviewer_ = CreateToken(daemon_->store(), "--reviewer", "rita");
-    ASSERT_TRUE(daemon_->Start()) << daemon_->log();
-    client_ = std::make_unique<HttpClient>(daemon_->port());
-  }
-  void TearDown() override {
-    client_.reset();
-    if (daemon_) daemon_->Stop();
+    MakeDaemon(WritePolicies({{agent.id + ".yaml", agent.yaml}, {other.id + ".yaml", other.yaml}}));
+    agent_ = Token("--agent", agent.id);
+    other_ = Token("--agent", other.id);
+    reviewer_ = Token("--reviewer", "rita");
+    DaemonSuite::StartDaemon();
   }
 
-  TempDir dir_;
-  std::unique_ptr<Daemon> daemon_;
-  std::unique_ptr<HttpClient> client_;
   std::string agent_, other_, reviewer_;
 };
 

@@ -19,6 +19,7 @@
 #include "daemon/metrics.h"
 #include "daemon_harness.h"
 #include "doors/http_api/http_server.h"
+#include "json_lines.h"
 #include "subprocess.h"
 #include "temp_dir.h"
 #include "test_idp.h"
@@ -73,12 +74,6 @@ class Idp final : public server::RequestHandler {
   bool hang = false;
   std::vector<server::Responder> held;
 };
-
-std::string Str(const json::value& v, const char* key) {
-  if (!v.is_object()) return "";
-  const json::value* x = v.as_object().if_contains(key);
-  return x && x->is_string() ? std::string(x->as_string()) : "";
-}
 
 // The decision records' (principal, body) in the store.
 std::vector<std::pair<std::string, std::string>> DecisionRecords(const std::string& store) {

@@ -25,6 +25,7 @@
 #include "daemon/metrics.h"
 #include "daemon_harness.h"
 #include "doors/http_api/http_server.h"
+#include "json_lines.h"
 #include "subprocess.h"
 #include "temp_dir.h"
 #include "test_idp.h"
@@ -60,12 +61,6 @@ tools:
   allowed:
     - name: "echo"
 )";
-
-std::string Str(const json::value& v, const char* key) {
-  if (!v.is_object()) return "";
-  const json::value* x = v.as_object().if_contains(key);
-  return x && x->is_string() ? std::string(x->as_string()) : "";
-}
 
 int64_t Now() {
   return std::chrono::duration_cast<std::chrono::seconds>(

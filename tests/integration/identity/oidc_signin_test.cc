@@ -27,6 +27,7 @@
 #include "doors/http_api/http_server.h"
 #include "fake_slack.h"
 #include "identity/oidc_session.h"
+#include "json_lines.h"
 #include "subprocess.h"
 #include "temp_dir.h"
 #include "test_idp.h"
@@ -59,12 +60,6 @@ tools:
       approvals_required: 2
       approval_timeout_seconds: 300
 )";
-
-std::string Str(const json::value& v, const char* key) {
-  if (!v.is_object()) return "";
-  const json::value* x = v.as_object().if_contains(key);
-  return x && x->is_string() ? std::string(x->as_string()) : "";
-}
 
 int64_t Now() {
   return std::chrono::duration_cast<std::chrono::seconds>(

@@ -22,6 +22,7 @@
 #include <boost/json.hpp>
 
 #include "daemon_harness.h"
+#include "json_lines.h"
 #include "subprocess.h"
 #include "temp_dir.h"
 
@@ -62,12 +63,6 @@ tools:
     - name: "whoami"
     - name: "read_repo"
 )";
-
-std::string Str(const json::value& v, const char* key) {
-  if (!v.is_object()) return "";
-  const json::value* x = v.as_object().if_contains(key);
-  return x && x->is_string() ? std::string(x->as_string()) : "";
-}
 
 std::string ReadAll(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -345,6 +340,17 @@ class CredentialTest : public ::testing::Test {
     return RpcAnswer(r.body);
   }
   static std::string Text(const json::value& answer) { return json::serialize(answer); }
+  // With the provider in `mode`, write_repo on `upstream` in `session` is refused
+  // (CREDENTIAL_UNAVAILABLE), the answer naming `why` when `why` is not empty.
+  void ExpectRefused(const std::string& upstream, const std::string& session,
+                     const std::string& mode, const std::string& why) {
+    Mode(mode);
+    const json::value a = Call(upstream, deploy_jwt_, session, "write_repo");
+    EXPECT_NE(Text(a).find("CREDENTIAL_UNAVAILABLE"), std::string::npos) << mode << ": " << a;
+    if (!why.empty()) {
+      EXPECT_NE(Text(a).find(why), std::string::npos) << mode << ": " << a;
+    }
+  }
 
   static constexpr char kSecret[] = "idp-client-secret-for-interlock";
   static inline std::string setup_error_;
@@ -425,10 +431,7 @@ TEST_F(CredentialTest, CredentialIsRenewedBeforeItExpires) {
 TEST_F(CredentialTest, IdpRefusalDeniesAndForwardsNothing) {
   const std::string s = Open("github", deploy_jwt_);
   ASSERT_FALSE(s.empty()) << daemon_->log();
-  Mode("refuse");
-  const json::value a = Call("github", deploy_jwt_, s, "write_repo");
-  EXPECT_NE(Text(a).find("CREDENTIAL_UNAVAILABLE"), std::string::npos) << a;
-  EXPECT_NE(Text(a).find("invalid_grant"), std::string::npos) << a;
+  ExpectRefused("github", s, "refuse", "invalid_grant");
   EXPECT_TRUE(SeenCalls(github_port_, "write_repo").empty());
 }
 
@@ -459,10 +462,7 @@ TEST_F(CredentialTest, IdpDownDeniesAndForwardsNothing) {
 TEST_F(CredentialTest, BroaderScopeThanAskedIsRefused) {
   const std::string s = Open("github", deploy_jwt_);
   ASSERT_FALSE(s.empty()) << daemon_->log();
-  Mode("broad");
-  const json::value a = Call("github", deploy_jwt_, s, "write_repo");
-  EXPECT_NE(Text(a).find("CREDENTIAL_UNAVAILABLE"), std::string::npos) << a;
-  EXPECT_NE(Text(a).find("not asked for"), std::string::npos) << a;
+  ExpectRefused("github", s, "broad", "not asked for");
   EXPECT_TRUE(SeenCalls(github_port_, "write_repo").empty());
 }
 
@@ -470,10 +470,7 @@ TEST_F(CredentialTest, BroaderScopeThanAskedIsRefused) {
 TEST_F(CredentialTest, IssuedTokenForAnotherAudienceIsRefused) {
   const std::string s = Open("github", deploy_jwt_);
   ASSERT_FALSE(s.empty()) << daemon_->log();
-  Mode("wrong-aud");
-  const json::value a = Call("github", deploy_jwt_, s, "write_repo");
-  EXPECT_NE(Text(a).find("CREDENTIAL_UNAVAILABLE"), std::string::npos) << a;
-  EXPECT_NE(Text(a).find("another audience"), std::string::npos) << a;
+  ExpectRefused("github", s, "wrong-aud", "another audience");
   EXPECT_TRUE(SeenCalls(github_port_, "write_repo").empty());
 }
 
@@ -482,12 +479,7 @@ TEST_F(CredentialTest, IssuedTokenForAnotherAudienceIsRefused) {
 TEST_F(CredentialTest, BroaderGrantWrittenAsScopeArrayOrScpIsRefused) {
   const std::string s = Open("github", deploy_jwt_);
   ASSERT_FALSE(s.empty()) << daemon_->log();
-  for (const char* mode : {"scope-array", "scp"}) {
-    Mode(mode);
-    const json::value a = Call("github", deploy_jwt_, s, "write_repo");
-    EXPECT_NE(Text(a).find("CREDENTIAL_UNAVAILABLE"), std::string::npos) << mode << ": " << a;
-    EXPECT_NE(Text(a).find("not asked for"), std::string::npos) << mode << ": " << a;
-  }
+  for (const char* mode : {"scope-array", "scp"}) ExpectRefused("github", s, mode, "not asked for");
   EXPECT_TRUE(SeenCalls(github_port_, "write_repo").empty());
 }
 
@@ -498,10 +490,7 @@ TEST_F(CredentialTest, TokenAlsoNamingAnotherUpstreamIsRefused) {
     Mode("ok");  // the session's own credential (repo:read) is sound
     const std::string s = Open(upstream, deploy_jwt_);
     ASSERT_FALSE(s.empty()) << daemon_->log();
-    Mode("extra-aud");
-    const json::value a = Call(upstream, deploy_jwt_, s, "write_repo");
-    EXPECT_NE(Text(a).find("CREDENTIAL_UNAVAILABLE"), std::string::npos) << upstream << a;
-    EXPECT_NE(Text(a).find("an audience besides the upstream's"), std::string::npos) << a;
+    ExpectRefused(upstream, s, "extra-aud", "an audience besides the upstream's");
   }
   EXPECT_TRUE(SeenCalls(github_port_, "write_repo").empty());
   EXPECT_TRUE(SeenCalls(tickets_port_, "write_repo").empty());
@@ -512,12 +501,8 @@ TEST_F(CredentialTest, TokenAlsoNamingAnotherUpstreamIsRefused) {
 TEST_F(CredentialTest, UnreadableJwtGrantIsRefusedNotTreatedAsOpaque) {
   const std::string s = Open("github", deploy_jwt_);
   ASSERT_FALSE(s.empty()) << daemon_->log();
-  for (const char* mode : {"oversized", "duplicate-key"}) {
-    Mode(mode);
-    const json::value a = Call("github", deploy_jwt_, s, "write_repo");
-    EXPECT_NE(Text(a).find("CREDENTIAL_UNAVAILABLE"), std::string::npos) << mode << ": " << a;
-    EXPECT_NE(Text(a).find("the issued token's claims"), std::string::npos) << mode << ": " << a;
-  }
+  for (const char* mode : {"oversized", "duplicate-key"})
+    ExpectRefused("github", s, mode, "the issued token's claims");
   EXPECT_TRUE(SeenCalls(github_port_, "write_repo").empty());
 }
 
@@ -526,11 +511,7 @@ TEST_F(CredentialTest, UnreadableJwtGrantIsRefusedNotTreatedAsOpaque) {
 TEST_F(CredentialTest, TokenExpiredAnHourAgoWithFloatOrStringExpIsRefused) {
   const std::string s = Open("github", deploy_jwt_);
   ASSERT_FALSE(s.empty()) << daemon_->log();
-  for (const char* mode : {"expired-float", "expired-string"}) {
-    Mode(mode);
-    const json::value a = Call("github", deploy_jwt_, s, "write_repo");
-    EXPECT_NE(Text(a).find("CREDENTIAL_UNAVAILABLE"), std::string::npos) << mode << ": " << a;
-  }
+  for (const char* mode : {"expired-float", "expired-string"}) ExpectRefused("github", s, mode, "");
   EXPECT_TRUE(SeenCalls(github_port_, "write_repo").empty());
   // Nothing was cached: a sound grant afterwards is fetched and forwarded.
   Mode("ok");

@@ -18,6 +18,7 @@
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 
+#include "node_suite.h"
 #include "subprocess.h"
 #include "temp_dir.h"
 #include "test_paths.h"
@@ -36,15 +37,8 @@ using testing::kModules;
 const std::string kRecorder =
     std::string(INTERLOCK_SOURCE_DIR) + "/tests/integration/init/recording_server.mjs";
 
-class InitIntegrationTest : public ::testing::Test {
+class InitIntegrationTest : public testing::NodeSuite {
  protected:
-  static void SetUpTestSuite() {
-    setup_error_ = testing::RunSetupScriptOnce(std::string(INTERLOCK_SOURCE_DIR) +
-                                               "/scripts/setup-node-tests.sh");
-  }
-  void SetUp() override { ASSERT_EQ(setup_error_, ""); }
-  static inline std::string setup_error_;
-
   TempDir tmp_;
 };
 

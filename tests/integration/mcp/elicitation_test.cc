@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 
+#include "node_suite.h"
 #include "subprocess.h"
 #include "temp_dir.h"
 #include "test_paths.h"
@@ -36,12 +37,8 @@ const char kPolicy[] =
     "      redact: [\"message\"]\n"
     "    - name: \"get-sum\"\n      requires_approval: true\n      approvals_required: 2\n";
 
-class ElicitationTest : public ::testing::Test {
+class ElicitationTest : public testing::NodeSuite {
  protected:
-  static void SetUpTestSuite() {
-    setup_error_ = testing::RunSetupScriptOnce(std::string(INTERLOCK_SOURCE_DIR) +
-                                               "/scripts/setup-node-tests.sh");
-  }
   void SetUp() override {
     ASSERT_EQ(setup_error_, "");
     policy_ = tmp_.Write("policy.yaml", kPolicy);
@@ -104,7 +101,6 @@ class ElicitationTest : public ::testing::Test {
   TempDir tmp_;
   std::string policy_;
   std::string store_;
-  static inline std::string setup_error_;
 };
 
 const char kEcho[] = R"([{"name":"echo","arguments":{"message":"hello s3cret"}}])";

@@ -27,6 +27,7 @@ namespace INTERLOCK_TEST_NS {
 namespace json = boost::json;
 using testing::ProcessResult;
 using testing::RunProcess;
+using testing::Str;
 using testing::TempDir;
 
 using testing::kInterlock;
@@ -55,16 +56,6 @@ std::string With(const std::string& text, const json::object& changes) {
   json::value v = json::parse(text);
   for (const auto& [k, val] : changes) v.as_object()[k] = val;
   return json::serialize(v);
-}
-
-std::string Str(const json::value& v, std::initializer_list<const char*> path) {
-  const json::value* x = &v;
-  for (const char* k : path) {
-    if (!x->is_object()) return "";
-    x = x->as_object().if_contains(k);
-    if (x == nullptr) return "";
-  }
-  return x->is_string() ? std::string(x->as_string()) : "";
 }
 
 void Replace(std::string& s, const std::string& from, const std::string& to) {

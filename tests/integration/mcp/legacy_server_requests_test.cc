@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 
+#include "node_suite.h"
 #include "subprocess.h"
 #include "temp_dir.h"
 #include "test_paths.h"
@@ -31,12 +32,8 @@ const char kAllCalls[] =
     R"([{"name":"wipe","arguments":{"path":"/srv/data"}},{"name":"sign_in","arguments":{}},)"
     R"({"name":"summarize","arguments":{"text":"a long text"}},{"name":"where","arguments":{}}])";
 
-class LegacyServerRequestsTest : public ::testing::Test {
+class LegacyServerRequestsTest : public testing::NodeSuite {
  protected:
-  static void SetUpTestSuite() {
-    setup_error_ = testing::RunSetupScriptOnce(std::string(INTERLOCK_SOURCE_DIR) +
-                                               "/scripts/setup-node-tests.sh");
-  }
   void SetUp() override {
     ASSERT_EQ(setup_error_, "");
     policy_ = tmp_.Write("policy.yaml",
@@ -85,7 +82,6 @@ class LegacyServerRequestsTest : public ::testing::Test {
   static std::string Text(const json::value& result) {
     return std::string(result.at("content").at(0).at("text").as_string());
   }
-  static inline std::string setup_error_;
   TempDir tmp_;
   std::string policy_, store_;
 };

@@ -10,6 +10,8 @@
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 
+#include "json_lines.h"
+#include "node_suite.h"
 #include "subprocess.h"
 #include "temp_dir.h"
 #include "test_paths.h"
@@ -18,6 +20,7 @@ namespace interlock {
 namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
+using testing::ParseLastLine;
 using testing::ProcessResult;
 using testing::RunProcess;
 using testing::TempDir;
@@ -25,21 +28,8 @@ using testing::TempDir;
 using testing::kInterlock;
 using testing::kNodeDir;
 
-json::value ParseLastLine(const std::string& out) {
-  std::string s = out;
-  while (!s.empty() && s.back() == '\n') s.pop_back();
-  const size_t nl = s.rfind('\n');
-  return json::parse(nl == std::string::npos ? s : s.substr(nl + 1));
-}
-
-class McpListenTest : public ::testing::Test {
+class McpListenTest : public testing::NodeSuite {
  protected:
-  static void SetUpTestSuite() {
-    setup_error_ = testing::RunSetupScriptOnce(std::string(INTERLOCK_SOURCE_DIR) +
-                                               "/scripts/setup-node-tests.sh");
-  }
-  void SetUp() override { ASSERT_EQ(setup_error_, ""); }
-  static inline std::string setup_error_;
   TempDir tmp_;
 };
 

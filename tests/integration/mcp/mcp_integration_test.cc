@@ -16,6 +16,8 @@
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 
+#include "json_lines.h"
+#include "node_suite.h"
 #include "subprocess.h"
 #include "temp_dir.h"
 #include "test_paths.h"
@@ -32,38 +34,19 @@ std::string StateStore(const testing::TempDir& tmp) {
 
 namespace json = boost::json;
 namespace fs = std::filesystem;
+using testing::ById;
+using testing::ParseLastLine;
 using testing::ProcessResult;
 using testing::RunProcess;
 using testing::TempDir;
+using testing::ToolsCall;
 
 using testing::kInterlock;
 using testing::kModules;
 using testing::kNodeDir;
+using testing::kStdioInit;
 
-class McpIntegrationTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    setup_error_ = testing::RunSetupScriptOnce(std::string(INTERLOCK_SOURCE_DIR) +
-                                               "/scripts/setup-node-tests.sh");
-  }
-  void SetUp() override { ASSERT_EQ(setup_error_, ""); }
-  static inline std::string setup_error_;
-};
-
-json::value ParseLastLine(const std::string& out) {
-  std::string s = out;
-  while (!s.empty() && s.back() == '\n') s.pop_back();
-  const size_t nl = s.rfind('\n');
-  return json::parse(nl == std::string::npos ? s : s.substr(nl + 1));
-}
-
-const json::object* ById(const json::array& msgs, int id) {
-  for (const json::value& m : msgs) {
-    const json::object& o = m.as_object();
-    if (o.contains("id") && !o.contains("method") && o.at("id") == json::value(id)) return &o;
-  }
-  return nullptr;
-}
+class McpIntegrationTest : public testing::NodeSuite {};
 
 std::vector<std::string> ToolNames(const json::object& response) {
   std::vector<std::string> names;
@@ -92,19 +75,15 @@ std::string FsPolicy(const std::string& data) {
          "  blocked:\n    - \"write_file\"\n";
 }
 
-std::string Call(int id, const std::string& tool, const json::object& args) {
-  return json::serialize(
-      json::object{{"jsonrpc", "2.0"},
-                   {"id", id},
-                   {"method", "tools/call"},
-                   {"params", json::object{{"name", tool}, {"arguments", args}}}});
+// The JSON lines of `file` sent by the raw client through `interlock mcp --policy POLICY
+// --store STORE` in front of server-filesystem serving `data`; bounded by 90 s.
+ProcessResult RawThroughFilesystem(const std::string& file, const std::string& policy,
+                                   const std::string& store, const std::string& data) {
+  return RunProcess({"/usr/bin/env", "node", kNodeDir + "/raw_client.mjs", file, "--", kInterlock,
+                     "mcp", "--policy", policy, "--store", store, "--", "node",
+                     kModules + "/server-filesystem/dist/index.js", data},
+                    "", std::chrono::seconds(90));
 }
-
-const char kInit[] =
-    R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"it","version":"1"}}})"
-    "\n"
-    R"({"jsonrpc":"2.0","method":"notifications/initialized"})"
-    "\n";
 
 // Tests that server-filesystem behind the gateway serves allowed reads, never sees a
 // blocked write, a path outside the prefix or a schema-invalid call, and that tools/list
@@ -116,20 +95,17 @@ TEST_F(McpIntegrationTest, FilesystemReadsWorkWritesAndOutsidePathsAreDenied) {
   tmp.Write("data/a.txt", "hello from interlock\n");
   tmp.Write("outside.txt", "secret outside\n");
   const std::string policy = tmp.Write("policy.yaml", FsPolicy(data));
-  std::string msgs = kInit;
+  std::string msgs = kStdioInit;
   msgs += R"({"jsonrpc":"2.0","id":2,"method":"tools/list"})"
           "\n";
-  msgs += Call(3, "read_text_file", {{"path", data + "/a.txt"}}) + "\n";
-  msgs += Call(4, "write_file", {{"path", data + "/b.txt"}, {"content", "pwned"}}) + "\n";
-  msgs += Call(5, "read_text_file", {{"path", data + "/../outside.txt"}}) + "\n";
-  msgs += Call(6, "read_text_file", {{"path", data + "/a.txt"}, {"head", "1; rm -rf"}}) + "\n";
-  msgs += Call(7, "list_directory", {{"path", data}}) + "\n";
+  msgs += ToolsCall(3, "read_text_file", {{"path", data + "/a.txt"}}) + "\n";
+  msgs += ToolsCall(4, "write_file", {{"path", data + "/b.txt"}, {"content", "pwned"}}) + "\n";
+  msgs += ToolsCall(5, "read_text_file", {{"path", data + "/../outside.txt"}}) + "\n";
+  msgs += ToolsCall(6, "read_text_file", {{"path", data + "/a.txt"}, {"head", "1; rm -rf"}}) + "\n";
+  msgs += ToolsCall(7, "list_directory", {{"path", data}}) + "\n";
   const std::string file = tmp.Write("msgs.jsonl", msgs);
 
-  ProcessResult r = RunProcess({"/usr/bin/env", "node", kNodeDir + "/raw_client.mjs", file, "--",
-                                kInterlock, "mcp", "--policy", policy, "--store", StateStore(tmp),
-                                "--", "node", kModules + "/server-filesystem/dist/index.js", data},
-                               "", std::chrono::seconds(90));
+  ProcessResult r = RawThroughFilesystem(file, policy, StateStore(tmp), data);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json::value out = ParseLastLine(r.out);
   EXPECT_EQ(out.at("exit"), json::value(0)) << r.err;
@@ -218,20 +194,17 @@ TEST_F(McpIntegrationTest, FilesystemAnnotationsGiveUnlabelledToolsTheirLabels) 
       AnnotatedFsPolicy(data, "[]",
                         "  - {name: \"no-destruction\", from: [destructive], to: [destructive],\n"
                         "     action: deny, reason: \"this agent only reads\"}\n"));
-  std::string msgs = kInit;
+  std::string msgs = kStdioInit;
   msgs += R"({"jsonrpc":"2.0","id":2,"method":"tools/list"})"
           "\n";
-  msgs += Call(3, "write_file", {{"path", data + "/b.txt"}, {"content", "pwned"}}) + "\n";
-  msgs += Call(4, "edit_file",
-               {{"path", data + "/a.txt"},
-                {"edits", json::array{{{"oldText", "hello"}, {"newText", "bye"}}}}}) +
+  msgs += ToolsCall(3, "write_file", {{"path", data + "/b.txt"}, {"content", "pwned"}}) + "\n";
+  msgs += ToolsCall(4, "edit_file",
+                    {{"path", data + "/a.txt"},
+                     {"edits", json::array{{{"oldText", "hello"}, {"newText", "bye"}}}}}) +
           "\n";
-  msgs += Call(5, "create_directory", {{"path", data + "/sub"}}) + "\n";
+  msgs += ToolsCall(5, "create_directory", {{"path", data + "/sub"}}) + "\n";
   const std::string file = tmp.Write("msgs.jsonl", msgs);
-  ProcessResult r = RunProcess({"/usr/bin/env", "node", kNodeDir + "/raw_client.mjs", file, "--",
-                                kInterlock, "mcp", "--policy", policy, "--store", StateStore(tmp),
-                                "--", "node", kModules + "/server-filesystem/dist/index.js", data},
-                               "", std::chrono::seconds(90));
+  ProcessResult r = RawThroughFilesystem(file, policy, StateStore(tmp), data);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json::value out = ParseLastLine(r.out);
   const json::array& m = out.at("messages").as_array();
@@ -268,15 +241,12 @@ TEST_F(McpIntegrationTest, FlowOverAnnotationLabelsRememberedByTheRun) {
                 AnnotatedFsPolicy(data, "[private_data]",
                                   "  - {name: \"no-reads-after-writes\", from: [destructive],\n"
                                   "     to: [private_data], action: deny}\n"));
-  std::string msgs = kInit;
-  msgs += Call(2, "read_text_file", {{"path", data + "/a.txt"}}) + "\n";
-  msgs += Call(3, "write_file", {{"path", data + "/b.txt"}, {"content", "new"}}) + "\n";
-  msgs += Call(4, "read_text_file", {{"path", data + "/a.txt"}}) + "\n";
+  std::string msgs = kStdioInit;
+  msgs += ToolsCall(2, "read_text_file", {{"path", data + "/a.txt"}}) + "\n";
+  msgs += ToolsCall(3, "write_file", {{"path", data + "/b.txt"}, {"content", "new"}}) + "\n";
+  msgs += ToolsCall(4, "read_text_file", {{"path", data + "/a.txt"}}) + "\n";
   const std::string file = tmp.Write("msgs.jsonl", msgs);
-  ProcessResult r = RunProcess({"/usr/bin/env", "node", kNodeDir + "/raw_client.mjs", file, "--",
-                                kInterlock, "mcp", "--policy", policy, "--store", StateStore(tmp),
-                                "--", "node", kModules + "/server-filesystem/dist/index.js", data},
-                               "", std::chrono::seconds(90));
+  ProcessResult r = RawThroughFilesystem(file, policy, StateStore(tmp), data);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json::value out = ParseLastLine(r.out);
   const json::array& m = out.at("messages").as_array();
@@ -335,8 +305,8 @@ TEST_F(McpIntegrationTest, ChangedToolDescriptionIsShownWithADiffAndAcceptIsAudi
   const std::string server = tmp.Write("server.js", kDescribedServer);
   const std::string desc = tmp.Write("desc.txt", "Appends a note.");
   const std::string msgs = tmp.Write(
-      "msgs.jsonl", std::string(kInit) + R"({"jsonrpc":"2.0","id":2,"method":"tools/list"})"
-                                         "\n");
+      "msgs.jsonl", std::string(kStdioInit) + R"({"jsonrpc":"2.0","id":2,"method":"tools/list"})"
+                                              "\n");
   auto list_tools = [&] {
     ProcessResult r =
         RunProcess({"/usr/bin/env", "node", kNodeDir + "/raw_client.mjs", msgs, "--", kInterlock,
@@ -504,7 +474,7 @@ TEST_F(McpIntegrationTest, ToolCallNotificationsAndLookalikesAreRefusedAndAudite
     return json::object{{"name", "write_file"},
                         {"arguments", {{"path", data + "/" + file}, {"content", "pwned"}}}};
   };
-  std::string msgs = kInit;
+  std::string msgs = kStdioInit;
   msgs += json::serialize(json::object{
               {"jsonrpc", "2.0"}, {"method", "tools/call"}, {"params", write("n.txt")}}) +
           "\n";
@@ -523,10 +493,7 @@ TEST_F(McpIntegrationTest, ToolCallNotificationsAndLookalikesAreRefusedAndAudite
           "\n";
   const std::string file = tmp.Write("msgs.jsonl", msgs);
   const std::string store = StateStore(tmp);
-  ProcessResult r = RunProcess({"/usr/bin/env", "node", kNodeDir + "/raw_client.mjs", file, "--",
-                                kInterlock, "mcp", "--policy", policy, "--store", store, "--",
-                                "node", kModules + "/server-filesystem/dist/index.js", data},
-                               "", std::chrono::seconds(90));
+  ProcessResult r = RawThroughFilesystem(file, policy, store, data);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json::value out = ParseLastLine(r.out);
   const json::array& m = out.at("messages").as_array();
@@ -558,9 +525,9 @@ TEST_F(McpIntegrationTest, SecretsNeverReachTheAgentOrTheStore) {
                 "agent:\n  id: \"ev\"\n  identity: \"ev@test\"\n  autonomy: audit_based\n"
                 "tools:\n  allowed:\n    - name: \"echo\"\n    - name: \"get-env\"\n");
   const std::string secret = "s3cr3t-value-123";
-  std::string msgs = kInit;
-  msgs += Call(2, "echo", {{"message", "pre-" + secret + "-post"}}) + "\n";
-  msgs += Call(3, "get-env", {}) + "\n";
+  std::string msgs = kStdioInit;
+  msgs += ToolsCall(2, "echo", {{"message", "pre-" + secret + "-post"}}) + "\n";
+  msgs += ToolsCall(3, "get-env", {}) + "\n";
   msgs += R"({"jsonrpc":"2.0","id":4,"method":"logging/setLevel","params":{"level":"debug"}})"
           "\n";
   msgs += R"({"jsonrpc":"2.0","id":5,"method":"resources/list"})"
@@ -841,9 +808,9 @@ struct McpRun {
 McpRun RunReader(TempDir& tmp, const std::string& policy, const std::vector<std::string>& extra,
                  const std::vector<std::string>& paths) {
   const std::string server = tmp.Write("reader.js", kReadServer);
-  std::string msgs = kInit;
+  std::string msgs = kStdioInit;
   for (size_t i = 0; i < paths.size(); ++i) {
-    msgs += Call(static_cast<int>(i) + 2, "read", {{"path", paths[i]}}) + "\n";
+    msgs += ToolsCall(static_cast<int>(i) + 2, "read", {{"path", paths[i]}}) + "\n";
   }
   const std::string file = tmp.Write("msgs.jsonl", msgs);
   std::vector<std::string> argv = {"/usr/bin/env", "node",         kNodeDir + "/raw_client.mjs",

@@ -13,6 +13,8 @@
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 
+#include "json_lines.h"
+#include "node_suite.h"
 #include "subprocess.h"
 #include "temp_dir.h"
 #include "test_paths.h"
@@ -21,6 +23,9 @@ namespace interlock {
 namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
+using testing::ById;
+using testing::Count;
+using testing::ParseLastLine;
 using testing::ProcessResult;
 using testing::RunProcess;
 using testing::TempDir;
@@ -28,12 +33,8 @@ using testing::TempDir;
 using testing::kInterlock;
 using testing::kNodeDir;
 
-class McpModernUpstreamTest : public ::testing::Test {
+class McpModernUpstreamTest : public testing::NodeSuite {
  protected:
-  static void SetUpTestSuite() {
-    setup_error_ = testing::RunSetupScriptOnce(std::string(INTERLOCK_SOURCE_DIR) +
-                                               "/scripts/setup-node-tests.sh");
-  }
   void SetUp() override {
     ASSERT_EQ(setup_error_, "");
     policy_ = tmp_.Write("policy.yaml",
@@ -99,34 +100,9 @@ class McpModernUpstreamTest : public ::testing::Test {
     }
     return out;
   }
-  static inline std::string setup_error_;
   TempDir tmp_;
   std::string policy_, log_, store_;
 };
-
-json::value ParseLastLine(const std::string& out) {
-  std::string s = out;
-  while (!s.empty() && s.back() == '\n') s.pop_back();
-  const size_t nl = s.rfind('\n');
-  return json::parse(nl == std::string::npos ? s : s.substr(nl + 1));
-}
-
-const json::object* ById(const json::array& msgs, int id) {
-  for (const json::value& m : msgs) {
-    const json::object& o = m.as_object();
-    if (o.contains("id") && !o.contains("method") && o.at("id") == json::value(id)) return &o;
-  }
-  return nullptr;
-}
-
-size_t Count(const std::string& haystack, const std::string& needle) {
-  size_t n = 0;
-  for (size_t at = haystack.find(needle); at != std::string::npos;
-       at = haystack.find(needle, at + 1)) {
-    ++n;
-  }
-  return n;
-}
 
 // Tests that a 2025 client (the v1 SDK), which cannot reach a 2026-only stdio server
 // directly, reaches it through `interlock mcp`: the filtered tools/list, an allowed call

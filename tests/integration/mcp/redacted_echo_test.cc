@@ -15,6 +15,7 @@
 #include <boost/json.hpp>
 
 #include "common/crypto.h"
+#include "node_suite.h"
 #include "subprocess.h"
 #include "temp_dir.h"
 #include "test_paths.h"
@@ -79,12 +80,12 @@ Echoed EchoThroughTheGateway(const TempDir& dir, const std::string& message) {
   return e;
 }
 
+class RedactedEchoMcpTest : public NodeSuite {};
+
 // Tests that server-everything's echo of a redacted `message` reaches the client as sent
 // and is masked in the recorded result: the replay, the audit export and the SQLite files
 // hold "Echo: [REDACTED]" and never the message.
-TEST(RedactedEchoMcpTest, EchoToolEchoingRedactedMessageIsStoredMasked) {
-  ASSERT_EQ(RunSetupScriptOnce(std::string(INTERLOCK_SOURCE_DIR) + "/scripts/setup-node-tests.sh"),
-            "");
+TEST_F(RedactedEchoMcpTest, EchoToolEchoingRedactedMessageIsStoredMasked) {
   TempDir dir;
   const auto [r, store, run_id] = EchoThroughTheGateway(dir, kSecret);
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -111,9 +112,7 @@ TEST(RedactedEchoMcpTest, EchoToolEchoingRedactedMessageIsStoredMasked) {
 // redacted message is over the 64 KiB the store keeps: the gateway hands the whole output
 // to the core, which masks it before it cuts it, so the recorded marker's prefix and
 // digest are of "Echo: [REDACTED]"-masked text and no part of the message is stored.
-TEST(RedactedEchoMcpTest, LongEchoIsCutOnlyAfterItIsMasked) {
-  ASSERT_EQ(RunSetupScriptOnce(std::string(INTERLOCK_SOURCE_DIR) + "/scripts/setup-node-tests.sh"),
-            "");
+TEST_F(RedactedEchoMcpTest, LongEchoIsCutOnlyAfterItIsMasked) {
   TempDir dir;
   const std::string message = "sk-LONG-" + std::string(70000, 'z');
   const auto [r, store, run_id] = EchoThroughTheGateway(dir, message);

@@ -14,6 +14,8 @@
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 
+#include "json_lines.h"
+#include "node_suite.h"
 #include "subprocess.h"
 #include "temp_dir.h"
 #include "test_paths.h"
@@ -25,35 +27,19 @@ namespace json = boost::json;
 using testing::ProcessResult;
 using testing::RunProcess;
 using testing::TempDir;
+using testing::ToolsCall;
 
 using testing::kInterlock;
 using testing::kNodeDir;
+using testing::kStdioInit;
 const std::string kMemory =
     kNodeDir + "/node_modules/@modelcontextprotocol/server-memory/dist/index.js";
 
-class RehearsalMcpTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    setup_error_ = testing::RunSetupScriptOnce(std::string(INTERLOCK_SOURCE_DIR) +
-                                               "/scripts/setup-node-tests.sh");
-  }
-  void SetUp() override { ASSERT_EQ(setup_error_, ""); }
-  static inline std::string setup_error_;
-};
+class RehearsalMcpTest : public testing::NodeSuite {};
 
-const char kInit[] =
-    R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"it","version":"1"}}})"
-    "\n"
-    R"({"jsonrpc":"2.0","method":"notifications/initialized"})"
-    "\n";
-
+// ToolsCall's line with its newline.
 std::string Call(int id, const std::string& tool, const json::object& args) {
-  return json::serialize(
-             json::object{{"jsonrpc", "2.0"},
-                          {"id", id},
-                          {"method", "tools/call"},
-                          {"params", json::object{{"name", tool}, {"arguments", args}}}}) +
-         "\n";
+  return ToolsCall(id, tool, args) + "\n";
 }
 
 std::string ReadAll(const std::string& path) {
@@ -110,7 +96,7 @@ struct DeployRun {
 DeployRun RunDeploy(TempDir& tmp, const std::vector<std::string>& targets,
                     std::vector<std::string> extra = {}) {
   const std::string policy = tmp.Write("deploy.yaml", kDeployPolicy);
-  std::string msgs = kInit;
+  std::string msgs = kStdioInit;
   int id = 2;
   for (const std::string& t : targets) msgs += Call(id++, "deploy", json::object{{"target", t}});
   const std::string in = tmp.Write("msgs.jsonl", msgs);
@@ -215,7 +201,7 @@ TEST_F(RehearsalMcpTest, StagingCopyOfServerMemoryDecidesWhetherProductionIsTouc
                 "    - name: \"add_observations\"\n      rehearse: {upstream: \"staging\"}\n");
   const std::string msgs = tmp.Write(
       "msgs.jsonl",
-      std::string(kInit) +
+      std::string(kStdioInit) +
           Call(2, "add_observations",
                json::object{{"observations", json::array{json::object{
                                                  {"entityName", "Ada"},

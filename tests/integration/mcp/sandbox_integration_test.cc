@@ -27,6 +27,8 @@
 #include <boost/json.hpp>
 
 #include "hello_server.h"
+#include "json_lines.h"
+#include "node_suite.h"
 #include "subprocess.h"
 #include "temp_dir.h"
 #include "test_paths.h"
@@ -40,13 +42,16 @@ namespace json = boost::json;
 namespace fs = std::filesystem;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
+using testing::ParseLastLine;
 using testing::ProcessResult;
 using testing::RunProcess;
 using testing::TempDir;
+using testing::ToolsCall;
 
 using testing::kInterlock;
 using testing::kModules;
 using testing::kNodeDir;
+using testing::kStdioInit;
 
 bool SandboxWorks() {
   ProcessResult r = RunProcess({"/bin/sh", "-c",
@@ -57,42 +62,19 @@ bool SandboxWorks() {
 
 void ResetProbe();  // ends the suite's probe session (below)
 
-class SandboxTest : public ::testing::Test {
+class SandboxTest : public testing::NodeSuite {
  protected:
   static void TearDownTestSuite() { ResetProbe(); }
   static void SetUpTestSuite() {
-    setup_error_ = testing::RunSetupScriptOnce(std::string(INTERLOCK_SOURCE_DIR) +
-                                               "/scripts/setup-node-tests.sh");
+    NodeSuite::SetUpTestSuite();
     works_ = SandboxWorks();
   }
   void SetUp() override {
     ASSERT_EQ(setup_error_, "");
     if (!works_) GTEST_SKIP() << "bwrap cannot create a sandbox on this machine";
   }
-  static inline std::string setup_error_;
   static inline bool works_ = false;
 };
-
-std::string Call(int id, const std::string& tool, const json::object& args) {
-  return json::serialize(
-      json::object{{"jsonrpc", "2.0"},
-                   {"id", id},
-                   {"method", "tools/call"},
-                   {"params", json::object{{"name", tool}, {"arguments", args}}}});
-}
-
-const char kInit[] =
-    R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"it","version":"1"}}})"
-    "\n"
-    R"({"jsonrpc":"2.0","method":"notifications/initialized"})"
-    "\n";
-
-json::value ParseLastLine(const std::string& out) {
-  std::string s = out;
-  while (!s.empty() && s.back() == '\n') s.pop_back();
-  const size_t nl = s.rfind('\n');
-  return json::parse(nl == std::string::npos ? s : s.substr(nl + 1));
-}
 
 std::string TextOf(const json::array& msgs, int id) {
   for (const json::value& m : msgs) {
@@ -136,12 +118,12 @@ const ProbeRun& Probe() {
                          std::to_string(p->allowed.port()) + "\"]\n");
     const std::string a = "http://127.0.0.1:" + std::to_string(p->allowed.port()) + "/x";
     const std::string b = "http://127.0.0.1:" + std::to_string(p->other.port()) + "/y";
-    std::string msgs = kInit;
-    msgs += Call(2, "probe", {{"mode", "direct"}, {"port", p->allowed.port()}}) + "\n";
-    msgs += Call(3, "probe", {{"mode", "proxy"}, {"url", a}}) + "\n";
-    msgs += Call(4, "probe", {{"mode", "proxy"}, {"url", b}}) + "\n";
-    msgs += Call(5, "probe", {{"mode", "env"}}) + "\n";
-    msgs += Call(6, "probe", {{"mode", "proxy"}, {"urls", json::array{a, b}}}) + "\n";
+    std::string msgs = kStdioInit;
+    msgs += ToolsCall(2, "probe", {{"mode", "direct"}, {"port", p->allowed.port()}}) + "\n";
+    msgs += ToolsCall(3, "probe", {{"mode", "proxy"}, {"url", a}}) + "\n";
+    msgs += ToolsCall(4, "probe", {{"mode", "proxy"}, {"url", b}}) + "\n";
+    msgs += ToolsCall(5, "probe", {{"mode", "env"}}) + "\n";
+    msgs += ToolsCall(6, "probe", {{"mode", "proxy"}, {"urls", json::array{a, b}}}) + "\n";
     const std::string file = p->tmp.Write("msgs.jsonl", msgs);
     p->store = p->tmp.path() + "/state/interlock.db";
     // A named store's directory must exist (or --create): docs/operations.md#store.
@@ -285,11 +267,11 @@ TEST_F(SandboxTest, FilesystemServerCannotWriteOutsideSandboxWriteNorReadTheStor
   std::filesystem::create_directories(std::filesystem::path(store).parent_path());
   const std::string policy = tmp.Write(
       "policy.yaml", "agent: {id: fs-agent}\ntools: {allowed: [read_text_file, write_file]}\n");
-  std::string msgs = kInit;
-  msgs += Call(2, "write_file", {{"path", root + "/data/ok.txt"}, {"content", "in"}}) + "\n";
-  msgs += Call(3, "write_file", {{"path", root + "/keep.txt"}, {"content", "pwned"}}) + "\n";
-  msgs += Call(4, "read_text_file", {{"path", store}}) + "\n";
-  msgs += Call(5, "read_text_file", {{"path", store + ".keys/audit-hmac.key"}}) + "\n";
+  std::string msgs = kStdioInit;
+  msgs += ToolsCall(2, "write_file", {{"path", root + "/data/ok.txt"}, {"content", "in"}}) + "\n";
+  msgs += ToolsCall(3, "write_file", {{"path", root + "/keep.txt"}, {"content", "pwned"}}) + "\n";
+  msgs += ToolsCall(4, "read_text_file", {{"path", store}}) + "\n";
+  msgs += ToolsCall(5, "read_text_file", {{"path", store + ".keys/audit-hmac.key"}}) + "\n";
   const std::string file = tmp.Write("msgs.jsonl", msgs);
   ProcessResult r = RunProcess({"/usr/bin/env",
                                 "node",
@@ -337,7 +319,7 @@ ProcessResult RunSandboxedWith(const TempDir& dir, const std::string& bwrap,
   return RunProcess(
       {"/usr/bin/env", "INTERLOCK_BWRAP=" + bwrap, kInterlock, "mcp", "--sandbox", "--policy",
        dir.path() + "/p.yaml", "--store", dir.path() + "/s.db", "--", "/usr/bin/touch", marker},
-      kInit, std::chrono::seconds(30));
+      kStdioInit, std::chrono::seconds(30));
 }
 
 // Tests that the staging server of `interlock mcp --sandbox` (--rehearse-upstream) runs in
@@ -357,14 +339,14 @@ TEST_F(SandboxTest, StagingServerOfASandboxedUpstreamIsSandboxedToo) {
                     std::to_string(allowed.port()) + "\"]\n");
   const std::string store = tmp.path() + "/state/interlock.db";
   fs::create_directories(tmp.path() + "/state");  // a named store's directory must exist
-  std::string msgs = kInit;
-  msgs += Call(2, "probe", {{"mode", "self"}}) + "\n";
-  msgs += Call(3, "probe", {{"mode", "read"}, {"path", store}}) + "\n";
-  msgs += Call(4, "probe", {{"mode", "read"}, {"path", secret}}) + "\n";
-  msgs += Call(5, "probe", {{"mode", "direct"}, {"port", allowed.port()}}) + "\n";
+  std::string msgs = kStdioInit;
+  msgs += ToolsCall(2, "probe", {{"mode", "self"}}) + "\n";
+  msgs += ToolsCall(3, "probe", {{"mode", "read"}, {"path", store}}) + "\n";
+  msgs += ToolsCall(4, "probe", {{"mode", "read"}, {"path", secret}}) + "\n";
+  msgs += ToolsCall(5, "probe", {{"mode", "direct"}, {"port", allowed.port()}}) + "\n";
   const std::string a = "http://127.0.0.1:" + std::to_string(allowed.port()) + "/x";
   const std::string b = "http://127.0.0.1:" + std::to_string(other.port()) + "/y";
-  msgs += Call(6, "probe", {{"mode", "proxy"}, {"urls", json::array{a, b}}}) + "\n";
+  msgs += ToolsCall(6, "probe", {{"mode", "proxy"}, {"urls", json::array{a, b}}}) + "\n";
   const std::string file = tmp.Write("msgs.jsonl", msgs);
   const std::string server = kNodeDir + "/egress_probe_server.cjs";
   ProcessResult r =
@@ -582,7 +564,7 @@ class SandboxAttackTest : public ::testing::TestWithParam<RunAs> {
                                             ProcessResult* run) {
     const std::string& b = dir.path();
     // raw_client keeps the gateway's input open until the server has done and exited.
-    std::ofstream(b + "/msgs.jsonl") << kInit;
+    std::ofstream(b + "/msgs.jsonl") << kStdioInit;
     std::vector<std::string> argv = {"/usr/bin/env", "node", kNodeDir + "/raw_client.mjs",
                                      b + "/msgs.jsonl", "--"};
     const std::vector<std::string> as = AsUser(GetParam());
@@ -633,7 +615,7 @@ class SandboxAttackTest : public ::testing::TestWithParam<RunAs> {
     std::vector<std::string> init = AsUser(GetParam());
     init.insert(init.end(), {kInterlock, "mcp", "--policy", b + "/p.yaml", "--store",
                              b + "/read/state/interlock.db", "--", "/bin/true"});
-    ProcessResult r = RunProcess(init, kInit, std::chrono::seconds(30));
+    ProcessResult r = RunProcess(init, kStdioInit, std::chrono::seconds(30));
     ASSERT_TRUE(fs::exists(b + "/read/state/interlock.db.keys/audit-hmac.key")) << r.err;
   }
 };
@@ -728,7 +710,7 @@ ProcessResult RunWithWriteDir(const TempDir& dir, const std::string& home, const
   return RunProcess({"/usr/bin/env", "-u", "XDG_STATE_HOME", "-u", "INTERLOCK_STORE",
                      "HOME=" + home, kInterlock, "mcp", "--sandbox", "--sandbox-write", write,
                      "--policy", dir.path() + "/p.yaml", "--", "/usr/bin/touch", marker},
-                    kInit, std::chrono::seconds(30));
+                    kStdioInit, std::chrono::seconds(30));
 }
 
 // Tests that `--sandbox-write ~` is refused, naming the overlap, because the server could
@@ -807,7 +789,7 @@ TEST(SandboxRefusal, ReadPathShowingHostSocketsIsRefused) {
         RunProcess({"/usr/bin/env", "XDG_RUNTIME_DIR=" + xdg, kInterlock, "mcp", "--sandbox",
                     "--sandbox-read", read, "--policy", dir.path() + "/p.yaml", "--store",
                     dir.path() + "/s.db", "--", "/usr/bin/touch", marker},
-                   kInit, std::chrono::seconds(30));
+                   kStdioInit, std::chrono::seconds(30));
     EXPECT_NE(r.exit_code, 0);
     EXPECT_NE(r.err.find("--sandbox-read " + read + " shows "), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("Unix sockets"), std::string::npos) << r.err;
@@ -832,7 +814,7 @@ TEST_F(SandboxTest, InterlockInstalledUnderTmpRunsItsSandbox) {
   ProcessResult r = RunProcess({bin + "/interlock", "mcp", "--sandbox", "--sandbox-write", out,
                                 "--policy", dir.path() + "/p.yaml", "--store", dir.path() + "/s.db",
                                 "--", "/bin/sh", "-c", "echo ran > " + out + "/ran"},
-                               kInit, std::chrono::seconds(30));
+                               kStdioInit, std::chrono::seconds(30));
   EXPECT_TRUE(fs::exists(out + "/ran")) << r.err;
   EXPECT_EQ(r.err.find("cannot set up the sandbox"), std::string::npos) << r.err;
 }

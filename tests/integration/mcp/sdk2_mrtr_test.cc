@@ -13,6 +13,8 @@
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 
+#include "json_lines.h"
+#include "node_suite.h"
 #include "subprocess.h"
 #include "temp_dir.h"
 #include "test_paths.h"
@@ -21,6 +23,7 @@ namespace interlock {
 namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
+using testing::Count;
 using testing::ProcessResult;
 using testing::RunProcess;
 using testing::TempDir;
@@ -41,21 +44,8 @@ const char kPolicy[] =
 
 const char kEcho[] = R"([{"name":"echo","arguments":{"message":"hello s3cret"}}])";
 
-size_t Count(const std::string& haystack, const std::string& needle) {
-  size_t n = 0;
-  for (size_t at = haystack.find(needle); at != std::string::npos;
-       at = haystack.find(needle, at + 1)) {
-    ++n;
-  }
-  return n;
-}
-
-class Sdk2MrtrTest : public ::testing::Test {
+class Sdk2MrtrTest : public testing::NodeSuite {
  protected:
-  static void SetUpTestSuite() {
-    setup_error_ = testing::RunSetupScriptOnce(std::string(INTERLOCK_SOURCE_DIR) +
-                                               "/scripts/setup-node-tests.sh");
-  }
   void SetUp() override {
     ASSERT_EQ(setup_error_, "");
     policy_ = tmp_.Write("policy.yaml", kPolicy);
@@ -115,7 +105,6 @@ class Sdk2MrtrTest : public ::testing::Test {
 
   TempDir tmp_;
   std::string policy_, store_, server_log_;
-  static inline std::string setup_error_;
 };
 
 // Tests that the SDK 2.x client's own MRTR driver takes Interlock's input_required to its form

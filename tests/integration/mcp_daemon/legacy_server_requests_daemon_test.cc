@@ -13,6 +13,7 @@
 #include <boost/json.hpp>
 
 #include "daemon_harness.h"
+#include "node_suite.h"
 #include "subprocess.h"
 #include "temp_dir.h"
 #include "test_paths.h"
@@ -31,12 +32,8 @@ using testing::TempDir;
 
 using testing::kNodeDir;
 
-class LegacyServerRequestsDaemonTest : public ::testing::Test {
+class LegacyServerRequestsDaemonTest : public testing::NodeSuite {
  protected:
-  static void SetUpTestSuite() {
-    setup_error_ = testing::RunSetupScriptOnce(std::string(INTERLOCK_SOURCE_DIR) +
-                                               "/scripts/setup-node-tests.sh");
-  }
   void SetUp() override {
     ASSERT_EQ(setup_error_, "");
     const std::string policies = dir_.path() + "/policies";
@@ -78,7 +75,6 @@ class LegacyServerRequestsDaemonTest : public ::testing::Test {
   static std::string Text(const json::value& result) {
     return std::string(result.at("content").at(0).at("text").as_string());
   }
-  static inline std::string setup_error_;
   TempDir dir_;
   std::unique_ptr<Daemon> daemon_;
   std::string agent_;

@@ -24,6 +24,7 @@
 #include <boost/json.hpp>
 
 #include "daemon_harness.h"
+#include "json_lines.h"
 #include "mcp/daemon_enforcer.h"
 #include "subprocess.h"
 #include "temp_dir.h"
@@ -120,12 +121,6 @@ rl.on('line', (line) => {
   }
 });
 )JS";
-
-std::string Str(const json::value& v, const char* key) {
-  if (!v.is_object()) return "";
-  const json::value* x = v.as_object().if_contains(key);
-  return x && x->is_string() ? std::string(x->as_string()) : "";
-}
 
 std::string ReadAll(const std::string& path) {
   std::ifstream in(path);

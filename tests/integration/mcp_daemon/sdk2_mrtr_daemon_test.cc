@@ -17,6 +17,7 @@
 #include <boost/json.hpp>
 
 #include "daemon_harness.h"
+#include "node_suite.h"
 #include "subprocess.h"
 #include "temp_dir.h"
 #include "test_paths.h"
@@ -46,12 +47,8 @@ const char kPolicy[] =
     "    - name: \"get-sum\"\n      requires_approval: true\n      approvals_required: 2\n"
     "      approval_timeout_seconds: 300\n";
 
-class Sdk2MrtrDaemonTest : public ::testing::Test {
+class Sdk2MrtrDaemonTest : public testing::NodeSuite {
  protected:
-  static void SetUpTestSuite() {
-    setup_error_ = testing::RunSetupScriptOnce(std::string(INTERLOCK_SOURCE_DIR) +
-                                               "/scripts/setup-node-tests.sh");
-  }
   void SetUp() override {
     ASSERT_EQ(setup_error_, "");
     const std::string policies = dir_.path() + "/policies";
@@ -117,7 +114,6 @@ class Sdk2MrtrDaemonTest : public ::testing::Test {
     return std::string(result.at("content").at(0).at("text").as_string());
   }
 
-  static inline std::string setup_error_;
   TempDir dir_;
   std::unique_ptr<Daemon> daemon_;
   std::string agent_, reviewer_;

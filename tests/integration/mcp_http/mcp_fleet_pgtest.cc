@@ -17,6 +17,7 @@
 #include <boost/json.hpp>
 
 #include "daemon_harness.h"
+#include "node_suite.h"
 #include "pg_cluster.h"
 #include "subprocess.h"
 #include "temp_dir.h"
@@ -84,13 +85,8 @@ json::value AnswerOf(const HttpResult& r) {
   return last;
 }
 
-class McpFleetTest : public ::testing::Test {
+class McpFleetTest : public testing::NodeSuite {
  protected:
-  static void SetUpTestSuite() {
-    setup_error_ =
-        RunSetupScriptOnce(std::string(INTERLOCK_SOURCE_DIR) + "/scripts/setup-node-tests.sh");
-  }
-
   void SetUp() override {
     ASSERT_EQ(setup_error_, "");
     std::string error;
@@ -161,7 +157,6 @@ class McpFleetTest : public ::testing::Test {
     return listed && forwarded;
   }
 
-  static inline std::string setup_error_;
   TempDir dir_;
   std::string uri_, description_, token_;
   std::vector<std::unique_ptr<Daemon>> daemons_;

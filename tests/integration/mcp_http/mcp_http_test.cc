@@ -29,6 +29,8 @@
 
 #include "daemon_harness.h"
 #include "hello_server.h"
+#include "json_lines.h"
+#include "node_suite.h"
 #include "subprocess.h"
 #include "temp_dir.h"
 #include "test_paths.h"
@@ -44,6 +46,7 @@ using ::interlock::testing::HelloServer;
 namespace json = boost::json;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
+using testing::Count;
 using testing::CreateToken;
 using testing::Daemon;
 using testing::HttpClient;
@@ -178,15 +181,6 @@ std::string Text(const json::value& result) {
 bool Alive(int pid) { return ::kill(pid, 0) == 0; }
 
 // How often `needle` occurs in `haystack`.
-size_t Count(const std::string& haystack, const std::string& needle) {
-  size_t n = 0;
-  for (size_t at = haystack.find(needle); at != std::string::npos;
-       at = haystack.find(needle, at + 1)) {
-    ++n;
-  }
-  return n;
-}
-
 // A free loopback port (bound then released; the server started next takes it).
 int FreePort() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -234,13 +228,8 @@ class Background {
   pid_t pid_ = -1;
 };
 
-class McpHttpTest : public ::testing::Test {
+class McpHttpTest : public testing::NodeSuite {
  protected:
-  static void SetUpTestSuite() {
-    setup_error_ =
-        RunSetupScriptOnce(std::string(INTERLOCK_SOURCE_DIR) + "/scripts/setup-node-tests.sh");
-  }
-
   void SetUp() override {
     ASSERT_EQ(setup_error_, "");
     policies_ = dir_.path() + "/policies";
@@ -453,7 +442,6 @@ class McpHttpTest : public ::testing::Test {
     return RunProcess(argv, "", 120s);
   }
 
-  static inline std::string setup_error_;
   TempDir dir_;
   std::string policies_, fake_dir_, fake_server_;
   std::unique_ptr<Daemon> daemon_;

@@ -21,6 +21,7 @@
 
 #include "daemon_harness.h"
 #include "doors/http_api/api.h"
+#include "json_lines.h"
 #include "openapi_check.h"
 #include "subprocess.h"
 #include "temp_dir.h"
@@ -111,12 +112,6 @@ constexpr char kOtherPolicy[] = R"(agent:
 tools:
   allowed: [read]
 )";
-
-std::string Str(const json::value& v, const char* key) {
-  if (!v.is_object()) return "";
-  const json::value* x = v.as_object().if_contains(key);
-  return x && x->is_string() ? std::string(x->as_string()) : "";
-}
 
 // (b) The daemon serves exactly the documented routes.
 TEST(OpenApi, ServedRoutesAreExactlyTheDocumentedOnes) {

@@ -19,6 +19,7 @@
 #include "common/crypto.h"
 #include "daemon_harness.h"
 #include "fake_slack.h"
+#include "json_lines.h"
 #include "pg_cluster.h"
 #include "temp_dir.h"
 #include "wait.h"
@@ -57,12 +58,6 @@ tools:
 execution:
   max_steps: 100000
 )";
-
-std::string Str(const json::value& v, const char* key) {
-  if (!v.is_object()) return "";
-  const json::value* x = v.as_object().if_contains(key);
-  return x && x->is_string() ? std::string(x->as_string()) : "";
-}
 
 int64_t NowSeconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(

@@ -17,6 +17,7 @@
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 
+#include "node_suite.h"
 #include "otlp_receiver.h"
 #include "subprocess.h"
 #include "temp_dir.h"
@@ -145,13 +146,8 @@ class HungCollector {
   int port_ = 0;
 };
 
-class McpTelemetryTest : public ::testing::Test {
+class McpTelemetryTest : public testing::NodeSuite {
  protected:
-  static void SetUpTestSuite() {
-    setup_error_ =
-        RunSetupScriptOnce(std::string(INTERLOCK_SOURCE_DIR) + "/scripts/setup-node-tests.sh");
-  }
-
   void SetUp() override {
     ASSERT_EQ(setup_error_, "") << "scripts/setup-node-tests.sh failed";
     policy_ = dir_.Write("policy.yaml", kPolicy);
@@ -220,13 +216,10 @@ class McpTelemetryTest : public ::testing::Test {
     return {};
   }
 
-  static std::string setup_error_;
   TempDir dir_;
   std::string policy_, store_;
   int sessions_ = 0;
 };
-
-std::string McpTelemetryTest::setup_error_;
 
 // Tests that a tools/call carrying _meta.traceparent becomes a SERVER span in the client's
 // trace with the decision's attributes, parenting the core's decision span and the CLIENT

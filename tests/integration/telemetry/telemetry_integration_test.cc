@@ -22,6 +22,7 @@
 #include <boost/json.hpp>
 
 #include "daemon_harness.h"
+#include "node_suite.h"
 #include "otlp_receiver.h"
 #include "subprocess.h"
 #include "temp_dir.h"
@@ -71,13 +72,8 @@ const json::object* SpanOfCall(const std::vector<json::object>& spans, const std
   return nullptr;
 }
 
-class TelemetryTest : public ::testing::Test {
+class TelemetryTest : public testing::NodeSuite {
  protected:
-  static void SetUpTestSuite() {
-    setup_error_ =
-        RunSetupScriptOnce(std::string(INTERLOCK_SOURCE_DIR) + "/scripts/setup-node-tests.sh");
-  }
-
   void SetUp() override {
     ASSERT_EQ(setup_error_, "") << "scripts/setup-node-tests.sh failed";
     policies_ = dir_.path() + "/policies";
@@ -131,15 +127,12 @@ class TelemetryTest : public ::testing::Test {
     return {};
   }
 
-  static std::string setup_error_;
   TempDir dir_;
   std::string policies_;
   std::unique_ptr<Daemon> daemon_;
   std::unique_ptr<HttpClient> client_;
   std::string agent_, reviewer_, ev_;
 };
-
-std::string TelemetryTest::setup_error_;
 
 // Tests that a decision becomes one span in the caller's trace (parent: the caller's span
 // from the traceparent header) with the decision's attributes, decoded by the official
