@@ -38,6 +38,7 @@
 #include "core/app/authzen.h"
 #include "core/app/calls.h"
 #include "core/app/drills.h"
+#include "core/app/governance.h"
 #include "core/app/kills.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
@@ -137,14 +138,10 @@ struct ApiRoute {
 };
 std::vector<ApiRoute> ApiRoutes();
 
-// The query of GET /v1/governance/{report}.
-struct GovernanceQuery {
+// The query of GET /v1/governance/{report}: the report's question (core/app/governance.h)
+// and how the door's cache answers it.
+struct GovernanceQuery : core::GovernanceQuery {
   bool refresh = false;  // ?refresh=1: compute now even if a recent report exists
-  std::string agent_id;  // empty: every agent
-  int days = 30;         // drift and fatigue window
-  // Drift: the evidence a suggestion needs (as `interlock drift --min-runs --min-days`).
-  uint64_t min_runs = 20;
-  int min_days = 7;
 };
 
 class Api final : public RequestHandler {
