@@ -191,4 +191,10 @@ Decision ReleasedBeforeDecision(std::string_view call_id, const Decision& allowe
   return refused;
 }
 
+std::string ApprovalLink(std::string_view public_url, std::string_view approval_id) {
+  std::string base(public_url);
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  return base + "/ui/#/approvals/" + std::string(approval_id);
+}
+
 }  // namespace interlock::core

@@ -166,6 +166,10 @@ class Approvals {
   const PolicySource* policies_ = nullptr;
 };
 
+// The reviewer page's link for one approval, "{public_url}/ui/#/approvals/{id}" (trailing
+// slashes of the base dropped): the one shape every door's answer and every notice uses.
+std::string ApprovalLink(std::string_view public_url, std::string_view approval_id);
+
 }  // namespace interlock::core
 
 #endif  // INTERLOCK_CORE_APP_APPROVALS_H_

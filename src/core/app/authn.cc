@@ -9,6 +9,8 @@
 
 namespace interlock::core {
 
+bool IsJwtShaped(std::string_view token) { return identity::LooksLikeJwt(token); }
+
 namespace {
 
 class StoreTable final : public TokenTable {
