@@ -10,7 +10,7 @@
 #include "audit/redact.h"
 #include "common/crypto.h"
 #include "common/json.h"
-#include "core/free_text.h"
+#include "core/app/free_text.h"
 #include "mcp/framing.h"
 #include "mcp/gateway_internal.h"
 #include "mcp/tool_catalog.h"

@@ -4,8 +4,8 @@
 #include <utility>
 
 #include "common/status_macros.h"
+#include "core/app/free_text.h"
 #include "core/approval_rules.h"
-#include "core/free_text.h"
 #include "policy/policy.h"
 
 namespace interlock::core {

@@ -12,8 +12,8 @@
 #include "common/json_write.h"
 #include "core/app/authn.h"
 #include "core/app/calls.h"
+#include "core/app/free_text.h"
 #include "core/app/kills.h"
-#include "core/free_text.h"
 #include "doors/http_api/api.h"
 #include "doors/http_api/api_internal.h"
 
