@@ -9,10 +9,10 @@
 #include <gtest/gtest.h>
 
 #include "core/app/approvals.h"
+#include "core/app/call_waiters.h"
 #include "core/app/calls.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
-#include "doors/http_api/call_waiters.h"
 #include "store/sqlite_store.h"
 
 namespace interlock::server {
@@ -43,7 +43,7 @@ TEST(McpEnforcerTest, CheckApprovalAnswersTheReviewersVerdictWithoutWaiting) {
   ASSERT_TRUE(store.ok()) << store.error().message;
   core::Guard guard(&source, store->get(), &clock, nullptr);
   core::Calls calls(store->get(), &source, &clock);
-  CallWaiters waiters;
+  core::CallWaiters waiters;
   auto run = calls.StartRun("a");
   ASSERT_TRUE(run.ok()) << run.error().message;
   McpEnforcer enforcer(
@@ -101,7 +101,7 @@ TEST(McpEnforcerTest, OneGrantReleasesOnlyOneOfTwoIdenticalAttachedCalls) {
   ASSERT_TRUE(store.ok()) << store.error().message;
   core::Guard guard(&source, store->get(), &clock, nullptr);
   core::Calls calls(store->get(), &source, &clock);
-  CallWaiters waiters;
+  core::CallWaiters waiters;
   auto run = calls.StartRun("a");
   ASSERT_TRUE(run.ok()) << run.error().message;
   McpEnforcer enforcer(&guard, &calls, &waiters, "a", "a", run->run_id,
