@@ -58,6 +58,12 @@ inline constexpr size_t kMaxBearerBytes = identity::kMaxTokenBytes;
 // takes. A door that offers both (an OAuth-protected resource) asks this to pick the call.
 bool IsJwtShaped(std::string_view token);
 
+// The `exp` of a JWT an Authenticator verified already (read again, not verified): what a
+// credential exchanged for the token must not outlive. Read as the verifier reads it (an
+// integer or a float): an `exp` skipped for its shape would let the exchanged credential
+// outlive the token. nullopt when the token has no readable `exp`.
+std::optional<TimePoint> JwtExpiry(std::string_view token);
+
 // Who a request acts as: from its credential only.
 struct Caller {
   Principal principal;
