@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "core/app/authn.h"
-#include "policy/policy.h"
+#include "core/app/credential_scope.h"
 
 namespace interlock::server {
 
@@ -35,13 +35,7 @@ void SessionCredentials::SetSubjectToken(std::string token) {
 }
 
 std::optional<std::vector<std::string>> SessionCredentials::ScopesFor(const Decision& d) const {
-  if (d.credential_scope) return d.credential_scope;
-  if (policies_ == nullptr) return std::nullopt;
-  auto set = policies_->Current();
-  const policy::AgentPolicy* agent = set ? set->Find(agent_id_) : nullptr;
-  if (agent == nullptr) return std::nullopt;
-  const policy::ToolResolution r = agent->Resolve(d.tool);
-  return r.rule != nullptr ? r.rule->credential_scope : std::nullopt;
+  return core::CredentialScopeOf(d, policies_, agent_id_);
 }
 
 Result<identity::Credential> SessionCredentials::Get(
