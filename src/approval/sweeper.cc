@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <iostream>
 
+#include "core/app/approvals.h"
+
 namespace interlock::approval {
 
 namespace {
@@ -10,12 +12,6 @@ namespace {
 // kill switch in another process, or in a batch the sweep raced with).
 constexpr auto kSettledWindow = std::chrono::seconds(3);
 }  // namespace
-
-std::string ApprovalLink(std::string_view public_url, std::string_view approval_id) {
-  std::string base(public_url);
-  while (!base.empty() && base.back() == '/') base.pop_back();
-  return base + "/ui/#/approvals/" + std::string(approval_id);
-}
 
 Notification ApprovalNotice(NoticeKind kind, const core::Approval& a,
                             const policy::AgentPolicy* agent, const SweeperOptions& options,
@@ -32,7 +28,7 @@ Notification ApprovalNotice(NoticeKind kind, const core::Approval& a,
     n.contacts.push_back(contacts[i]);
   }
   const std::string what = "agent \"" + a.agent_id + "\" wants to call \"" + a.tool + "\"";
-  const std::string link = ApprovalLink(options.public_url, a.approval_id);
+  const std::string link = core::ApprovalLink(options.public_url, a.approval_id);
   n.approval_id = a.approval_id;
   n.approval_url = link;
   switch (kind) {

@@ -33,9 +33,6 @@ struct SweeperOptions {
   std::string channel = "approvals";  // when the agent's policy names no notify channel
 };
 
-// "{public_url}/ui/#/approvals/{id}".
-std::string ApprovalLink(std::string_view public_url, std::string_view approval_id);
-
 enum class NoticeKind { kRequested, kEscalated, kTimedOut, kCancelled };
 
 // The notice for an approval event: channel, contacts (the escalation contact for the

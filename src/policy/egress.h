@@ -15,21 +15,15 @@
 #include <string_view>
 #include <vector>
 
+#include "common/host_name.h"
+
 namespace interlock::policy {
 
-// An IPv4 or IPv6 address in network byte order. IPv4 uses the first 4 bytes.
-struct IpAddress {
-  bool v6 = false;
-  std::array<uint8_t, 16> bytes{};
-
-  // The canonical text: dotted quad, or RFC 5952 IPv6 (no brackets).
-  std::string ToString() const;
-  bool operator==(const IpAddress&) const = default;
-};
-
-// Parses an IP literal: "1.2.3.4" (exactly four decimal parts, no leading zeros beyond a
-// lone "0") or an IPv6 literal without brackets (no zone id). nullopt otherwise.
-std::optional<IpAddress> ParseIpLiteral(std::string_view s);
+// The destination's vocabulary (common/host_name.h), named here as the policy has always
+// named it.
+using interlock::IpAddress;
+using interlock::NormalizeHostName;
+using interlock::ParseIpLiteral;
 
 // What kind of destination an address is. Everything but kPublic is refused unless an
 // allow entry names that address literally.
@@ -75,11 +69,6 @@ bool TunnelAllowed(const EgressRule& rule, uint16_t port);
 
 // Parses one entry; on error returns nullopt and sets *why to one sentence.
 std::optional<EgressRule> ParseEgressRule(std::string_view text, std::string* why);
-
-// Normalises a host name as asked for by a client: lower case, one trailing dot removed.
-// nullopt when it is not a DNS name of letters, digits, '-' and '.' (labels of 1..63
-// bytes, at most 253 bytes in all) and not an IP literal either.
-std::optional<std::string> NormalizeHostName(std::string_view host);
 
 // The agent's egress policy. `present` false: the policy has no `egress` key, and no
 // connection is allowed.

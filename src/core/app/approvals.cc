@@ -4,8 +4,8 @@
 #include <utility>
 
 #include "common/status_macros.h"
+#include "core/app/free_text.h"
 #include "core/approval_rules.h"
-#include "core/free_text.h"
 #include "policy/policy.h"
 
 namespace interlock::core {
@@ -193,6 +193,12 @@ Decision ReleasedBeforeDecision(std::string_view call_id, const Decision& allowe
   refused.agent_id = allowed.agent_id;
   refused.tool = allowed.tool;
   return refused;
+}
+
+std::string ApprovalLink(std::string_view public_url, std::string_view approval_id) {
+  std::string base(public_url);
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  return base + "/ui/#/approvals/" + std::string(approval_id);
 }
 
 }  // namespace interlock::core

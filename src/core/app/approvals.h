@@ -52,7 +52,7 @@ Decision ReleasedBeforeDecision(std::string_view call_id, const Decision& allowe
 
 // Ok, or InvalidArgument: the comment of a person's answer to an approval, read by a door
 // before it votes (an elicitation's form, at most `max_bytes`), held to what a vote's
-// comment must be (core/free_text.h: no NUL, UTF-8, bounded).
+// comment must be (core/app/free_text.h: no NUL, UTF-8, bounded).
 Status CheckAnswerComment(std::string_view comment, size_t max_bytes);
 
 // The comment of an approval withdrawn because its asker hung up (Approvals::WithdrawUnheard).
@@ -170,6 +170,10 @@ class Approvals {
   const Clock* clock_;
   const PolicySource* policies_ = nullptr;
 };
+
+// The reviewer page's link for one approval, "{public_url}/ui/#/approvals/{id}" (trailing
+// slashes of the base dropped): the one shape every door's answer and every notice uses.
+std::string ApprovalLink(std::string_view public_url, std::string_view approval_id);
 
 }  // namespace interlock::core
 

@@ -3,11 +3,28 @@
 #include <iostream>
 #include <utility>
 
+#include "common/base64.h"
 #include "common/crypto.h"
 #include "common/drill_agent.h"
+#include "common/json.h"
 #include "identity/jwt.h"
 
 namespace interlock::core {
+
+bool IsJwtShaped(std::string_view token) { return identity::LooksLikeJwt(token); }
+
+std::optional<TimePoint> JwtExpiry(std::string_view token) {
+  const size_t a = token.find('.');
+  const size_t b = a == std::string_view::npos ? a : token.find('.', a + 1);
+  if (b == std::string_view::npos) return std::nullopt;
+  auto payload = Base64UrlDecode(token.substr(a + 1, b - a - 1));
+  if (!payload.ok()) return std::nullopt;
+  auto v = ParseJsonStrict(*payload);
+  if (!v.ok() || !v->is_object()) return std::nullopt;
+  auto exp = identity::NumericDate(v->as_object(), "exp");
+  if (!exp.ok() || !*exp) return std::nullopt;
+  return TimePoint(std::chrono::seconds(**exp));
+}
 
 namespace {
 

@@ -37,6 +37,7 @@
 #include "core/policy_source.h"
 #include "core/ports/run_store.h"
 #include "core/ports/store.h"  // Principal, AuthFailures, RefusedSignIn
+#include "identity/jwt.h"
 #include "identity/verifier.h"
 #include "interlock/result.h"
 
@@ -48,6 +49,20 @@ using RefusedSignIn = core::RefusedSignIn;
 
 // Interlock's own tokens are at most this long (JWTs may be longer: identity/jwt.h).
 inline constexpr size_t kMaxInterlockTokenBytes = 512;
+// The longest bearer credential a door reads from its protocol and hands to Bearer(): a
+// JWT's bound (identity/jwt.h); a longer one is no credential at all.
+inline constexpr size_t kMaxBearerBytes = identity::kMaxTokenBytes;
+
+// Whether `token` is shaped like a JWT (three base64url parts): what Bearer() verifies as a
+// JWT rather than looks up as an Interlock token, and the only shape OAuthAccessToken()
+// takes. A door that offers both (an OAuth-protected resource) asks this to pick the call.
+bool IsJwtShaped(std::string_view token);
+
+// The `exp` of a JWT an Authenticator verified already (read again, not verified): what a
+// credential exchanged for the token must not outlive. Read as the verifier reads it (an
+// integer or a float): an `exp` skipped for its shape would let the exchanged credential
+// outlive the token. nullopt when the token has no readable `exp`.
+std::optional<TimePoint> JwtExpiry(std::string_view token);
 
 // Who a request acts as: from its credential only.
 struct Caller {

@@ -10,6 +10,7 @@
 #include "audit/audit_event.h"
 #include "core/app/kills.h"
 #include "core/run_txn.h"
+#include "policy/workflow.h"
 
 namespace interlock::core {
 
@@ -251,6 +252,16 @@ std::string OutputCutForTransport(std::string canonical, size_t max_bytes) {
 
 Status Calls::KillSwitchClear(std::string_view agent_id, std::string_view run_id) {
   return Kills(*store_).Clear(agent_id, run_id);
+}
+
+std::optional<std::string> ShownWorkflowState(const RunInfo& run,
+                                              const policy::AgentPolicy* agent) {
+  const bool has_workflow = agent != nullptr && agent->workflow != nullptr;
+  if (!has_workflow && run.state.workflow_state.empty() && run.state.workflow_vars.empty()) {
+    return std::nullopt;
+  }
+  if (run.state.workflow_state.empty() && has_workflow) return agent->workflow->initial;
+  return run.state.workflow_state;
 }
 
 }  // namespace interlock::core

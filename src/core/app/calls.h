@@ -177,6 +177,12 @@ std::string ApprovalIdOf(std::string_view call_id);
 // unmasked output would let a reader of the audit log confirm a guess of a redacted value.
 std::string OutputCutForTransport(std::string canonical, size_t max_bytes);
 
+// The workflow state a run shows (docs/policy.md, workflows): the state it moved to, else,
+// for an agent whose policy (`agent`, null when the current policy has none) has a
+// workflow, that workflow's initial state; nullopt when there is no workflow to show (no
+// workflow and a run that never moved). "" for a run with variables but no state.
+std::optional<std::string> ShownWorkflowState(const RunInfo& run, const policy::AgentPolicy* agent);
+
 }  // namespace interlock::core
 
 #endif  // INTERLOCK_CORE_APP_CALLS_H_

@@ -5,7 +5,7 @@
 #include <utility>
 
 #include "common/status_macros.h"
-#include "core/free_text.h"
+#include "core/app/free_text.h"
 #include "core/ports/store.h"
 
 namespace interlock::core {

@@ -57,7 +57,7 @@ EngagedKills EngagedOf(const std::vector<KillEntry>& entries);
 
 // A change of a switch as it is stored: global's target cleared; kInvalidArgument for an
 // agent or run switch without a target, an unknown scope, or a reason, target or actor
-// that CheckFreeText refuses (core/free_text.h).
+// that CheckFreeText refuses (core/app/free_text.h).
 Result<KillEntry> NormalizeKill(KillEntry entry);
 
 // The doors' kill operations over a store (not owned; must outlive this). Every change is

@@ -13,9 +13,9 @@
 #include <boost/asio.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "common/host_name.h"
 #include "common/json_write.h"
 #include "doors/egress/request.h"
-#include "policy/egress.h"
 
 namespace interlock::egress {
 namespace {
@@ -144,7 +144,7 @@ class EgressProxy::Impl::Session final : public std::enable_shared_from_this<Ses
     }
     request_ = std::move(*req);
     buffer_.erase(0, n);  // what follows the head: body or early tunnel bytes
-    if (policy::ParseIpLiteral(request_.host)) {
+    if (ParseIpLiteral(request_.host)) {
       error_code bad;
       const net::ip::address addr = net::ip::make_address(request_.host, bad);
       if (bad) {

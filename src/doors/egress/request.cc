@@ -1,6 +1,6 @@
 #include "doors/egress/request.h"
 
-#include "policy/egress.h"
+#include "common/host_name.h"
 
 namespace interlock::egress {
 namespace {
@@ -79,7 +79,7 @@ Status ParseAuthority(std::string_view a, uint16_t default_port, ProxyRequest* r
   } else if (!ParsePort(port, &r->port)) {
     return Error::Invalid("the port must be 1-65535");
   }
-  auto h = policy::NormalizeHostName(host);
+  auto h = NormalizeHostName(host);
   if (!h) return Error::Invalid("not a host name or IP address: the request is refused");
   r->host = std::move(*h);
   return Status::Ok();

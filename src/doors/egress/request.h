@@ -27,7 +27,7 @@ inline constexpr size_t kMaxHeaders = 100;
 struct ProxyRequest {
   bool connect = false;  // CONNECT tunnel; else an absolute-form request
   std::string method;    // "CONNECT", "GET", ...
-  std::string host;      // normalised (policy::NormalizeHostName): lower-case name or IP
+  std::string host;      // normalised (NormalizeHostName): lower-case name or IP
   uint16_t port = 0;
   std::string version;  // "HTTP/1.1" or "HTTP/1.0"
   // Absolute form: the origin-form target to send upstream ("/path?query", at least "/").

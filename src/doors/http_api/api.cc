@@ -8,9 +8,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 
-#include "approval/sweeper.h"
 #include "doors/http_api/api_internal.h"
-#include "identity/jwt.h"
 
 namespace interlock::server {
 
@@ -73,7 +71,7 @@ Api::~Api() { Shutdown(); }
 std::string Api::ApprovalUrl(std::string_view approval_id) const {
   std::lock_guard lock(url_mu_);
   if (public_url_.empty()) return "";
-  return approval::ApprovalLink(public_url_, approval_id);
+  return core::ApprovalLink(public_url_, approval_id);
 }
 
 void Api::SetPublicUrl(std::string url) {

@@ -36,8 +36,10 @@
 #include "core/app/audit.h"
 #include "core/app/authn.h"
 #include "core/app/authzen.h"
+#include "core/app/call_waiters.h"
 #include "core/app/calls.h"
 #include "core/app/drills.h"
+#include "core/app/governance.h"
 #include "core/app/kills.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
@@ -45,7 +47,6 @@
 #include "daemon/report_cache.h"
 #include "doors/claude_code/contract.h"
 #include "doors/egress/receipts.h"
-#include "doors/http_api/call_waiters.h"
 #include "doors/http_api/http_server.h"
 #include "identity/oauth.h"
 #include "identity/oidc_signin.h"
@@ -137,14 +138,10 @@ struct ApiRoute {
 };
 std::vector<ApiRoute> ApiRoutes();
 
-// The query of GET /v1/governance/{report}.
-struct GovernanceQuery {
+// The query of GET /v1/governance/{report}: the report's question (core/app/governance.h)
+// and how the door's cache answers it.
+struct GovernanceQuery : core::GovernanceQuery {
   bool refresh = false;  // ?refresh=1: compute now even if a recent report exists
-  std::string agent_id;  // empty: every agent
-  int days = 30;         // drift and fatigue window
-  // Drift: the evidence a suggestion needs (as `interlock drift --min-runs --min-days`).
-  uint64_t min_runs = 20;
-  int min_days = 7;
 };
 
 class Api final : public RequestHandler {
@@ -164,7 +161,7 @@ class Api final : public RequestHandler {
   // Sets the base of ApprovalUrl when the config gave none (the listener's address).
   void SetPublicUrl(std::string url);
   // The long-poll registry, shared with in-daemon waiters (MCP sessions awaiting approval).
-  CallWaiters* call_waiters() { return &waiters_; }
+  core::CallWaiters* call_waiters() { return &waiters_; }
   // The core's Authenticator the Api asks, for another door of the same daemon (ext_authz):
   // one token cache and one coalesced auth_failed trail.
   core::Authenticator* authenticator() { return authn_.get(); }
@@ -372,7 +369,7 @@ class Api final : public RequestHandler {
   core::Drills drills_;
   core::AuditTrail audit_;  // audit pages, replay, governance history, sign-in records
   std::unique_ptr<ReportCache> reports_;  // the Governance page's reports
-  CallWaiters waiters_;
+  core::CallWaiters waiters_;
   boost::asio::thread_pool pool_;
   // Drills run here, off the blocking pool their doors' requests use; one at a time.
   boost::asio::thread_pool drill_pool_{1};

@@ -9,14 +9,10 @@
 #include <boost/json.hpp>
 
 #include "common/json.h"
+#include "core/app/governance.h"
 #include "doors/http_api/api.h"
 #include "doors/http_api/api_internal.h"
 #include "doors/http_api/ui_assets.h"
-#include "governance/drift.h"
-#include "governance/fatigue.h"
-#include "governance/suggest.h"
-#include "governance/trust.h"
-#include "policy/workflow.h"
 
 namespace interlock::server {
 
@@ -226,73 +222,11 @@ void Api::HandleUi(const std::string& path, Responder r) {
 }
 
 // --- governance: the console's Governance page (GET /v1/governance/...) ---------------
-// One path with the CLI: RunDrift/DriftToJson as `interlock drift --format json`,
-// CollectTrustEvidence/TrustRows/TrustReportToJson as `interlock trust report --format
-// json`, over the store's HistorySource instead of a SQLite handle. The reports are
-// computed by the ReportCache (daemon/report_cache.h), off the request path, and answered
-// with their age: a page over a million records answers in milliseconds.
-namespace {
-
-// One report as JSON, read from `source` against `set` (on the ReportCache's thread).
-Result<json::object> GovernanceReport(const std::string& report, const GovernanceQuery& query,
-                                      const policy::PolicySet& set,
-                                      const core::HistorySource& source, int64_t now_ms) {
-  const int64_t since_ms = now_ms - int64_t{query.days} * 86400000;
-  if (report == "drift") {
-    governance::DriftOptions opt;
-    opt.agent_id = query.agent_id;
-    opt.since_ms = since_ms;
-    opt.min_runs = query.min_runs;
-    opt.min_days = query.min_days;
-    Result<governance::DriftReport> d = governance::RunDrift(source, set, opt);
-    if (!d.ok()) return d.error();
-    json::object out = governance::DriftToJson(*d);
-    // The suggested tighter policy per agent as a line diff of its file (only with
-    // enough evidence, as `interlock drift --suggest`).
-    json::array suggestions;
-    for (const governance::AgentDrift& a : d->agents) {
-      json::object s{{"agent_id", a.agent_id}, {"file", a.file}};
-      if (!a.enough_evidence) {
-        s["diff"] = nullptr;
-        char days[32];
-        std::snprintf(days, sizeof(days), "%.1f", a.days);
-        s["note"] = std::to_string(a.runs) + " run(s) over " + days +
-                    " day(s) is too little evidence for a suggestion (need " +
-                    std::to_string(a.min_runs) + " over " + std::to_string(query.min_days) + ")";
-      } else if (auto t = governance::SuggestPolicyText(a); !t.ok()) {
-        s["diff"] = nullptr;
-        s["note"] = t.error().message;
-      } else {
-        json::array diff = governance::DiffToJson(governance::LineDiff(t->before, t->after));
-        s["note"] = diff.empty() ? "nothing to tighten" : "";
-        s["diff"] = std::move(diff);
-      }
-      suggestions.push_back(std::move(s));
-    }
-    out["suggestions"] = std::move(suggestions);
-    out["days"] = query.days;
-    return out;
-  }
-  if (report == "trust") {
-    governance::TrustOptions opt;
-    opt.agent_id = query.agent_id;
-    Result<governance::TrustEvidence> ev = governance::CollectTrustEvidence(source, opt);
-    if (!ev.ok()) return ev.error();
-    const auto rows = governance::TrustRows(*ev, set, query.agent_id);
-    return governance::TrustReportToJson(rows, *ev, opt.fatigue_floor_s);
-  }
-  governance::FatigueOptions opt;
-  opt.agent_id = query.agent_id;
-  opt.since_ms = since_ms;
-  Result<governance::FatigueReport> f = governance::CollectFatigue(source, opt);
-  if (!f.ok()) return f.error();
-  json::object out = governance::FatigueToJson(*f);
-  out["days"] = query.days;
-  return out;
-}
-
-}  // namespace
-
+// One path with the CLI: core::GovernanceReport (core/app/governance.h) runs the same
+// functions as `interlock drift --format json` and `interlock trust report --format json`,
+// over the store's HistorySource instead of a SQLite handle. The reports are computed by
+// the ReportCache (daemon/report_cache.h), off the request path, and answered with their
+// age: a page over a million records answers in milliseconds.
 void Api::HandleGovernance(std::string report, GovernanceQuery query, Responder r) {
   Blocking([this, report = std::move(report), query = std::move(query), r] {
     std::shared_ptr<const policy::PolicySet> set = policies_->Current();
@@ -308,7 +242,7 @@ void Api::HandleGovernance(std::string report, GovernanceQuery query, Responder 
         key,
         [this, report, query, set](const std::atomic<bool>& stop) {
           const core::StoppableSource source = audit_.History(&stop);
-          return GovernanceReport(report, query, *set, source, ToUnixMillis(clock_->Now()));
+          return core::GovernanceReport(report, query, *set, source, ToUnixMillis(clock_->Now()));
         },
         query.refresh);
     if (a.report == nullptr) {

@@ -8,7 +8,6 @@
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 
-#include "approval/sweeper.h"
 #include "common/json.h"
 #include "core/app/approvals.h"
 #include "doors/http_api/api.h"

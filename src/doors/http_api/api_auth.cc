@@ -10,7 +10,6 @@
 
 #include "doors/http_api/api.h"
 #include "doors/http_api/api_internal.h"
-#include "identity/jwt.h"
 #include "identity/oauth.h"
 
 namespace interlock::server {
@@ -96,7 +95,7 @@ std::optional<HttpResponse> Api::AuthenticateMcp(const HttpRequest& req,
             identity::BearerChallenge(options_.oauth, base, upstream, invalid_token));
     return res;
   };
-  if (!bearer.token || !identity::LooksLikeJwt(*bearer.token)) {
+  if (!bearer.token || !core::IsJwtShaped(*bearer.token)) {
     // No token, or an Interlock token: as everywhere, with the OAuth challenge.
     std::optional<HttpResponse> fail = Authenticate(req, caller);
     if (fail && fail->result() == http::status::unauthorized) {

@@ -11,6 +11,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 
+#include "common/host_name.h"
 #include "common/json.h"
 #include "common/json_write.h"
 #include "core/app/tool_calls.h"
@@ -18,7 +19,6 @@
 #include "doors/http_api/api.h"
 #include "doors/http_api/api_internal.h"
 #include "doors/http_api/outcome_status.h"
-#include "policy/egress.h"
 
 namespace interlock::server {
 
@@ -155,7 +155,7 @@ uint64_t EgressSerial(std::string_view egress_call_id) {
 // The egress request body: {"host","port","address"[,"tunnel"][,"in_flight_call_id"]},
 // strictly.
 struct EgressRequestBody {
-  std::string host;  // normalised (policy::NormalizeHostName)
+  std::string host;  // normalised (NormalizeHostName)
   int64_t port = 0;
   std::string address;  // the IP literal's canonical text
   bool tunnel = false;  // CONNECT: allowed only where an entry allows tunnels to the port
@@ -174,7 +174,7 @@ Result<EgressRequestBody> ParseEgressBody(const json::object& o) {
   EgressRequestBody b;
   const json::value* host = o.if_contains("host");
   if (host == nullptr || !host->is_string()) return Error::Invalid("host (a string) is required");
-  auto normal = policy::NormalizeHostName(std::string_view(host->get_string()));
+  auto normal = NormalizeHostName(std::string_view(host->get_string()));
   if (!normal) return Error::Invalid("host is not a DNS name or an IP literal");
   b.host = std::move(*normal);
   const json::value* port = o.if_contains("port");
@@ -186,7 +186,7 @@ Result<EgressRequestBody> ParseEgressBody(const json::object& o) {
   if (address == nullptr || !address->is_string()) {
     return Error::Invalid("address (the IP literal connected to) is required");
   }
-  auto ip = policy::ParseIpLiteral(std::string_view(address->get_string()));
+  auto ip = ParseIpLiteral(std::string_view(address->get_string()));
   if (!ip) return Error::Invalid("address is not an IP literal");
   b.address = ip->ToString();
   if (const json::value* t = o.if_contains("tunnel"); t != nullptr) {

@@ -34,7 +34,7 @@ boost::json::object DecisionJson(const Decision& d);
 HttpResponse InvalidRequest(std::string reason);
 // A person's free text in a request (a reason, a comment, a tool name): a string that
 // core::CheckFreeText takes, within the API's kMaxReasonBytes. The core checks it again
-// in its use case (core/free_text.h); this check makes the 400 name the field first. Else
+// in its use case (core/app/free_text.h); this check makes the 400 name the field first. Else
 // kInvalidArgument naming `field`.
 Result<std::string> FreeText(const boost::json::value& v, std::string_view field);
 HttpResponse Forbidden(std::string_view reason);

@@ -10,13 +10,12 @@
 #include "common/crypto.h"
 #include "common/json.h"
 #include "common/json_write.h"
+#include "core/app/authn.h"
 #include "core/app/calls.h"
+#include "core/app/free_text.h"
 #include "core/app/kills.h"
-#include "core/free_text.h"
 #include "doors/http_api/api.h"
 #include "doors/http_api/api_internal.h"
-#include "identity/jwt.h"
-#include "policy/workflow.h"
 
 namespace interlock::server {
 
@@ -214,15 +213,10 @@ json::object RunJson(const core::RunInfo& run, TimePoint now, const policy::Poli
     }
     out["limits_reached"] = std::move(reached);
   }
-  if ((agent != nullptr && agent->workflow != nullptr) || !run.state.workflow_state.empty() ||
-      !run.state.workflow_vars.empty()) {
+  if (std::optional<std::string> name = core::ShownWorkflowState(run, agent)) {
     json::object vars;
     for (const auto& [k, v] : run.state.workflow_vars) vars[k] = v;
-    std::string name = run.state.workflow_state;
-    if (name.empty() && agent != nullptr && agent->workflow != nullptr) {
-      name = agent->workflow->initial;
-    }
-    out["workflow"] = json::object{{"state", std::move(name)}, {"vars", std::move(vars)}};
+    out["workflow"] = json::object{{"state", std::move(*name)}, {"vars", std::move(vars)}};
   }
   return out;
 }
@@ -238,7 +232,7 @@ BearerHeader ReadBearer(const HttpRequest& req) {
   if (it != req.end()) b.header = std::string_view(it->value().data(), it->value().size());
   constexpr std::string_view kBearer = "bearer ";
   if (b.header.size() > kBearer.size() &&
-      b.header.size() <= kBearer.size() + identity::kMaxTokenBytes &&
+      b.header.size() <= kBearer.size() + core::kMaxBearerBytes &&
       std::equal(kBearer.begin(), kBearer.end(), b.header.begin(),
                  [](char a, char c) { return a == ((c >= 'A' && c <= 'Z') ? c + 32 : c); })) {
     b.token = b.header.substr(kBearer.size());

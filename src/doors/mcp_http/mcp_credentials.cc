@@ -2,32 +2,12 @@
 
 #include <algorithm>
 
-#include "common/base64.h"
-#include "common/json.h"
-#include "identity/jwt.h"
-#include "identity/verifier.h"
-#include "policy/policy.h"
+#include "core/app/authn.h"
+#include "core/app/credential_scope.h"
 
 namespace interlock::server {
 
 namespace {
-
-// The `exp` of a JWT the Api verified already (read, not verified again): a credential
-// exchanged for it is never kept past it.
-std::optional<TimePoint> ExpiryOf(std::string_view token) {
-  const size_t a = token.find('.');
-  const size_t b = a == std::string_view::npos ? a : token.find('.', a + 1);
-  if (b == std::string_view::npos) return std::nullopt;
-  auto payload = Base64UrlDecode(token.substr(a + 1, b - a - 1));
-  if (!payload.ok()) return std::nullopt;
-  auto v = ParseJsonStrict(*payload);
-  if (!v.ok() || !v->is_object()) return std::nullopt;
-  // Read as the Verifier read it (an integer or a float): an `exp` skipped for its shape
-  // would let the exchanged credential outlive the token it was exchanged for.
-  auto exp = identity::NumericDate(v->as_object(), "exp");
-  if (!exp.ok() || !*exp) return std::nullopt;
-  return TimePoint(std::chrono::seconds(**exp));
-}
 
 // The gateway names the code itself (the decision's CREDENTIAL_UNAVAILABLE): the reason alone.
 Error Reason(const Error& e) {
@@ -48,20 +28,14 @@ SessionCredentials::SessionCredentials(identity::CredentialBroker* broker,
       identity_(std::move(identity)) {}
 
 void SessionCredentials::SetSubjectToken(std::string token) {
-  if (identity_.issuer.empty() || !identity::LooksLikeJwt(token)) return;
+  if (identity_.issuer.empty() || !core::IsJwtShaped(token)) return;
   std::lock_guard lock(mu_);
-  subject_expires_at_ = ExpiryOf(token);
+  subject_expires_at_ = core::JwtExpiry(token);
   subject_token_ = std::move(token);
 }
 
 std::optional<std::vector<std::string>> SessionCredentials::ScopesFor(const Decision& d) const {
-  if (d.credential_scope) return d.credential_scope;
-  if (policies_ == nullptr) return std::nullopt;
-  auto set = policies_->Current();
-  const policy::AgentPolicy* agent = set ? set->Find(agent_id_) : nullptr;
-  if (agent == nullptr) return std::nullopt;
-  const policy::ToolResolution r = agent->Resolve(d.tool);
-  return r.rule != nullptr ? r.rule->credential_scope : std::nullopt;
+  return core::CredentialScopeOf(d, policies_, agent_id_);
 }
 
 Result<identity::Credential> SessionCredentials::Get(

@@ -21,10 +21,10 @@
 #include <string_view>
 
 #include "common/time.h"
+#include "core/app/call_waiters.h"
 #include "core/app/calls.h"
 #include "core/app/drills.h"
 #include "core/guard.h"
-#include "doors/http_api/call_waiters.h"
 #include "mcp/gateway.h"
 
 namespace interlock::server {
@@ -34,8 +34,8 @@ class McpEnforcer final : public mcp::Enforcer {
   // The reviewer page's link for an approval id ("" when there is none).
   using ApprovalUrlFn = std::function<std::string(std::string_view approval_id)>;
 
-  McpEnforcer(core::Guard* guard, core::Calls* calls, CallWaiters* waiters, std::string agent_id,
-              std::string principal, std::string run_id,
+  McpEnforcer(core::Guard* guard, core::Calls* calls, core::CallWaiters* waiters,
+              std::string agent_id, std::string principal, std::string run_id,
               std::chrono::milliseconds progress_interval = std::chrono::seconds(1),
               ApprovalUrlFn approval_url = {})
       : guard_(guard),
@@ -68,7 +68,7 @@ class McpEnforcer final : public mcp::Enforcer {
 
   core::Guard* guard_;
   core::Calls* calls_;  // runs and results; calls_->approvals(): release and withdrawal
-  CallWaiters* waiters_;
+  core::CallWaiters* waiters_;
   const std::string agent_id_;
   const std::string principal_;
   const std::string run_id_;
@@ -84,7 +84,7 @@ class McpEnforcer final : public mcp::Enforcer {
 class McpDrillProbe final : public core::DrillProbe {
  public:
   McpDrillProbe(core::Guard* guard, core::Store* store, const core::PolicySource* policies,
-                const Clock* clock, CallWaiters* waiters)
+                const Clock* clock, core::CallWaiters* waiters)
       : guard_(guard), calls_(store, policies, clock), waiters_(waiters) {}
   std::string door() const override { return "mcp"; }
   core::DoorAnswer Probe(const core::DrillTarget& target) override;
@@ -92,7 +92,7 @@ class McpDrillProbe final : public core::DrillProbe {
  private:
   core::Guard* guard_;
   core::Calls calls_;
-  CallWaiters* waiters_;
+  core::CallWaiters* waiters_;
 };
 
 }  // namespace interlock::server

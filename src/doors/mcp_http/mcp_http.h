@@ -59,13 +59,13 @@
 #include <vector>
 
 #include "common/time.h"
+#include "core/app/call_waiters.h"
 #include "core/app/calls.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
 #include "daemon/config.h"
 #include "daemon/metrics.h"
 #include "doors/http_api/api.h"
-#include "doors/http_api/call_waiters.h"
 #include "identity/credential_broker.h"
 #include "mcp/framing.h"
 #include "mcp/pins.h"
@@ -98,7 +98,7 @@ struct McpHttpDeps {
   core::Store* store = nullptr;  // only to build core::Calls and the egress decider
   const core::PolicySource* policies = nullptr;
   const Clock* clock = nullptr;
-  CallWaiters* waiters = nullptr;
+  core::CallWaiters* waiters = nullptr;
   mcp::PinStore* pins = nullptr;
   Metrics* metrics = nullptr;  // optional: session gauges and counters
   // The reviewer page's link for an approval id (Api::ApprovalUrl); optional.

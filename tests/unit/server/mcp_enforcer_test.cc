@@ -9,9 +9,9 @@
 #include <gtest/gtest.h>
 
 #include "core/app/approvals.h"
+#include "core/app/call_waiters.h"
 #include "core/app/calls.h"
 #include "deploy_approval_world.h"
-#include "doors/http_api/call_waiters.h"
 
 namespace interlock::server {
 namespace INTERLOCK_TEST_NS {
@@ -42,7 +42,7 @@ class McpEnforcerTest : public testing::DeployApprovalWorld {
   }
 
   std::unique_ptr<core::Calls> calls_;
-  CallWaiters waiters_;
+  core::CallWaiters waiters_;
   std::string run_id_;
 };
 

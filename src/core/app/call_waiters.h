@@ -1,13 +1,16 @@
-// CallWaiters: long polls on GET /v1/calls/{id}?wait=N, keyed by call id.
+// CallWaiters: whoever waits for a call's state to change (a pending approval settled),
+// keyed by call id: the HTTP API's long polls on GET /v1/calls/{id}?wait=N and the MCP over
+// HTTP sessions awaiting an approval share one registry, which the daemon's approval
+// sweeper and every vote wake.
 //
-// A waiter is a callback, not a thread: the HTTP layer parks an Asio timer on the
-// connection's strand and registers a wake-up here; Notify(call_id) (called by whoever
+// A waiter is a callback, not a thread: a door parks a timer (an Asio timer on the
+// connection's strand) and registers a wake-up here; Notify(call_id) (called by whoever
 // settles a pending approval) or the timer fires first, and the poll answers with the
 // call's state at that moment. So a thousand waiting clients hold a thousand timers.
 // Thread-safety: every method may be called from any thread; wake callbacks run on the
 // notifying thread with no lock held and must not block.
-#ifndef INTERLOCK_DOORS_HTTP_API_CALL_WAITERS_H_
-#define INTERLOCK_DOORS_HTTP_API_CALL_WAITERS_H_
+#ifndef INTERLOCK_CORE_APP_CALL_WAITERS_H_
+#define INTERLOCK_CORE_APP_CALL_WAITERS_H_
 
 #include <cstdint>
 #include <functional>
@@ -18,7 +21,7 @@
 #include <utility>
 #include <vector>
 
-namespace interlock::server {
+namespace interlock::core {
 
 class CallWaiters {
  public:
@@ -100,6 +103,6 @@ class CallWaiters {
   bool shut_down_ = false;
 };
 
-}  // namespace interlock::server
+}  // namespace interlock::core
 
-#endif  // INTERLOCK_DOORS_HTTP_API_CALL_WAITERS_H_
+#endif  // INTERLOCK_CORE_APP_CALL_WAITERS_H_

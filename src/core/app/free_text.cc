@@ -1,4 +1,4 @@
-#include "core/free_text.h"
+#include "core/app/free_text.h"
 
 #include <unicode/utf8.h>
 

@@ -5,8 +5,8 @@
 // text holds neither a NUL nor ill-formed UTF-8 (its write would fail, the kill switch not
 // engaged), and a text without a bound would fill the audit log.
 // Thread-safety: pure functions.
-#ifndef INTERLOCK_CORE_FREE_TEXT_H_
-#define INTERLOCK_CORE_FREE_TEXT_H_
+#ifndef INTERLOCK_CORE_APP_FREE_TEXT_H_
+#define INTERLOCK_CORE_APP_FREE_TEXT_H_
 
 #include <cstddef>
 #include <string_view>
@@ -25,4 +25,4 @@ Status CheckFreeText(std::string_view text, std::string_view field,
 
 }  // namespace interlock::core
 
-#endif  // INTERLOCK_CORE_FREE_TEXT_H_
+#endif  // INTERLOCK_CORE_APP_FREE_TEXT_H_
