@@ -16,6 +16,7 @@
 #include "cli/command.h"
 #include "common/json.h"
 #include "common/store_path.h"
+#include "daemon_client/daemon_client.h"
 #include "doors/egress/daemon_decider.h"
 #include "mcp/daemon_enforcer.h"
 #include "policy/policy.h"
@@ -78,18 +79,20 @@ void AddDaemonFlags(CLI::App* cmd, DaemonFlags* f) {
                   "environment variable holding the bearer token (default INTERLOCK_TOKEN)");
 }
 
+const core::DaemonConnector& DaemonClientConnector() { return daemon_client::DefaultConnector(); }
+
 Result<DaemonConnection> DaemonConnection::Open(const DaemonFlags& flags,
                                                 std::string_view user_agent) {
   const char* token = std::getenv(flags.token_env.c_str());
   if (token == nullptr || *token == '\0') {
     return Error::Invalid("set " + flags.token_env + " to a reviewer or admin token");
   }
-  mcp::DaemonOptions opt;
-  opt.url = flags.url;
-  opt.ca_file = flags.ca_file;
-  opt.token = token;
-  opt.user_agent = std::string(user_agent);
-  auto client = mcp::DaemonEnforcer::Create(std::move(opt));
+  core::DaemonAddress address;
+  address.url = flags.url;
+  address.ca_file = flags.ca_file;
+  address.token = token;
+  address.user_agent = std::string(user_agent);
+  auto client = DaemonClientConnector().Connect(std::move(address));
   if (!client.ok()) return Error::Invalid("--url: " + client.error().message);
   DaemonConnection c;
   c.url_ = flags.url;
@@ -99,11 +102,10 @@ Result<DaemonConnection> DaemonConnection::Open(const DaemonFlags& flags,
 
 std::unique_ptr<egress::DaemonEgressDecider> MakeDaemonEgressDecider(
     mcp::DaemonEnforcer* daemon, std::function<std::string()> in_flight) {
-  auto exchange = [daemon](std::string_view method, std::string_view target,
-                           std::string body) -> Result<egress::DaemonHttpReply> {
-    auto r = daemon->Exchange(method, target, std::move(body), std::chrono::seconds(10));
-    if (!r.ok()) return r.error();
-    return egress::DaemonHttpReply{r->status, std::move(r->body)};
+  const core::DaemonChannel* channel = &daemon->channel();
+  auto exchange = [channel](std::string_view method, std::string_view target,
+                            std::string body) -> Result<core::DaemonReply> {
+    return channel->Exchange(method, target, std::move(body), std::chrono::seconds(10));
   };
   // The enforcer's own lazy start: a session's first call and first connection share a run.
   auto run = [daemon]() -> Result<std::string> { return daemon->EnsureRun(); };

@@ -14,6 +14,7 @@
 #include "audit/checkpoint.h"
 #include "audit/retention.h"
 #include "cli/command.h"
+#include "core/app/daemon_channel.h"
 #include "core/app/standalone.h"
 #include "core/ports/store.h"
 #include "interlock/result.h"
@@ -50,6 +51,9 @@ struct EnforcementFlags {
 };
 // Adds --policy, --agent, --store, --create, --daemon, --daemon-ca and --token-env to `cmd`.
 void AddEnforcementFlags(CLI::App* cmd, EnforcementFlags* flags);
+// The one daemon client's connector (daemon_client/daemon_client.h), which the CLI hands to
+// the doors it composes (their options' daemon_connector) and opens DaemonConnection with.
+const core::DaemonConnector& DaemonClientConnector();
 // The flags into a door's options (the command hook's and the stdio gateway's have these
 // members by the same names), with the embedded stores a local decision opens.
 template <typename DoorOptions>
@@ -120,7 +124,8 @@ struct DaemonReply {
   std::string error;  // cannot reach the daemon (set instead of status)
 };
 // A connection to the daemon the flags name, with the token read from the environment
-// variable they name. Errors are usage errors (no token, a bad URL).
+// variable they name, over the one daemon client (core::DaemonChannel). Errors are usage
+// errors (no token, a bad URL).
 class DaemonConnection {
  public:
   static Result<DaemonConnection> Open(const DaemonFlags& flags, std::string_view user_agent);
@@ -129,7 +134,7 @@ class DaemonConnection {
 
  private:
   std::string url_;
-  std::shared_ptr<mcp::DaemonEnforcer> client_;
+  std::shared_ptr<const core::DaemonChannel> client_;
 };
 // The egress decider of `--daemon` (egress --daemon, mcp --sandbox --daemon): each
 // connection decided by POST /v1/runs/{run}/egress through `daemon` (not owned; must

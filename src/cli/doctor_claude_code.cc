@@ -14,7 +14,6 @@
 #include "cli/claude_code_settings.h"
 #include "cli/cli_util.h"
 #include "common/json.h"
-#include "mcp/daemon_enforcer.h"
 
 namespace interlock::cli {
 namespace {
@@ -219,14 +218,13 @@ void CheckDaemon(const ClaudeCodeDoctorOptions& o, const std::string& base, cons
     return;
   }
   out->push_back(Ok("$" + var + " is set"));
-  mcp::DaemonOptions d;
+  core::DaemonAddress d;
   d.url = base;
   d.ca_file = o.ca_file;
   d.token = token;
   d.user_agent = "interlock-doctor";
   d.connect_timeout = o.timeout;
-  d.request_timeout = o.timeout;
-  auto client = mcp::DaemonEnforcer::Create(d);
+  auto client = DaemonClientConnector().Connect(std::move(d));
   if (!client.ok()) {
     out->push_back(
         Failed("cannot check the daemon at " + base + ": " + client.error().message, kRerunSetup));

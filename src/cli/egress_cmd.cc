@@ -49,7 +49,7 @@ int RunEgress(EgressFlags* flags) {
   ApplyEnforcementFlags(flags->enforcement, &kStores, &o);
   o.connect_daemon = [](const std::string& url, const std::string& token_env,
                         const std::string& ca) -> Result<std::unique_ptr<egress::EgressDaemon>> {
-    auto d = mcp::DaemonEnforcerFromEnv(url, token_env, ca);
+    auto d = mcp::DaemonEnforcerFromEnv(DaemonClientConnector(), url, token_env, ca);
     if (!d.ok()) return d.error();
     return std::unique_ptr<egress::EgressDaemon>(
         std::make_unique<EnforcerEgressDaemon>(std::move(*d)));

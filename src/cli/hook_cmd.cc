@@ -56,6 +56,7 @@ void AddHook(CLI::App& app, int* exit_code) {
   cc->callback([flags, exit_code] {
     static const EmbeddedStores kStores;
     ApplyEnforcementFlags(flags->enforcement, &kStores, &flags->hook);
+    flags->hook.daemon_connector = &DaemonClientConnector();
     *exit_code = claude_code::RunCommandHook(flags->hook);
   });
 }

@@ -70,6 +70,7 @@ int RunStdioGateway(McpFlags* flags) {
   static const EmbeddedStores kStores;
   mcp_stdio::StdioGatewayOptions& o = flags->gateway;
   ApplyEnforcementFlags(flags->enforcement, &kStores, &o);
+  o.daemon_connector = &DaemonClientConnector();
   o.sandbox_egress =
       [](mcp_stdio::SandboxEgressContext c) -> std::unique_ptr<mcp_stdio::SandboxEgress> {
     std::unique_ptr<egress::EgressDecider> decider;

@@ -6,29 +6,18 @@
 #include <thread>
 #include <utility>
 
-#include <boost/asio/ssl/context.hpp>
-#include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 
-#include "audit/redact.h"
 #include "common/decision_json.h"
 #include "common/json.h"
 #include "core/app/approvals.h"
 #include "core/app/calls.h"
-#include "outbound/http_endpoint.h"
-#include "outbound/http_exchange.h"
-#include "outbound/tls_client.h"
+#include "core/app/secret_mask.h"
 
 namespace interlock::mcp {
 namespace {
 
-namespace http = boost::beast::http;
 namespace json = boost::json;
-namespace ssl = boost::asio::ssl;
-using outbound::HostHeader;
-using outbound::HttpEndpoint;
-using outbound::MakeTlsClientContext;
-using outbound::ParseHttpEndpoint;
 
 constexpr size_t kMaxReplyBytes = 8 << 20;
 
@@ -88,92 +77,26 @@ json::value OutputForDaemon(const std::string& output_json) {
 
 }  // namespace
 
-Result<std::unique_ptr<DaemonEnforcer>> DaemonEnforcer::Create(DaemonOptions options) {
-  Result<HttpEndpoint> e = ParseHttpEndpoint(options.url);
-  if (!e.ok()) return Error::Invalid("--daemon " + options.url + ": " + e.error().message);
-  if (e->has_userinfo || e->has_query || e->has_fragment) {
-    return Error::Invalid("--daemon " + options.url +
-                          ": credentials, query and fragment are not allowed (the token comes "
-                          "from --token-env)");
-  }
-  const bool tls = e->tls;
-  std::string host = std::move(e->host);
-  std::string port = std::move(e->port);
-  std::string prefix = std::move(e->path);
-  while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
-  if (options.token.empty()) return Error::Invalid("the daemon token is empty");
+Result<std::unique_ptr<DaemonEnforcer>> DaemonEnforcer::Create(
+    const core::DaemonConnector& connector, DaemonOptions options) {
+  core::DaemonAddress address;
+  address.url = options.url;
+  address.ca_file = options.ca_file;
+  address.token = options.token;
+  address.user_agent = options.user_agent;
+  address.connect_timeout = options.connect_timeout;
+  address.poll_interval = options.progress_interval;
+  Result<std::unique_ptr<core::DaemonChannel>> channel = connector.Connect(std::move(address));
+  if (!channel.ok()) return channel.error();
   if (options.wait_seconds < 1) options.wait_seconds = 1;
-  std::unique_ptr<ssl::context> tls_context;
-  if (tls) {
-    // Verify the daemon's certificate chain (the system's CAs, or --daemon-ca) and its
-    // name (host name or IP address in the certificate, set per connection).
-    auto ctx = MakeTlsClientContext(options.ca_file);
-    if (!ctx.ok()) return Error::Invalid("--daemon " + options.url + ": " + ctx.error().message);
-    tls_context = std::move(ctx).value();
-  } else if (!options.ca_file.empty()) {
-    return Error::Invalid("--daemon-ca applies to https:// daemons only");
-  }
-  return std::unique_ptr<DaemonEnforcer>(new DaemonEnforcer(std::move(options), std::move(host),
-                                                            std::move(port), std::move(prefix),
-                                                            std::move(tls_context)));
+  return std::unique_ptr<DaemonEnforcer>(
+      new DaemonEnforcer(std::move(options), std::move(channel).value()));
 }
 
-DaemonEnforcer::DaemonEnforcer(DaemonOptions options, std::string host, std::string port,
-                               std::string prefix, std::unique_ptr<ssl::context> tls)
-    : options_(std::move(options)),
-      host_(std::move(host)),
-      port_(std::move(port)),
-      prefix_(std::move(prefix)),
-      tls_(std::move(tls)) {}
+DaemonEnforcer::DaemonEnforcer(DaemonOptions options, std::unique_ptr<core::DaemonChannel> channel)
+    : options_(std::move(options)), channel_(std::move(channel)) {}
 
 DaemonEnforcer::~DaemonEnforcer() = default;
-
-Result<DaemonEnforcer::Reply> DaemonEnforcer::Exchange(std::string_view method,
-                                                       std::string_view target, std::string body,
-                                                       std::chrono::milliseconds timeout,
-                                                       const std::function<bool()>& keep_going,
-                                                       std::string_view traceparent,
-                                                       std::string_view idempotency_key) const {
-  http::request<http::string_body> req;
-  req.method_string(method);
-  req.target(prefix_ + std::string(target));
-  req.version(11);
-  req.set(http::field::host, HostHeader(host_, port_, tls_ ? "443" : "80"));
-  req.set(http::field::authorization, "Bearer " + options_.token);
-  req.set(http::field::user_agent, options_.user_agent);
-  req.set(http::field::connection, "close");
-  // The daemon parents its decision span on it and records it (docs/telemetry.md) after
-  // its own check. Untrusted (an MCP client's _meta): only hex and dashes ever become a
-  // header, so no value can inject a line into the request.
-  if (!traceparent.empty() && traceparent.size() <= 128 &&
-      traceparent.find_first_not_of("0123456789abcdef-") == std::string_view::npos) {
-    req.set("traceparent", traceparent);
-  }
-  if (!idempotency_key.empty() && idempotency_key.size() <= 255 &&
-      std::all_of(idempotency_key.begin(), idempotency_key.end(),
-                  [](char c) { return c >= 0x20 && c <= 0x7e; })) {
-    req.set("Idempotency-Key", idempotency_key);
-  }
-  if (!body.empty() || method == "POST") {
-    req.set(http::field::content_type, "application/json");
-    req.body() = std::move(body);
-  }
-  req.prepare_payload();
-  outbound::ExchangeOptions o;
-  o.peer = "the daemon";
-  o.connect_timeout = options_.connect_timeout;
-  o.timeout = timeout;
-  o.max_reply_bytes = kMaxReplyBytes;
-  o.keep_going = keep_going;
-  o.poll_interval = options_.progress_interval;
-  auto r = outbound::HttpExchange(host_, port_, tls_.get(), req, o);
-  if (!r.ok()) {
-    Error e = r.error();
-    if (e.message != "cancelled") e.message += " (daemon " + options_.url + ")";
-    return e;
-  }
-  return Reply{r->status, std::move(r->body)};
-}
 
 Decision DaemonEnforcer::Unavailable(std::string_view tool, const std::string& what) const {
   Decision d = DenyDecision(Code::kStoreUnavailable,
@@ -243,7 +166,7 @@ Enforcer::Outcome DaemonEnforcer::Decide(ToolCall call, std::string_view idempot
   // The daemon does not know this gateway's upstream secrets: they are masked before the
   // arguments leave (the daemon decides on, and records, the masked arguments).
   json::value args(std::move(call.args));
-  audit::Redactor::MaskSecretsInJson(&args, call.mask_values);
+  core::SecretMask(call.mask_values).MaskJson(&args);
   json::object body{{"tool", call.tool}, {"args", std::move(args)}};
   if (!call.approval_id.empty()) body["approval_id"] = call.approval_id;
   if (!call.declared_labels.empty()) {
@@ -263,7 +186,7 @@ Enforcer::Outcome DaemonEnforcer::Rehearsed(const Outcome& pending, ToolCall cal
                                             const ToolResult& result) {
   if (!SafeId(pending.call_id)) return {Unavailable(call.tool, "no call was rehearsed"), ""};
   json::value args(std::move(call.args));
-  audit::Redactor::MaskSecretsInJson(&args, call.mask_values);  // as Decide sent them
+  core::SecretMask(call.mask_values).MaskJson(&args);  // as Decide sent them
   json::object body{{"ok", result.ok}, {"args", std::move(args)}};
   if (!result.output_json.empty()) body["output"] = OutputForDaemon(result.output_json);
   if (!result.error.empty()) body["error"] = result.error;
@@ -446,9 +369,9 @@ Result<ToolViewSource::View> DaemonEnforcer::ViewTools(const std::vector<std::st
   return view;
 }
 
-Result<std::unique_ptr<DaemonEnforcer>> DaemonEnforcerFromEnv(const std::string& url,
-                                                              const std::string& token_env,
-                                                              const std::string& ca_file) {
+Result<std::unique_ptr<DaemonEnforcer>> DaemonEnforcerFromEnv(
+    const core::DaemonConnector& connector, const std::string& url, const std::string& token_env,
+    const std::string& ca_file) {
   if (token_env.empty()) {
     return Error::Invalid("--daemon needs --token-env NAME (the variable holding the token)");
   }
@@ -460,7 +383,7 @@ Result<std::unique_ptr<DaemonEnforcer>> DaemonEnforcerFromEnv(const std::string&
   options.url = url;
   options.token = token;
   options.ca_file = ca_file;
-  return DaemonEnforcer::Create(std::move(options));
+  return DaemonEnforcer::Create(connector, std::move(options));
 }
 
 }  // namespace interlock::mcp

@@ -23,10 +23,9 @@
 // so the gateway shows no tool. The bearer token is held in memory only and is
 // never put into a reason, a log line or an error message.
 //
-// Transport: one short-lived connection per request, http:// or https:// (TLS 1.2+, the
-// daemon's certificate verified against the system's CAs or DaemonOptions::ca_file, and
-// its name against the URL's host name or IP address), each with a connect timeout and a
-// whole-exchange timeout, driven by a private io_context on the calling thread.
+// Transport: the daemon client the composition root hands in (core/app/daemon_channel.h:
+// one connection per request, TLS verified, connect and per-request timeouts); this class
+// holds no transport of its own.
 // Thread-safety: any thread; concurrent calls each use their own connection. The run id
 // is guarded by a mutex.
 #ifndef INTERLOCK_MCP_DAEMON_ENFORCER_H_
@@ -40,11 +39,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/app/daemon_channel.h"
 #include "interlock/result.h"
-
-namespace boost::asio::ssl {
-class context;
-}
 #include "mcp/gateway.h"
 
 namespace interlock::mcp {
@@ -55,9 +51,9 @@ struct DaemonOptions {
   std::string token;    // bearer token (agent role); never logged
   std::string user_agent = "interlock-gateway";
   std::chrono::milliseconds connect_timeout{5000};
-  std::chrono::milliseconds request_timeout{15000};  // whole exchange, added to long polls
-  int wait_seconds = 30;                             // long-poll length per GET
-  std::chrono::milliseconds progress_interval{1000};
+  std::chrono::milliseconds request_timeout{15000};   // whole exchange, added to long polls
+  int wait_seconds = 30;                              // long-poll length per GET
+  std::chrono::milliseconds progress_interval{1000};  // keep_going's poll, approval polls
 };
 
 // The run the daemon started: ids as the daemon answered.
@@ -68,8 +64,10 @@ struct DaemonRun {
 
 class DaemonEnforcer final : public Enforcer, public ToolViewSource {
  public:
-  // Validates the options (URL scheme and host, non-empty token); connects to nothing.
-  static Result<std::unique_ptr<DaemonEnforcer>> Create(DaemonOptions options);
+  // Opens the channel through `connector` (which validates the URL, the token and the CA
+  // file: core::DaemonConnector); connects to nothing.
+  static Result<std::unique_ptr<DaemonEnforcer>> Create(const core::DaemonConnector& connector,
+                                                        DaemonOptions options);
   ~DaemonEnforcer() override;
 
   // POST /v1/runs: starts a run for the token's agent and uses it from now on. With a
@@ -104,12 +102,10 @@ class DaemonEnforcer final : public Enforcer, public ToolViewSource {
   Status KillSwitchClear() override;
   Result<View> ViewTools(const std::vector<std::string>& tools) override;
 
-  // One HTTP exchange, public for the hook and tests: status and body of the reply, or an
-  // error (unreachable, timeout, cancelled by keep_going() returning false).
-  struct Reply {
-    int status = 0;
-    std::string body;
-  };
+  // One HTTP exchange over the channel (core::DaemonChannel::Exchange), public for the hook
+  // and tests: status and body of the reply, or an error (unreachable, timeout, cancelled
+  // by keep_going() returning false).
+  using Reply = core::DaemonReply;
   // The Outcome of a reply that holds a decision (POST .../calls, POST .../rehearsal).
   Outcome DecisionOutcome(const std::string& tool, const Result<Reply>& r);
   // `traceparent`: the caller's W3C trace context, sent as the header of that name.
@@ -117,29 +113,32 @@ class DaemonEnforcer final : public Enforcer, public ToolViewSource {
                          std::chrono::milliseconds timeout,
                          const std::function<bool()>& keep_going = {},
                          std::string_view traceparent = {},
-                         std::string_view idempotency_key = {}) const;
+                         std::string_view idempotency_key = {}) const {
+    return channel_->Exchange(method, target, std::move(body), timeout, keep_going, traceparent,
+                              idempotency_key);
+  }
+  // The daemon client this enforcer asks through (the egress decider of the same session
+  // shares it).
+  const core::DaemonChannel& channel() const { return *channel_; }
 
  private:
-  DaemonEnforcer(DaemonOptions options, std::string host, std::string port, std::string prefix,
-                 std::unique_ptr<boost::asio::ssl::context> tls);
+  DaemonEnforcer(DaemonOptions options, std::unique_ptr<core::DaemonChannel> channel);
 
   Decision Unavailable(std::string_view tool, const std::string& what) const;
 
   const DaemonOptions options_;
-  const std::string host_;
-  const std::string port_;
-  const std::string prefix_;  // path prefix without a trailing slash ("" for none)
-  const std::unique_ptr<boost::asio::ssl::context> tls_;  // null for http://
-  std::mutex start_mu_;                                   // one lazy StartRun at a time
+  const std::unique_ptr<core::DaemonChannel> channel_;
+  std::mutex start_mu_;  // one lazy StartRun at a time
   mutable std::mutex mu_;
   std::string run_id_;
 };
 
-// The enforcer of `--daemon URL --token-env NAME`: the token is read from the environment
-// variable NAME (never from argv). Errors name the flag or variable, never the token.
-Result<std::unique_ptr<DaemonEnforcer>> DaemonEnforcerFromEnv(const std::string& url,
-                                                              const std::string& token_env,
-                                                              const std::string& ca_file = "");
+// The enforcer of `--daemon URL --token-env NAME` over `connector`'s client: the token is
+// read from the environment variable NAME (never from argv). Errors name the flag or
+// variable, never the token.
+Result<std::unique_ptr<DaemonEnforcer>> DaemonEnforcerFromEnv(
+    const core::DaemonConnector& connector, const std::string& url, const std::string& token_env,
+    const std::string& ca_file = "");
 
 }  // namespace interlock::mcp
 

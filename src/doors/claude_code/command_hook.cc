@@ -197,6 +197,15 @@ void RememberCall(const HookInput& input, const std::string& call_id) {
   }
 }
 
+// The daemon's Enforcer of --daemon, over the daemon client the composition root handed in.
+Result<std::unique_ptr<mcp::DaemonEnforcer>> OpenHookDaemon(const CommandHookOptions& opt) {
+  if (opt.daemon_connector == nullptr) {
+    return Error::Invalid("no daemon client was handed to the hook (--daemon " + opt.daemon + ")");
+  }
+  return mcp::DaemonEnforcerFromEnv(*opt.daemon_connector, opt.daemon, opt.token_env,
+                                    opt.daemon_ca);
+}
+
 // --daemon approval_required: waits for the central verdict until `deadline`, then
 // answers it, or denies naming the approval so a reviewer can find it and the agent can
 // retry the identical call (which attaches to the same approval).
@@ -242,7 +251,7 @@ std::string NoSessionRun(const Error& e) {
 // --daemon: the decision comes from `interlock serve`, in the session's run.
 int RunHookDaemon(const CommandHookOptions& opt, const HookInput& input,
                   std::chrono::steady_clock::time_point deadline) {
-  auto daemon = mcp::DaemonEnforcerFromEnv(opt.daemon, opt.token_env, opt.daemon_ca);
+  auto daemon = OpenHookDaemon(opt);
   if (!daemon.ok()) return Deny(input.event, daemon.error().message);
   auto out = DecideInSessionRun(**daemon, input, HookCall(input));
   if (!out.ok()) return Deny(input.event, NoSessionRun(out.error()));
@@ -276,7 +285,7 @@ int RunPermissionRequestDaemon(const CommandHookOptions& opt, const HookInput& i
       !SafeCallId(memo->call_id)) {
     return RunHookDaemon(opt, input, deadline);
   }
-  auto daemon = mcp::DaemonEnforcerFromEnv(opt.daemon, opt.token_env, opt.daemon_ca);
+  auto daemon = OpenHookDaemon(opt);
   if (!daemon.ok()) return Deny(input.event, daemon.error().message);
   const std::string unavailable = std::string(CodeName(Code::kStoreUnavailable)) +
                                   ": cannot look up call " + memo->call_id +
@@ -477,7 +486,7 @@ core::CallResult PostResult(const HookInput& input, const std::vector<std::strin
 // never decided, the result when the daemon allowed it after all.
 int ReportToDaemonHook(const CommandHookOptions& opt, const HookInput& input,
                        const std::string& why) {
-  auto daemon = mcp::DaemonEnforcerFromEnv(opt.daemon, opt.token_env, opt.daemon_ca);
+  auto daemon = OpenHookDaemon(opt);
   if (!daemon.ok()) return PostNote(why + "; " + daemon.error().message + "; nothing recorded");
   json::object body{{"hook_event_name", HookEventName(input.event)},
                     {"session_id", input.session_id},
@@ -524,7 +533,7 @@ int RunPostToolUseDaemon(const CommandHookOptions& opt, const HookInput& input) 
                                   memo.error().message + ")");
   }
   const std::string& call_id = memo->call_id;
-  auto daemon = mcp::DaemonEnforcerFromEnv(opt.daemon, opt.token_env, opt.daemon_ca);
+  auto daemon = OpenHookDaemon(opt);
   if (!daemon.ok()) return PostNote(daemon.error().message + "; nothing recorded");
   core::CallResult r = PostResult(input, {});
   mcp::ToolResult result;
@@ -629,7 +638,7 @@ int RecordPermissionDenied(const CommandHookOptions& opt, const HookInput& input
   };
   std::string call_id;
   if (!opt.daemon.empty()) {
-    auto daemon = mcp::DaemonEnforcerFromEnv(opt.daemon, opt.token_env, opt.daemon_ca);
+    auto daemon = OpenHookDaemon(opt);
     if (!daemon.ok()) return note(daemon.error().message + "; nothing recorded");
     auto out = DecideInSessionRun(**daemon, input, HookReportedCall(input));
     if (!out.ok()) return note("no daemon run for this session (" + out.error().message + ")");

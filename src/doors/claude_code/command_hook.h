@@ -14,6 +14,7 @@
 
 #include <string>
 
+#include "core/app/daemon_channel.h"
 #include "core/app/standalone.h"
 
 namespace interlock::claude_code {
@@ -41,6 +42,9 @@ struct CommandHookOptions {
   std::string event = "pre-tool-use";
   // How the embedded store is opened (the composition root's; not owned). Standalone only.
   const core::LocalStores* stores = nullptr;
+  // The daemon client --daemon asks through (the composition root's; not owned). With
+  // --daemon and none, every call is denied (fail closed).
+  const core::DaemonConnector* daemon_connector = nullptr;
 };
 
 // Serves one hook invocation (stdin to stdout): the process's exit code, 0 (every answer,

@@ -8,9 +8,9 @@
 //           sets the call's kind and classifies the address itself);
 //   Report: POST /v1/calls/{call_id}/egress-result {"ok","bytes_up","bytes_down","error"}.
 //
-// The HTTP exchange itself is not here: the caller passes the one daemon client
-// (mcp::DaemonEnforcer::Exchange, with its timeouts, TLS and token) as an ExchangeFn, so
-// this module has no transport of its own and no dependency on src/mcp.
+// The HTTP exchange itself is not here: the composition root passes the one daemon client
+// (core::DaemonChannel, core/app/daemon_channel.h, with its timeouts, TLS and token) as an
+// ExchangeFn, so this module has no transport of its own and no dependency on src/mcp.
 //
 // Fail closed: a run that cannot be had, a transport error or timeout, a non-200 status,
 // a body that is not a decision, a verdict other than allow or deny, or an allow without
@@ -28,6 +28,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/app/daemon_channel.h"
 #include "doors/egress/decider.h"
 #include "interlock/result.h"
 
@@ -35,10 +36,7 @@ namespace interlock::egress {
 
 // One HTTP exchange with the daemon: the reply's status and body, or a transport error
 // (unreachable, timeout). Called from the decider's pool threads, concurrently.
-struct DaemonHttpReply {
-  int status = 0;
-  std::string body;
-};
+using DaemonHttpReply = core::DaemonReply;
 using DaemonExchangeFn = std::function<Result<DaemonHttpReply>(
     std::string_view method, std::string_view target, std::string body)>;
 // The daemon run the connections belong to (started on first use when need be).

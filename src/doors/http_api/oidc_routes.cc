@@ -11,9 +11,9 @@
 
 #include "common/crypto.h"
 #include "common/time.h"
+#include "core/app/web_origin.h"
 #include "doors/http_api/api.h"
 #include "identity/jwt.h"
-#include "outbound/http_endpoint.h"
 
 namespace interlock::server {
 namespace {
@@ -138,13 +138,7 @@ std::string Api::OwnOrigin() const {
     std::lock_guard lock(url_mu_);
     url = public_url_;
   }
-  auto ep = outbound::ParseHttpEndpoint(url);
-  if (!ep.ok()) return "";
-  const bool v6 = ep->host.find(':') != std::string::npos;
-  std::string origin =
-      std::string(ep->tls ? "https" : "http") + "://" + (v6 ? "[" + ep->host + "]" : ep->host);
-  if (ep->port != (ep->tls ? "443" : "80")) origin += ":" + ep->port;
-  return origin;
+  return core::WebOrigin(url);
 }
 
 std::optional<HttpResponse> Api::AuthenticateSession(const HttpRequest& req, Caller* caller) {

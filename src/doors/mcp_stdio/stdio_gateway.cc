@@ -305,7 +305,12 @@ class McpSession {
   // Daemon mode: decisions, approvals, budgets, audit and the tool view live in
   // `interlock serve`; the local store keeps only the tool pins.
   int StartDaemonRun() {
-    auto d = mcp::DaemonEnforcerFromEnv(opt_.daemon, opt_.token_env, opt_.daemon_ca);
+    if (opt_.daemon_connector == nullptr) {
+      return Fail(Error::Invalid("no daemon client was handed to the gateway (--daemon " +
+                                 opt_.daemon + ")"));
+    }
+    auto d = mcp::DaemonEnforcerFromEnv(*opt_.daemon_connector, opt_.daemon, opt_.token_env,
+                                        opt_.daemon_ca);
     if (!d.ok()) return Fail(d.error());
     daemon_ = std::move(*d);
     if (auto run = daemon_->StartRun(); run.ok()) {

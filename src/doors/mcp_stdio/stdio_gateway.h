@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/time.h"
+#include "core/app/daemon_channel.h"
 #include "core/app/standalone.h"
 #include "mcp/revision.h"
 
@@ -87,6 +88,9 @@ struct StdioGatewayOptions {
   // OTEL_* variables (docs/telemetry.md: null when they configure none; an error names the
   // bad variable), started once the store is open.
   const core::LocalStores* stores = nullptr;
+  // The daemon client --daemon asks through (not owned); with --daemon and none, the
+  // session does not start.
+  const core::DaemonConnector* daemon_connector = nullptr;
   SandboxEgressFn sandbox_egress;
   std::function<Result<std::unique_ptr<telemetry::Sink>>()> start_telemetry;
 };

@@ -23,6 +23,7 @@
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 
+#include "daemon_client/daemon_client.h"
 #include "daemon_harness.h"
 #include "json_lines.h"
 #include "mcp/daemon_enforcer.h"
@@ -1258,7 +1259,7 @@ TEST(DaemonEnforcerTest, EveryDaemonFailureIsAStoreUnavailableDeny) {
     o.url = "http://127.0.0.1:" + std::to_string(server.port());
     o.token = "secret-token-value";
     o.request_timeout = 500ms;
-    auto e = mcp::DaemonEnforcer::Create(o);
+    auto e = mcp::DaemonEnforcer::Create(daemon_client::DefaultConnector(), o);
     ASSERT_TRUE(e.ok()) << e.error().message;
     (*e)->UseRun("r_test");
     ToolCall call;
@@ -1280,7 +1281,7 @@ TEST_F(McpDaemonTest, KillSwitchEngagedAfterTheDecisionIsSeenBeforeTheCallContin
   o.url = url_;
   o.token = mcp_token_;
   o.request_timeout = 5s;
-  auto e = mcp::DaemonEnforcer::Create(o);
+  auto e = mcp::DaemonEnforcer::Create(daemon_client::DefaultConnector(), o);
   ASSERT_TRUE(e.ok()) << e.error().message;
   ToolCall call;
   call.tool = "echo";
@@ -1311,16 +1312,19 @@ TEST(DaemonEnforcerTest, RejectsBadUrls) {
     mcp::DaemonOptions o;
     o.url = url;
     o.token = "t";
-    EXPECT_FALSE(mcp::DaemonEnforcer::Create(o).ok()) << url;
+    EXPECT_FALSE(mcp::DaemonEnforcer::Create(daemon_client::DefaultConnector(), o).ok()) << url;
   }
   mcp::DaemonOptions o;
   o.url = "http://127.0.0.1:8181";
-  EXPECT_FALSE(mcp::DaemonEnforcer::Create(o).ok()) << "empty token";
+  EXPECT_FALSE(mcp::DaemonEnforcer::Create(daemon_client::DefaultConnector(), o).ok())
+      << "empty token";
   o.token = "t";
   o.ca_file = "/nonexistent/ca.pem";
-  EXPECT_FALSE(mcp::DaemonEnforcer::Create(o).ok()) << "a CA file for http://";
+  EXPECT_FALSE(mcp::DaemonEnforcer::Create(daemon_client::DefaultConnector(), o).ok())
+      << "a CA file for http://";
   o.url = "https://127.0.0.1:8181";
-  EXPECT_FALSE(mcp::DaemonEnforcer::Create(o).ok()) << "an unreadable CA file";
+  EXPECT_FALSE(mcp::DaemonEnforcer::Create(daemon_client::DefaultConnector(), o).ok())
+      << "an unreadable CA file";
 }
 
 // Tests the hook against an HTTPS daemon: with --daemon-ca naming the daemon's
@@ -1379,7 +1383,7 @@ TEST_F(McpDaemonTest, FirstCallAndFirstConnectionStartingTogetherShareOneRun) {
   mcp::DaemonOptions o;
   o.url = url_;
   o.token = mcp_token_;
-  auto e = mcp::DaemonEnforcer::Create(o);
+  auto e = mcp::DaemonEnforcer::Create(daemon_client::DefaultConnector(), o);
   ASSERT_TRUE(e.ok()) << e.error().message;
   constexpr int kThreads = 8;
   std::vector<std::string> runs(kThreads);
