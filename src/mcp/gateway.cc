@@ -261,7 +261,7 @@ std::optional<json::value> Gateway::ClientIdOf(const json::value& server_id) con
 }
 
 void Gateway::ReleaseClientId(const json::value& id) {
-  std::shared_ptr<telemetry::ToolCallTrace> done;  // its span is sent outside the lock
+  std::shared_ptr<core::CallSpan> done;  // its span is sent outside the lock
   std::lock_guard lock(mu_);
   client_ids_.erase(IdKey(id));
   if (auto it = traces_.find(IdKey(id)); it != traces_.end()) {
@@ -270,7 +270,7 @@ void Gateway::ReleaseClientId(const json::value& id) {
   }
 }
 
-std::shared_ptr<telemetry::ToolCallTrace> Gateway::TraceOf(const json::value& client_id) {
+std::shared_ptr<core::CallSpan> Gateway::TraceOf(const json::value& client_id) {
   std::lock_guard lock(mu_);
   auto it = traces_.find(IdKey(client_id));
   return it == traces_.end() ? nullptr : it->second;

@@ -71,7 +71,7 @@
 // Approvals over MRTR (docs/mcp.md#approvals-over-mrtr; gateway_mrtr.cc): a held call of a
 // 2026-07-28 client is not held open but answered `input_required` (a URL-mode elicitation to
 // the reviewer page, or the form question for the person at the client, standalone) with a
-// requestState sealed by core::RequestStates (agent, run, arguments digest, call, approval,
+// requestState sealed by core::ApprovalStates (agent, run, arguments digest, call, approval,
 // who may answer, expiry, nonce). Its retry is answered with the verdict (forwarded, the
 // denial, or input_required again with a fresh state), never decided again; for reviewers the
 // client's inputResponses are not read. A state that does not open (forged, replayed, swapped,
@@ -161,6 +161,8 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include "core/app/approval_states.h"
+#include "core/app/call_span.h"
 #include "core/app/secret_mask.h"
 #include "interlock/decision.h"
 #include "interlock/result.h"
@@ -175,11 +177,6 @@
 #include "mcp/subscriptions.h"
 #include "mcp/task_table.h"
 #include "mcp/upstream_revision.h"
-#include "telemetry/tool_call_trace.h"
-
-namespace interlock::core {
-class RequestStates;
-}
 
 namespace interlock::mcp {
 
@@ -229,13 +226,15 @@ struct GatewayOptions {
   // Values masked like `secrets`, asked for at each server message: the credentials
   // issued during the session (a server echoing its Authorization header shows nothing).
   std::function<std::vector<std::string>()> more_secrets;
-  // Where tools/call spans go (docs/telemetry.md); null: telemetry::DefaultSink().
+  // Where tools/call spans go (docs/telemetry.md); null: the process's default sink
+  // (core::CallSpan).
   telemetry::Sink* telemetry = nullptr;
   // Approvals over MRTR (docs/mcp.md#approvals-over-mrtr): the sealer and replay memory of
-  // the requestStates issued to 2026-07-28 clients (not owned; any thread). Null: one per
-  // process under a random key made at first use (states do not survive a restart).
+  // the requestStates issued to 2026-07-28 clients (not owned; any thread), which the
+  // gateway seals and opens through core::ApprovalStates. Null: one per process under a
+  // random key made at first use (states do not survive a restart).
   core::RequestStates* request_states = nullptr;
-  // The client's stable scope a state names beside its run (core/request_state.h): set by
+  // The client's stable scope a state names beside its run (core/app/approval_states.h): set by
   // a door whose client outlives a run (the daemon's stateless HTTP sessions: a retry that
   // reaches a restarted daemon or another daemon of the fleet opens in a new run of the
   // same scope). "": a state opens only in the run it was issued in.
@@ -394,8 +393,8 @@ class Gateway {
   static constexpr size_t kMaxOpenCalls = 64;
   // The span of each client tools/call in flight, by IdKey of the client's id; dropped
   // (and so sent) when the client is answered (ReleaseClientId). Guarded by mu_.
-  std::map<std::string, std::shared_ptr<telemetry::ToolCallTrace>> traces_;
-  std::shared_ptr<telemetry::ToolCallTrace> TraceOf(const boost::json::value& client_id);
+  std::map<std::string, std::shared_ptr<core::CallSpan>> traces_;
+  std::shared_ptr<core::CallSpan> TraceOf(const boost::json::value& client_id);
   struct Held {
     std::atomic<bool> cancelled{false};
     std::mutex mu;
@@ -531,7 +530,7 @@ class Gateway {
   void AnswerInputRequired(const boost::json::value& id, const boost::json::object& params,
                            const std::string& tool, const boost::json::object& args,
                            Enforcer::Outcome pending);
-  // A tools/call carrying one of Interlock's requestStates (core::kRequestStatePrefix):
+  // A tools/call carrying one of Interlock's requestStates (core::ApprovalStates::IsOurs):
   // opened (refused through the core when it does not), then answered with the verdict,
   // never decided again.
   void HandleStateRetry(boost::json::value doc, const boost::json::value& id,
@@ -549,7 +548,7 @@ class Gateway {
   // Withdraws `pending`'s approval (the client stopped waiting, or the gateway could not);
   // one already decided (kAlreadyExists) stays as it is, other failures are logged.
   void WithdrawApproval(const Enforcer::Outcome& pending, std::string_view why);
-  core::RequestStates& States();
+  core::ApprovalStates States() const;
   void FinishHeld(boost::json::value doc, boost::json::value id, std::string tool,
                   boost::json::object args, Enforcer::Outcome pending,
                   std::optional<boost::json::value> progress_token, std::shared_ptr<Held> held);

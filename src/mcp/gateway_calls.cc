@@ -9,12 +9,12 @@
 
 #include "common/crypto.h"
 #include "common/json.h"
+#include "core/app/approval_states.h"
+#include "core/app/call_span.h"
 #include "core/app/tool_views.h"
-#include "core/request_state.h"
 #include "mcp/framing.h"
 #include "mcp/gateway_internal.h"
 #include "mcp/tool_catalog.h"
-#include "telemetry/sink.h"
 
 namespace interlock::mcp {
 
@@ -60,37 +60,32 @@ void Gateway::HandleToolsCall(json::value doc, const json::value& id) {
   // not Interlock's to open; the call is decided as any other.
   if (const json::value* state = params->get_object().if_contains("requestState");
       state != nullptr &&
-      (!state->is_string() || state->get_string().starts_with(core::kRequestStatePrefix))) {
+      (!state->is_string() || core::ApprovalStates::IsOurs(state->get_string()))) {
     HandleStateRetry(std::move(doc), id, tool, args);
     return;
   }
   std::optional<json::value> progress_token;
+  std::string_view traceparent;
+  std::string_view tracestate;
   if (const json::value* meta = params->get_object().if_contains("_meta");
       meta != nullptr && meta->is_object()) {
     if (const json::value* t = meta->get_object().if_contains("progressToken")) progress_token = *t;
     // The caller's W3C trace context (MCP 2026-07-28 carries it in _meta): the core
     // parents the decision span on it and records it (docs/telemetry.md).
-    // tracestate only beside a valid traceparent and as a well-formed W3C list: a
-    // tracestate is meaningless without its trace, and the record keeps only what a
-    // vendor could have written.
     if (const json::value* tp = meta->get_object().if_contains("traceparent");
-        tp != nullptr && tp->is_string() && tp->get_string().size() <= 128 &&
-        telemetry::ParseTraceparent(tp->get_string())) {
-      call.traceparent = std::string(tp->get_string());
+        tp != nullptr && tp->is_string()) {
+      traceparent = tp->get_string();
     }
     if (const json::value* ts = meta->get_object().if_contains("tracestate");
-        ts != nullptr && !call.traceparent.empty() && ts->is_string() &&
-        telemetry::ValidTracestate(ts->get_string())) {
-      call.tracestate = std::string(ts->get_string());
+        ts != nullptr && ts->is_string()) {
+      tracestate = ts->get_string();
     }
   }
   // This call's span (docs/telemetry.md#spans): the decision, approval wait and upstream
   // call are its children.
-  std::shared_ptr<telemetry::ToolCallTrace> trace = telemetry::ToolCallTrace::Start(
-      options_.telemetry != nullptr ? options_.telemetry : telemetry::DefaultSink(), tool,
-      call.traceparent, options_.agent_id);
+  std::shared_ptr<core::CallSpan> trace =
+      core::CallSpan::Start(options_.telemetry, options_.agent_id, traceparent, tracestate, &call);
   if (trace) {
-    call.traceparent = trace->traceparent();
     std::lock_guard lock(mu_);
     traces_[IdKey(id)] = trace;
   }
@@ -175,7 +170,7 @@ void Gateway::FinishHeld(json::value doc, json::value id, std::string tool, json
                         std::move(pending));
     return;
   }
-  std::shared_ptr<telemetry::ToolCallTrace> trace = TraceOf(id);
+  std::shared_ptr<core::CallSpan> trace = TraceOf(id);
   if (pending.ask_client) {
     pending.decision.tool = tool;
     // The wait for the person at the client is an approval wait like a reviewer's: its span,

@@ -1,6 +1,6 @@
 // Gateway (gateway.h): approvals over MCP multi round-trip requests (MCP 2026-07-28,
 // docs/mcp.md#approvals-over-mrtr). A held call of a 2026-07-28 client is answered
-// `input_required` with a sealed requestState (core/request_state.h) instead of being held
+// `input_required` with a sealed requestState (core/app/approval_states.h) instead of being held
 // open; the client's retry carries the state back and is answered with the verdict. The
 // call was decided and counted once, when it first came: a retry is never decided again.
 #include <algorithm>
@@ -9,8 +9,8 @@
 #include <boost/json.hpp>
 
 #include "common/json.h"
+#include "core/app/approval_states.h"
 #include "core/app/approvals.h"
-#include "core/request_state.h"
 #include "mcp/framing.h"
 #include "mcp/gateway.h"
 #include "mcp/gateway_internal.h"
@@ -58,15 +58,8 @@ ElicitModes ElicitModesOf(const json::object* capabilities) {
 
 }  // namespace gateway_internal
 
-core::RequestStates& Gateway::States() {
-  if (options_.request_states != nullptr) return *options_.request_states;
-  // One per process, under a key of 32 random bytes made at the first use: every gateway of
-  // the process (each MCP session of a daemon) opens the others' states, still bound to the
-  // agent and run; none survives a restart.
-  static SystemClock clock;
-  static const std::unique_ptr<core::RequestStates> shared =
-      core::RequestStates::WithRandomKey(&clock);
-  return *shared;
+core::ApprovalStates Gateway::States() const {
+  return core::ApprovalStates(options_.request_states);
 }
 
 void Gateway::AnswerInputRequired(const json::value& id, const json::object& params,
@@ -115,18 +108,11 @@ void Gateway::AnswerInputRequired(const json::value& id, const json::object& par
          "request's capabilities to ask its user, so the call is denied");
     return;
   }
-  core::RequestStateClaims claims;
-  claims.agent_id = options_.agent_id;
-  claims.run_id = run_id;
-  claims.args_digest = core::ArgumentsDigest(tool, args);
-  claims.call_id = pending.call_id;
-  claims.approval_id = pending.approval_id;
-  claims.answerer = local ? core::StateAnswerer::kLocalPerson : core::StateAnswerer::kReviewers;
-  claims.scope = options_.state_scope;
   const std::chrono::milliseconds ttl =
       local ? std::max(pending.time_left, std::chrono::milliseconds(0)) + kLocalStateSlack
             : options_.reviewer_state_ttl;
-  const std::string state = States().SealFor(std::move(claims), ttl);
+  const std::string state = States().Seal({options_.agent_id, run_id, options_.state_scope}, tool,
+                                          args, {pending.call_id, pending.approval_id, local}, ttl);
 
   json::object approval{{"approval_id", pending.approval_id},
                         {"answered_by", local ? "the local user" : "reviewers"}};
@@ -168,12 +154,12 @@ void Gateway::HandleStateRetry(json::value doc, const json::value& id, const std
   json::value& params_value = doc.get_object()["params"];
   json::object& params = params_value.get_object();
   const json::value* sv = params.if_contains("requestState");
-  const core::RequestStateBinding binding{options_.agent_id, options_.enforcer->RunId(),
-                                          core::ArgumentsDigest(tool, args), options_.state_scope};
-  Result<core::RequestStateClaims> claims =
-      sv != nullptr && sv->is_string()
-          ? States().Open(sv->get_string(), binding)
-          : Result<core::RequestStateClaims>(Error::Denied("requestState refused: not a string"));
+  const core::ApprovalStates::Holder holder{options_.agent_id, options_.enforcer->RunId(),
+                                            options_.state_scope};
+  Result<core::ApprovalStates::HeldApproval> claims =
+      sv != nullptr && sv->is_string() ? States().Open(sv->get_string(), holder, tool, args)
+                                       : Result<core::ApprovalStates::HeldApproval>(
+                                             Error::Denied("requestState refused: not a string"));
   if (!claims.ok()) {
     // Forged, replayed, swapped or expired: recorded through the core like every refusal,
     // and never answered with anyone's verdict.
@@ -206,7 +192,7 @@ void Gateway::HandleStateRetry(json::value doc, const json::value& id, const std
   pending.decision.agent_id = options_.agent_id;
   pending.decision.tool = tool;
 
-  if (claims->answerer == core::StateAnswerer::kReviewers) {
+  if (!claims->ask_client) {
     // Only the reviewers' verdict counts: whatever the agent's own client put in
     // inputResponses is not read, so it can never be taken for a vote (two-person rule
     // included).
