@@ -17,6 +17,7 @@
 #include "audit/keys.h"
 #include "common/time.h"
 #include "daemon_harness.h"
+#include "sqlite_query.h"
 #include "store/sqlite_audit_util.h"
 #include "store/sqlite_store.h"
 #include "subprocess.h"
@@ -39,16 +40,7 @@ tools:
 )";
 
 int64_t Count(const std::string& store, const std::string& sql) {
-  sqlite3* db = nullptr;
-  int64_t n = -1;
-  if (sqlite3_open_v2(store.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-    sqlite3_stmt* st = nullptr;
-    sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr);
-    if (st != nullptr && sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-  }
-  sqlite3_close(db);
-  return n;
+  return interlock::testing::SqliteFirstInt(store, sql);
 }
 
 // A call row as the store writes it (the id's 12 hex digits are its time in ms).

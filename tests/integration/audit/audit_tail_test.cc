@@ -17,6 +17,7 @@
 #include <boost/json.hpp>
 
 #include "daemon_harness.h"
+#include "sqlite_query.h"
 #include "subprocess.h"
 #include "temp_dir.h"
 #include "wait.h"
@@ -49,16 +50,7 @@ bool Exec(const std::string& store, const std::string& sql) {
 }
 
 int64_t Count(const std::string& store, const std::string& sql) {
-  sqlite3* db = nullptr;
-  int64_t n = -1;
-  if (sqlite3_open_v2(store.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-    sqlite3_stmt* st = nullptr;
-    sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr);
-    if (st != nullptr && sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-  }
-  sqlite3_close(db);
-  return n;
+  return interlock::testing::SqliteFirstInt(store, sql);
 }
 
 class AuditTailTest : public ::testing::Test {

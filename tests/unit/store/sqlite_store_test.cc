@@ -33,6 +33,7 @@
 #include "core/app/kills.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
+#include "sqlite_query.h"
 #include "temp_dir.h"
 
 namespace interlock::store {
@@ -1755,16 +1756,7 @@ TEST(SqliteStoreApprovalTest, FacadeReviewShowsTheCallAndTheRun) {
 // The first column of `sql`'s first row, read on a connection of its own (what another
 // daemon or reader sees: committed data only).
 int64_t CountFrom(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  int64_t n = -1;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-    sqlite3_stmt* st = nullptr;
-    sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr);
-    if (st != nullptr && sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-  }
-  sqlite3_close(db);
-  return n;
+  return interlock::testing::SqliteFirstInt(path, sql);
 }
 
 // Tests that a kill switch record is covered by a signed checkpoint before the switch

@@ -9,25 +9,14 @@
 // Prints {"protocolVersion", "asked": [{method, params}], "results": [...]}; a call that throws
 // is {"thrown": message, "code": code}.
 import { readFileSync } from "node:fs";
-import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
-import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
+import { Client } from "@modelcontextprotocol/client";
+
+import { transportFromArgv } from "./sdk2_transport.mjs";
 
 const mode = process.argv[2];
 const answer = process.argv[3];
 const calls = JSON.parse(readFileSync(process.argv[4], "utf8"));
-const urlAt = process.argv.indexOf("--url");
-const dash = process.argv.indexOf("--");
-let transport;
-if (urlAt > 0) {
-  transport = new StreamableHTTPClientTransport(new URL(process.argv[urlAt + 1]), {
-    requestInit: { headers: { Authorization: `Bearer ${process.env.INTERLOCK_TOKEN ?? ""}` } },
-  });
-} else {
-  const argv = process.argv.slice(dash + 1);
-  transport = new StdioClientTransport({
-    command: argv[0], args: argv.slice(1), env: { ...process.env }, stderr: "inherit",
-  });
-}
+const transport = transportFromArgv();
 const capabilities = process.env.CAPS
     ? JSON.parse(process.env.CAPS)
     : { elicitation: { form: {}, url: {} }, sampling: {}, roots: {} };

@@ -8,29 +8,13 @@
 // Prints {"protocolVersion","tools":[names as listed],"results":[...],"server":serverInfo}.
 // A call that throws is reported as {"thrown": message, "code": code}.
 import { readFileSync } from "node:fs";
-import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
-import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
+import { Client } from "@modelcontextprotocol/client";
+
+import { transportFromArgv } from "./sdk2_transport.mjs";
 
 const mode = process.argv[2];
 const calls = JSON.parse(readFileSync(process.argv[3], "utf8"));
-const urlAt = process.argv.indexOf("--url");
-const dash = process.argv.indexOf("--");
-
-let transport;
-if (urlAt > 0) {
-  const token = process.env.INTERLOCK_TOKEN ?? "";
-  transport = new StreamableHTTPClientTransport(new URL(process.argv[urlAt + 1]), {
-    requestInit: { headers: { Authorization: `Bearer ${token}` } },
-  });
-} else {
-  const argv = process.argv.slice(dash + 1);
-  transport = new StdioClientTransport({
-    command: argv[0],
-    args: argv.slice(1),
-    env: { ...process.env },
-    stderr: "inherit",
-  });
-}
+const transport = transportFromArgv();
 const options = {};
 if (mode === "pin") options.versionNegotiation = { mode: { pin: "2026-07-28" } };
 if (mode === "auto") options.versionNegotiation = { mode: "auto" };

@@ -7,22 +7,12 @@
 //   HTTP: the bearer token comes from INTERLOCK_TOKEN.
 // Prints {"honored": filter, "tools": [...], "results": [echo, confirm], "changes": N,
 //         "closed": "local"|...}; a call that throws is {"thrown": message, "code": code}.
-import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
-import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
+import { Client } from "@modelcontextprotocol/client";
+
+import { transportFromArgv } from "./sdk2_transport.mjs";
 
 const text = process.argv[2];
-const urlAt = process.argv.indexOf("--url");
-const dash = process.argv.indexOf("--");
-let transport;
-if (urlAt > 0) {
-  transport = new StreamableHTTPClientTransport(new URL(process.argv[urlAt + 1]), {
-    requestInit: { headers: { Authorization: `Bearer ${process.env.INTERLOCK_TOKEN ?? ""}` } },
-  });
-} else {
-  const argv = process.argv.slice(dash + 1);
-  transport = new StdioClientTransport({ command: argv[0], args: argv.slice(1),
-                                         env: { ...process.env }, stderr: "inherit" });
-}
+const transport = transportFromArgv();
 const client = new Client({ name: "interlock-sdk2-listen", version: "1.0.0" },
                           { versionNegotiation: { mode: { pin: "2026-07-28" } } });
 let changes = 0;

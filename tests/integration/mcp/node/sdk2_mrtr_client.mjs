@@ -22,25 +22,13 @@
 //         "votes": [{status, body}], "rounds": [driver round messages], "results": [...]};
 // a call that throws is {"thrown": message, "code": code, "data": data}.
 import { readFileSync } from "node:fs";
-import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
-import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
+import { Client } from "@modelcontextprotocol/client";
+
+import { transportFromArgv } from "./sdk2_transport.mjs";
 
 const scenario = process.argv[2];
 const calls = JSON.parse(readFileSync(process.argv[3], "utf8"));
-const urlAt = process.argv.indexOf("--url");
-const dash = process.argv.indexOf("--");
-
-let transport;
-if (urlAt > 0) {
-  transport = new StreamableHTTPClientTransport(new URL(process.argv[urlAt + 1]), {
-    requestInit: { headers: { Authorization: `Bearer ${process.env.INTERLOCK_TOKEN ?? ""}` } },
-  });
-} else {
-  const argv = process.argv.slice(dash + 1);
-  transport = new StdioClientTransport({
-    command: argv[0], args: argv.slice(1), env: { ...process.env }, stderr: "inherit",
-  });
-}
+const transport = transportFromArgv();
 const options = {
   capabilities: { elicitation: { form: {}, url: {} } },
   versionNegotiation: { mode: { pin: "2026-07-28" } },
