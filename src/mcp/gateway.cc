@@ -12,7 +12,6 @@
 #include "core/app/tool_views.h"
 #include "mcp/framing.h"
 #include "mcp/gateway_internal.h"
-#include "mcp/tool_catalog.h"
 #include "mcp/upstream_revision.h"
 
 namespace interlock::mcp {

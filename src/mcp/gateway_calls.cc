@@ -14,7 +14,6 @@
 #include "core/app/tool_views.h"
 #include "mcp/framing.h"
 #include "mcp/gateway_internal.h"
-#include "mcp/tool_catalog.h"
 
 namespace interlock::mcp {
 

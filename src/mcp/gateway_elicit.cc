@@ -12,7 +12,6 @@
 #include "core/app/approvals.h"
 #include "mcp/framing.h"
 #include "mcp/gateway_internal.h"
-#include "mcp/tool_catalog.h"
 
 namespace interlock::mcp {
 

@@ -11,7 +11,6 @@
 #include "common/json.h"
 #include "mcp/framing.h"
 #include "mcp/gateway_internal.h"
-#include "mcp/tool_catalog.h"
 
 namespace interlock::mcp {
 
