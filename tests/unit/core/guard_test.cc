@@ -11,6 +11,7 @@
 
 #include "engine/engine.h"
 #include "interlock/decision.h"
+#include "interlock/outcome.h"
 
 namespace interlock::core {
 namespace INTERLOCK_TEST_NS {
@@ -344,6 +345,22 @@ TEST(GuardTest, SequenceRulesAreRefusedByAStoreThatForgetsHistory) {
   ASSERT_TRUE(keeping.CreateRun("a", "r", clock.Now()).ok());
   Guard deciding(&source, &keeping, &clock, nullptr);
   EXPECT_EQ(deciding.Decide("a", "a", "r", Ping()).decision.code, Code::kAllowed);
+}
+
+// Tests that the Guard's answers carry their outcome: a decided call its verdict's kind,
+// an unknown run an error of cause kNotFound.
+TEST(OutcomeTest, GuardResponsesCarryTheirOutcome) {
+  PolicySource source(OnePolicy());
+  ManualClock clock;
+  MemoryRunStore store;
+  ASSERT_TRUE(store.CreateRun("a", "r", clock.Now()).ok());
+  Guard guard(&source, &store, &clock, nullptr);
+  ToolCall call = Ping();
+  EXPECT_EQ(guard.Decide("a", "a", "r", call).outcome(), Outcome{OutcomeKind::kAllow});
+  call.tool = "rm";
+  EXPECT_EQ(guard.Decide("a", "a", "r", call).outcome(), Outcome{OutcomeKind::kDeny});
+  EXPECT_EQ(guard.Decide("a", "a", "no-such-run", call).outcome(),
+            (Outcome{OutcomeKind::kError, ErrorKind::kNotFound}));
 }
 
 }  // namespace INTERLOCK_TEST_NS

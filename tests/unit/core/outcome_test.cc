@@ -7,8 +7,6 @@
 #include <optional>
 #include <string>
 
-#include "core/guard.h"
-#include "core/memory_run_store.h"
 #include "interlock/decision.h"
 
 namespace interlock::core {
@@ -103,31 +101,6 @@ TEST(OutcomeTest, KindNames) {
   EXPECT_EQ(OutcomeKindName(OutcomeKind::kApprovalRequired), "approval_required");
   EXPECT_EQ(OutcomeKindName(OutcomeKind::kRehearsalRequired), "rehearsal_required");
   EXPECT_EQ(OutcomeKindName(OutcomeKind::kError), "error");
-}
-
-// Tests that the Guard's answers carry their outcome: a decided call its verdict's kind,
-// an unknown run an error of cause kNotFound.
-TEST(OutcomeTest, GuardResponsesCarryTheirOutcome) {
-  auto agent = std::make_shared<policy::AgentPolicy>();
-  agent->id = "a";
-  policy::ToolRule ping;
-  ping.name = "ping";
-  agent->allowed.emplace("ping", ping);
-  auto set = std::make_shared<policy::PolicySet>();
-  set->agents["a"] = agent;
-  set->sha256 = std::string(64, 'a');
-  PolicySource source(set);
-  ManualClock clock;
-  MemoryRunStore store;
-  ASSERT_TRUE(store.CreateRun("a", "r", clock.Now()).ok());
-  Guard guard(&source, &store, &clock, nullptr);
-  ToolCall call;
-  call.tool = "ping";
-  EXPECT_EQ(guard.Decide("a", "a", "r", call).outcome(), Outcome{OutcomeKind::kAllow});
-  call.tool = "rm";
-  EXPECT_EQ(guard.Decide("a", "a", "r", call).outcome(), Outcome{OutcomeKind::kDeny});
-  EXPECT_EQ(guard.Decide("a", "a", "no-such-run", call).outcome(),
-            (Outcome{OutcomeKind::kError, ErrorKind::kNotFound}));
 }
 
 }  // namespace INTERLOCK_TEST_NS
