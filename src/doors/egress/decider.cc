@@ -20,6 +20,7 @@ void GuardEgressDecider::Decide(const EgressAttempt& attempt, DoneFn done) {
                         v.decision = std::move(r.decision);
                         v.call_id = std::move(r.call_id);
                         v.in_flight_call_id = in_flight;
+                        v.error = r.error;
                         done(std::move(v));
                       });
 }

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/time.h"
@@ -22,6 +23,7 @@
 #include "core/guard.h"
 #include "doors/egress/principal.h"
 #include "interlock/decision.h"
+#include "interlock/outcome.h"
 
 namespace interlock::egress {
 
@@ -34,8 +36,12 @@ struct EgressAttempt {
 
 struct EgressVerdict {
   Decision decision;
-  std::string call_id;            // the audit record of this decision; empty when not recorded
-  std::string in_flight_call_id;  // the tool call in flight, when exactly one was
+  std::string call_id;             // the audit record of this decision; empty when not recorded
+  std::string in_flight_call_id;   // the tool call in flight, when exactly one was
+  std::optional<ErrorKind> error;  // the core could not decide (core::GuardResponse::error)
+
+  // What the answer is (interlock/outcome.h): the proxy maps it in EgressStatusOf.
+  Outcome outcome() const { return OutcomeOf(decision, error); }
 };
 
 class EgressDecider {

@@ -37,6 +37,22 @@ std::string Response(int status, std::string_view text, std::string_view code,
   return out + body;
 }
 
+// The proxy's one mapping of the core's outcome (interlock/outcome.h, docs/design.md "One
+// outcome"): an allowed connection is made; every other answer, an error of the core
+// included, is refused 403 Forbidden with the decision.
+bool Connects(const Outcome& o) {
+  switch (o.kind) {
+    case OutcomeKind::kAllow:
+      return true;
+    case OutcomeKind::kDeny:
+    case OutcomeKind::kApprovalRequired:
+    case OutcomeKind::kRehearsalRequired:
+    case OutcomeKind::kError:
+      return false;
+  }
+  return false;
+}
+
 std::string ErrorBody(std::string_view reason) {
   return boost::json::serialize(boost::json::object{{"error", reason}}) + "\n";
 }
@@ -83,7 +99,7 @@ class EgressProxy::Impl::Session final : public std::enable_shared_from_this<Ses
   }
   ~Session() {
     if (outcome_) {
-      if (!verdict_.call_id.empty() && outcome_->decision.allowed()) {
+      if (!verdict_.call_id.empty() && Connects(verdict_.outcome())) {
         proxy_->decider_->Report(verdict_.call_id, up_, down_, connected_,
                                  connected_ ? std::string() : connect_error_);
       }
@@ -211,7 +227,7 @@ class EgressProxy::Impl::Session final : public std::enable_shared_from_this<Ses
   }
 
   void OnDecision(EgressAttempt attempt, tcp::endpoint target, EgressVerdict v) {
-    if (outcome_ && !verdict_.call_id.empty() && outcome_->decision.allowed()) {
+    if (outcome_ && !verdict_.call_id.empty() && Connects(verdict_.outcome())) {
       // A previous address was allowed but could not be connected to: its record ends here.
       proxy_->decider_->Report(verdict_.call_id, 0, 0, false, connect_error_);
       outcome_->open = false;
@@ -230,12 +246,12 @@ class EgressProxy::Impl::Session final : public std::enable_shared_from_this<Ses
       // Before the client can see a byte of the answer: a receipt taken while the connection
       // is still open lists it with the bytes so far.
       EgressOutcome now = *outcome_;
-      now.open = v.decision.allowed();
+      now.open = Connects(v.outcome());
       if (now.open) now.live = live_;
       proxy_->on_decided_(now);
     }
     if (!client_.is_open()) return;  // timed out while deciding
-    if (!v.decision.allowed()) {
+    if (!Connects(v.outcome())) {
       std::string body;
       AppendDecisionJson(v.decision, JsonStyle::kReadable, &body);
       body.push_back('\n');

@@ -74,6 +74,13 @@ TEST(DaemonEgressDecider, NoRunIsADenyAndNothingIsSent) {
   EXPECT_TRUE(seen.target.empty());
 }
 
+TEST(DaemonEgressDecider, AnUnreachableDaemonIsAnErrorOutcomeNotADecidedDeny) {
+  auto d = Make(Error::Unavailable("connection refused"), nullptr);
+  EgressVerdict v = d.DecideNow(kAttempt, "");
+  EXPECT_EQ(v.outcome(), (Outcome{OutcomeKind::kError, ErrorKind::kUnavailable}));
+  EXPECT_FALSE(v.outcome().allows());
+}
+
 TEST(DaemonEgressDecider, DecideRunsOffTheCallersThreadAndReportPostsTheBytes) {
   Seen seen;
   {
