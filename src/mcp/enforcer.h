@@ -8,10 +8,12 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "interlock/decision.h"
+#include "interlock/outcome.h"
 #include "interlock/result.h"
 #include "interlock/tool_call.h"
 
@@ -53,6 +55,11 @@ class Enforcer {
     Outcome(Decision d, std::string call) : decision(std::move(d)), call_id(std::move(call)) {}
     Decision decision;
     std::string call_id;  // empty when nothing was recorded
+    // The core could not decide (core::GuardResponse::error): the decision is then a deny.
+    std::optional<ErrorKind> error;
+    // What the answer is (interlock/outcome.h), for the gateway's one mapping of it onto
+    // MCP (Gateway::HandleToolsCall); derived, never stored.
+    interlock::Outcome outcome() const { return OutcomeOf(decision, error); }
     // APPROVAL_REQUIRED: the pending approval and its reviewer page (from the core's
     // answer; approval_url is empty where there is no reviewer page).
     std::string approval_id;

@@ -73,6 +73,7 @@ void GuardEnforcer::DenyPending(Outcome& out, const std::string& tool, Code code
 
 Enforcer::Outcome GuardEnforcer::Answer(core::GuardResponse r, const std::string& tool) {
   Outcome out{std::move(r.decision), std::move(r.call_id)};
+  out.error = r.error;
   if (out.decision.verdict != Verdict::kApprovalRequired) return out;
   // Recorded as APPROVAL_REQUIRED by the store, with a pending approval. Without an
   // approval service only the person at the MCP client can answer it, and only when the

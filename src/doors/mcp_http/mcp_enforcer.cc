@@ -30,6 +30,7 @@ mcp::Enforcer::Outcome McpEnforcer::Rehearsed(const Outcome& pending, ToolCall c
       guard_->CompleteRehearsal(agent_id_, principal_, pending.call_id, res, std::move(call.args),
                                 std::move(call.mask_values));
   Outcome out{std::move(r.decision), std::move(r.call_id)};
+  out.error = r.error;
   if (out.decision.verdict == Verdict::kApprovalRequired && !out.call_id.empty()) {
     out.approval_id = core::ApprovalIdOf(out.call_id);
     if (approval_url_) out.approval_url = approval_url_(out.approval_id);
@@ -49,6 +50,7 @@ mcp::Enforcer::Outcome McpEnforcer::Decide(ToolCall call) {
     });
   }
   Outcome out{std::move(r.decision), std::move(r.call_id)};
+  out.error = r.error;
   if (out.decision.verdict == Verdict::kApprovalRequired && !out.call_id.empty()) {
     out.approval_id = core::ApprovalIdOf(out.call_id);
     if (approval_url_) out.approval_url = approval_url_(out.approval_id);
