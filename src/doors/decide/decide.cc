@@ -28,6 +28,7 @@
 #include "core/app/offline_run.h"
 #include "core/app/standalone.h"
 #include "core/app/tool_calls.h"
+#include "interlock/outcome.h"
 
 namespace interlock::decide {
 namespace {
@@ -459,11 +460,24 @@ class DecideRun {
     // The memory store decides in line: Guard::Decide answers with no promise, future
     // or callback, and its response is built in its place in the batch.
     answers->emplace_back([&] { return run_->Decide(std::move(*call)); });
-    const core::GuardResponse& r = answers->back().response;
-    if (r.decision.verdict == Verdict::kAllow && !r.call_id.empty()) {
-      recent_.allowed = r.call_id;
-    } else if (r.decision.verdict == Verdict::kRehearsalRequired && !r.call_id.empty()) {
-      recent_.awaiting_rehearsal = r.call_id;
+    Remember(answers->back().response);
+  }
+
+  // decide's one reading of the core's outcome (interlock/outcome.h) beyond printing the
+  // decision: which call a later result line or rehearsal line refers to.
+  void Remember(const core::GuardResponse& r) {
+    if (r.call_id.empty()) return;
+    switch (r.outcome().kind) {
+      case OutcomeKind::kAllow:
+        recent_.allowed = r.call_id;
+        return;
+      case OutcomeKind::kRehearsalRequired:
+        recent_.awaiting_rehearsal = r.call_id;
+        return;
+      case OutcomeKind::kDeny:
+      case OutcomeKind::kApprovalRequired:
+      case OutcomeKind::kError:
+        return;
     }
   }
 
@@ -520,12 +534,7 @@ class DecideRun {
       recent_.awaiting_rehearsal.clear();
       core::GuardResponse g = run_->CompleteRehearsal(call_id, *res);
       if (!g.error) {
-        if (g.decision.verdict == Verdict::kAllow && !g.call_id.empty()) {
-          recent_.allowed = g.call_id;
-        }
-        if (g.decision.verdict == Verdict::kRehearsalRequired && !g.call_id.empty()) {
-          recent_.awaiting_rehearsal = g.call_id;
-        }
+        Remember(g);
         g.state.elapsed_ms = static_cast<int64_t>(elapsed_s_ * 1000);
         a->response = std::move(g);
         a->with_state = true;
