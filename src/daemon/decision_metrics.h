@@ -7,7 +7,9 @@
 //   - a request the core refused as such (an unknown run, another agent's run, an
 //     Idempotency-Key reused for another request) is not a decision: not counted;
 //   - arguments the core refused (kInvalidArgument) count as INVALID_REQUEST;
-//   - a store failure counts as a store error and as the deny it answers;
+//   - a store failure counts as a store error and as the deny it answers, whether the core
+//     said it as an error or only as a STORE_UNAVAILABLE / AUDIT_UNAVAILABLE decision (one
+//     reading of the answer: GuardResponse::outcome(), interlock/outcome.h);
 //   - a call that halted its run (its budget spent) counts a halted run.
 // A door still counts the requests it refuses before the core sees them (a body that is
 // not a call) as INVALID_REQUEST, with Metrics::RecordDecision.
@@ -19,6 +21,7 @@
 
 #include "core/guard.h"
 #include "daemon/metrics.h"
+#include "interlock/outcome.h"
 
 namespace interlock::server {
 
@@ -28,23 +31,35 @@ class DecisionMetrics : public core::DecisionObserver {
 
   void Decided(std::string_view agent_id, const core::GuardResponse& g,
                std::chrono::nanoseconds took) override {
+    const Outcome outcome = g.outcome();
     Code code = g.decision.code;
-    if (g.error) {
-      switch (*g.error) {
-        case ErrorKind::kNotFound:
-        case ErrorKind::kPermissionDenied:
-        case ErrorKind::kAlreadyExists:
-          return;
-        case ErrorKind::kInvalidArgument:
-          code = Code::kInvalidRequest;
-          break;
-        default:
-          metrics_->RecordStoreError();
-          break;
-      }
+    switch (outcome.kind) {
+      case OutcomeKind::kAllow:
+      case OutcomeKind::kDeny:
+      case OutcomeKind::kApprovalRequired:
+      case OutcomeKind::kRehearsalRequired:
+        break;
+      case OutcomeKind::kError:
+        switch (outcome.cause) {
+          case ErrorKind::kNotFound:
+          case ErrorKind::kPermissionDenied:
+          case ErrorKind::kAlreadyExists:
+            return;
+          case ErrorKind::kInvalidArgument:
+            code = Code::kInvalidRequest;
+            break;
+          case ErrorKind::kUnavailable:
+          case ErrorKind::kTimeout:
+          case ErrorKind::kCorrupt:
+          case ErrorKind::kInternal:
+            metrics_->RecordStoreError();
+            break;
+        }
+        break;
     }
     metrics_->RecordDecision(agent_id, code, took);
-    if (!g.error && g.state.halted && code != Code::kRunHalted && code != Code::kKillSwitch) {
+    if (outcome.kind != OutcomeKind::kError && g.state.halted && code != Code::kRunHalted &&
+        code != Code::kKillSwitch) {
       metrics_->RunHalted();
     }
   }
