@@ -36,7 +36,7 @@ class Api::AuthnExec final : public core::AuthnExecutor {
 };
 
 Api::Api(ApiOptions options, core::Guard* guard, core::Store* store,
-         const core::PolicySource* policies, const Clock* clock, Metrics* metrics)
+         const core::PolicySource* policies, const Clock* clock, core::DoorMetrics* metrics)
     : options_(options),
       guard_(guard),
       policies_(policies),

@@ -38,12 +38,12 @@
 #include "core/app/authzen.h"
 #include "core/app/call_waiters.h"
 #include "core/app/calls.h"
+#include "core/app/door_metrics.h"
 #include "core/app/drills.h"
 #include "core/app/governance.h"
 #include "core/app/kills.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
-#include "daemon/metrics.h"
 #include "daemon/report_cache.h"
 #include "doors/claude_code/contract.h"
 #include "doors/egress/receipts.h"
@@ -148,7 +148,7 @@ class Api final : public RequestHandler {
  public:
   // `store` is handed to the core's facades only (none of the Api's code calls it).
   Api(ApiOptions options, core::Guard* guard, core::Store* store,
-      const core::PolicySource* policies, const Clock* clock, Metrics* metrics);
+      const core::PolicySource* policies, const Clock* clock, core::DoorMetrics* metrics);
   ~Api() override;
 
   void Handle(HttpRequest request, Responder responder) override;
@@ -331,7 +331,7 @@ class Api final : public RequestHandler {
   // The reviewer page's static assets (no token: the page signs in itself).
   void HandleUi(const std::string& path, Responder r);
   void HandleMetrics(Responder r);
-  // GET /v1/metrics/summary: the daemon's own counters as JSON (Metrics::Summarize), with
+  // GET /v1/metrics/summary: the daemon's own counters as JSON (DoorMetrics::Summarize), with
   // pending approvals and engaged kill switches. Reviewer and admin tokens.
   void HandleMetricsSummary(Responder r);
   // GET /v1/governance/{drift,trust,fatigue}: the same functions as
@@ -363,7 +363,7 @@ class Api final : public RequestHandler {
   core::Guard* guard_;
   const core::PolicySource* policies_;
   const Clock* clock_;
-  Metrics* metrics_;
+  core::DoorMetrics* metrics_;
   core::Calls calls_;  // runs, calls and results; calls_.approvals(): the approvals
   core::Kills kills_;
   core::Drills drills_;

@@ -152,7 +152,7 @@ void Api::HandleReady(Responder r) {
 
 void Api::HandleMetricsSummary(Responder r) {
   Blocking([this, r] {
-    const Metrics::Summary m = metrics_->Summarize();
+    const core::DoorMetrics::Summary m = metrics_->Summarize();
     json::object by_code;
     uint64_t denied = 0;
     for (const auto& [code, n] : m.by_code) {
@@ -186,7 +186,7 @@ void Api::HandleMetricsSummary(Responder r) {
 
 void Api::HandleMetrics(Responder r) {
   Blocking([this, r] {
-    std::vector<Metrics::KillGauge> gauges = {{"global", 0}, {"agent", 0}, {"run", 0}};
+    std::vector<core::DoorMetrics::KillGauge> gauges = {{"global", 0}, {"agent", 0}, {"run", 0}};
     if (auto kills = kills_.List(); kills.ok()) {
       for (const core::KillEntry& k : *kills) {
         if (!k.engaged) continue;
