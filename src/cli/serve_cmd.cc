@@ -45,6 +45,7 @@
 #include "common/store_path.h"
 #include "common/time.h"
 #include "common/url_text.h"
+#include "core/app/audit.h"
 #include "core/app/calls.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
@@ -54,6 +55,7 @@
 #include "daemon/metrics.h"
 #include "daemon/notifier.h"
 #include "daemon/policy_watcher.h"
+#include "daemon/report_cache.h"
 #include "daemon/slack.h"
 #include "doors/ext_authz/door.h"
 #include "doors/ext_authz/grpc_service.h"
@@ -521,10 +523,8 @@ class Daemon {
     aopt_.child_runs = core::ChildRunLimits{cfg_.max_run_depth, cfg_.max_live_children};
     aopt_.auth_cache_ttl = cfg_.auth_cache_ttl;
     aopt_.public_url = cfg_.public_url;
-    aopt_.governance_wait = cfg_.governance_wait;
     aopt_.drill_warn_after =
         std::chrono::duration_cast<std::chrono::seconds>(cfg_.drill_warn_after);
-    aopt_.governance_min_interval = cfg_.governance_min_interval;
     if (!cfg_.metrics_token_file.empty()) {
       // Asked for and unreadable: refuse to start rather than serve /metrics open.
       Result<std::string> secret =
@@ -589,6 +589,16 @@ class Daemon {
   }
 
   int BuildApi() {
+    // The Governance page's reports, computed on the cache's own thread (governance:).
+    reports_ = std::make_unique<server::ReportCache>(
+        server::ReportCache::Options{.wait = cfg_.governance_wait,
+                                     .min_interval = cfg_.governance_min_interval},
+        &clock_, [audit = core::AuditTrail(store_.get())]() -> std::optional<int64_t> {
+          Result<int64_t> seq = audit.LastSeq();
+          if (!seq.ok()) return std::nullopt;
+          return *seq;
+        });
+    aopt_.reports = reports_.get();
     api_ = std::make_unique<server::Api>(aopt_, guard_.get(), store_.get(), policies_.get(),
                                          &clock_, &metrics_);
     // Several daemons on one PostgreSQL database: a verdict committed through any of them
@@ -879,6 +889,7 @@ class Daemon {
     api_->Shutdown();                        // long polls answer now; the blocking pool drains
     slack_.reset();  // Slack messages in flight, bounded; before the store it reads goes
     http_->Shutdown();
+    reports_.reset();  // a report being computed stops; before the store it reads goes
     // The last spans, logs and metrics, bounded; before the store its metrics read goes.
     telemetry::SetDefaultSink(nullptr);
     if (otel_) otel_->Shutdown();
@@ -929,7 +940,8 @@ class Daemon {
   std::unique_ptr<PeriodicTask> jwks_refresh_;             //
   std::unique_ptr<identity::OidcSignIn> oidc_;             //
   std::string oidc_client_secret_;                         // masked in what upstreams send
-  std::unique_ptr<server::Api> api_;                       // BuildApi
+  std::unique_ptr<server::ReportCache> reports_;           // BuildApi; outlives the Api
+  std::unique_ptr<server::Api> api_;                       //
   CallListener call_listener_;                             //
   std::unique_ptr<mcp::PinStore> pins_;                    // StartUpstreams
   std::unique_ptr<core::RequestStates> request_states_;    //

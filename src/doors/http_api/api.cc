@@ -46,15 +46,6 @@ Api::Api(ApiOptions options, core::Guard* guard, core::Store* store,
       kills_(*store),
       drills_(store, &calls_, &kills_, clock),
       audit_(store),
-      reports_(std::make_unique<ReportCache>(
-          ReportCache::Options{.wait = options.governance_wait,
-                               .min_interval = options.governance_min_interval},
-          clock,
-          [this]() -> std::optional<int64_t> {
-            Result<int64_t> seq = audit_.LastSeq();
-            if (!seq.ok()) return std::nullopt;
-            return *seq;
-          })),
       pool_(static_cast<size_t>(std::max(1, options.blocking_threads))),
       public_url_(options.public_url),
       tokens_(core::StoreTokenTable(store)),

@@ -44,7 +44,6 @@
 #include "core/app/kills.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
-#include "daemon/report_cache.h"
 #include "doors/claude_code/contract.h"
 #include "doors/egress/receipts.h"
 #include "doors/http_api/http_server.h"
@@ -81,10 +80,9 @@ struct ApiOptions {
   // identity.oauth: /mcp/{upstream} as OAuth 2.1 protected resources (RFC 9728 metadata,
   // RFC 8707 audiences, docs/identity.md#mcp-clients-with-oauth-21). Needs `jwt`.
   identity::OAuthConfig oauth;
-  // governance: (daemon/report_cache.h): how long a request waits for a report being
-  // computed, and the least time between two computations of a slow report.
-  std::chrono::milliseconds governance_wait{100};
-  std::chrono::milliseconds governance_min_interval{30 * 1000};
+  // The Governance page's reports (GET /v1/governance/...), computed off the request path
+  // by the daemon (core/app/governance.h). Null: those routes are 404. Must outlive the Api.
+  core::CachedReports* reports = nullptr;
   // identity.oidc: reviewer and admin sign-in on /ui/ (GET /ui/oidc/login, callback,
   // session; POST /ui/oidc/logout). Null: those routes are 404 and no session cookie is
   // read. Must outlive the Api.
@@ -368,7 +366,6 @@ class Api final : public RequestHandler {
   core::Kills kills_;
   core::Drills drills_;
   core::AuditTrail audit_;  // audit pages, replay, governance history, sign-in records
-  std::unique_ptr<ReportCache> reports_;  // the Governance page's reports
   core::CallWaiters waiters_;
   boost::asio::thread_pool pool_;
   // Drills run here, off the blocking pool their doors' requests use; one at a time.
