@@ -42,6 +42,7 @@
 #include "core/app/drills.h"
 #include "core/app/governance.h"
 #include "core/app/kills.h"
+#include "core/app/slack_interactions.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
 #include "doors/claude_code/contract.h"
@@ -54,9 +55,7 @@
 namespace interlock::server {
 
 struct Route;           // a matched request target (api_routes.cc)
-struct SlackCallbacks;  // server/slack.h
 struct AuthzenPending;  // one AuthZEN request's decisions (api_authzen.cc)
-struct SlackAction;     // server/slack.h
 
 struct ApiOptions {
   size_t max_body_bytes = 1 << 20;
@@ -168,7 +167,7 @@ class Api final : public RequestHandler {
   void SetMcpEndpoint(McpEndpoint* mcp) { mcp_ = mcp; }
   // Serves POST /v1/slack/interactions with `slack` (not owned; outlives the Api). Call
   // before the server starts; without it the route is 404.
-  void SetSlack(SlackCallbacks* slack) { slack_ = slack; }
+  void SetSlack(core::SlackInteractions* slack) { slack_ = slack; }
 
   // A door beyond the Api's own that kill-switch drills ask too (/mcp/{upstream}, the
   // ext_authz listener): not owned; outlives the Api. Call before the server starts.
@@ -323,7 +322,7 @@ class Api final : public RequestHandler {
   // Slack's request signature, not a token; the vote goes through core::Approvals::Vote.
   void HandleSlackInteraction(const HttpRequest& req, Responder r);
   // The vote of a Slack button press as `reviewer_name` (api_slack.cc).
-  void SlackVote(SlackAction action, const std::string& reviewer_name, Responder r);
+  void SlackVote(core::SlackAction action, const std::string& reviewer_name, Responder r);
   // POST /v1/tools/view: the agent's view of the tools (engine::ViewTool).
   void HandleToolView(const Caller& c, const HttpRequest& req, Responder r);
   // The reviewer page's static assets (no token: the page signs in itself).
@@ -374,7 +373,7 @@ class Api final : public RequestHandler {
   std::vector<core::DrillProbe*> extra_probes_;
   std::atomic<bool> shut_down_{false};
   McpEndpoint* mcp_ = nullptr;
-  SlackCallbacks* slack_ = nullptr;
+  core::SlackInteractions* slack_ = nullptr;
   // Outcome receipts of proxies that ask this daemon (`interlock mcp --sandbox --daemon`):
   // egress decisions made with an in_flight_call_id, listed on that call's result record
   // when the agent posts it (docs/mcp.md#outcome-receipts).
