@@ -47,6 +47,7 @@
 #include "common/url_text.h"
 #include "core/app/audit.h"
 #include "core/app/calls.h"
+#include "core/app/console_signin.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
 #include "core/request_state.h"
@@ -521,7 +522,7 @@ class Daemon {
     aopt_.max_wait_seconds = cfg_.max_wait_seconds;
     aopt_.max_output_bytes = cfg_.max_output_bytes;
     aopt_.child_runs = core::ChildRunLimits{cfg_.max_run_depth, cfg_.max_live_children};
-    aopt_.auth_cache_ttl = cfg_.auth_cache_ttl;
+    aopt_.authn.cache_ttl = cfg_.auth_cache_ttl;
     aopt_.public_url = cfg_.public_url;
     aopt_.drill_warn_after =
         std::chrono::duration_cast<std::chrono::seconds>(cfg_.drill_warn_after);
@@ -552,8 +553,9 @@ class Daemon {
       jwks_refresh_ =
           std::make_unique<PeriodicTask>(std::chrono::seconds(30), std::chrono::seconds(30),
                                          [v = jwt_.get()] { v->RefreshDue(); });
-      aopt_.jwt = jwt_.get();
-      aopt_.oauth = cfg_.oauth;  // its authorization servers are identity.jwt issuers
+      aopt_.authn.jwt = jwt_.get();
+      aopt_.oauth =
+          core::McpOAuth(cfg_.oauth);  // its authorization servers are identity.jwt issuers
     }
     return cfg_.oidc.issuer.empty() ? kExitOk : StartOidc();
   }
@@ -583,7 +585,8 @@ class Daemon {
       std::cerr << "interlock serve: reviewer sign-in is unavailable until the provider answers: "
                 << st.error().message << '\n';
     }
-    aopt_.oidc = oidc_.get();
+    console_signin_ = std::make_unique<core::ConsoleSignIn>(oidc_.get());
+    aopt_.oidc = console_signin_.get();
     aopt_.secure_cookies = !cfg_.tls_cert.empty() || cfg_.public_url.starts_with("https://");
     return kExitOk;
   }
@@ -939,6 +942,7 @@ class Daemon {
   std::unique_ptr<identity::Verifier> jwt_;                //
   std::unique_ptr<PeriodicTask> jwks_refresh_;             //
   std::unique_ptr<identity::OidcSignIn> oidc_;             //
+  std::unique_ptr<core::ConsoleSignIn> console_signin_;    // the Api's view of oidc_
   std::string oidc_client_secret_;                         // masked in what upstreams send
   std::unique_ptr<server::ReportCache> reports_;           // BuildApi; outlives the Api
   std::unique_ptr<server::Api> api_;                       //

@@ -50,11 +50,10 @@ Api::Api(ApiOptions options, core::Guard* guard, core::Store* store,
       public_url_(options.public_url),
       tokens_(core::StoreTokenTable(store)),
       authn_exec_(std::make_unique<AuthnExec>(this)) {
-  authn_ = std::make_unique<core::Authenticator>(
-      core::AuthnOptions{.cache_ttl = options_.auth_cache_ttl,
-                         .jwt = options_.jwt,
-                         .count_failure = [metrics] { metrics->RecordAuthFailure(); }},
-      tokens_.get(), policies, clock, authn_exec_.get());
+  core::AuthnOptions authn = options_.authn;
+  authn.count_failure = [metrics] { metrics->RecordAuthFailure(); };
+  authn_ = std::make_unique<core::Authenticator>(std::move(authn), tokens_.get(), policies, clock,
+                                                 authn_exec_.get());
 }
 
 Api::~Api() { Shutdown(); }

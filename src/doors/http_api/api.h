@@ -38,6 +38,7 @@
 #include "core/app/authzen.h"
 #include "core/app/call_waiters.h"
 #include "core/app/calls.h"
+#include "core/app/console_signin.h"
 #include "core/app/door_metrics.h"
 #include "core/app/drills.h"
 #include "core/app/governance.h"
@@ -48,9 +49,6 @@
 #include "doors/claude_code/contract.h"
 #include "doors/egress/receipts.h"
 #include "doors/http_api/http_server.h"
-#include "identity/oauth.h"
-#include "identity/oidc_signin.h"
-#include "identity/verifier.h"
 
 namespace interlock::server {
 
@@ -63,8 +61,13 @@ struct ApiOptions {
   size_t max_output_bytes = 64 * 1024;  // result output kept, canonical JSON
   // The bounds on trees of runs (limits.max_run_depth, limits.max_live_children).
   core::ChildRunLimits child_runs;
-  // Extra positive-auth cache in front of the store (which caches for 500 ms itself).
-  std::chrono::milliseconds auth_cache_ttl{0};  // 0: off
+  // How bearer credentials are checked (core/app/authn.h), as the daemon configures it:
+  // authn.cache_ttl, an extra positive-auth cache in front of the store (which caches for
+  // 500 ms itself; 0: off), and authn.jwt, the trusted JWT issuers (identity.jwt,
+  // docs/identity.md: a bearer shaped like a JWT is verified and its agent is the policy
+  // whose agent.identity equals its agent claim; null: only Interlock's own tokens; must
+  // outlive the Api). authn.count_failure is the Api's own (its metrics).
+  core::AuthnOptions authn;
   int blocking_threads = 4;
   // When set, GET /metrics needs "Authorization: Bearer <metrics_token>" (a scrape secret,
   // not a store token: Prometheus' credentials_file). Empty: /metrics is open.
@@ -72,20 +75,16 @@ struct ApiOptions {
   // Base of the reviewer page's links (`approval_url` in call answers): the config's
   // approvals.public_url, else set with Api::SetPublicUrl once the listener is bound.
   std::string public_url;
-  // Trusted JWT issuers (identity.jwt, docs/identity.md): a bearer shaped like a JWT is
-  // verified here and its agent is the policy whose agent.identity equals its agent claim.
-  // Null: only Interlock's own tokens. Must outlive the Api.
-  identity::Verifier* jwt = nullptr;
   // identity.oauth: /mcp/{upstream} as OAuth 2.1 protected resources (RFC 9728 metadata,
-  // RFC 8707 audiences, docs/identity.md#mcp-clients-with-oauth-21). Needs `jwt`.
-  identity::OAuthConfig oauth;
+  // RFC 8707 audiences, docs/identity.md#mcp-clients-with-oauth-21). Needs `authn.jwt`.
+  core::McpOAuth oauth;
   // The Governance page's reports (GET /v1/governance/...), computed off the request path
   // by the daemon (core/app/governance.h). Null: those routes are 404. Must outlive the Api.
   core::CachedReports* reports = nullptr;
   // identity.oidc: reviewer and admin sign-in on /ui/ (GET /ui/oidc/login, callback,
   // session; POST /ui/oidc/logout). Null: those routes are 404 and no session cookie is
   // read. Must outlive the Api.
-  identity::OidcSignIn* oidc = nullptr;
+  core::ConsoleSignIn* oidc = nullptr;
   // The session cookie is `__Host-interlock_session; Secure` (TLS, or an https public URL)
   // instead of `interlock_session` (plain http on loopback).
   bool secure_cookies = false;
