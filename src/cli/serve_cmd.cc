@@ -48,6 +48,7 @@
 #include "core/app/audit.h"
 #include "core/app/calls.h"
 #include "core/app/console_signin.h"
+#include "core/app/egress_receipt_book.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
 #include "core/request_state.h"
@@ -58,6 +59,8 @@
 #include "daemon/policy_watcher.h"
 #include "daemon/report_cache.h"
 #include "daemon/slack.h"
+#include "doors/egress/decider.h"
+#include "doors/egress/receipts.h"
 #include "doors/ext_authz/door.h"
 #include "doors/ext_authz/grpc_service.h"
 #include "doors/http_api/api.h"
@@ -188,6 +191,30 @@ core::PolicyLoad PolicyLoadOf(const policy::PolicySet* set, std::string why, std
   load.at = at;
   return load;
 }
+
+// The HTTP API's outcome receipts (core::EgressReceiptBook), kept by the egress door's
+// receipt book: the egress decisions the API made for proxies that ask this daemon.
+class ApiEgressReceipts final : public core::EgressReceiptBook {
+ public:
+  void Decided(const core::EgressDecided& d) override {
+    egress::EgressOutcome o;
+    o.attempt = egress::EgressAttempt{d.host, d.port, d.address, d.tunnel};
+    o.decision = d.decision;
+    o.call_id = d.call_id;
+    o.in_flight_call_id = d.in_flight_call_id;
+    o.serial = d.serial;
+    o.open = d.open;
+    book_.Observe(o);
+  }
+  void Closed(uint64_t serial, uint64_t bytes_up, uint64_t bytes_down) override {
+    book_.Closed(serial, bytes_up, bytes_down);
+  }
+  bool Has(const std::string& call_id) override { return book_.Has(call_id); }
+  std::string TakeJson(const std::string& call_id) override { return book_.TakeJson(call_id); }
+
+ private:
+  egress::ReceiptBook book_;
+};
 
 // The daemon's object graph (the composition root), built by named phases in order.
 //
@@ -602,6 +629,7 @@ class Daemon {
           return *seq;
         });
     aopt_.reports = reports_.get();
+    aopt_.egress_receipts = &egress_receipts_;
     api_ = std::make_unique<server::Api>(aopt_, guard_.get(), store_.get(), policies_.get(),
                                          &clock_, &metrics_);
     // Several daemons on one PostgreSQL database: a verdict committed through any of them
@@ -945,6 +973,7 @@ class Daemon {
   std::unique_ptr<core::ConsoleSignIn> console_signin_;    // the Api's view of oidc_
   std::string oidc_client_secret_;                         // masked in what upstreams send
   std::unique_ptr<server::ReportCache> reports_;           // BuildApi; outlives the Api
+  ApiEgressReceipts egress_receipts_;                      //
   std::unique_ptr<server::Api> api_;                       //
   CallListener call_listener_;                             //
   std::unique_ptr<mcp::PinStore> pins_;                    // StartUpstreams

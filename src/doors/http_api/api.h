@@ -41,13 +41,13 @@
 #include "core/app/console_signin.h"
 #include "core/app/door_metrics.h"
 #include "core/app/drills.h"
+#include "core/app/egress_receipt_book.h"
 #include "core/app/governance.h"
 #include "core/app/kills.h"
 #include "core/app/slack_interactions.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
 #include "doors/claude_code/contract.h"
-#include "doors/egress/receipts.h"
 #include "doors/http_api/http_server.h"
 
 namespace interlock::server {
@@ -81,6 +81,11 @@ struct ApiOptions {
   // The Governance page's reports (GET /v1/governance/...), computed off the request path
   // by the daemon (core/app/governance.h). Null: those routes are 404. Must outlive the Api.
   core::CachedReports* reports = nullptr;
+  // Outcome receipts of proxies that ask this daemon (`interlock mcp --sandbox --daemon`):
+  // egress decisions made with an in_flight_call_id, listed on that call's result record
+  // when the agent posts it (docs/mcp.md#outcome-receipts). Kept by the daemon; null: none
+  // are kept. Must outlive the Api.
+  core::EgressReceiptBook* egress_receipts = nullptr;
   // identity.oidc: reviewer and admin sign-in on /ui/ (GET /ui/oidc/login, callback,
   // session; POST /ui/oidc/logout). Null: those routes are 404 and no session cookie is
   // read. Must outlive the Api.
@@ -373,10 +378,6 @@ class Api final : public RequestHandler {
   std::atomic<bool> shut_down_{false};
   McpEndpoint* mcp_ = nullptr;
   core::SlackInteractions* slack_ = nullptr;
-  // Outcome receipts of proxies that ask this daemon (`interlock mcp --sandbox --daemon`):
-  // egress decisions made with an in_flight_call_id, listed on that call's result record
-  // when the agent posts it (docs/mcp.md#outcome-receipts).
-  egress::ReceiptBook egress_receipts_;
   mutable std::mutex url_mu_;
   std::string public_url_;  // guarded by url_mu_
   // The Claude Code hook's session runs known to exist and to be their agent's (a run's
