@@ -45,7 +45,10 @@
 #include "common/store_path.h"
 #include "common/time.h"
 #include "common/url_text.h"
+#include "core/app/audit.h"
 #include "core/app/calls.h"
+#include "core/app/console_signin.h"
+#include "core/app/egress_receipt_book.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
 #include "core/request_state.h"
@@ -54,7 +57,10 @@
 #include "daemon/metrics.h"
 #include "daemon/notifier.h"
 #include "daemon/policy_watcher.h"
+#include "daemon/report_cache.h"
 #include "daemon/slack.h"
+#include "doors/egress/decider.h"
+#include "doors/egress/receipts.h"
 #include "doors/ext_authz/door.h"
 #include "doors/ext_authz/grpc_service.h"
 #include "doors/http_api/api.h"
@@ -185,6 +191,30 @@ core::PolicyLoad PolicyLoadOf(const policy::PolicySet* set, std::string why, std
   load.at = at;
   return load;
 }
+
+// The HTTP API's outcome receipts (core::EgressReceiptBook), kept by the egress door's
+// receipt book: the egress decisions the API made for proxies that ask this daemon.
+class ApiEgressReceipts final : public core::EgressReceiptBook {
+ public:
+  void Decided(const core::EgressDecided& d) override {
+    egress::EgressOutcome o;
+    o.attempt = egress::EgressAttempt{d.host, d.port, d.address, d.tunnel};
+    o.decision = d.decision;
+    o.call_id = d.call_id;
+    o.in_flight_call_id = d.in_flight_call_id;
+    o.serial = d.serial;
+    o.open = d.open;
+    book_.Observe(o);
+  }
+  void Closed(uint64_t serial, uint64_t bytes_up, uint64_t bytes_down) override {
+    book_.Closed(serial, bytes_up, bytes_down);
+  }
+  bool Has(const std::string& call_id) override { return book_.Has(call_id); }
+  std::string TakeJson(const std::string& call_id) override { return book_.TakeJson(call_id); }
+
+ private:
+  egress::ReceiptBook book_;
+};
 
 // The daemon's object graph (the composition root), built by named phases in order.
 //
@@ -519,12 +549,10 @@ class Daemon {
     aopt_.max_wait_seconds = cfg_.max_wait_seconds;
     aopt_.max_output_bytes = cfg_.max_output_bytes;
     aopt_.child_runs = core::ChildRunLimits{cfg_.max_run_depth, cfg_.max_live_children};
-    aopt_.auth_cache_ttl = cfg_.auth_cache_ttl;
+    aopt_.authn.cache_ttl = cfg_.auth_cache_ttl;
     aopt_.public_url = cfg_.public_url;
-    aopt_.governance_wait = cfg_.governance_wait;
     aopt_.drill_warn_after =
         std::chrono::duration_cast<std::chrono::seconds>(cfg_.drill_warn_after);
-    aopt_.governance_min_interval = cfg_.governance_min_interval;
     if (!cfg_.metrics_token_file.empty()) {
       // Asked for and unreadable: refuse to start rather than serve /metrics open.
       Result<std::string> secret =
@@ -552,8 +580,9 @@ class Daemon {
       jwks_refresh_ =
           std::make_unique<PeriodicTask>(std::chrono::seconds(30), std::chrono::seconds(30),
                                          [v = jwt_.get()] { v->RefreshDue(); });
-      aopt_.jwt = jwt_.get();
-      aopt_.oauth = cfg_.oauth;  // its authorization servers are identity.jwt issuers
+      aopt_.authn.jwt = jwt_.get();
+      aopt_.oauth =
+          core::McpOAuth(cfg_.oauth);  // its authorization servers are identity.jwt issuers
     }
     return cfg_.oidc.issuer.empty() ? kExitOk : StartOidc();
   }
@@ -583,12 +612,24 @@ class Daemon {
       std::cerr << "interlock serve: reviewer sign-in is unavailable until the provider answers: "
                 << st.error().message << '\n';
     }
-    aopt_.oidc = oidc_.get();
+    console_signin_ = std::make_unique<core::ConsoleSignIn>(oidc_.get());
+    aopt_.oidc = console_signin_.get();
     aopt_.secure_cookies = !cfg_.tls_cert.empty() || cfg_.public_url.starts_with("https://");
     return kExitOk;
   }
 
   int BuildApi() {
+    // The Governance page's reports, computed on the cache's own thread (governance:).
+    reports_ = std::make_unique<server::ReportCache>(
+        server::ReportCache::Options{.wait = cfg_.governance_wait,
+                                     .min_interval = cfg_.governance_min_interval},
+        &clock_, [audit = core::AuditTrail(store_.get())]() -> std::optional<int64_t> {
+          Result<int64_t> seq = audit.LastSeq();
+          if (!seq.ok()) return std::nullopt;
+          return *seq;
+        });
+    aopt_.reports = reports_.get();
+    aopt_.egress_receipts = &egress_receipts_;
     api_ = std::make_unique<server::Api>(aopt_, guard_.get(), store_.get(), policies_.get(),
                                          &clock_, &metrics_);
     // Several daemons on one PostgreSQL database: a verdict committed through any of them
@@ -879,6 +920,7 @@ class Daemon {
     api_->Shutdown();                        // long polls answer now; the blocking pool drains
     slack_.reset();  // Slack messages in flight, bounded; before the store it reads goes
     http_->Shutdown();
+    reports_.reset();  // a report being computed stops; before the store it reads goes
     // The last spans, logs and metrics, bounded; before the store its metrics read goes.
     telemetry::SetDefaultSink(nullptr);
     if (otel_) otel_->Shutdown();
@@ -928,8 +970,11 @@ class Daemon {
   std::unique_ptr<identity::Verifier> jwt_;                //
   std::unique_ptr<PeriodicTask> jwks_refresh_;             //
   std::unique_ptr<identity::OidcSignIn> oidc_;             //
+  std::unique_ptr<core::ConsoleSignIn> console_signin_;    // the Api's view of oidc_
   std::string oidc_client_secret_;                         // masked in what upstreams send
-  std::unique_ptr<server::Api> api_;                       // BuildApi
+  std::unique_ptr<server::ReportCache> reports_;           // BuildApi; outlives the Api
+  ApiEgressReceipts egress_receipts_;                      //
+  std::unique_ptr<server::Api> api_;                       //
   CallListener call_listener_;                             //
   std::unique_ptr<mcp::PinStore> pins_;                    // StartUpstreams
   std::unique_ptr<core::RequestStates> request_states_;    //

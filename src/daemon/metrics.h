@@ -1,7 +1,9 @@
 // Metrics: the daemon's counters, rendered in the Prometheus text exposition format.
 //
-// Every Record*() is on a hot path and costs a few relaxed atomic increments; per-agent
-// decision counters are found under a shared (reader) lock and created once per agent.
+// The doors record through core::DoorMetrics (core/app/door_metrics.h), which this
+// implements; the daemon's own wiring (the decision observer, the policy watcher) calls it
+// directly. Every Record*() is on a hot path and costs a few relaxed atomic increments;
+// per-agent decision counters are found under a shared (reader) lock and created once per agent.
 // Gauges that the store knows better than this process (kill switches) are passed in at
 // scrape time. Thread-safety: every method may be called from any thread concurrently.
 #ifndef INTERLOCK_DAEMON_METRICS_H_
@@ -21,19 +23,21 @@
 #include <string_view>
 #include <vector>
 
+#include "core/app/door_metrics.h"
 #include "interlock/decision.h"
 
 namespace interlock::server {
 
-class Metrics {
+class Metrics final : public core::DoorMetrics {
  public:
   // Upper bounds (seconds) of the decision latency histogram buckets; +Inf is implied.
   static constexpr std::array<double, 14> kLatencyBuckets = {
       0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5};
 
-  void RecordDecision(std::string_view agent_id, Code code, std::chrono::nanoseconds latency);
-  void RecordHttpStatus(unsigned status);
-  void RecordStoreError() { store_errors_.fetch_add(1, std::memory_order_relaxed); }
+  void RecordDecision(std::string_view agent_id, Code code,
+                      std::chrono::nanoseconds latency) override;
+  void RecordHttpStatus(unsigned status) override;
+  void RecordStoreError() override { store_errors_.fetch_add(1, std::memory_order_relaxed); }
   // A reload attempt. A refused one (`error` says why) leaves the older policy set in
   // force until the next good reload: /metrics shows interlock_policy_reload_failed 1 and
   // /readyz the error meanwhile.
@@ -44,47 +48,31 @@ class Metrics {
     reload_failed_ = !ok;
   }
   // Why the policy on disk is refused (the older set serving), or nullopt.
-  std::optional<std::string> PolicyReloadError() const {
+  std::optional<std::string> PolicyReloadError() const override {
     std::lock_guard lock(reload_mu_);
     if (!reload_failed_) return std::nullopt;
     return reload_error_;
   }
-  void RecordAuthFailure() { auth_failures_.fetch_add(1, std::memory_order_relaxed); }
-  // A call Claude Code reported as run although Interlock had not allowed it (an incident,
-  // core::kRanAnywayRule): interlock_hook_ran_anyway_total.
-  void RecordHookRanAnyway() { hook_ran_anyway_.fetch_add(1, std::memory_order_relaxed); }
-  void RunStarted() { runs_active_.fetch_add(1, std::memory_order_relaxed); }
-  void RunEnded() { runs_active_.fetch_sub(1, std::memory_order_relaxed); }
+  void RecordAuthFailure() override { auth_failures_.fetch_add(1, std::memory_order_relaxed); }
+  void RecordHookRanAnyway() override { hook_ran_anyway_.fetch_add(1, std::memory_order_relaxed); }
+  void RunStarted() override { runs_active_.fetch_add(1, std::memory_order_relaxed); }
+  void RunEnded() override { runs_active_.fetch_sub(1, std::memory_order_relaxed); }
   void RunHalted() { runs_halted_.fetch_add(1, std::memory_order_relaxed); }
-  // MCP Streamable HTTP sessions (/mcp/{upstream}).
-  void McpSessionOpened() {
+  void McpSessionOpened() override {
     mcp_sessions_active_.fetch_add(1, std::memory_order_relaxed);
     mcp_sessions_opened_.fetch_add(1, std::memory_order_relaxed);
   }
-  void McpSessionClosed() { mcp_sessions_active_.fetch_sub(1, std::memory_order_relaxed); }
-  void McpSessionRefused() { mcp_sessions_refused_.fetch_add(1, std::memory_order_relaxed); }
+  void McpSessionClosed() override { mcp_sessions_active_.fetch_sub(1, std::memory_order_relaxed); }
+  void McpSessionRefused() override {
+    mcp_sessions_refused_.fetch_add(1, std::memory_order_relaxed);
+  }
 
-  struct KillGauge {
-    std::string scope;
-    int64_t engaged = 0;
-  };
-  // The exposition text. `kills` holds the number of engaged switches per scope.
-  std::string Render(const std::vector<KillGauge>& kills) const;
+  std::string Render(const std::vector<KillGauge>& kills) const override;
   // Families another module keeps (the telemetry exporter's interlock_telemetry_*),
   // appended to Render(). Set at start-up, before the first Render.
   void SetExtra(std::function<std::string()> extra) { extra_ = std::move(extra); }
 
-  // The same counters for the console's "metrics at a glance" (GET /v1/metrics/summary).
-  struct Summary {
-    std::map<std::string, uint64_t> by_code;  // over all agents; codes seen only
-    uint64_t decisions = 0;
-    // The upper bound (seconds) of the histogram bucket holding the 99th percentile of
-    // decision latency; nullopt before any decision, +inf above the last bucket (-1).
-    std::optional<double> p99_s;
-    int64_t runs_active = 0;
-    int64_t runs_halted = 0;
-  };
-  Summary Summarize() const;
+  Summary Summarize() const override;
 
  private:
   struct AgentCounters {

@@ -1,6 +1,7 @@
 // ReportCache: reports that read the whole audit log, computed off the request path and
 // answered with their age (the console's Governance page; docs/console.md, "Governance
-// over a large log").
+// over a large log"). The daemon's core::CachedReports (core/app/governance.h), handed to
+// the HTTP API door.
 //
 // Drift, trust and fatigue stream every record of their window: seconds at a million
 // records. A request never computes one itself. It asks the cache for a question (a key:
@@ -41,11 +42,12 @@
 #include <boost/json/object.hpp>
 
 #include "common/time.h"
+#include "core/app/governance.h"
 #include "interlock/result.h"
 
 namespace interlock::server {
 
-class ReportCache {
+class ReportCache final : public core::CachedReports {
  public:
   struct Options {
     // How long a request waits for a computation whose last run was at least this fast.
@@ -56,30 +58,17 @@ class ReportCache {
     size_t max_queued = 8;    // computations waiting; a new question beyond is refused (busy)
     int nice = 10;            // the computing thread's nice value (0: unchanged)
   };
-  // `stop` is set when the cache is destroyed: a long computation should end early
-  // (store::StoppableSource).
-  using Compute = std::function<Result<boost::json::object>(const std::atomic<bool>& stop)>;
   // The log's last seq now (HistorySource::LastSeq); nullopt when it cannot tell.
   using LastSeqFn = std::function<std::optional<int64_t>()>;
 
-  struct Answer {
-    std::shared_ptr<const boost::json::object> report;  // null: none computed yet
-    TimePoint as_of{};                                  // when the report's computation began
-    int64_t seq = -1;            // the log's last seq it covers (-1: unknown)
-    bool current = false;        // covers the log as it is now
-    bool refreshing = false;     // a newer computation is queued or running
-    TimePoint queued_at{};       // when that computation was queued (refreshing only)
-    std::optional<Error> error;  // the last computation failed
-    bool busy = false;           // a computation was needed but max_queued others wait: ask later
-  };
-
   ReportCache(Options options, const Clock* clock, LastSeqFn last_seq);
-  ~ReportCache();  // stops the thread: the running computation is told to stop, queued ones dropped
+  // Stops the thread: the running computation is told to stop, queued ones dropped.
+  ~ReportCache() override;
   ReportCache(const ReportCache&) = delete;
   ReportCache& operator=(const ReportCache&) = delete;
 
   // `compute` is used only if this call queues a computation.
-  Answer Get(const std::string& key, Compute compute, bool force = false);
+  Answer Get(const std::string& key, Compute compute, bool force = false) override;
 
   // Computations finished since start (tests and metrics).
   uint64_t computations() const;

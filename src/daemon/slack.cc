@@ -116,6 +116,21 @@ std::string Mrkdwn(std::string_view s) {
 
 }  // namespace
 
+std::optional<std::string_view> SlackCallbacks::SignatureRefusal(std::string_view timestamp,
+                                                                 std::string_view body,
+                                                                 std::string_view signature,
+                                                                 TimePoint now) const {
+  const SlackCheck check = VerifySlackSignature(signing_secret, timestamp, body, signature, now);
+  if (check == SlackCheck::kOk) return std::nullopt;
+  return SlackCheckName(check);
+}
+
+std::optional<std::string> SlackCallbacks::MappedReviewer(std::string_view slack_user) const {
+  auto who = users.find(std::string(slack_user));
+  if (who == users.end()) return std::nullopt;
+  return who->second;
+}
+
 Result<SlackAction> ParseSlackInteraction(std::string_view form_body) {
   std::optional<std::string> payload;
   for (size_t from = 0; from <= form_body.size();) {

@@ -46,6 +46,7 @@
 
 #include "common/time.h"
 #include "core/app/approvals.h"
+#include "core/app/slack_interactions.h"
 #include "core/guard.h"
 #include "daemon/notifier.h"
 #include "interlock/result.h"
@@ -82,13 +83,8 @@ class SlackReplayCache {
   std::deque<std::pair<TimePoint, std::string>> order_;  // guarded by mu_
 };
 
-// One button press of a block_actions payload.
-struct SlackAction {
-  std::string approval_id;
-  bool approve = false;
-  std::string user_id;  // Slack's user id ("U0123")
-  std::string team_id;
-};
+// One button press of a block_actions payload (core/app/slack_interactions.h).
+using SlackAction = core::SlackAction;
 
 // The first Interlock button action of a form body "payload=<JSON>" (block_actions).
 // Errors (kInvalidArgument) say what is wrong with it.
@@ -98,8 +94,9 @@ Result<SlackAction> ParseSlackInteraction(std::string_view form_body);
 inline constexpr std::string_view kSlackApproveAction = "interlock_approve";
 inline constexpr std::string_view kSlackDenyAction = "interlock_deny";
 
-// What the callback route needs: the signing secret, the user mapping and the replay cache.
-struct SlackCallbacks {
+// What the callback route needs: the signing secret, the user mapping and the replay cache;
+// the HTTP API door asks them through core::SlackInteractions.
+struct SlackCallbacks final : core::SlackInteractions {
   std::string signing_secret;
   std::map<std::string, std::string> users;  // Slack user id -> reviewer name (wins)
   // slack.users_by_email: the reviewer an unmapped Slack user is, by their verified e-mail
@@ -107,6 +104,22 @@ struct SlackCallbacks {
   // Blocks (one Web API call): called off the network threads.
   std::function<Result<std::string>(std::string_view slack_user)> reviewer_by_email;
   SlackReplayCache replays;
+
+  std::optional<std::string_view> SignatureRefusal(std::string_view timestamp,
+                                                   std::string_view body,
+                                                   std::string_view signature,
+                                                   TimePoint now) const override;
+  bool FirstSeen(std::string_view signature, std::string_view timestamp, TimePoint now) override {
+    return replays.FirstSeen(signature, timestamp, now);
+  }
+  Result<SlackAction> ParseAction(std::string_view form_body) const override {
+    return ParseSlackInteraction(form_body);
+  }
+  std::optional<std::string> MappedReviewer(std::string_view slack_user) const override;
+  bool ReviewersByEmail() const override { return static_cast<bool>(reviewer_by_email); }
+  Result<std::string> ReviewerByEmail(std::string_view slack_user) const override {
+    return reviewer_by_email(slack_user);
+  }
 };
 
 // The confirmed e-mail of a users.info answer's `user`: refused (kPermissionDenied, saying

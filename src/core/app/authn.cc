@@ -319,4 +319,29 @@ void Authenticator::Write(const AuthFailures& f) {
   }
 }
 
+bool McpOAuth::IsMetadataPath(std::string_view path) {
+  return path.starts_with(identity::kProtectedResourceWellKnown);
+}
+
+std::string McpOAuth::UpstreamOfMetadataPath(std::string_view base, std::string_view path) {
+  return identity::UpstreamOfMetadataPath(base, path);
+}
+
+boost::json::object McpOAuth::Metadata(std::string_view base, std::string_view upstream) const {
+  return identity::ProtectedResourceMetadata(config_, base, upstream);
+}
+
+std::string McpOAuth::Challenge(std::string_view base, std::string_view upstream,
+                                bool invalid_token) const {
+  return identity::BearerChallenge(config_, base, upstream, invalid_token);
+}
+
+AuthnResult McpOAuth::Authenticate(Authenticator& authn, std::string_view token,
+                                   std::string_view base, std::string_view upstream) const {
+  auto agent = config_.agents.find(std::string(upstream));
+  return authn.OAuthAccessToken(
+      token, identity::McpResourceUrl(base, upstream), config_.authorization_servers, upstream,
+      agent == config_.agents.end() ? std::nullopt : std::optional<std::string>(agent->second));
+}
+
 }  // namespace interlock::core

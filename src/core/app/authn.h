@@ -33,11 +33,14 @@
 #include <unordered_map>
 #include <vector>
 
+#include <boost/json/object.hpp>
+
 #include "common/time.h"
 #include "core/policy_source.h"
 #include "core/ports/run_store.h"
 #include "core/ports/store.h"  // Principal, AuthFailures, RefusedSignIn
 #include "identity/jwt.h"
+#include "identity/oauth.h"
 #include "identity/verifier.h"
 #include "interlock/result.h"
 
@@ -195,6 +198,40 @@ class Authenticator {
   AuthFailures held_;         // not yet written; guarded by fail_mu_
   TimePoint last_written_;    // guarded by fail_mu_
   bool flush_armed_ = false;  // guarded by fail_mu_
+};
+
+// OAuth 2.1 for /mcp/{upstream} (identity.oauth, docs/identity.md#mcp-clients-with-oauth-21)
+// as a door serves it: the endpoints as OAuth protected resources named under a base URL
+// (identity.oauth.resource_base, else the daemon's public URL), their RFC 9728 metadata,
+// the WWW-Authenticate challenge, and the access tokens presented to them. The daemon
+// builds it from its config; the door holds it by value. Immutable: any thread.
+class McpOAuth {
+ public:
+  McpOAuth() = default;  // off
+  explicit McpOAuth(identity::OAuthConfig config) : config_(std::move(config)) {}
+
+  // Whether OAuth is on (an authorization server is configured).
+  bool enabled() const { return config_.enabled(); }
+  // identity.oauth.resource_base; "" when the daemon's public URL names the resources.
+  const std::string& resource_base() const { return config_.resource_base; }
+
+  // Whether a request path is under /.well-known/oauth-protected-resource.
+  static bool IsMetadataPath(std::string_view path);
+  // The upstream a metadata path names ("/.well-known/oauth-protected-resource/mcp/NAME"),
+  // given the base's own path prefix; "" when the path is not one.
+  static std::string UpstreamOfMetadataPath(std::string_view base, std::string_view path);
+  // The RFC 9728 document of /mcp/{upstream} under `base`.
+  boost::json::object Metadata(std::string_view base, std::string_view upstream) const;
+  // `Bearer resource_metadata="...", scope="..."[, error="invalid_token"]`.
+  std::string Challenge(std::string_view base, std::string_view upstream, bool invalid_token) const;
+  // An OAuth access token presented to /mcp/{upstream} under `base`
+  // (Authenticator::OAuthAccessToken for that resource, this config's authorization
+  // servers and the agent configured for the upstream).
+  AuthnResult Authenticate(Authenticator& authn, std::string_view token, std::string_view base,
+                           std::string_view upstream) const;
+
+ private:
+  identity::OAuthConfig config_;
 };
 
 }  // namespace interlock::core

@@ -36,7 +36,7 @@ class Api::AuthnExec final : public core::AuthnExecutor {
 };
 
 Api::Api(ApiOptions options, core::Guard* guard, core::Store* store,
-         const core::PolicySource* policies, const Clock* clock, Metrics* metrics)
+         const core::PolicySource* policies, const Clock* clock, core::DoorMetrics* metrics)
     : options_(options),
       guard_(guard),
       policies_(policies),
@@ -46,24 +46,14 @@ Api::Api(ApiOptions options, core::Guard* guard, core::Store* store,
       kills_(*store),
       drills_(store, &calls_, &kills_, clock),
       audit_(store),
-      reports_(std::make_unique<ReportCache>(
-          ReportCache::Options{.wait = options.governance_wait,
-                               .min_interval = options.governance_min_interval},
-          clock,
-          [this]() -> std::optional<int64_t> {
-            Result<int64_t> seq = audit_.LastSeq();
-            if (!seq.ok()) return std::nullopt;
-            return *seq;
-          })),
       pool_(static_cast<size_t>(std::max(1, options.blocking_threads))),
       public_url_(options.public_url),
       tokens_(core::StoreTokenTable(store)),
       authn_exec_(std::make_unique<AuthnExec>(this)) {
-  authn_ = std::make_unique<core::Authenticator>(
-      core::AuthnOptions{.cache_ttl = options_.auth_cache_ttl,
-                         .jwt = options_.jwt,
-                         .count_failure = [metrics] { metrics->RecordAuthFailure(); }},
-      tokens_.get(), policies, clock, authn_exec_.get());
+  core::AuthnOptions authn = options_.authn;
+  authn.count_failure = [metrics] { metrics->RecordAuthFailure(); };
+  authn_ = std::make_unique<core::Authenticator>(std::move(authn), tokens_.get(), policies, clock,
+                                                 authn_exec_.get());
 }
 
 Api::~Api() { Shutdown(); }

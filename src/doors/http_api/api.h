@@ -38,26 +38,22 @@
 #include "core/app/authzen.h"
 #include "core/app/call_waiters.h"
 #include "core/app/calls.h"
+#include "core/app/console_signin.h"
+#include "core/app/door_metrics.h"
 #include "core/app/drills.h"
+#include "core/app/egress_receipt_book.h"
 #include "core/app/governance.h"
 #include "core/app/kills.h"
+#include "core/app/slack_interactions.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
-#include "daemon/metrics.h"
-#include "daemon/report_cache.h"
 #include "doors/claude_code/contract.h"
-#include "doors/egress/receipts.h"
 #include "doors/http_api/http_server.h"
-#include "identity/oauth.h"
-#include "identity/oidc_signin.h"
-#include "identity/verifier.h"
 
 namespace interlock::server {
 
 struct Route;           // a matched request target (api_routes.cc)
-struct SlackCallbacks;  // server/slack.h
 struct AuthzenPending;  // one AuthZEN request's decisions (api_authzen.cc)
-struct SlackAction;     // server/slack.h
 
 struct ApiOptions {
   size_t max_body_bytes = 1 << 20;
@@ -65,8 +61,13 @@ struct ApiOptions {
   size_t max_output_bytes = 64 * 1024;  // result output kept, canonical JSON
   // The bounds on trees of runs (limits.max_run_depth, limits.max_live_children).
   core::ChildRunLimits child_runs;
-  // Extra positive-auth cache in front of the store (which caches for 500 ms itself).
-  std::chrono::milliseconds auth_cache_ttl{0};  // 0: off
+  // How bearer credentials are checked (core/app/authn.h), as the daemon configures it:
+  // authn.cache_ttl, an extra positive-auth cache in front of the store (which caches for
+  // 500 ms itself; 0: off), and authn.jwt, the trusted JWT issuers (identity.jwt,
+  // docs/identity.md: a bearer shaped like a JWT is verified and its agent is the policy
+  // whose agent.identity equals its agent claim; null: only Interlock's own tokens; must
+  // outlive the Api). authn.count_failure is the Api's own (its metrics).
+  core::AuthnOptions authn;
   int blocking_threads = 4;
   // When set, GET /metrics needs "Authorization: Bearer <metrics_token>" (a scrape secret,
   // not a store token: Prometheus' credentials_file). Empty: /metrics is open.
@@ -74,21 +75,21 @@ struct ApiOptions {
   // Base of the reviewer page's links (`approval_url` in call answers): the config's
   // approvals.public_url, else set with Api::SetPublicUrl once the listener is bound.
   std::string public_url;
-  // Trusted JWT issuers (identity.jwt, docs/identity.md): a bearer shaped like a JWT is
-  // verified here and its agent is the policy whose agent.identity equals its agent claim.
-  // Null: only Interlock's own tokens. Must outlive the Api.
-  identity::Verifier* jwt = nullptr;
   // identity.oauth: /mcp/{upstream} as OAuth 2.1 protected resources (RFC 9728 metadata,
-  // RFC 8707 audiences, docs/identity.md#mcp-clients-with-oauth-21). Needs `jwt`.
-  identity::OAuthConfig oauth;
-  // governance: (daemon/report_cache.h): how long a request waits for a report being
-  // computed, and the least time between two computations of a slow report.
-  std::chrono::milliseconds governance_wait{100};
-  std::chrono::milliseconds governance_min_interval{30 * 1000};
+  // RFC 8707 audiences, docs/identity.md#mcp-clients-with-oauth-21). Needs `authn.jwt`.
+  core::McpOAuth oauth;
+  // The Governance page's reports (GET /v1/governance/...), computed off the request path
+  // by the daemon (core/app/governance.h). Null: those routes are 404. Must outlive the Api.
+  core::CachedReports* reports = nullptr;
+  // Outcome receipts of proxies that ask this daemon (`interlock mcp --sandbox --daemon`):
+  // egress decisions made with an in_flight_call_id, listed on that call's result record
+  // when the agent posts it (docs/mcp.md#outcome-receipts). Kept by the daemon; null: none
+  // are kept. Must outlive the Api.
+  core::EgressReceiptBook* egress_receipts = nullptr;
   // identity.oidc: reviewer and admin sign-in on /ui/ (GET /ui/oidc/login, callback,
   // session; POST /ui/oidc/logout). Null: those routes are 404 and no session cookie is
   // read. Must outlive the Api.
-  identity::OidcSignIn* oidc = nullptr;
+  core::ConsoleSignIn* oidc = nullptr;
   // The session cookie is `__Host-interlock_session; Secure` (TLS, or an https public URL)
   // instead of `interlock_session` (plain http on loopback).
   bool secure_cookies = false;
@@ -148,7 +149,7 @@ class Api final : public RequestHandler {
  public:
   // `store` is handed to the core's facades only (none of the Api's code calls it).
   Api(ApiOptions options, core::Guard* guard, core::Store* store,
-      const core::PolicySource* policies, const Clock* clock, Metrics* metrics);
+      const core::PolicySource* policies, const Clock* clock, core::DoorMetrics* metrics);
   ~Api() override;
 
   void Handle(HttpRequest request, Responder responder) override;
@@ -170,7 +171,7 @@ class Api final : public RequestHandler {
   void SetMcpEndpoint(McpEndpoint* mcp) { mcp_ = mcp; }
   // Serves POST /v1/slack/interactions with `slack` (not owned; outlives the Api). Call
   // before the server starts; without it the route is 404.
-  void SetSlack(SlackCallbacks* slack) { slack_ = slack; }
+  void SetSlack(core::SlackInteractions* slack) { slack_ = slack; }
 
   // A door beyond the Api's own that kill-switch drills ask too (/mcp/{upstream}, the
   // ext_authz listener): not owned; outlives the Api. Call before the server starts.
@@ -325,13 +326,13 @@ class Api final : public RequestHandler {
   // Slack's request signature, not a token; the vote goes through core::Approvals::Vote.
   void HandleSlackInteraction(const HttpRequest& req, Responder r);
   // The vote of a Slack button press as `reviewer_name` (api_slack.cc).
-  void SlackVote(SlackAction action, const std::string& reviewer_name, Responder r);
+  void SlackVote(core::SlackAction action, const std::string& reviewer_name, Responder r);
   // POST /v1/tools/view: the agent's view of the tools (engine::ViewTool).
   void HandleToolView(const Caller& c, const HttpRequest& req, Responder r);
   // The reviewer page's static assets (no token: the page signs in itself).
   void HandleUi(const std::string& path, Responder r);
   void HandleMetrics(Responder r);
-  // GET /v1/metrics/summary: the daemon's own counters as JSON (Metrics::Summarize), with
+  // GET /v1/metrics/summary: the daemon's own counters as JSON (DoorMetrics::Summarize), with
   // pending approvals and engaged kill switches. Reviewer and admin tokens.
   void HandleMetricsSummary(Responder r);
   // GET /v1/governance/{drift,trust,fatigue}: the same functions as
@@ -363,12 +364,11 @@ class Api final : public RequestHandler {
   core::Guard* guard_;
   const core::PolicySource* policies_;
   const Clock* clock_;
-  Metrics* metrics_;
+  core::DoorMetrics* metrics_;
   core::Calls calls_;  // runs, calls and results; calls_.approvals(): the approvals
   core::Kills kills_;
   core::Drills drills_;
   core::AuditTrail audit_;  // audit pages, replay, governance history, sign-in records
-  std::unique_ptr<ReportCache> reports_;  // the Governance page's reports
   core::CallWaiters waiters_;
   boost::asio::thread_pool pool_;
   // Drills run here, off the blocking pool their doors' requests use; one at a time.
@@ -377,11 +377,7 @@ class Api final : public RequestHandler {
   std::vector<core::DrillProbe*> extra_probes_;
   std::atomic<bool> shut_down_{false};
   McpEndpoint* mcp_ = nullptr;
-  SlackCallbacks* slack_ = nullptr;
-  // Outcome receipts of proxies that ask this daemon (`interlock mcp --sandbox --daemon`):
-  // egress decisions made with an in_flight_call_id, listed on that call's result record
-  // when the agent posts it (docs/mcp.md#outcome-receipts).
-  egress::ReceiptBook egress_receipts_;
+  core::SlackInteractions* slack_ = nullptr;
   mutable std::mutex url_mu_;
   std::string public_url_;  // guarded by url_mu_
   // The Claude Code hook's session runs known to exist and to be their agent's (a run's

@@ -152,7 +152,7 @@ void Api::HandleReady(Responder r) {
 
 void Api::HandleMetricsSummary(Responder r) {
   Blocking([this, r] {
-    const Metrics::Summary m = metrics_->Summarize();
+    const core::DoorMetrics::Summary m = metrics_->Summarize();
     json::object by_code;
     uint64_t denied = 0;
     for (const auto& [code, n] : m.by_code) {
@@ -186,7 +186,7 @@ void Api::HandleMetricsSummary(Responder r) {
 
 void Api::HandleMetrics(Responder r) {
   Blocking([this, r] {
-    std::vector<Metrics::KillGauge> gauges = {{"global", 0}, {"agent", 0}, {"run", 0}};
+    std::vector<core::DoorMetrics::KillGauge> gauges = {{"global", 0}, {"agent", 0}, {"run", 0}};
     if (auto kills = kills_.List(); kills.ok()) {
       for (const core::KillEntry& k : *kills) {
         if (!k.engaged) continue;
@@ -225,9 +225,10 @@ void Api::HandleUi(const std::string& path, Responder r) {
 // One path with the CLI: core::GovernanceReport (core/app/governance.h) runs the same
 // functions as `interlock drift --format json` and `interlock trust report --format json`,
 // over the store's HistorySource instead of a SQLite handle. The reports are computed by
-// the ReportCache (daemon/report_cache.h), off the request path, and answered with their
-// age: a page over a million records answers in milliseconds.
+// the daemon's core::CachedReports (ApiOptions::reports), off the request path, and answered
+// with their age: a page over a million records answers in milliseconds.
 void Api::HandleGovernance(std::string report, GovernanceQuery query, Responder r) {
+  if (options_.reports == nullptr) return r.Send(JsonError(404, "NOT_FOUND", "no such endpoint"));
   Blocking([this, report = std::move(report), query = std::move(query), r] {
     std::shared_ptr<const policy::PolicySet> set = policies_->Current();
     if (set == nullptr) return r.Send(JsonError(503, "NO_POLICY", "no policy is loaded"));
@@ -238,11 +239,12 @@ void Api::HandleGovernance(std::string report, GovernanceQuery query, Responder 
     const std::string key = report + '\n' + query.agent_id + '\n' + std::to_string(query.days) +
                             '\n' + std::to_string(query.min_runs) + '\n' +
                             std::to_string(query.min_days) + '\n' + set->sha256;
-    ReportCache::Answer a = reports_->Get(
+    // The computation may outlive this Api (the cache is the daemon's): it holds copies.
+    core::CachedReports::Answer a = options_.reports->Get(
         key,
-        [this, report, query, set](const std::atomic<bool>& stop) {
-          const core::StoppableSource source = audit_.History(&stop);
-          return core::GovernanceReport(report, query, *set, source, ToUnixMillis(clock_->Now()));
+        [audit = audit_, clock = clock_, report, query, set](const std::atomic<bool>& stop) {
+          const core::StoppableSource source = audit.History(&stop);
+          return core::GovernanceReport(report, query, *set, source, ToUnixMillis(clock->Now()));
         },
         query.refresh);
     if (a.report == nullptr) {

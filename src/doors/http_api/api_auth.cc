@@ -10,7 +10,6 @@
 
 #include "doors/http_api/api.h"
 #include "doors/http_api/api_internal.h"
-#include "identity/oauth.h"
 
 namespace interlock::server {
 
@@ -59,7 +58,7 @@ std::optional<HttpResponse> Api::Authenticate(const HttpRequest& req, Caller* ca
 }
 
 std::string Api::OAuthResourceBase() const {
-  if (!options_.oauth.resource_base.empty()) return options_.oauth.resource_base;
+  if (!options_.oauth.resource_base().empty()) return options_.oauth.resource_base();
   std::lock_guard lock(url_mu_);
   std::string base = public_url_;
   while (!base.empty() && base.back() == '/') base.pop_back();
@@ -69,7 +68,7 @@ std::string Api::OAuthResourceBase() const {
 void Api::HandleOAuthMetadata(const HttpRequest& req, std::string_view path, Responder r) {
   const std::string base = OAuthResourceBase();
   if (base.empty()) return r.Send(JsonError(503, "NOT_READY", "the public URL is not known yet"));
-  const std::string upstream = identity::UpstreamOfMetadataPath(base, path);
+  const std::string upstream = core::McpOAuth::UpstreamOfMetadataPath(base, path);
   if (upstream.empty() || !mcp_->HasUpstream(upstream)) {
     return r.Send(JsonError(404, "NOT_FOUND", "no protected resource here"));
   }
@@ -79,8 +78,7 @@ void Api::HandleOAuthMetadata(const HttpRequest& req, std::string_view path, Res
     res.set(http::field::allow, "GET");
     return r.Send(std::move(res));
   }
-  HttpResponse res =
-      JsonResponse(200, identity::ProtectedResourceMetadata(options_.oauth, base, upstream));
+  HttpResponse res = JsonResponse(200, options_.oauth.Metadata(base, upstream));
   res.set(http::field::cache_control, "max-age=300");
   r.Send(std::move(res));
 }
@@ -91,8 +89,7 @@ std::optional<HttpResponse> Api::AuthenticateMcp(const HttpRequest& req,
   if (base.empty()) return JsonError(503, "NOT_READY", "the public URL is not known yet");
   const BearerHeader bearer = ReadBearer(req);
   auto challenge = [&](HttpResponse res, bool invalid_token) {
-    res.set(http::field::www_authenticate,
-            identity::BearerChallenge(options_.oauth, base, upstream, invalid_token));
+    res.set(http::field::www_authenticate, options_.oauth.Challenge(base, upstream, invalid_token));
     return res;
   };
   if (!bearer.token || !core::IsJwtShaped(*bearer.token)) {
@@ -103,12 +100,7 @@ std::optional<HttpResponse> Api::AuthenticateMcp(const HttpRequest& req,
     }
     return fail;
   }
-  auto agent = options_.oauth.agents.find(upstream);
-  core::AuthnResult who = authn_->OAuthAccessToken(
-      *bearer.token, identity::McpResourceUrl(base, upstream), options_.oauth.authorization_servers,
-      upstream,
-      agent == options_.oauth.agents.end() ? std::nullopt
-                                           : std::optional<std::string>(agent->second));
+  core::AuthnResult who = options_.oauth.Authenticate(*authn_, *bearer.token, base, upstream);
   if (who.ok()) {
     *caller = std::move(*who.caller);
     return std::nullopt;

@@ -145,7 +145,7 @@ void Api::DecideAndReply(const Caller& c, std::string run_id, ToolCall&& call, R
 
 namespace {
 
-// The ReceiptBook's key of an egress decision: its call id's hash (ids are random 128-bit
+// The receipt book's key of an egress decision: its call id's hash (ids are random 128-bit
 // values, so two of the book's at most 1024 x 256 entries never share one in practice); 0 is
 // the book's "none".
 uint64_t EgressSerial(std::string_view egress_call_id) {
@@ -239,21 +239,20 @@ void Api::HandleEgress(const Caller& c, const HttpRequest& req, Responder r, std
       return r.Send(Forbidden(why));
     }
     call.args["call_id"] = in_flight;
-    egress::EgressAttempt attempt{std::string(call.args.at("host").as_string()),
-                                  static_cast<uint16_t>(call.args.at("port").as_int64()),
-                                  std::string(call.args.at("address").as_string()),
-                                  call.args.contains("tunnel")};
+    core::EgressDecided decided{.host = std::string(call.args.at("host").as_string()),
+                                .port = static_cast<uint16_t>(call.args.at("port").as_int64()),
+                                .address = std::string(call.args.at("address").as_string()),
+                                .tunnel = call.args.contains("tunnel"),
+                                .in_flight_call_id = in_flight};
     // Listed on the in-flight call's result record when its agent posts it.
-    auto observe = [this, attempt = std::move(attempt), in_flight](const core::GuardResponse& g) {
-      if (g.call_id.empty() || g.error) return;
-      egress::EgressOutcome o;
-      o.attempt = attempt;
-      o.decision = g.decision;
-      o.call_id = g.call_id;
-      o.in_flight_call_id = in_flight;
-      o.serial = EgressSerial(g.call_id);
-      o.open = g.decision.allowed();  // until its egress-result says what it carried
-      egress_receipts_.Observe(o);
+    auto observe = [book = options_.egress_receipts,
+                    decided = std::move(decided)](const core::GuardResponse& g) mutable {
+      if (book == nullptr || g.call_id.empty() || g.error) return;
+      decided.decision = g.decision;
+      decided.call_id = g.call_id;
+      decided.serial = EgressSerial(g.call_id);
+      decided.open = g.decision.allowed();  // until its egress-result says what it carried
+      book->Decided(decided);
     };
     DecideAndReply(c, std::move(run_id), std::move(call), r, "", std::move(observe));
   });
@@ -308,7 +307,9 @@ void Api::HandleEgressResult(const Caller& c, const HttpRequest& req, std::strin
       return r.Send(InvalidRequest("call " + call_id + " is not an egress decision"));
     }
     Status s = calls_.RecordEgressResult(call_id, c.principal.agent_id, c.principal.name, result);
-    if (s.ok()) egress_receipts_.Closed(EgressSerial(call_id), up, down);
+    if (s.ok() && options_.egress_receipts != nullptr) {
+      options_.egress_receipts->Closed(EgressSerial(call_id), up, down);
+    }
     r.Send(s.ok() ? NoContent() : StoreError(s.error()));
   });
 }
@@ -479,11 +480,11 @@ void Api::HandleResult(const Caller& c, const HttpRequest& req, std::string call
     // Receipts of this daemon's egress decisions made while the call was in flight: taken
     // only for the call's own agent and identity (another agent's token, or another
     // identity of the same agent, whose report the store refuses, cannot make them vanish).
-    if (egress_receipts_.Has(call_id)) {
+    if (options_.egress_receipts != nullptr && options_.egress_receipts->Has(call_id)) {
       auto call = calls_.GetCall(call_id);
       if (call.ok() && call->record.agent_id == c.principal.agent_id &&
           call->record.principal == c.principal.name) {
-        result.egress_json = egress_receipts_.TakeJson(call_id);
+        result.egress_json = options_.egress_receipts->TakeJson(call_id);
       }
     }
     Status s = calls_.RecordResult(call_id, c.principal.agent_id, c.principal.name, result);

@@ -69,7 +69,7 @@ boost::json::object RunJson(const core::RunInfo& run, TimePoint now,
 boost::json::object KillJson(const core::KillEntry& k);
 
 // The request's Authorization header, and its token when it is "Bearer <token>" (scheme
-// case-insensitive, token 1..identity::kMaxTokenBytes bytes: JWTs are longer than
+// case-insensitive, token 1..core::kMaxBearerBytes bytes: JWTs are longer than
 // Interlock's tokens, which core::Authenticator bounds to kMaxInterlockTokenBytes).
 struct BearerHeader {
   std::string_view header;

@@ -19,7 +19,6 @@
 #include "core/app/calls.h"
 #include "doors/http_api/api.h"
 #include "doors/http_api/api_internal.h"
-#include "identity/oauth.h"
 
 namespace interlock::server {
 
@@ -591,7 +590,7 @@ void Api::Handle(HttpRequest req, Responder r) {
   if (options_.oauth.enabled() && mcp_ != nullptr) {
     const std::string_view target(req.target().data(), req.target().size());
     const std::string_view path = target.substr(0, target.find('?'));
-    if (path.starts_with(identity::kProtectedResourceWellKnown)) {
+    if (core::McpOAuth::IsMetadataPath(path)) {
       return HandleOAuthMetadata(req, path, std::move(r));
     }
   }

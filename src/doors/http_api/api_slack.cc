@@ -10,7 +10,7 @@
 #include <boost/json.hpp>
 
 #include "core/app/approvals.h"
-#include "daemon/slack.h"
+#include "core/app/slack_interactions.h"
 #include "doors/http_api/api.h"
 #include "doors/http_api/api_internal.h"
 
@@ -38,23 +38,22 @@ void Api::HandleSlackInteraction(const HttpRequest& req, Responder r) {
   const TimePoint now = clock_->Now();
   // Forged, late or replayed: nothing changes, and the refusal is recorded (the auth_failed
   // audit record counts it under its reason, /metrics counts it).
-  const SlackCheck check =
-      VerifySlackSignature(slack_->signing_secret, timestamp, body, signature, now);
-  if (check != SlackCheck::kOk) {
-    NoteAuthFailure(std::string("slack callback: ") + SlackCheckName(check));
-    return r.Send(
-        JsonError(401, "UNAUTHENTICATED",
-                  std::string("Slack request signature refused: ") + SlackCheckName(check)));
+  if (const std::optional<std::string_view> refused =
+          slack_->SignatureRefusal(timestamp, body, signature, now)) {
+    NoteAuthFailure("slack callback: " + std::string(*refused));
+    return r.Send(JsonError(401, "UNAUTHENTICATED",
+                            "Slack request signature refused: " + std::string(*refused)));
   }
-  if (!slack_->replays.FirstSeen(signature, timestamp, now)) {
+  if (!slack_->FirstSeen(signature, timestamp, now)) {
     NoteAuthFailure("slack callback: replayed");
     return r.Send(JsonError(401, "UNAUTHENTICATED", "this Slack request was seen before"));
   }
-  Result<SlackAction> action = ParseSlackInteraction(body);
+  Result<core::SlackAction> action = slack_->ParseAction(body);
   if (!action.ok()) return r.Send(InvalidRequest(action.error().message));
-  auto who = slack_->users.find(action->user_id);
-  if (who != slack_->users.end()) return SlackVote(std::move(action).value(), who->second, r);
-  if (!slack_->reviewer_by_email) {
+  if (std::optional<std::string> who = slack_->MappedReviewer(action->user_id)) {
+    return SlackVote(std::move(action).value(), *who, r);
+  }
+  if (!slack_->ReviewersByEmail()) {
     NoteAuthFailure("slack callback: unmapped user");
     std::cerr << "interlock: slack: user " << action->user_id << " is not in slack.users; their "
               << (action->approve ? "approve" : "deny") << " of " << action->approval_id
@@ -66,7 +65,7 @@ void Api::HandleSlackInteraction(const HttpRequest& req, Responder r) {
   // off the network threads. No e-mail, an unconfirmed one or a failed lookup changes
   // nothing and is recorded.
   Blocking([this, r, act = std::move(action).value()]() mutable {
-    Result<std::string> reviewer = slack_->reviewer_by_email(act.user_id);
+    Result<std::string> reviewer = slack_->ReviewerByEmail(act.user_id);
     if (!reviewer.ok()) {
       NoteAuthFailure(reviewer.error().kind == ErrorKind::kUnavailable
                           ? "slack callback: e-mail lookup failed"
@@ -82,7 +81,7 @@ void Api::HandleSlackInteraction(const HttpRequest& req, Responder r) {
   });
 }
 
-void Api::SlackVote(SlackAction action, const std::string& reviewer_name, Responder r) {
+void Api::SlackVote(core::SlackAction action, const std::string& reviewer_name, Responder r) {
   core::Approvals::VoteAsk vote;
   vote.approval_id = action.approval_id;
   vote.reviewer.name = reviewer_name;

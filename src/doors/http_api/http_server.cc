@@ -145,7 +145,7 @@ struct HttpServer::Shared {
   }
   ServerLimits limits;
   RequestHandler* handler = nullptr;
-  Metrics* metrics = nullptr;
+  core::DoorMetrics* metrics = nullptr;
   std::atomic<int> connections{0};
   std::atomic<bool> stopping{false};
   std::mutex mu;  // guards sessions (taken per connection, never per request)
@@ -615,7 +615,8 @@ void DoAccept(std::shared_ptr<HttpServer::Shared> shared) {
 
 }  // namespace
 
-HttpServer::HttpServer(HttpServerOptions options, RequestHandler* handler, Metrics* metrics)
+HttpServer::HttpServer(HttpServerOptions options, RequestHandler* handler,
+                       core::DoorMetrics* metrics)
     : options_(std::move(options)), shared_(std::make_shared<Shared>()) {
   int n = options_.threads > 0 ? options_.threads
                                : static_cast<int>(std::thread::hardware_concurrency());

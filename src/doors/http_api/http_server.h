@@ -40,7 +40,7 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
-#include "daemon/metrics.h"
+#include "core/app/door_metrics.h"
 #include "interlock/result.h"
 
 namespace interlock::server {
@@ -187,7 +187,7 @@ HttpResponse JsonError(unsigned status, std::string_view code, std::string_view 
 class HttpServer {
  public:
   // `handler` and `metrics` must outlive the server.
-  HttpServer(HttpServerOptions options, RequestHandler* handler, Metrics* metrics);
+  HttpServer(HttpServerOptions options, RequestHandler* handler, core::DoorMetrics* metrics);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;

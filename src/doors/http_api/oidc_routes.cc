@@ -1,7 +1,8 @@
 // Reviewer and admin sign-in with OpenID Connect on the console (docs/identity.md,
 // "Reviewer sign-in with OpenID Connect"): the /ui/oidc/* routes and the session cookie
 // half of Api::Authenticate. The protocol (PKCE, state, token exchange, ID token checks,
-// roles) is identity::OidcSignIn's; this file is HTTP only: cookies, redirects, pages.
+// roles) is behind core::ConsoleSignIn (core/app/console_signin.h); this file is HTTP only:
+// cookies, redirects, pages.
 #include <boost/asio/post.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
@@ -11,9 +12,9 @@
 
 #include "common/crypto.h"
 #include "common/time.h"
+#include "core/app/console_signin.h"
 #include "core/app/web_origin.h"
 #include "doors/http_api/api.h"
-#include "identity/jwt.h"
 
 namespace interlock::server {
 namespace {
@@ -118,9 +119,7 @@ std::string CookieAttributes(bool secure, std::string_view same_site, int64_t ma
   return a;
 }
 
-const char* RoleName(identity::SessionRole r) {
-  return r == identity::SessionRole::kAdmin ? "admin" : "reviewer";
-}
+const char* SessionRoleName(core::Role r) { return r == core::Role::kAdmin ? "admin" : "reviewer"; }
 
 }  // namespace
 
@@ -142,7 +141,7 @@ std::string Api::OwnOrigin() const {
 }
 
 std::optional<HttpResponse> Api::AuthenticateSession(const HttpRequest& req, Caller* caller) {
-  auto s = options_.oidc->codec().Decode(SessionCookie(req), clock_->Now());
+  auto s = options_.oidc->Decode(SessionCookie(req), clock_->Now());
   if (!s.ok()) {
     NoteAuthFailure("session cookie refused");
     return JsonError(401, "UNAUTHENTICATED", s.error().message + "; sign in again");
@@ -150,8 +149,8 @@ std::optional<HttpResponse> Api::AuthenticateSession(const HttpRequest& req, Cal
   const http::verb m = req.method();
   if (m != http::verb::get && m != http::verb::head && m != http::verb::options) {
     // A cookie alone never changes anything: the page's own script sends the token.
-    if (!identity::CsrfAllows(*s, HeaderValue(req, kCsrfHeader), HeaderValue(req, "Origin"),
-                              OwnOrigin())) {
+    if (!core::ConsoleSignIn::CsrfAllows(*s, HeaderValue(req, kCsrfHeader),
+                                         HeaderValue(req, "Origin"), OwnOrigin())) {
       NoteAuthFailure("CSRF");
       return JsonError(403, "FORBIDDEN",
                        "a signed-in browser's change needs the X-Interlock-CSRF header of "
@@ -159,7 +158,7 @@ std::optional<HttpResponse> Api::AuthenticateSession(const HttpRequest& req, Cal
     }
   }
   core::Principal& p = caller->principal;
-  p.role = s->role == identity::SessionRole::kAdmin ? core::Role::kAdmin : core::Role::kReviewer;
+  p.role = s->role;  // kReviewer or kAdmin (core::ConsoleSession)
   p.name = s->name;
   p.token_id = "oidc-session";
   p.agent_id.clear();
@@ -176,8 +175,8 @@ void Api::HandleOidcLogin(Responder r) {
     public_url = public_url_;
   }
   boost::asio::post(pool_, [this, r, public_url] {
-    identity::OidcSignIn* oidc = options_.oidc;
-    auto started = oidc->Begin(oidc->RedirectUri(public_url));
+    core::ConsoleSignIn* oidc = options_.oidc;
+    auto started = oidc->Begin(public_url);
     if (!started.ok()) {
       return r.Send(Page(
           503, "Sign-in with " + oidc->provider_name() + " is unavailable",
@@ -224,7 +223,7 @@ void Api::HandleOidcCallback(const HttpRequest& req, Responder r) {
   }
   boost::asio::post(pool_, [this, r, title, state, code, error, description, public_url,
                             login_cookie = std::move(login_cookie)] {
-    identity::OidcSignIn* oidc = options_.oidc;
+    core::ConsoleSignIn* oidc = options_.oidc;
     const std::string clear = LoginCookieName(options_.secure_cookies) + "=" +
                               CookieAttributes(options_.secure_cookies, "Lax", 0);
     auto fail = [&](unsigned status, const std::string& why) {
@@ -237,22 +236,22 @@ void Api::HandleOidcCallback(const HttpRequest& req, Responder r) {
       return fail(
           403, "the provider answered " + error + (description.empty() ? "" : ": " + description));
     }
-    identity::OidcSignIn::Facts facts;
-    auto s = oidc->Finish(login_cookie, state, code, oidc->RedirectUri(public_url), &facts);
+    core::ConsoleSignIn::Facts facts;
+    auto s = oidc->Finish(login_cookie, state, code, public_url, &facts);
     if (!s.ok()) {
-      std::string_view reason = identity::RefusalCode(s.error());
+      std::string_view reason = core::ConsoleSignIn::RefusalCode(s.error());
       if (reason.empty()) reason = "OIDC_PROVIDER_UNAVAILABLE";
       // Refusals after the ID token verified name the person; the others are anonymous.
-      const core::RefusedSignIn who{std::string(reason), facts.principal, oidc->config().issuer,
+      const core::RefusedSignIn who{std::string(reason), facts.principal, oidc->issuer(),
                                     clock_->Now()};
       NoteAuthFailure(reason, facts.principal.empty() ? nullptr : &who);
       return fail(s.error().kind == ErrorKind::kPermissionDenied ? 403 : 503, s.error().message);
     }
     // No session without its audit record (fail closed).
     core::SignIn record{.principal = s->name,
-                        .issuer = oidc->config().issuer,
+                        .issuer = oidc->issuer(),
                         .subject = facts.subject,
-                        .role = RoleName(s->role),
+                        .role = SessionRoleName(s->role),
                         .groups = facts.groups,
                         .expires_at = s->expires_at,
                         .at = clock_->Now()};
@@ -266,7 +265,7 @@ void Api::HandleOidcCallback(const HttpRequest& req, Responder r) {
     HttpResponse res = Redirect("/ui/");
     res.insert(http::field::set_cookie, clear);
     res.insert(http::field::set_cookie,
-               SessionCookieName() + "=" + oidc->codec().Encode(*s) +
+               SessionCookieName() + "=" + oidc->Encode(*s) +
                    CookieAttributes(options_.secure_cookies, "Strict", max_age));
     r.Send(std::move(res));
   });
@@ -281,10 +280,10 @@ void Api::HandleOidcSession(const HttpRequest& req, Responder r) {
                  {"signed_in", false}};
   const std::string cookie = options_.oidc ? SessionCookie(req) : "";
   if (!cookie.empty()) {
-    if (auto s = options_.oidc->codec().Decode(cookie, clock_->Now()); s.ok()) {
+    if (auto s = options_.oidc->Decode(cookie, clock_->Now()); s.ok()) {
       o["signed_in"] = true;
       o["name"] = s->name;
-      o["role"] = RoleName(s->role);
+      o["role"] = SessionRoleName(s->role);
       o["csrf"] = s->csrf;
       o["expires_at"] = FormatRfc3339(s->expires_at);
     }
@@ -308,14 +307,14 @@ void Api::HandleOidcLogout(const HttpRequest& req, Responder r) {
   // Signing out changes state too: with a valid session it needs the CSRF token (a page of
   // another site cannot sign people out), and it is audited; without one there is nobody
   // to sign out and nothing to record.
-  auto s = options_.oidc->codec().Decode(SessionCookie(req), clock_->Now());
+  auto s = options_.oidc->Decode(SessionCookie(req), clock_->Now());
   if (!s.ok()) return r.Send(std::move(res));
   Caller caller;
   if (auto fail = AuthenticateSession(req, &caller)) return r.Send(std::move(*fail));
   core::SignIn record{.signed_out = true,
                       .principal = s->name,
-                      .issuer = options_.oidc->config().issuer,
-                      .subject = identity::OidcSubject(s->name, options_.oidc->config().issuer),
+                      .issuer = options_.oidc->issuer(),
+                      .subject = options_.oidc->Subject(s->name),
                       .at = clock_->Now()};
   boost::asio::post(pool_, [this, r, record = std::move(record), res = std::move(res)]() mutable {
     if (Status st = audit_.RecordSignIn(record); !st.ok()) {

@@ -26,6 +26,8 @@
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include "daemon/metrics.h"
+
 namespace interlock::server {
 namespace INTERLOCK_TEST_NS {
 

@@ -12,6 +12,7 @@
 
 #include "approval/sweeper.h"
 #include "common/json.h"
+#include "daemon/metrics.h"
 #include "doors/http_api/http_server.h"
 #include "subprocess.h"
 #include "temp_dir.h"
