@@ -19,6 +19,7 @@
 #include "daemon/metrics.h"
 #include "daemon_harness.h"
 #include "doors/http_api/http_server.h"
+#include "issuer_suite.h"
 #include "json_lines.h"
 #include "subprocess.h"
 #include "temp_dir.h"
@@ -33,47 +34,6 @@ using interlock::testing::WaitUntil;
 
 namespace json = boost::json;
 namespace http = boost::beast::http;
-
-class Idp final : public server::RequestHandler {
- public:
-  void Handle(server::HttpRequest req, server::Responder r) override {
-    server::HttpResponse res(http::status::ok, req.version());
-    std::lock_guard lock(mu);
-    if (hang) {  // a provider that accepts and never answers
-      held.push_back(std::move(r));
-      return;
-    }
-    if (req.target() == "/.well-known/openid-configuration") {
-      res.body() =
-          json::serialize(json::object{{"issuer", issuer}, {"jwks_uri", issuer + "/jwks"}});
-    } else if (req.target() == "/jwks") {
-      res.body() = jwks;
-    } else {
-      res.result(http::status::not_found);
-    }
-    res.prepare_payload();
-    r.Send(std::move(res));
-  }
-  // Answers every held request (503) and stops hanging.
-  void Release() {
-    std::vector<server::Responder> out;
-    {
-      std::lock_guard lock(mu);
-      hang = false;
-      out.swap(held);
-    }
-    for (server::Responder& r : out) {
-      server::HttpResponse res(http::status::service_unavailable, 11);
-      res.prepare_payload();
-      r.Send(std::move(res));
-    }
-  }
-  std::mutex mu;
-  std::string issuer;
-  std::string jwks;
-  bool hang = false;
-  std::vector<server::Responder> held;
-};
 
 // The decision records' (principal, body) in the store.
 std::vector<std::pair<std::string, std::string>> DecisionRecords(const std::string& store) {
@@ -92,19 +52,11 @@ std::vector<std::pair<std::string, std::string>> DecisionRecords(const std::stri
   return out;
 }
 
-class JwtDaemon : public ::testing::Test {
+class JwtDaemon : public IssuerSuite<JwksIssuer> {
  protected:
+  JwtDaemon() : IssuerSuite("idp-1") {}
   void SetUp() override {
-    cert_ = MakeSelfSignedCert(dir_.path(), "idp", "IP:127.0.0.1");
-    ASSERT_EQ(cert_.error, "");
-    idp_server_ = StartTlsServer(cert_, &idp_, &metrics_);
-    ASSERT_NE(idp_server_, nullptr);
-    issuer_ = HttpsUrl(*idp_server_);
-    idp_.issuer = issuer_;
-    idp_.jwks = JwksOf({key_});
-
-    policies_ = dir_.path() + "/policies";
-    std::filesystem::create_directories(policies_);
+    StartIssuer();
     const std::string examples = std::string(INTERLOCK_SOURCE_DIR) + "/examples/policies/";
     for (const char* name : {"deploy-agent.yaml", "support-agent-v2.yaml"}) {
       std::filesystem::copy_file(examples + name, policies_ + "/" + name);
@@ -192,16 +144,6 @@ tools:
   }
 
   std::string alice_, mallory_, run_path_, calls_;  // StartAlicesRun()
-  TempDir dir_;
-  TestCert cert_;
-  Idp idp_;
-  server::Metrics metrics_;
-  std::unique_ptr<server::HttpServer> idp_server_;
-  std::string issuer_;
-  TestKey key_ = MakeKey("idp-1", "ES256");
-  std::string policies_;
-  std::unique_ptr<Daemon> daemon_;
-  std::unique_ptr<HttpClient> client_;
   std::string support_token_;
 };
 

@@ -25,6 +25,7 @@
 #include "daemon/metrics.h"
 #include "daemon_harness.h"
 #include "doors/http_api/http_server.h"
+#include "issuer_suite.h"
 #include "json_lines.h"
 #include "subprocess.h"
 #include "temp_dir.h"
@@ -256,27 +257,6 @@ TEST_F(McpOAuthSdk, ExpiredTokenIsRefusedAndTheClientReauthorizes) {
 // ---------------------------------------------------------------------------------------
 // Crafted tokens: each refusal, against an in-process issuer.
 
-class Issuer final : public server::RequestHandler {
- public:
-  void Handle(server::HttpRequest req, server::Responder r) override {
-    server::HttpResponse res(http::status::ok, req.version());
-    std::lock_guard lock(mu);
-    if (req.target() == "/.well-known/openid-configuration") {
-      res.body() =
-          json::serialize(json::object{{"issuer", issuer}, {"jwks_uri", issuer + "/jwks"}});
-    } else if (req.target() == "/jwks") {
-      res.body() = jwks;
-    } else {
-      res.result(http::status::not_found);
-    }
-    res.prepare_payload();
-    r.Send(std::move(res));
-  }
-  std::mutex mu;
-  std::string issuer;
-  std::string jwks;
-};
-
 // A minimal MCP server over Streamable HTTP that records the headers it is sent.
 class RecordingUpstream final : public server::RequestHandler {
  public:
@@ -331,25 +311,16 @@ class RecordingUpstream final : public server::RequestHandler {
   std::vector<std::string> seen;
 };
 
-class McpOAuth : public ::testing::Test {
+class McpOAuth : public IssuerSuite<JwksIssuer> {
  protected:
+  McpOAuth() : IssuerSuite("as-1") {}
   void SetUp() override {
-    cert_ = MakeSelfSignedCert(dir_.path(), "idp", "IP:127.0.0.1");
-    ASSERT_EQ(cert_.error, "");
-    idp_server_ = StartTlsServer(cert_, &idp_, &metrics_);
-    ASSERT_NE(idp_server_, nullptr);
-    issuer_ = HttpsUrl(*idp_server_);
-    idp_.issuer = issuer_;
-    idp_.jwks = JwksOf({key_});
-
+    StartIssuer();
     server::HttpServerOptions u;
     u.port = 0;
     u.threads = 1;
     upstream_server_ = std::make_unique<server::HttpServer>(u, &upstream_, &metrics_);
     ASSERT_TRUE(upstream_server_->Start().ok());
-
-    policies_ = dir_.path() + "/policies";
-    fs::create_directories(policies_);
     std::ofstream(policies_ + "/hx.yaml") << kHeadersPolicy;
     std::ofstream(policies_ + "/ev.yaml") << kEverythingPolicy;
     const std::string config = dir_.Write(
@@ -421,18 +392,8 @@ class McpOAuth : public ::testing::Test {
                             McpHeaders(session));
   }
 
-  TempDir dir_;
-  TestCert cert_;
-  Issuer idp_;
   RecordingUpstream upstream_;
-  server::Metrics metrics_;
-  std::unique_ptr<server::HttpServer> idp_server_;
   std::unique_ptr<server::HttpServer> upstream_server_;
-  std::string issuer_;
-  TestKey key_ = MakeKey("as-1", "ES256");
-  std::string policies_;
-  std::unique_ptr<Daemon> daemon_;
-  std::unique_ptr<HttpClient> client_;
   std::string hx_token_;
 };
 
@@ -674,7 +635,7 @@ tools:
 
   TempDir dir_;
   TestCert cert_;
-  Issuer idps_[2];
+  JwksIssuer idps_[2];
   std::unique_ptr<server::HttpServer> servers_[2];
   std::string issuers_[2];
   TestKey keys_[2] = {MakeKey("prod-1", "ES256"), MakeKey("ci-1", "RS256")};
