@@ -2,7 +2,6 @@
 // the policy whose agent.identity equals its `sub`; the decision's audit record carries
 // the verified identity, issuer and on_behalf_of, and the chain still verifies. Interlock's
 // own tokens keep working next to JWTs; a JWT of an unknown identity is 401.
-#include <sqlite3.h>
 
 #include <atomic>
 #include <filesystem>
@@ -21,6 +20,7 @@
 #include "doors/http_api/http_server.h"
 #include "issuer_suite.h"
 #include "json_lines.h"
+#include "sqlite_query.h"
 #include "subprocess.h"
 #include "temp_dir.h"
 #include "test_idp.h"
@@ -37,19 +37,8 @@ namespace http = boost::beast::http;
 
 // The decision records' (principal, body) in the store.
 std::vector<std::pair<std::string, std::string>> DecisionRecords(const std::string& store) {
-  std::vector<std::pair<std::string, std::string>> out;
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(store.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) return out;
-  sqlite3_stmt* st = nullptr;
-  sqlite3_prepare_v2(db, "SELECT principal, body FROM audit_log WHERE call_id != '' ORDER BY seq",
-                     -1, &st, nullptr);
-  while (st && sqlite3_step(st) == SQLITE_ROW) {
-    out.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)),
-                     reinterpret_cast<const char*>(sqlite3_column_text(st, 1)));
-  }
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return out;
+  return SqliteTextPairs(store,
+                         "SELECT principal, body FROM audit_log WHERE call_id != '' ORDER BY seq");
 }
 
 class JwtDaemon : public IssuerSuite<JwksIssuer> {

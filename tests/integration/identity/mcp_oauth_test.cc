@@ -9,7 +9,6 @@
 // HTTP MCP upstream that records what it is sent.
 #include <fcntl.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,6 +26,7 @@
 #include "doors/http_api/http_server.h"
 #include "issuer_suite.h"
 #include "json_lines.h"
+#include "sqlite_query.h"
 #include "subprocess.h"
 #include "temp_dir.h"
 #include "test_idp.h"
@@ -71,21 +71,9 @@ int64_t Now() {
 
 // The decision records' (principal, body) in the store.
 std::vector<std::pair<std::string, std::string>> DecisionRecords(const std::string& store) {
-  std::vector<std::pair<std::string, std::string>> out;
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(store.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) return out;
-  sqlite3_stmt* st = nullptr;
-  sqlite3_prepare_v2(db,
-                     "SELECT principal, body FROM audit_log WHERE call_id != '' AND body LIKE "
-                     "'%\"decision\"%' ORDER BY seq",
-                     -1, &st, nullptr);
-  while (st && sqlite3_step(st) == SQLITE_ROW) {
-    out.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)),
-                     reinterpret_cast<const char*>(sqlite3_column_text(st, 1)));
-  }
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return out;
+  return SqliteTextPairs(store,
+                         "SELECT principal, body FROM audit_log WHERE call_id != '' AND body LIKE "
+                         "'%\"decision\"%' ORDER BY seq");
 }
 
 // The `identity` members of the decision records.
