@@ -16,6 +16,7 @@
 #include <boost/json.hpp>
 
 #include "daemon_harness.h"
+#include "daemon_policies.h"
 #include "json_lines.h"
 #include "subprocess.h"
 #include "temp_dir.h"
@@ -26,24 +27,7 @@ namespace INTERLOCK_TEST_NS {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-constexpr char kAgent[] = R"(agent:
-  id: "appr-agent"
-  identity: "appr-agent@example.iam"
-tools:
-  allowed:
-    - name: "send_email"
-      requires_approval: true
-      approval_timeout_seconds: 300
-      redact: ["api_key"]
-    - name: "drop_table"
-      reversible: false
-      blast_radius: large
-      approvals_required: 2
-      approval_timeout_seconds: 300
-    - name: "quick"
-      requires_approval: true
-      approval_timeout_seconds: 1
-    - name: "escalating"
+const std::string kAgent = std::string(kApprAgentHead) + R"(    - name: "escalating"
       requires_approval: true
       approval_timeout_seconds: 1
       auto_deny_on_timeout: false

@@ -12,6 +12,7 @@
 #include <boost/json.hpp>
 
 #include "daemon_harness.h"
+#include "daemon_policies.h"
 #include "daemon_suite.h"
 #include "json_lines.h"
 #include "temp_dir.h"
@@ -34,16 +35,6 @@ tools:
 execution:
   max_steps: 1000
   max_wall_clock_seconds: 1
-)";
-
-constexpr char kPingAgent[] = R"(agent:
-  id: "ping-agent"
-  identity: "ping-agent@example.iam"
-tools:
-  allowed:
-    - name: "ping"
-execution:
-  max_steps: 1000
 )";
 
 class IncidentViewTest : public DaemonSuite {
