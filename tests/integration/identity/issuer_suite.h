@@ -1,8 +1,9 @@
 // IssuerSuite: the fixture of an identity suite whose daemon trusts an in-process issuer:
 // the issuer `idp_` (a handler with `mu`, `issuer` and `jwks`) over https on loopback with
 // its test certificate `cert_`, publishing the signing key `key_`; DIR/policies; and the
-// daemon and client the suite makes. A suite's SetUp calls StartIssuer first; its TearDown
-// stops the daemon and then the issuer's server.
+// daemon and client the suite makes (MakeDaemon, then its tokens, then StartAndConnect). A
+// suite's SetUp calls StartIssuer first; TearDown closes the client and stops the daemon,
+// then the issuer's server.
 #ifndef INTERLOCK_TESTS_INTEGRATION_IDENTITY_ISSUER_SUITE_H_
 #define INTERLOCK_TESTS_INTEGRATION_IDENTITY_ISSUER_SUITE_H_
 
@@ -36,6 +37,21 @@ class IssuerSuite : public ::testing::Test {
     ASSERT_NE(idp_server_, nullptr);
     policies_ = dir_.path() + "/policies";
     std::filesystem::create_directories(policies_);
+  }
+
+  // `daemon_`, not started: `serve` of policies_ with `config`, its store in DIR.
+  void MakeDaemon(const std::string& config) {
+    daemon_ = std::make_unique<Daemon>(dir_.path(), policies_, config);
+  }
+  // Starts `daemon_` and connects `client_`; the test fails (fatally) when it does not start.
+  void StartAndConnect() {
+    ASSERT_TRUE(daemon_->Start()) << daemon_->log();
+    client_ = std::make_unique<HttpClient>(daemon_->port());
+  }
+  void TearDown() override {
+    client_.reset();
+    if (daemon_) daemon_->Stop();
+    if (idp_server_) idp_server_->Shutdown();
   }
 
   TempDir dir_;

@@ -72,16 +72,13 @@ tools:
                               "\"\n      audience: \"interlock\"\n      ca_file: \"" + cert_.cert +
                               "\"\n      on_behalf_of_claim: \"requested_by\"\n" +
                               "      on_behalf_of_groups_claim: \"requested_by_groups\"\n");
-    daemon_ = std::make_unique<Daemon>(dir_.path(), policies_, config);
+    MakeDaemon(config);
     support_token_ = CreateToken(daemon_->store(), "--agent", "support-agent-v2");
-    ASSERT_TRUE(daemon_->Start()) << daemon_->log();
-    client_ = std::make_unique<HttpClient>(daemon_->port());
+    StartAndConnect();
   }
   void TearDown() override {
-    client_.reset();
     idp_.Release();
-    if (daemon_) daemon_->Stop();
-    if (idp_server_) idp_server_->Shutdown();
+    IssuerSuite::TearDown();
   }
   std::string Jwt(const std::string& sub, const json::object& extra = {}) {
     const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(

@@ -334,15 +334,12 @@ class McpOAuth : public IssuerSuite<JwksIssuer> {
             "    other:\n"
             "      url: \"http://127.0.0.1:" +
             std::to_string(upstream_server_->local_endpoint().port()) + "/mcp\"\n");
-    daemon_ = std::make_unique<Daemon>(dir_.path(), policies_, config);
+    MakeDaemon(config);
     hx_token_ = CreateToken(daemon_->store(), "--agent", "hx");
-    ASSERT_TRUE(daemon_->Start()) << daemon_->log();
-    client_ = std::make_unique<HttpClient>(daemon_->port());
+    StartAndConnect();
   }
   void TearDown() override {
-    client_.reset();
-    if (daemon_) daemon_->Stop();
-    if (idp_server_) idp_server_->Shutdown();
+    IssuerSuite::TearDown();
     if (upstream_server_) upstream_server_->Shutdown();
   }
 

@@ -145,7 +145,7 @@ class OidcSignIn : public IssuerSuite<Provider> {
                               "\"\n    name: \"Test IdP\"\n"
                               "    scopes: [openid, profile, groups]\n"
                               "    reviewer_values: [reviewers]\n    admin_values: [admins]\n");
-    daemon_ = std::make_unique<Daemon>(dir_.path(), policies_, config);
+    MakeDaemon(config);
     ASSERT_TRUE(daemon_->Start()) << daemon_->log();
     if (!extra.empty()) return;  // TLS: the test uses curl
     client_ = std::make_unique<HttpClient>(daemon_->port());
@@ -170,9 +170,8 @@ class OidcSignIn : public IssuerSuite<Provider> {
             "\"\n    client_secret_file: \"client-secret\"\n    ca_file: \"" + cert_.cert +
             "\"\n    scopes: [openid, profile, email, groups]\n    name_claim: email\n"
             "    reviewer_values: [reviewers]\n");
-    daemon_ = std::make_unique<Daemon>(dir_.path(), policies_, config);
-    ASSERT_TRUE(daemon_->Start()) << daemon_->log();
-    client_ = std::make_unique<HttpClient>(daemon_->port());
+    MakeDaemon(config);
+    StartAndConnect();
     agent_ = CreateToken(daemon_->store(), "--agent", "support");
   }
 
