@@ -26,6 +26,7 @@
 #include "doors/http_api/http_server.h"
 #include "issuer_suite.h"
 #include "json_lines.h"
+#include "mcp_headers.h"
 #include "sqlite_query.h"
 #include "subprocess.h"
 #include "temp_dir.h"
@@ -361,13 +362,6 @@ class McpOAuth : public IssuerSuite<JwksIssuer> {
     return SignJwt(key_, {{"alg", key_.alg}, {"kid", key_.kid}, {"typ", "at+jwt"}}, claims);
   }
 
-  using Headers = std::vector<std::pair<std::string, std::string>>;
-  static Headers McpHeaders(const std::string& session = "") {
-    Headers h = {{"Accept", "application/json, text/event-stream"},
-                 {"Content-Type", "application/json"}};
-    if (!session.empty()) h.emplace_back("Mcp-Session-Id", session);
-    return h;
-  }
   static std::string Initialize() {
     return R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}})";
   }
