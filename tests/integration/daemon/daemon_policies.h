@@ -26,6 +26,18 @@ execution:
   max_steps: 30
 )";
 
+// ev: the reference MCP server's echo, get-sum and get-env allowed (audit_based).
+inline constexpr char kEvAgent[] = R"(agent:
+  id: "ev"
+  identity: "ev@example.iam"
+  autonomy: audit_based
+tools:
+  allowed:
+    - name: "echo"
+    - name: "get-sum"
+    - name: "get-env"
+)";
+
 // appr-agent's head: its identity and the tools that ask reviewers first: send_email (its
 // api_key redacted), drop_table (irreversible, large, two approvals) and quick (1 s to
 // answer). A suite appends its own tools and `execution:`.

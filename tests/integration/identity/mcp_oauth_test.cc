@@ -23,6 +23,7 @@
 
 #include "daemon/metrics.h"
 #include "daemon_harness.h"
+#include "daemon_policies.h"
 #include "doors/http_api/http_server.h"
 #include "issuer_suite.h"
 #include "json_lines.h"
@@ -43,17 +44,6 @@ namespace fs = std::filesystem;
 
 using testing::kModules;
 using testing::kNodeDir;
-
-constexpr char kEverythingPolicy[] = R"(agent:
-  id: "ev"
-  identity: "ev@example.iam"
-  autonomy: audit_based
-tools:
-  allowed:
-    - name: "echo"
-    - name: "get-sum"
-    - name: "get-env"
-)";
 
 constexpr char kHeadersPolicy[] = R"(agent:
   id: "hx"
@@ -118,7 +108,7 @@ class McpOAuthSdk : public ::testing::Test {
 
     policies_ = dir_.path() + "/policies";
     fs::create_directories(policies_);
-    std::ofstream(policies_ + "/ev.yaml") << kEverythingPolicy;
+    std::ofstream(policies_ + "/ev.yaml") << kEvAgent;
     const std::string config = dir_.Write("interlock.yaml",
                                           "durability: normal\n"
                                           "identity:\n"
@@ -311,7 +301,7 @@ class McpOAuth : public IssuerSuite<JwksIssuer> {
     upstream_server_ = std::make_unique<server::HttpServer>(u, &upstream_, &metrics_);
     ASSERT_TRUE(upstream_server_->Start().ok());
     std::ofstream(policies_ + "/hx.yaml") << kHeadersPolicy;
-    std::ofstream(policies_ + "/ev.yaml") << kEverythingPolicy;
+    std::ofstream(policies_ + "/ev.yaml") << kEvAgent;
     const std::string config = dir_.Write(
         "interlock.yaml",
         "durability: normal\n"

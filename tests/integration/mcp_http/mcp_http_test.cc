@@ -28,6 +28,7 @@
 #include <boost/json.hpp>
 
 #include "daemon_harness.h"
+#include "daemon_policies.h"
 #include "hello_server.h"
 #include "json_lines.h"
 #include "mcp_headers.h"
@@ -126,18 +127,8 @@ execution:
   max_steps: 1000
 )";
 
-constexpr char kEverythingPolicy[] = R"(agent:
-  id: "ev"
-  identity: "ev@example.iam"
-  autonomy: audit_based
-tools:
-  allowed:
-    - name: "echo"
-    - name: "get-sum"
-    - name: "get-env"
-  blocked:
-    - "trigger-sampling-request"
-)";
+const std::string kEverythingPolicy =
+    std::string(testing::kEvAgent) + "  blocked:\n    - \"trigger-sampling-request\"\n";
 
 constexpr char kMemoryPolicy[] = R"(agent:
   id: "mem"
