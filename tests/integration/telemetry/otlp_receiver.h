@@ -24,6 +24,7 @@
 
 #include <boost/json.hpp>
 
+#include "loopback.h"
 #include "wait.h"
 
 namespace interlock::testing {
@@ -154,19 +155,6 @@ inline const boost::json::object* SpanNamed(const std::vector<boost::json::objec
     if (s.at("name").as_string() == name && s.at("kind").to_number<int64_t>() == kind) return &s;
   }
   return nullptr;
-}
-
-// A loopback port nothing listens on (bound, then closed): a collector that is down.
-inline int ClosedPort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
 }
 
 }  // namespace interlock::testing
