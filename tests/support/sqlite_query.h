@@ -1,5 +1,6 @@
 // Queries of a store file, each on a connection of its own (read-only: what another daemon
-// or reader sees, committed data only). Header-only; the test links SQLite.
+// or reader sees, committed data only), and statements run on it (SqliteExec). Header-only;
+// the test links SQLite.
 #ifndef INTERLOCK_TESTS_SUPPORT_SQLITE_QUERY_H_
 #define INTERLOCK_TESTS_SUPPORT_SQLITE_QUERY_H_
 
@@ -25,6 +26,15 @@ inline int64_t SqliteFirstInt(const std::string& path, const std::string& sql) {
   }
   sqlite3_close(db);
   return n;
+}
+
+// Runs `sql` (one statement or several) on the store file, read-write; whether it ran.
+inline bool SqliteExec(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  const bool ok = sqlite3_open(path.c_str(), &db) == SQLITE_OK &&
+                  sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK;
+  sqlite3_close(db);
+  return ok;
 }
 
 // The first two columns of every row of the query, as text (NULL as ""); none when the file
