@@ -18,6 +18,7 @@
 #include "daemon_harness.h"
 #include "daemon_policies.h"
 #include "json_lines.h"
+#include "open_run.h"
 #include "subprocess.h"
 #include "temp_dir.h"
 
@@ -89,11 +90,7 @@ class ApprovalsTest : public ::testing::Test {
     client_ = std::make_unique<HttpClient>(daemon_->port());
   }
 
-  std::string NewRun(const std::string& token) {
-    HttpResult r = client_->Request("POST", "/v1/runs", "", token);
-    EXPECT_EQ(r.status, 201) << r.body;
-    return Str(r.json, "run_id");
-  }
+  std::string NewRun(const std::string& token) { return OpenRun(*client_, token); }
 
   HttpResult Call(const std::string& run, const std::string& body, const std::string& token = "") {
     return client_->Request("POST", "/v1/runs/" + run + "/calls", body,

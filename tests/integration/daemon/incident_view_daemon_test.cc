@@ -15,6 +15,7 @@
 #include "daemon_policies.h"
 #include "daemon_suite.h"
 #include "json_lines.h"
+#include "open_run.h"
 #include "temp_dir.h"
 #include "wait.h"
 
@@ -49,11 +50,7 @@ class IncidentViewTest : public DaemonSuite {
     StartDaemon();
   }
 
-  std::string NewRun(const std::string& token) {
-    HttpResult r = client_->Request("POST", "/v1/runs", "", token);
-    EXPECT_EQ(r.status, 201) << r.body;
-    return Str(r.json, "run_id");
-  }
+  std::string NewRun(const std::string& token) { return OpenRun(*client_, token); }
 
   json::value Run(const std::string& run, const std::string& token) {
     HttpResult r = client_->Request("GET", "/v1/runs/" + run, "", token);

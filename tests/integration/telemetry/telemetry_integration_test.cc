@@ -24,6 +24,7 @@
 #include "daemon_harness.h"
 #include "mcp_headers.h"
 #include "node_suite.h"
+#include "open_run.h"
 #include "otlp_receiver.h"
 #include "subprocess.h"
 #include "temp_dir.h"
@@ -106,11 +107,7 @@ class TelemetryTest : public testing::NodeSuite {
     client_ = std::make_unique<HttpClient>(daemon_->port());
   }
 
-  std::string NewRun() {
-    HttpResult r = client_->Request("POST", "/v1/runs", "", agent_);
-    EXPECT_EQ(r.status, 201) << r.body;
-    return Str(r.json, "run_id");
-  }
+  std::string NewRun() { return OpenRun(*client_, agent_); }
 
   HttpResult Call(const std::string& run, const std::string& body,
                   const std::vector<std::pair<std::string, std::string>>& headers = {}) {
