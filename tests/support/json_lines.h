@@ -1,11 +1,13 @@
 // Small readers the integration tests share: JSON lines (what `interlock audit export`
 // prints), the last line a client printed, an answer by its JSON-RPC id, the ```json blocks
 // of a section of a docs page (settings a user would paste) and occurrences of a string.
-// Header-only; a line or block that does not parse throws (the test fails on it).
+// Header-only; a line or block that does not parse throws (the test fails on it), but for
+// TryParseLastLine.
 #ifndef INTERLOCK_TESTS_SUPPORT_JSON_LINES_H_
 #define INTERLOCK_TESTS_SUPPORT_JSON_LINES_H_
 
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,12 +47,25 @@ inline std::string ToolsCall(int id, const std::string& tool, const boost::json:
                           {"params", boost::json::object{{"name", tool}, {"arguments", args}}}});
 }
 
-// The last non-empty line of `out` (what an SDK client prints last), parsed.
-inline boost::json::value ParseLastLine(const std::string& out) {
+// The last non-empty line of `out` (what an SDK client prints last).
+inline std::string LastNonEmptyLine(const std::string& out) {
   std::string s = out;
   while (!s.empty() && s.back() == '\n') s.pop_back();
   const size_t nl = s.rfind('\n');
-  return boost::json::parse(nl == std::string::npos ? s : s.substr(nl + 1));
+  return nl == std::string::npos ? s : s.substr(nl + 1);
+}
+
+// The last non-empty line of `out`, parsed.
+inline boost::json::value ParseLastLine(const std::string& out) {
+  return boost::json::parse(LastNonEmptyLine(out));
+}
+
+// The last non-empty line of `out`, parsed; nullopt when it is no JSON.
+inline std::optional<boost::json::value> TryParseLastLine(const std::string& out) {
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(LastNonEmptyLine(out), ec);
+  if (ec) return std::nullopt;
+  return v;
 }
 
 // The answer (not a request) with JSON-RPC id `id` among `msgs`, or nullptr.

@@ -16,7 +16,9 @@
 #include <boost/json.hpp>
 
 #include "daemon_harness.h"
+#include "daemon_policies.h"
 #include "json_lines.h"
+#include "open_run.h"
 #include "subprocess.h"
 #include "temp_dir.h"
 
@@ -26,24 +28,7 @@ namespace INTERLOCK_TEST_NS {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-constexpr char kAgent[] = R"(agent:
-  id: "appr-agent"
-  identity: "appr-agent@example.iam"
-tools:
-  allowed:
-    - name: "send_email"
-      requires_approval: true
-      approval_timeout_seconds: 300
-      redact: ["api_key"]
-    - name: "drop_table"
-      reversible: false
-      blast_radius: large
-      approvals_required: 2
-      approval_timeout_seconds: 300
-    - name: "quick"
-      requires_approval: true
-      approval_timeout_seconds: 1
-    - name: "escalating"
+const std::string kAgent = std::string(kApprAgentHead) + R"(    - name: "escalating"
       requires_approval: true
       approval_timeout_seconds: 1
       auto_deny_on_timeout: false
@@ -105,11 +90,7 @@ class ApprovalsTest : public ::testing::Test {
     client_ = std::make_unique<HttpClient>(daemon_->port());
   }
 
-  std::string NewRun(const std::string& token) {
-    HttpResult r = client_->Request("POST", "/v1/runs", "", token);
-    EXPECT_EQ(r.status, 201) << r.body;
-    return Str(r.json, "run_id");
-  }
+  std::string NewRun(const std::string& token) { return OpenRun(*client_, token); }
 
   HttpResult Call(const std::string& run, const std::string& body, const std::string& token = "") {
     return client_->Request("POST", "/v1/runs/" + run + "/calls", body,

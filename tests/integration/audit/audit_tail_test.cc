@@ -2,7 +2,6 @@
 // and CLI: `audit verify` reports it, `interlock serve` refuses to start on it, and the
 // store-direct commands refuse to widen access when their record cannot be anchored.
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 #include <sys/stat.h>
 
 #include <csignal>
@@ -39,14 +38,6 @@ ProcessResult Interlock(const std::vector<std::string>& args) {
   std::vector<std::string> argv = {std::string(INTERLOCK_BINARY_DIR) + "/interlock"};
   argv.insert(argv.end(), args.begin(), args.end());
   return RunProcess(argv, "", std::chrono::seconds(30));
-}
-
-bool Exec(const std::string& store, const std::string& sql) {
-  sqlite3* db = nullptr;
-  bool ok = sqlite3_open(store.c_str(), &db) == SQLITE_OK &&
-            sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK;
-  sqlite3_close(db);
-  return ok;
 }
 
 int64_t Count(const std::string& store, const std::string& sql) {
@@ -91,7 +82,7 @@ TEST_F(AuditTailTest, DeletedKillSwitchTailAfterLastCheckpointStopsTheDaemon) {
   ASSERT_EQ(Count(daemon_->store(), "SELECT type = 'kill_switch' FROM audit_log WHERE seq = " +
                                         std::to_string(last - 1)),
             1);
-  ASSERT_TRUE(Exec(daemon_->store(), "DELETE FROM audit_log WHERE type = 'kill_switch'"));
+  ASSERT_TRUE(SqliteExec(daemon_->store(), "DELETE FROM audit_log WHERE type = 'kill_switch'"));
 
   ProcessResult v = Interlock({"audit", "verify", "--store", daemon_->store()});
   EXPECT_EQ(v.exit_code, 1) << v.out << v.err;
@@ -150,12 +141,12 @@ TEST_F(AuditTailTest, MixedTailCutWithHeadsRewoundStopsTheDaemon) {
   ASSERT_TRUE(anchored) << "no checkpoint anchors the kill switch record " << kill_seq;
   std::ofstream(cps, std::ios::trunc) << kept;
   ASSERT_TRUE(
-      Exec(daemon_->store(),
-           "DELETE FROM audit_log WHERE seq > " + std::to_string(before) +
-               "; UPDATE audit_head SET seq = " + std::to_string(before) +
-               ", hash = (SELECT hash FROM audit_log WHERE seq = " + std::to_string(before) +
-               "); UPDATE audit_runs SET head_seq = (SELECT MAX(seq) FROM audit_log a"
-               " WHERE a.run_id = audit_runs.run_id)"));
+      SqliteExec(daemon_->store(),
+                 "DELETE FROM audit_log WHERE seq > " + std::to_string(before) +
+                     "; UPDATE audit_head SET seq = " + std::to_string(before) +
+                     ", hash = (SELECT hash FROM audit_log WHERE seq = " + std::to_string(before) +
+                     "); UPDATE audit_runs SET head_seq = (SELECT MAX(seq) FROM audit_log a"
+                     " WHERE a.run_id = audit_runs.run_id)"));
   EXPECT_FALSE(daemon_->Start(std::chrono::seconds(10)));
   const std::string log = daemon_->log();
   EXPECT_NE(log.find("truncated from the tail"), std::string::npos) << log;

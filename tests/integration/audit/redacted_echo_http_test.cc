@@ -15,7 +15,7 @@
 
 #include <cctype>
 
-#include "common/base64.h"
+#include "base64_decodings.h"
 #include "daemon_harness.h"
 #include "temp_dir.h"
 
@@ -197,26 +197,7 @@ std::string OneDecodingStep(const std::string& text) {
       all.push_back(text[i] == '+' ? ' ' : text[i]);
     }
   }
-  auto is_b64 = [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || c == '-' ||
-           c == '_';
-  };
-  for (size_t i = 0; i < text.size();) {
-    while (i < text.size() && !is_b64(text[i])) ++i;
-    size_t j = i;
-    while (j < text.size() && is_b64(text[j])) ++j;
-    std::string run = text.substr(i, j - i);
-    for (char& c : run) {
-      if (c == '-') c = '+';
-      if (c == '_') c = '/';
-    }
-    for (size_t off = 0; off < 4 && off < run.size(); ++off) {
-      std::string piece = run.substr(off);
-      piece.resize(piece.size() - piece.size() % 4);
-      if (auto d = Base64DecodeLenient(piece); d.ok()) all += "\n" + *d;
-    }
-    i = j;
-  }
+  for (const std::string& d : Base64Decodings(text)) all += "\n" + d;
   return all;
 }
 

@@ -18,6 +18,7 @@
 
 #include <boost/json.hpp>
 
+#include "piped_child.h"
 #include "subprocess.h"
 #include "temp_dir.h"
 #include "wait.h"
@@ -58,24 +59,13 @@ std::string Decide(const std::string& policy, const std::string& input,
 class DecideChild {
  public:
   explicit DecideChild(const std::vector<std::string>& argv, bool nonblocking_stdin = false) {
-    int in[2], out[2];
-    if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) return;
-    if (nonblocking_stdin) fcntl(in[0], F_SETFL, fcntl(in[0], F_GETFL) | O_NONBLOCK);
     signal(SIGPIPE, SIG_IGN);  // a child that exited early fails Send(), not the test binary
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(in[0], 0);
-      dup2(out[1], 1);
-      std::vector<char*> args;
-      for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-      args.push_back(nullptr);
-      execv(args[0], args.data());
-      _exit(127);
-    }
-    close(in[0]);
-    close(out[1]);
-    in_ = in[1];
-    out_ = out[0];
+    testing::PipedSpawnOptions options;
+    options.nonblocking_stdin = nonblocking_stdin;
+    const testing::PipedSpawn s = testing::SpawnPiped(argv, options);
+    pid_ = s.pid;
+    in_ = s.in;
+    out_ = s.out;
   }
   ~DecideChild() {
     if (in_ >= 0) close(in_);
@@ -105,30 +95,12 @@ class DecideChild {
     return write(in_, data.data(), data.size()) == static_cast<ssize_t>(data.size());
   }
   // The next line on stdout, or "" after the timeout or at EOF.
-  std::string ReadLine(std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    for (;;) {
-      if (size_t nl = buf_.find('\n'); nl != std::string::npos) {
-        std::string line = buf_.substr(0, nl);
-        buf_.erase(0, nl + 1);
-        return line;
-      }
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) return "";
-      pollfd p{out_, POLLIN, 0};
-      if (poll(&p, 1, static_cast<int>(left.count())) <= 0) return "";
-      char b[65536];
-      const ssize_t n = read(out_, b, sizeof b);
-      if (n <= 0) return "";
-      buf_.append(b, static_cast<size_t>(n));
-    }
-  }
+  std::string ReadLine(std::chrono::milliseconds timeout) { return lines_.ReadLine(out_, timeout); }
 
  private:
   pid_t pid_ = -1;
   int in_ = -1, out_ = -1;
-  std::string buf_;
+  testing::PipeLines lines_;
 };
 
 // The number of write system calls process `pid` has made (/proc/PID/io), -1 if unknown.

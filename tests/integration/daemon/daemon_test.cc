@@ -19,6 +19,7 @@
 
 #include "daemon_harness.h"
 #include "json_lines.h"
+#include "open_run.h"
 #include "subprocess.h"
 #include "temp_dir.h"
 #include "wait.h"
@@ -133,11 +134,7 @@ class DaemonTest : public ::testing::Test {
     std::filesystem::rename(tmp, policies_ + "/" + name);
   }
 
-  std::string NewRun(const std::string& token) {
-    HttpResult r = client_->Request("POST", "/v1/runs", "", token);
-    EXPECT_EQ(r.status, 201) << r.body;
-    return Str(r.json, "run_id");
-  }
+  std::string NewRun(const std::string& token) { return OpenRun(*client_, token); }
 
   HttpResult Call(const std::string& token, const std::string& run, const std::string& body) {
     return client_->Request("POST", "/v1/runs/" + run + "/calls", body, token);

@@ -14,6 +14,7 @@
 #include <boost/json.hpp>
 
 #include "daemon_harness.h"
+#include "daemon_policies.h"
 #include "daemon_suite.h"
 #include "json_lines.h"
 #include "temp_dir.h"
@@ -22,16 +23,6 @@ namespace interlock::testing {
 namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
-
-constexpr char kPingAgent[] = R"(agent:
-  id: "ping-agent"
-  identity: "ping-agent@example.iam"
-tools:
-  allowed:
-    - name: "ping"
-execution:
-  max_steps: 1000
-)";
 
 class DrillDaemonTest : public DaemonSuite {
  protected:

@@ -25,6 +25,7 @@
 #include <gtest/gtest.h>
 
 #include "daemon_harness.h"
+#include "daemon_policies.h"
 #include "pg_cluster.h"
 #include "subprocess.h"
 #include "temp_dir.h"
@@ -42,17 +43,6 @@ constexpr int64_t kMaxRecoveryMs = 5000;  // promoted -> both daemons allow agai
 // A synchronous standby that stops answering: statement_timeout (5 s) ends the COMMIT.
 constexpr int64_t kMaxStalledCommitMs = 8000;
 constexpr auto kNoPrimaryWindow = milliseconds(1500);
-
-const char* kPolicy = R"(agent:
-  id: "fleet-agent"
-  identity: "fleet-agent@test.local"
-tools:
-  allowed:
-    - name: "read_document"
-execution:
-  max_steps: 30
-)";
-
 std::string Code(const HttpResult& r) {
   if (!r.json.is_object()) return "";
   const boost::json::value* c = r.json.as_object().if_contains("code");
@@ -95,7 +85,7 @@ class FleetFailoverTest : public ::testing::Test {
     uri_ = "postgresql://postgres@127.0.0.1:" + std::to_string(primary_->port()) +
            ",127.0.0.1:" + std::to_string(standby_->port()) + "/" + db_ +
            "?target_session_attrs=read-write";
-    dir_.Write("policies/fleet.yaml", kPolicy);
+    dir_.Write("policies/fleet.yaml", kFleetAgent);
     for (int i = 0; i < 2; ++i) {
       const std::string d = dir_.path() + "/d" + std::to_string(i);
       std::filesystem::create_directories(d);

@@ -21,6 +21,7 @@
 
 #include "common/time.h"
 #include "daemon_harness.h"
+#include "daemon_policies.h"
 #include "pg_cluster.h"
 #include "store/postgres_store.h"
 #include "subprocess.h"
@@ -32,17 +33,7 @@ namespace INTERLOCK_TEST_NS {
 
 constexpr int kCap = 30;
 
-const char* kPolicy = R"(agent:
-  id: "fleet-agent"
-  identity: "fleet-agent@test.local"
-tools:
-  allowed:
-    - name: "read_document"
-execution:
-  max_steps: 30
-trust:
-  graduation_threshold: 2
-)";
+const std::string kPolicy = std::string(kFleetAgent) + "trust:\n  graduation_threshold: 2\n";
 
 class FleetTest : public ::testing::Test {
  protected:

@@ -16,6 +16,7 @@
 #include "daemon_harness.h"
 #include "daemon_suite.h"
 #include "json_lines.h"
+#include "open_run.h"
 #include "subprocess.h"
 #include "temp_dir.h"
 
@@ -45,11 +46,7 @@ class IdempotencyDaemon : public DaemonSuite {
     StartDaemon();
     run_ = NewRun();
   }
-  std::string NewRun() {
-    HttpResult r = client_->Request("POST", "/v1/runs", "", agent_);
-    EXPECT_EQ(r.status, 201) << r.body;
-    return Str(r.json, "run_id");
-  }
+  std::string NewRun() { return OpenRun(*client_, agent_); }
   HttpResult Decide(const std::string& body, const std::string& key, const std::string& run = "") {
     return client_->Request("POST", "/v1/runs/" + (run.empty() ? run_ : run) + "/calls", body,
                             agent_, std::chrono::seconds(10), {{"Idempotency-Key", key}});

@@ -12,8 +12,10 @@
 #include <boost/json.hpp>
 
 #include "daemon_harness.h"
+#include "daemon_policies.h"
 #include "daemon_suite.h"
 #include "json_lines.h"
+#include "open_run.h"
 #include "temp_dir.h"
 #include "wait.h"
 
@@ -36,16 +38,6 @@ execution:
   max_wall_clock_seconds: 1
 )";
 
-constexpr char kPingAgent[] = R"(agent:
-  id: "ping-agent"
-  identity: "ping-agent@example.iam"
-tools:
-  allowed:
-    - name: "ping"
-execution:
-  max_steps: 1000
-)";
-
 class IncidentViewTest : public DaemonSuite {
  protected:
   void SetUp() override {
@@ -58,11 +50,7 @@ class IncidentViewTest : public DaemonSuite {
     StartDaemon();
   }
 
-  std::string NewRun(const std::string& token) {
-    HttpResult r = client_->Request("POST", "/v1/runs", "", token);
-    EXPECT_EQ(r.status, 201) << r.body;
-    return Str(r.json, "run_id");
-  }
+  std::string NewRun(const std::string& token) { return OpenRun(*client_, token); }
 
   json::value Run(const std::string& run, const std::string& token) {
     HttpResult r = client_->Request("GET", "/v1/runs/" + run, "", token);

@@ -11,6 +11,7 @@
 
 #include "daemon_harness.h"
 #include "json_lines.h"
+#include "open_run.h"
 #include "subprocess.h"
 #include "temp_dir.h"
 
@@ -51,11 +52,7 @@ class SequenceDaemonTest : public ::testing::Test {
     client_ = std::make_unique<HttpClient>(daemon_->port());
   }
 
-  std::string NewRun(const std::string& token) {
-    HttpResult r = client_->Request("POST", "/v1/runs", "", token);
-    EXPECT_EQ(r.status, 201) << r.body;
-    return Str(r.json, "run_id");
-  }
+  std::string NewRun(const std::string& token) { return OpenRun(*client_, token); }
   HttpResult Call(const std::string& token, const std::string& run, const json::object& body) {
     return client_->Request("POST", "/v1/runs/" + run + "/calls", json::serialize(body), token);
   }

@@ -2,7 +2,6 @@
 // problem it must name with its fix (docs/operations.md#checking-an-installation).
 #include <gtest/gtest.h>
 #include <pwd.h>
-#include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "sqlite_query.h"
 #include "subprocess.h"
 #include "temp_dir.h"
 
@@ -38,14 +38,6 @@ execution:
 escalation:
   contacts: ["oncall@example.com"]
 )";
-
-bool Exec(const std::string& store, const std::string& sql) {
-  sqlite3* db = nullptr;
-  const bool ok = sqlite3_open(store.c_str(), &db) == SQLITE_OK &&
-                  sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK;
-  sqlite3_close(db);
-  return ok;
-}
 
 std::vector<std::string> Lines(const std::string& text) {
   std::vector<std::string> lines;
@@ -206,7 +198,8 @@ TEST_F(DoctorTest, InvalidPolicyFailsAndNamesInterlockCheck) {
 // Tests that a deleted tail of the audit log (records a signed checkpoint covers) fails.
 TEST_F(DoctorTest, DeletedAuditTailFails) {
   MakeStore(2);
-  ASSERT_TRUE(Exec(store_, "DELETE FROM audit_log WHERE seq = (SELECT MAX(seq) FROM audit_log)"));
+  ASSERT_TRUE(
+      SqliteExec(store_, "DELETE FROM audit_log WHERE seq = (SELECT MAX(seq) FROM audit_log)"));
   ProcessResult r = Doctor();
   EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_NE(Line(r, "FAIL", "audit chain"), "") << r.out;
@@ -233,7 +226,7 @@ TEST_F(DoctorTest, KeysThatDidNotSignTheCheckpointsFail) {
 // Tests that a store written by a newer interlock (a rollback onto a migrated store) fails.
 TEST_F(DoctorTest, StoreWithANewerSchemaFails) {
   MakeStore();
-  ASSERT_TRUE(Exec(store_, "UPDATE schema_version SET version = 999"));
+  ASSERT_TRUE(SqliteExec(store_, "UPDATE schema_version SET version = 999"));
   ProcessResult r = Doctor();
   EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_NE(Line(r, "FAIL", "schema version 999, newer than this interlock"), "") << r.out;

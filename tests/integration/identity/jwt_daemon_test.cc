@@ -2,7 +2,6 @@
 // the policy whose agent.identity equals its `sub`; the decision's audit record carries
 // the verified identity, issuer and on_behalf_of, and the chain still verifies. Interlock's
 // own tokens keep working next to JWTs; a JWT of an unknown identity is 401.
-#include <sqlite3.h>
 
 #include <atomic>
 #include <filesystem>
@@ -19,7 +18,9 @@
 #include "daemon/metrics.h"
 #include "daemon_harness.h"
 #include "doors/http_api/http_server.h"
+#include "issuer_suite.h"
 #include "json_lines.h"
+#include "sqlite_query.h"
 #include "subprocess.h"
 #include "temp_dir.h"
 #include "test_idp.h"
@@ -34,77 +35,17 @@ using interlock::testing::WaitUntil;
 namespace json = boost::json;
 namespace http = boost::beast::http;
 
-class Idp final : public server::RequestHandler {
- public:
-  void Handle(server::HttpRequest req, server::Responder r) override {
-    server::HttpResponse res(http::status::ok, req.version());
-    std::lock_guard lock(mu);
-    if (hang) {  // a provider that accepts and never answers
-      held.push_back(std::move(r));
-      return;
-    }
-    if (req.target() == "/.well-known/openid-configuration") {
-      res.body() =
-          json::serialize(json::object{{"issuer", issuer}, {"jwks_uri", issuer + "/jwks"}});
-    } else if (req.target() == "/jwks") {
-      res.body() = jwks;
-    } else {
-      res.result(http::status::not_found);
-    }
-    res.prepare_payload();
-    r.Send(std::move(res));
-  }
-  // Answers every held request (503) and stops hanging.
-  void Release() {
-    std::vector<server::Responder> out;
-    {
-      std::lock_guard lock(mu);
-      hang = false;
-      out.swap(held);
-    }
-    for (server::Responder& r : out) {
-      server::HttpResponse res(http::status::service_unavailable, 11);
-      res.prepare_payload();
-      r.Send(std::move(res));
-    }
-  }
-  std::mutex mu;
-  std::string issuer;
-  std::string jwks;
-  bool hang = false;
-  std::vector<server::Responder> held;
-};
-
 // The decision records' (principal, body) in the store.
 std::vector<std::pair<std::string, std::string>> DecisionRecords(const std::string& store) {
-  std::vector<std::pair<std::string, std::string>> out;
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(store.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) return out;
-  sqlite3_stmt* st = nullptr;
-  sqlite3_prepare_v2(db, "SELECT principal, body FROM audit_log WHERE call_id != '' ORDER BY seq",
-                     -1, &st, nullptr);
-  while (st && sqlite3_step(st) == SQLITE_ROW) {
-    out.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)),
-                     reinterpret_cast<const char*>(sqlite3_column_text(st, 1)));
-  }
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return out;
+  return SqliteTextPairs(store,
+                         "SELECT principal, body FROM audit_log WHERE call_id != '' ORDER BY seq");
 }
 
-class JwtDaemon : public ::testing::Test {
+class JwtDaemon : public IssuerSuite<JwksIssuer> {
  protected:
+  JwtDaemon() : IssuerSuite("idp-1") {}
   void SetUp() override {
-    cert_ = MakeSelfSignedCert(dir_.path(), "idp", "IP:127.0.0.1");
-    ASSERT_EQ(cert_.error, "");
-    idp_server_ = StartTlsServer(cert_, &idp_, &metrics_);
-    ASSERT_NE(idp_server_, nullptr);
-    issuer_ = HttpsUrl(*idp_server_);
-    idp_.issuer = issuer_;
-    idp_.jwks = JwksOf({key_});
-
-    policies_ = dir_.path() + "/policies";
-    std::filesystem::create_directories(policies_);
+    StartIssuer();
     const std::string examples = std::string(INTERLOCK_SOURCE_DIR) + "/examples/policies/";
     for (const char* name : {"deploy-agent.yaml", "support-agent-v2.yaml"}) {
       std::filesystem::copy_file(examples + name, policies_ + "/" + name);
@@ -131,16 +72,13 @@ tools:
                               "\"\n      audience: \"interlock\"\n      ca_file: \"" + cert_.cert +
                               "\"\n      on_behalf_of_claim: \"requested_by\"\n" +
                               "      on_behalf_of_groups_claim: \"requested_by_groups\"\n");
-    daemon_ = std::make_unique<Daemon>(dir_.path(), policies_, config);
+    MakeDaemon(config);
     support_token_ = CreateToken(daemon_->store(), "--agent", "support-agent-v2");
-    ASSERT_TRUE(daemon_->Start()) << daemon_->log();
-    client_ = std::make_unique<HttpClient>(daemon_->port());
+    StartAndConnect();
   }
   void TearDown() override {
-    client_.reset();
     idp_.Release();
-    if (daemon_) daemon_->Stop();
-    if (idp_server_) idp_server_->Shutdown();
+    IssuerSuite::TearDown();
   }
   std::string Jwt(const std::string& sub, const json::object& extra = {}) {
     const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
@@ -192,16 +130,6 @@ tools:
   }
 
   std::string alice_, mallory_, run_path_, calls_;  // StartAlicesRun()
-  TempDir dir_;
-  TestCert cert_;
-  Idp idp_;
-  server::Metrics metrics_;
-  std::unique_ptr<server::HttpServer> idp_server_;
-  std::string issuer_;
-  TestKey key_ = MakeKey("idp-1", "ES256");
-  std::string policies_;
-  std::unique_ptr<Daemon> daemon_;
-  std::unique_ptr<HttpClient> client_;
   std::string support_token_;
 };
 

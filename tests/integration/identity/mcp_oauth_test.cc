@@ -9,7 +9,6 @@
 // HTTP MCP upstream that records what it is sent.
 #include <fcntl.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,8 +23,12 @@
 
 #include "daemon/metrics.h"
 #include "daemon_harness.h"
+#include "daemon_policies.h"
 #include "doors/http_api/http_server.h"
+#include "issuer_suite.h"
 #include "json_lines.h"
+#include "mcp_headers.h"
+#include "sqlite_query.h"
 #include "subprocess.h"
 #include "temp_dir.h"
 #include "test_idp.h"
@@ -41,17 +44,6 @@ namespace fs = std::filesystem;
 
 using testing::kModules;
 using testing::kNodeDir;
-
-constexpr char kEverythingPolicy[] = R"(agent:
-  id: "ev"
-  identity: "ev@example.iam"
-  autonomy: audit_based
-tools:
-  allowed:
-    - name: "echo"
-    - name: "get-sum"
-    - name: "get-env"
-)";
 
 constexpr char kHeadersPolicy[] = R"(agent:
   id: "hx"
@@ -70,21 +62,9 @@ int64_t Now() {
 
 // The decision records' (principal, body) in the store.
 std::vector<std::pair<std::string, std::string>> DecisionRecords(const std::string& store) {
-  std::vector<std::pair<std::string, std::string>> out;
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(store.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) return out;
-  sqlite3_stmt* st = nullptr;
-  sqlite3_prepare_v2(db,
-                     "SELECT principal, body FROM audit_log WHERE call_id != '' AND body LIKE "
-                     "'%\"decision\"%' ORDER BY seq",
-                     -1, &st, nullptr);
-  while (st && sqlite3_step(st) == SQLITE_ROW) {
-    out.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)),
-                     reinterpret_cast<const char*>(sqlite3_column_text(st, 1)));
-  }
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return out;
+  return SqliteTextPairs(store,
+                         "SELECT principal, body FROM audit_log WHERE call_id != '' AND body LIKE "
+                         "'%\"decision\"%' ORDER BY seq");
 }
 
 // The `identity` members of the decision records.
@@ -128,7 +108,7 @@ class McpOAuthSdk : public ::testing::Test {
 
     policies_ = dir_.path() + "/policies";
     fs::create_directories(policies_);
-    std::ofstream(policies_ + "/ev.yaml") << kEverythingPolicy;
+    std::ofstream(policies_ + "/ev.yaml") << kEvAgent;
     const std::string config = dir_.Write("interlock.yaml",
                                           "durability: normal\n"
                                           "identity:\n"
@@ -256,27 +236,6 @@ TEST_F(McpOAuthSdk, ExpiredTokenIsRefusedAndTheClientReauthorizes) {
 // ---------------------------------------------------------------------------------------
 // Crafted tokens: each refusal, against an in-process issuer.
 
-class Issuer final : public server::RequestHandler {
- public:
-  void Handle(server::HttpRequest req, server::Responder r) override {
-    server::HttpResponse res(http::status::ok, req.version());
-    std::lock_guard lock(mu);
-    if (req.target() == "/.well-known/openid-configuration") {
-      res.body() =
-          json::serialize(json::object{{"issuer", issuer}, {"jwks_uri", issuer + "/jwks"}});
-    } else if (req.target() == "/jwks") {
-      res.body() = jwks;
-    } else {
-      res.result(http::status::not_found);
-    }
-    res.prepare_payload();
-    r.Send(std::move(res));
-  }
-  std::mutex mu;
-  std::string issuer;
-  std::string jwks;
-};
-
 // A minimal MCP server over Streamable HTTP that records the headers it is sent.
 class RecordingUpstream final : public server::RequestHandler {
  public:
@@ -331,27 +290,18 @@ class RecordingUpstream final : public server::RequestHandler {
   std::vector<std::string> seen;
 };
 
-class McpOAuth : public ::testing::Test {
+class McpOAuth : public IssuerSuite<JwksIssuer> {
  protected:
+  McpOAuth() : IssuerSuite("as-1") {}
   void SetUp() override {
-    cert_ = MakeSelfSignedCert(dir_.path(), "idp", "IP:127.0.0.1");
-    ASSERT_EQ(cert_.error, "");
-    idp_server_ = StartTlsServer(cert_, &idp_, &metrics_);
-    ASSERT_NE(idp_server_, nullptr);
-    issuer_ = HttpsUrl(*idp_server_);
-    idp_.issuer = issuer_;
-    idp_.jwks = JwksOf({key_});
-
+    StartIssuer();
     server::HttpServerOptions u;
     u.port = 0;
     u.threads = 1;
     upstream_server_ = std::make_unique<server::HttpServer>(u, &upstream_, &metrics_);
     ASSERT_TRUE(upstream_server_->Start().ok());
-
-    policies_ = dir_.path() + "/policies";
-    fs::create_directories(policies_);
     std::ofstream(policies_ + "/hx.yaml") << kHeadersPolicy;
-    std::ofstream(policies_ + "/ev.yaml") << kEverythingPolicy;
+    std::ofstream(policies_ + "/ev.yaml") << kEvAgent;
     const std::string config = dir_.Write(
         "interlock.yaml",
         "durability: normal\n"
@@ -375,15 +325,12 @@ class McpOAuth : public ::testing::Test {
             "    other:\n"
             "      url: \"http://127.0.0.1:" +
             std::to_string(upstream_server_->local_endpoint().port()) + "/mcp\"\n");
-    daemon_ = std::make_unique<Daemon>(dir_.path(), policies_, config);
+    MakeDaemon(config);
     hx_token_ = CreateToken(daemon_->store(), "--agent", "hx");
-    ASSERT_TRUE(daemon_->Start()) << daemon_->log();
-    client_ = std::make_unique<HttpClient>(daemon_->port());
+    StartAndConnect();
   }
   void TearDown() override {
-    client_.reset();
-    if (daemon_) daemon_->Stop();
-    if (idp_server_) idp_server_->Shutdown();
+    IssuerSuite::TearDown();
     if (upstream_server_) upstream_server_->Shutdown();
   }
 
@@ -405,13 +352,6 @@ class McpOAuth : public ::testing::Test {
     return SignJwt(key_, {{"alg", key_.alg}, {"kid", key_.kid}, {"typ", "at+jwt"}}, claims);
   }
 
-  using Headers = std::vector<std::pair<std::string, std::string>>;
-  static Headers McpHeaders(const std::string& session = "") {
-    Headers h = {{"Accept", "application/json, text/event-stream"},
-                 {"Content-Type", "application/json"}};
-    if (!session.empty()) h.emplace_back("Mcp-Session-Id", session);
-    return h;
-  }
   static std::string Initialize() {
     return R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}})";
   }
@@ -421,18 +361,8 @@ class McpOAuth : public ::testing::Test {
                             McpHeaders(session));
   }
 
-  TempDir dir_;
-  TestCert cert_;
-  Issuer idp_;
   RecordingUpstream upstream_;
-  server::Metrics metrics_;
-  std::unique_ptr<server::HttpServer> idp_server_;
   std::unique_ptr<server::HttpServer> upstream_server_;
-  std::string issuer_;
-  TestKey key_ = MakeKey("as-1", "ES256");
-  std::string policies_;
-  std::unique_ptr<Daemon> daemon_;
-  std::unique_ptr<HttpClient> client_;
   std::string hx_token_;
 };
 
@@ -674,7 +604,7 @@ tools:
 
   TempDir dir_;
   TestCert cert_;
-  Issuer idps_[2];
+  JwksIssuer idps_[2];
   std::unique_ptr<server::HttpServer> servers_[2];
   std::string issuers_[2];
   TestKey keys_[2] = {MakeKey("prod-1", "ES256"), MakeKey("ci-1", "RS256")};

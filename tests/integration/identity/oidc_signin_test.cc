@@ -27,6 +27,7 @@
 #include "doors/http_api/http_server.h"
 #include "fake_slack.h"
 #include "identity/oidc_session.h"
+#include "issuer_suite.h"
 #include "json_lines.h"
 #include "subprocess.h"
 #include "temp_dir.h"
@@ -118,18 +119,11 @@ std::string CookiePair(const std::string& set_cookie) {
   return set_cookie.substr(0, set_cookie.find(';'));
 }
 
-class OidcSignIn : public ::testing::Test {
+class OidcSignIn : public IssuerSuite<Provider> {
  protected:
+  OidcSignIn() : IssuerSuite("idp-1") {}
   void SetUp() override {
-    cert_ = MakeSelfSignedCert(dir_.path(), "idp", "IP:127.0.0.1");
-    ASSERT_EQ(cert_.error, "");
-    idp_server_ = StartTlsServer(cert_, &idp_, &metrics_);
-    ASSERT_NE(idp_server_, nullptr);
-    issuer_ = HttpsUrl(*idp_server_);
-    idp_.issuer = issuer_;
-    idp_.jwks = JwksOf({key_});
-    policies_ = dir_.path() + "/policies";
-    std::filesystem::create_directories(policies_);
+    StartIssuer();
     std::ofstream(policies_ + "/support.yaml") << kPolicy;
     dir_.Write("client-secret", std::string(kSecret) + "\n");
   }
@@ -151,7 +145,7 @@ class OidcSignIn : public ::testing::Test {
                               "\"\n    name: \"Test IdP\"\n"
                               "    scopes: [openid, profile, groups]\n"
                               "    reviewer_values: [reviewers]\n    admin_values: [admins]\n");
-    daemon_ = std::make_unique<Daemon>(dir_.path(), policies_, config);
+    MakeDaemon(config);
     ASSERT_TRUE(daemon_->Start()) << daemon_->log();
     if (!extra.empty()) return;  // TLS: the test uses curl
     client_ = std::make_unique<HttpClient>(daemon_->port());
@@ -176,9 +170,8 @@ class OidcSignIn : public ::testing::Test {
             "\"\n    client_secret_file: \"client-secret\"\n    ca_file: \"" + cert_.cert +
             "\"\n    scopes: [openid, profile, email, groups]\n    name_claim: email\n"
             "    reviewer_values: [reviewers]\n");
-    daemon_ = std::make_unique<Daemon>(dir_.path(), policies_, config);
-    ASSERT_TRUE(daemon_->Start()) << daemon_->log();
-    client_ = std::make_unique<HttpClient>(daemon_->port());
+    MakeDaemon(config);
+    StartAndConnect();
     agent_ = CreateToken(daemon_->store(), "--agent", "support");
   }
 
@@ -321,16 +314,6 @@ class OidcSignIn : public ::testing::Test {
                             std::chrono::seconds(10), headers);
   }
 
-  TempDir dir_;
-  TestCert cert_;
-  Provider idp_;
-  server::Metrics metrics_;
-  std::unique_ptr<server::HttpServer> idp_server_;
-  std::string issuer_;
-  TestKey key_ = MakeKey("idp-1", "ES256");
-  std::string policies_;
-  std::unique_ptr<Daemon> daemon_;
-  std::unique_ptr<HttpClient> client_;
   std::string agent_;
   std::string auditor_;
 };

@@ -23,6 +23,7 @@
 
 #include "daemon_harness.h"
 #include "json_lines.h"
+#include "mcp_headers.h"
 #include "subprocess.h"
 #include "temp_dir.h"
 
@@ -298,13 +299,6 @@ class CredentialTest : public ::testing::Test {
     return out;
   }
 
-  using Headers = std::vector<std::pair<std::string, std::string>>;
-  Headers McpHeaders(const std::string& session) {
-    Headers h = {{"Accept", "application/json, text/event-stream"},
-                 {"Content-Type", "application/json"}};
-    if (!session.empty()) h.emplace_back("Mcp-Session-Id", session);
-    return h;
-  }
   HttpResult Post(const std::string& upstream, const std::string& body, const std::string& token,
                   const std::string& session = "") {
     return client_->Request("POST", "/mcp/" + upstream, body, token, std::chrono::seconds(30),

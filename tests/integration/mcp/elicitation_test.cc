@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 
+#include "json_lines.h"
 #include "node_suite.h"
 #include "subprocess.h"
 #include "temp_dir.h"
@@ -61,7 +62,7 @@ class ElicitationTest : public testing::NodeSuite {
     for (const std::string& a : Gateway()) argv.push_back(a);
     ProcessResult r = RunProcess(argv, "", std::chrono::seconds(90));
     EXPECT_EQ(r.exit_code, 0) << r.err;
-    return json::parse(LastLine(r.out));
+    return testing::ParseLastLine(r.out);
   }
   // Runs the hostile raw client; returns the gateway's answer to the tools/call.
   json::value Raw(const std::string& scenario) {
@@ -71,7 +72,7 @@ class ElicitationTest : public testing::NodeSuite {
     for (const std::string& a : Gateway()) argv.push_back(a);
     ProcessResult r = RunProcess(argv, "", std::chrono::seconds(90));
     EXPECT_EQ(r.exit_code, 0) << r.err;
-    const json::value out = json::parse(LastLine(r.out));
+    const json::value out = testing::ParseLastLine(r.out);
     for (const json::value& m : out.at("messages").as_array()) {
       const json::object& o = m.as_object();
       if (!o.contains("method") && o.contains("id") && o.at("id") == json::value(2)) {
@@ -88,11 +89,6 @@ class ElicitationTest : public testing::NodeSuite {
     ProcessResult v = RunProcess({kInterlock, "audit", "verify", "--store", store_});
     EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
     return r.out;
-  }
-  static std::string LastLine(std::string s) {
-    while (!s.empty() && s.back() == '\n') s.pop_back();
-    const size_t nl = s.rfind('\n');
-    return nl == std::string::npos ? s : s.substr(nl + 1);
   }
   static std::string Text(const json::value& result) {
     return std::string(result.at("content").at(0).at("text").as_string());
@@ -221,10 +217,7 @@ std::map<int64_t, json::value> RawMrtr(const std::vector<std::string>& gateway,
   for (const std::string& a : gateway) argv.push_back(a);
   ProcessResult r = RunProcess(argv, "", std::chrono::seconds(90));
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  std::string out = r.out;
-  while (!out.empty() && out.back() == '\n') out.pop_back();
-  const size_t nl = out.rfind('\n');
-  const json::value doc = json::parse(nl == std::string::npos ? out : out.substr(nl + 1));
+  const json::value doc = testing::ParseLastLine(r.out);
   std::map<int64_t, json::value> answers;
   for (const json::value& m : doc.at("messages").as_array()) {
     const json::object& o = m.as_object();
@@ -349,7 +342,7 @@ class HostileIdServerTest : public ElicitationTest {
     EXPECT_EQ(r.exit_code, 0) << r.err;
     ProcessResult cat = RunProcess({"/bin/cat", log});
     *server_log = cat.out;
-    return json::parse(LastLine(r.out));
+    return testing::ParseLastLine(r.out);
   }
   static const json::value* Answer(const json::value& out, const json::value& id) {
     for (const json::value& m : out.at("messages").as_array()) {

@@ -5,6 +5,7 @@
 // and retries the call by itself. Also the bounds of the two retry loops: the gateway's 8
 // rounds for a server that keeps asking, the SDK's inputRequired.maxRounds (10 by default).
 // Pipes only, temporary directories, every child bounded by RunProcess.
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -79,16 +80,12 @@ class Sdk2MrtrTest : public testing::NodeSuite {
     }
     ProcessResult r = RunProcess(argv, "", std::chrono::seconds(90));
     EXPECT_EQ(r.exit_code, 0) << r.err;
-    std::string out = r.out;
-    while (!out.empty() && out.back() == '\n') out.pop_back();
-    const size_t nl = out.rfind('\n');
-    boost::system::error_code ec;
-    json::value v = json::parse(nl == std::string::npos ? out : out.substr(nl + 1), ec);
-    EXPECT_FALSE(ec) << r.out << r.err;
-    return ec ? json::value(json::object{{"results", json::array{}},
-                                         {"elicitations", json::array{}},
-                                         {"rounds", json::array{}}})
-              : v;
+    std::optional<json::value> v = testing::TryParseLastLine(r.out);
+    EXPECT_TRUE(v.has_value()) << r.out << r.err;
+    return v ? *v
+             : json::value(json::object{{"results", json::array{}},
+                                        {"elicitations", json::array{}},
+                                        {"rounds", json::array{}}});
   }
   std::string Audit() {
     ProcessResult r =

@@ -6,6 +6,7 @@
 // only). The daemon runs on 127.0.0.1 port 0 with a temp store.
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include <boost/json.hpp>
 
 #include "daemon_harness.h"
+#include "json_lines.h"
 #include "node_suite.h"
 #include "subprocess.h"
 #include "temp_dir.h"
@@ -64,13 +66,9 @@ class LegacyServerRequestsDaemonTest : public testing::NodeSuite {
                     "http://127.0.0.1:" + std::to_string(daemon_->port()) + "/mcp/legacy"},
                    "", 120s);
     EXPECT_EQ(r.exit_code, 0) << r.err << daemon_->log();
-    std::string out = r.out;
-    while (!out.empty() && out.back() == '\n') out.pop_back();
-    const size_t nl = out.rfind('\n');
-    boost::system::error_code ec;
-    json::value v = json::parse(nl == std::string::npos ? out : out.substr(nl + 1), ec);
-    EXPECT_FALSE(ec) << r.out << r.err;
-    return ec ? json::value(json::object{{"results", json::array{}}}) : v;
+    std::optional<json::value> v = testing::TryParseLastLine(r.out);
+    EXPECT_TRUE(v.has_value()) << r.out << r.err;
+    return v ? *v : json::value(json::object{{"results", json::array{}}});
   }
   static std::string Text(const json::value& result) {
     return std::string(result.at("content").at(0).at("text").as_string());

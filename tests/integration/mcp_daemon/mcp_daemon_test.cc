@@ -27,6 +27,7 @@
 #include "daemon_harness.h"
 #include "json_lines.h"
 #include "mcp/daemon_enforcer.h"
+#include "piped_child.h"
 #include "subprocess.h"
 #include "temp_dir.h"
 #include "test_paths.h"
@@ -135,25 +136,13 @@ std::string ReadAll(const std::string& path) {
 class Child {
  public:
   Child(const std::vector<std::string>& argv, const std::string& err_path) {
-    int in[2], out[2];
-    if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) return;
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(in[0], 0);
-      dup2(out[1], 1);
-      const int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      if (err >= 0) dup2(err, 2);
-      setpgid(0, 0);
-      std::vector<char*> args;
-      for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-      args.push_back(nullptr);
-      execv(args[0], args.data());
-      _exit(127);
-    }
-    close(in[0]);
-    close(out[1]);
-    in_ = in[1];
-    out_ = out[0];
+    PipedSpawnOptions options;
+    options.err_path = err_path;
+    options.own_group = true;
+    const PipedSpawn s = SpawnPiped(argv, options);
+    pid_ = s.pid;
+    in_ = s.in;
+    out_ = s.out;
   }
   ~Child() {
     CloseStdin();
@@ -176,25 +165,7 @@ class Child {
     in_ = -1;
   }
   // The next line on stdout, or "" after the timeout or EOF.
-  std::string ReadLine(std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    for (;;) {
-      if (size_t nl = buf_.find('\n'); nl != std::string::npos) {
-        std::string line = buf_.substr(0, nl);
-        buf_.erase(0, nl + 1);
-        return line;
-      }
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) return "";
-      pollfd p{out_, POLLIN, 0};
-      if (poll(&p, 1, static_cast<int>(left.count())) <= 0) return "";
-      char b[4096];
-      const ssize_t n = read(out_, b, sizeof b);
-      if (n <= 0) return "";
-      buf_.append(b, static_cast<size_t>(n));
-    }
-  }
+  std::string ReadLine(std::chrono::milliseconds timeout) { return lines_.ReadLine(out_, timeout); }
   // Reads lines until the response with this id arrives.
   json::value Response(int id, std::chrono::milliseconds timeout = 20s) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -214,7 +185,7 @@ class Child {
  private:
   pid_t pid_ = -1;
   int in_ = -1, out_ = -1;
-  std::string buf_;
+  PipeLines lines_;
 };
 
 std::string CallLine(int id, const std::string& tool, const json::object& args) {

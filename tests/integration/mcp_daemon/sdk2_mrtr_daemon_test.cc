@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -17,6 +18,7 @@
 #include <boost/json.hpp>
 
 #include "daemon_harness.h"
+#include "json_lines.h"
 #include "node_suite.h"
 #include "subprocess.h"
 #include "temp_dir.h"
@@ -89,17 +91,13 @@ class Sdk2MrtrDaemonTest : public testing::NodeSuite {
     }
     ProcessResult r = RunProcess(argv, "", 150s);
     EXPECT_EQ(r.exit_code, 0) << r.err << daemon_->log();
-    std::string out = r.out;
-    while (!out.empty() && out.back() == '\n') out.pop_back();
-    const size_t nl = out.rfind('\n');
-    boost::system::error_code ec;
-    json::value v = json::parse(nl == std::string::npos ? out : out.substr(nl + 1), ec);
-    EXPECT_FALSE(ec) << r.out << r.err;
-    return ec ? json::value(json::object{{"results", json::array{json::object{}}},
-                                         {"elicitations", json::array{}},
-                                         {"votes", json::array{}},
-                                         {"rounds", json::array{}}})
-              : v;
+    std::optional<json::value> v = testing::TryParseLastLine(r.out);
+    EXPECT_TRUE(v.has_value()) << r.out << r.err;
+    return v ? *v
+             : json::value(json::object{{"results", json::array{json::object{}}},
+                                        {"elicitations", json::array{}},
+                                        {"votes", json::array{}},
+                                        {"rounds", json::array{}}});
   }
   // The approval a URL-mode elicitation links to, as the reviewer sees it.
   json::value ApprovalOf(const json::value& elicitation) {

@@ -28,8 +28,10 @@
 #include <boost/json.hpp>
 
 #include "daemon_harness.h"
+#include "daemon_policies.h"
 #include "hello_server.h"
 #include "json_lines.h"
+#include "mcp_headers.h"
 #include "node_suite.h"
 #include "subprocess.h"
 #include "temp_dir.h"
@@ -125,18 +127,8 @@ execution:
   max_steps: 1000
 )";
 
-constexpr char kEverythingPolicy[] = R"(agent:
-  id: "ev"
-  identity: "ev@example.iam"
-  autonomy: audit_based
-tools:
-  allowed:
-    - name: "echo"
-    - name: "get-sum"
-    - name: "get-env"
-  blocked:
-    - "trigger-sampling-request"
-)";
+const std::string kEverythingPolicy =
+    std::string(testing::kEvAgent) + "  blocked:\n    - \"trigger-sampling-request\"\n";
 
 constexpr char kMemoryPolicy[] = R"(agent:
   id: "mem"
@@ -295,13 +287,6 @@ class McpHttpTest : public testing::NodeSuite {
   }
 
   using Headers = std::vector<std::pair<std::string, std::string>>;
-  static Headers McpHeaders(const std::string& session = "", const std::string& version = "") {
-    Headers h = {{"Accept", "application/json, text/event-stream"},
-                 {"Content-Type", "application/json"}};
-    if (!session.empty()) h.emplace_back("Mcp-Session-Id", session);
-    if (!version.empty()) h.emplace_back("MCP-Protocol-Version", version);
-    return h;
-  }
 
   static std::string Initialize(int id = 1) {
     return R"({"jsonrpc":"2.0","id":)" + std::to_string(id) +
@@ -320,7 +305,7 @@ class McpHttpTest : public testing::NodeSuite {
     auto held = std::async(std::launch::async, [this, session, id] {
       HttpClient c(daemon_->port());
       return c.Request("POST", "/mcp/fake", Call(id, "hang"), ta_, 20s,
-                       McpHeaders(session, "2025-06-18"));
+                       testing::McpHeaders(session, "2025-06-18"));
     });
     EXPECT_TRUE(
         WaitUntil([&] { return Count(ReadFile(fake_dir_ + "/calls.log"), "hang") > before; }, 10s));
@@ -332,19 +317,20 @@ class McpHttpTest : public testing::NodeSuite {
         "POST", "/mcp/fake",
         R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":)" +
             std::to_string(id) + "}}",
-        ta_, 10s, McpHeaders(session, "2025-06-18"));
+        ta_, 10s, testing::McpHeaders(session, "2025-06-18"));
     EXPECT_EQ(r.status, 202) << r.body;
   }
   // initialize + notifications/initialized over raw HTTP; returns the session id.
   std::string OpenSession(HttpClient& c, const std::string& token,
                           const std::string& upstream = "fake") {
-    HttpResult init = c.Request("POST", "/mcp/" + upstream, Initialize(), token, 30s, McpHeaders());
+    HttpResult init =
+        c.Request("POST", "/mcp/" + upstream, Initialize(), token, 30s, testing::McpHeaders());
     EXPECT_EQ(init.status, 200) << init.body << daemon_->log();
     const std::string session = init.headers["mcp-session-id"];
     EXPECT_FALSE(session.empty());
     HttpResult note = c.Request("POST", "/mcp/" + upstream,
                                 R"({"jsonrpc":"2.0","method":"notifications/initialized"})", token,
-                                10s, McpHeaders(session, "2025-06-18"));
+                                10s, testing::McpHeaders(session, "2025-06-18"));
     EXPECT_EQ(note.status, 202) << note.body;
     EXPECT_TRUE(note.body.empty());
     return session;
@@ -536,21 +522,23 @@ TEST_F(McpHttpTest, MemoryThroughSdk) {
 TEST_F(McpHttpTest, ProtocolEdges) {
   StartDaemon();
   HttpClient& c = *client_;
-  EXPECT_EQ(c.Request("POST", "/mcp/fake", Initialize(), "", 10s, McpHeaders()).status, 401);
-  HttpResult rev = c.Request("POST", "/mcp/fake", Initialize(), reviewer_, 10s, McpHeaders());
+  EXPECT_EQ(c.Request("POST", "/mcp/fake", Initialize(), "", 10s, testing::McpHeaders()).status,
+            401);
+  HttpResult rev =
+      c.Request("POST", "/mcp/fake", Initialize(), reviewer_, 10s, testing::McpHeaders());
   EXPECT_EQ(rev.status, 403) << rev.body;
-  Headers evil = McpHeaders();
+  Headers evil = testing::McpHeaders();
   evil.emplace_back("Origin", "http://evil.example");
   EXPECT_EQ(c.Request("POST", "/mcp/fake", Initialize(), ta_, 10s, evil).status, 403);
-  Headers ok_origin = McpHeaders();
+  Headers ok_origin = testing::McpHeaders();
   ok_origin.emplace_back("Origin", "http://localhost:6274");
   EXPECT_EQ(c.Request("POST", "/mcp/nope", Initialize(), ta_, 10s, ok_origin).status, 404);
   // DNS rebinding: a foreign Host is refused even without an Origin; the same origin as
   // the (loopback) Host is accepted without being listed.
-  Headers rebound = McpHeaders();
+  Headers rebound = testing::McpHeaders();
   rebound.emplace_back("Host", "evil.example:" + std::to_string(daemon_->port()));
   EXPECT_EQ(c.Request("POST", "/mcp/nope", Initialize(), ta_, 10s, rebound).status, 403);
-  Headers same_origin = McpHeaders();
+  Headers same_origin = testing::McpHeaders();
   const std::string self = "127.0.0.1:" + std::to_string(daemon_->port());
   same_origin.emplace_back("Host", self);
   same_origin.emplace_back("Origin", "http://" + self);
@@ -564,35 +552,35 @@ TEST_F(McpHttpTest, ProtocolEdges) {
   const std::string session = OpenSession(c, ta_);
   ASSERT_FALSE(session.empty());
   const std::string list = R"({"jsonrpc":"2.0","id":2,"method":"tools/list"})";
-  HttpResult no_session = c.Request("POST", "/mcp/fake", list, ta_, 10s, McpHeaders());
+  HttpResult no_session = c.Request("POST", "/mcp/fake", list, ta_, 10s, testing::McpHeaders());
   EXPECT_EQ(no_session.status, 400) << no_session.body;
-  HttpResult unknown =
-      c.Request("POST", "/mcp/fake", list, ta_, 10s, McpHeaders("0123456789abcdef", "2025-06-18"));
+  HttpResult unknown = c.Request("POST", "/mcp/fake", list, ta_, 10s,
+                                 testing::McpHeaders("0123456789abcdef", "2025-06-18"));
   EXPECT_EQ(unknown.status, 404);
   HttpResult bad_version =
-      c.Request("POST", "/mcp/fake", list, ta_, 10s, McpHeaders(session, "1999-01-01"));
+      c.Request("POST", "/mcp/fake", list, ta_, 10s, testing::McpHeaders(session, "1999-01-01"));
   EXPECT_EQ(bad_version.status, 400);
   HttpResult other_agent =
-      c.Request("POST", "/mcp/fake", list, tb_, 10s, McpHeaders(session, "2025-06-18"));
+      c.Request("POST", "/mcp/fake", list, tb_, 10s, testing::McpHeaders(session, "2025-06-18"));
   EXPECT_EQ(other_agent.status, 404);
   HttpResult other_upstream =
-      c.Request("POST", "/mcp/memory", list, ta_, 10s, McpHeaders(session, "2025-06-18"));
+      c.Request("POST", "/mcp/memory", list, ta_, 10s, testing::McpHeaders(session, "2025-06-18"));
   EXPECT_EQ(other_upstream.status, 404);
-  HttpResult malformed =
-      c.Request("POST", "/mcp/fake", "{\"jsonrpc\":", ta_, 10s, McpHeaders(session, "2025-06-18"));
+  HttpResult malformed = c.Request("POST", "/mcp/fake", "{\"jsonrpc\":", ta_, 10s,
+                                   testing::McpHeaders(session, "2025-06-18"));
   EXPECT_EQ(malformed.status, 400);
   ASSERT_TRUE(malformed.json.is_object()) << malformed.body;
   EXPECT_EQ(malformed.json.at("error").at("code"), -32700);
-  HttpResult batch =
-      c.Request("POST", "/mcp/fake", "[" + list + "]", ta_, 10s, McpHeaders(session, "2025-06-18"));
+  HttpResult batch = c.Request("POST", "/mcp/fake", "[" + list + "]", ta_, 10s,
+                               testing::McpHeaders(session, "2025-06-18"));
   EXPECT_EQ(batch.status, 400);
   HttpResult big = c.Request("POST", "/mcp/fake",
                              Call(3, "echo", "{\"text\":\"" + std::string(300 * 1024, 'x') + "\"}"),
-                             ta_, 10s, McpHeaders(session, "2025-06-18"));
+                             ta_, 10s, testing::McpHeaders(session, "2025-06-18"));
   EXPECT_EQ(big.status, 413);
 
   HttpClient c2(daemon_->port());  // the 413 closed the first connection
-  HttpResult tools = c2.Request("POST", "/mcp/fake", list, ta_, 10s, McpHeaders(session));
+  HttpResult tools = c2.Request("POST", "/mcp/fake", list, ta_, 10s, testing::McpHeaders(session));
   ASSERT_EQ(tools.status, 200) << tools.body;
   EXPECT_EQ(tools.headers["content-type"], "application/json");
   json::array names;
@@ -602,11 +590,11 @@ TEST_F(McpHttpTest, ProtocolEdges) {
   EXPECT_EQ(names, (json::array{"echo", "hang", "deploy"}));
 
   HttpResult echo = c2.Request("POST", "/mcp/fake", Call(4, "echo", R"({"text":"hi"})"), ta_, 10s,
-                               McpHeaders(session, "2025-11-25"));
+                               testing::McpHeaders(session, "2025-11-25"));
   ASSERT_EQ(echo.status, 200) << echo.body;
   EXPECT_EQ(Text(echo.json.at("result")), R"(echo:{"text":"hi"})");
-  HttpResult wipe =
-      c2.Request("POST", "/mcp/fake", Call(5, "wipe"), ta_, 10s, McpHeaders(session, "2025-06-18"));
+  HttpResult wipe = c2.Request("POST", "/mcp/fake", Call(5, "wipe"), ta_, 10s,
+                               testing::McpHeaders(session, "2025-06-18"));
   ASSERT_EQ(wipe.status, 200) << wipe.body;
   EXPECT_EQ(wipe.json.at("result").at("isError"), true);
   EXPECT_EQ(Text(wipe.json.at("result")).rfind("Interlock denied wipe (TOOL_BLOCKED)", 0), 0u);
@@ -628,11 +616,13 @@ TEST_F(McpHttpTest, ProtocolEdges) {
   const std::vector<int> pids = FakePids();
   ASSERT_EQ(pids.size(), 1u);
   EXPECT_TRUE(Alive(pids[0]));
-  HttpResult other_delete = c2.Request("DELETE", "/mcp/fake", "", tb_, 10s, McpHeaders(session));
+  HttpResult other_delete =
+      c2.Request("DELETE", "/mcp/fake", "", tb_, 10s, testing::McpHeaders(session));
   EXPECT_EQ(other_delete.status, 404);
-  HttpResult del = c2.Request("DELETE", "/mcp/fake", "", ta_, 10s, McpHeaders(session));
+  HttpResult del = c2.Request("DELETE", "/mcp/fake", "", ta_, 10s, testing::McpHeaders(session));
   EXPECT_EQ(del.status / 100, 2) << del.body;
-  EXPECT_EQ(c2.Request("POST", "/mcp/fake", list, ta_, 10s, McpHeaders(session)).status, 404);
+  EXPECT_EQ(c2.Request("POST", "/mcp/fake", list, ta_, 10s, testing::McpHeaders(session)).status,
+            404);
   EXPECT_TRUE(WaitUntil([&] { return !Alive(pids[0]); }, 10s)) << "the child outlived DELETE";
 }
 
@@ -730,12 +720,12 @@ TEST_F(McpHttpTest, DeleteWhileHeldWithdrawsTheApproval) {
   auto held = std::async(std::launch::async, [&] {
     HttpClient c(daemon_->port());
     return c.Request("POST", "/mcp/fake", Call(7, "deploy", R"({"env":"prod"})"), ta_, 30s,
-                     McpHeaders(session, "2025-06-18"));
+                     testing::McpHeaders(session, "2025-06-18"));
   });
   const std::string id = NextPendingApproval({});
   ASSERT_FALSE(id.empty()) << daemon_->log();
   HttpClient c2(daemon_->port());
-  HttpResult del = c2.Request("DELETE", "/mcp/fake", "", ta_, 10s, McpHeaders(session));
+  HttpResult del = c2.Request("DELETE", "/mcp/fake", "", ta_, 10s, testing::McpHeaders(session));
   EXPECT_EQ(del.status, 204) << del.body;
   const json::value a = DecidedApproval(daemon_->port(), reviewer_, id);
   ASSERT_TRUE(a.is_object()) << daemon_->log();
@@ -784,7 +774,7 @@ TEST_F(McpHttpTest, UpstreamDiesMidSession) {
   auto pending = std::async(std::launch::async, [&] {
     HttpClient c(daemon_->port());
     return c.Request("POST", "/mcp/fake", Call(7, "hang"), ta_, 30s,
-                     McpHeaders(session, "2025-06-18"));
+                     testing::McpHeaders(session, "2025-06-18"));
   });
   ASSERT_TRUE(WaitUntil([&] { return ReadFile(fake_dir_ + "/calls.log") == "hang\n"; }, 15s));
   const std::vector<int> pids = FakePids();
@@ -808,7 +798,7 @@ TEST_F(McpHttpTest, UpstreamDiesMidSession) {
   EXPECT_TRUE(WaitUntil(
       [&] {
         return c.Request("POST", "/mcp/fake", R"({"jsonrpc":"2.0","id":8,"method":"ping"})", ta_,
-                         10s, McpHeaders(session))
+                         10s, testing::McpHeaders(session))
                    .status == 404;
       },
       10s));
@@ -826,7 +816,8 @@ TEST_F(McpHttpTest, SessionCapsAndIdleTimeout) {
   const std::string first = OpenSession(*client_, ta_);
   ASSERT_FALSE(first.empty());
   auto held = HoldHang(first, 5);
-  HttpResult second = client_->Request("POST", "/mcp/fake", Initialize(), ta_, 10s, McpHeaders());
+  HttpResult second =
+      client_->Request("POST", "/mcp/fake", Initialize(), ta_, 10s, testing::McpHeaders());
   EXPECT_EQ(second.status, 429) << second.body;
   ASSERT_TRUE(second.json.is_object()) << second.body;
   EXPECT_TRUE(second.json.as_object().contains("error"));
@@ -842,7 +833,7 @@ TEST_F(McpHttpTest, SessionCapsAndIdleTimeout) {
   std::this_thread::sleep_for(3s);  // pace: idle past the session's timeout
   EXPECT_EQ(client_
                 ->Request("POST", "/mcp/fake", R"({"jsonrpc":"2.0","id":2,"method":"ping"})", ta_,
-                          10s, McpHeaders(first))
+                          10s, testing::McpHeaders(first))
                 .status,
             404);
   EXPECT_FALSE(OpenSession(*client_, ta_).empty());
@@ -865,7 +856,7 @@ TEST_F(McpHttpTest, NinthSessionEndsTheLeastRecentlyUsedIdleOne) {
   auto ping = [&](const std::string& session) {
     return client_
         ->Request("POST", "/mcp/fake", R"({"jsonrpc":"2.0","id":7,"method":"ping"})", ta_, 10s,
-                  McpHeaders(session, "2025-06-18"))
+                  testing::McpHeaders(session, "2025-06-18"))
         .status;
   };
   const std::string ninth = OpenSession(*client_, ta_);
@@ -910,13 +901,14 @@ TEST_F(McpHttpTest, BusySessionIsNeverEvicted) {
   auto ping = [&](const std::string& session) {
     return client_
         ->Request("POST", "/mcp/fake", R"({"jsonrpc":"2.0","id":7,"method":"ping"})", ta_, 10s,
-                  McpHeaders(session, "2025-06-18"))
+                  testing::McpHeaders(session, "2025-06-18"))
         .status;
   };
   EXPECT_EQ(ping(idle), 404);
   EXPECT_EQ(ping(busy), 200);
   auto held_too = HoldHang(third, 6);
-  HttpResult refused = client_->Request("POST", "/mcp/fake", Initialize(), ta_, 10s, McpHeaders());
+  HttpResult refused =
+      client_->Request("POST", "/mcp/fake", Initialize(), ta_, 10s, testing::McpHeaders());
   EXPECT_EQ(refused.status, 429) << refused.body;
   EXPECT_NE(refused.body.find("in flight"), std::string::npos) << refused.body;
   Cancel(busy, 5);
@@ -1059,7 +1051,7 @@ TEST_F(McpHttpTest, RelatedServerMessagesGoOnTheirRequestsStream) {
   });
   std::this_thread::sleep_for(500ms);  // pace: the GET stream is open before the call
   HttpResult call = c.Request("POST", "/mcp/relating", Call(7, "echo"), ta_, 10s,
-                              McpHeaders(session, "2025-06-18"));
+                              testing::McpHeaders(session, "2025-06-18"));
   listener.join();
   ASSERT_EQ(call.status, 200) << call.body << daemon_->log();
   // The server names the call by the gateway's id (docs/mcp.md#request-ids), not 7: the
@@ -1097,7 +1089,7 @@ TEST_F(McpHttpTest, SandboxedUpstreamReachesOnlyAllowedDestinations) {
   const std::string session = OpenSession(c, pr_, "probe");
   auto text = [&](int id, const std::string& args) {
     HttpResult r = c.Request("POST", "/mcp/probe", Call(id, "probe", args), pr_, 30s,
-                             McpHeaders(session, "2025-06-18"));
+                             testing::McpHeaders(session, "2025-06-18"));
     std::string body = r.body;
     const size_t data = body.find("data: ");
     if (data != std::string::npos) body = body.substr(data + 6);
@@ -1167,7 +1159,7 @@ TEST_F(McpHttpTest, SandboxedUpstreamHoldsNoCapabilityNorSeesTheDaemonsFiles) {
   const std::string session = OpenSession(c, pr_, "probe");
   auto text = [&](int id, const json::object& args) {
     HttpResult r = c.Request("POST", "/mcp/probe", Call(id, "probe", json::serialize(args)), pr_,
-                             30s, McpHeaders(session, "2025-06-18"));
+                             30s, testing::McpHeaders(session, "2025-06-18"));
     std::string body = r.body;
     const size_t data = body.find("data: ");
     if (data != std::string::npos) body = body.substr(data + 6);
@@ -1210,7 +1202,7 @@ TEST_F(McpHttpTest, StagingServerOfASandboxedUpstreamIsSandboxedToo) {
   const std::string session = OpenSession(c, pr_, "probe");
   auto text = [&](int id, const json::object& args) {
     HttpResult r = c.Request("POST", "/mcp/probe", Call(id, "probe", json::serialize(args)), pr_,
-                             60s, McpHeaders(session, "2025-06-18"));
+                             60s, testing::McpHeaders(session, "2025-06-18"));
     std::string body = r.body;
     const size_t data = body.find("data: ");
     if (data != std::string::npos) body = body.substr(data + 6);
@@ -1247,7 +1239,7 @@ TEST_F(McpHttpTest, StagingUpstreamWithItsOwnSandboxIsSandboxedForAnyUpstream) {
   HttpClient c(daemon_->port());
   const std::string session = OpenSession(c, pr_, "probe");
   HttpResult r = c.Request("POST", "/mcp/probe", Call(2, "probe", R"({"mode":"self"})"), pr_, 60s,
-                           McpHeaders(session, "2025-06-18"));
+                           testing::McpHeaders(session, "2025-06-18"));
   EXPECT_NE(r.body.find("REHEARSAL_FAILED"), std::string::npos) << r.body << daemon_->log();
   EXPECT_NE(r.body.find("uid 65534 capeff 0000000000000000"), std::string::npos)
       << r.body << daemon_->log();
@@ -1271,7 +1263,7 @@ TEST_F(McpHttpTest, RehearsalThroughTheDaemonForwardsOnlyAfterASuccessfulDryRun)
   auto answer = [&](int id, const std::string& target) {
     HttpResult r =
         c.Request("POST", "/mcp/deploy", Call(id, "deploy", R"({"target":")" + target + "\"}"), rh_,
-                  60s, McpHeaders(session, "2025-06-18"));
+                  60s, testing::McpHeaders(session, "2025-06-18"));
     EXPECT_EQ(r.status, 200) << r.body;
     std::string body = r.body;
     const size_t data = body.find("data: ");
@@ -1317,7 +1309,7 @@ class McpHttp2026Test : public McpHttpTest {
  protected:
   // The headers a 2026-07-28 client sends; `method`/`name` left out when empty.
   static Headers ModernHeaders(const std::string& method, const std::string& name = "") {
-    Headers h = McpHeaders("", "2026-07-28");
+    Headers h = testing::McpHeaders("", "2026-07-28");
     if (!method.empty()) h.emplace_back("Mcp-Method", method);
     if (!name.empty()) h.emplace_back("Mcp-Name", name);
     return h;
@@ -1496,7 +1488,7 @@ TEST_F(McpHttp2026Test, SharedTokenProgressGoesToItsOwnRequestsStream) {
 TEST_F(McpHttp2026Test, UnsupportedVersionIsAnsweredWithTheSupportedList) {
   StartDaemon();
   HttpClient& c = *client_;
-  Headers h = McpHeaders("", "1999-01-01");
+  Headers h = testing::McpHeaders("", "1999-01-01");
   h.emplace_back("Mcp-Method", "tools/list");
   HttpResult r = c.Request("POST", "/mcp/fake", ModernBody(9, "tools/list", {}), ta_, 10s, h);
   EXPECT_EQ(r.status, 400) << r.body;
@@ -1509,14 +1501,15 @@ TEST_F(McpHttp2026Test, UnsupportedVersionIsAnsweredWithTheSupportedList) {
   HttpResult meta = c.Request(
       "POST", "/mcp/fake",
       ModernBody(10, "tools/list", {}, {{"io.modelcontextprotocol/protocolVersion", "2099-01-01"}}),
-      ta_, 10s, McpHeaders());
+      ta_, 10s, testing::McpHeaders());
   EXPECT_EQ(meta.status, 400) << meta.body;
   EXPECT_EQ(meta.json.at("error").at("code"), -32022) << meta.body;
-  Headers get = McpHeaders("", "2026-07-28");
+  Headers get = testing::McpHeaders("", "2026-07-28");
   get[0] = {"Accept", "text/event-stream"};
   EXPECT_EQ(c.Request("GET", "/mcp/fake", "", ta_, 10s, get).status, 405);
-  EXPECT_EQ(c.Request("DELETE", "/mcp/fake", "", ta_, 10s, McpHeaders("", "2026-07-28")).status,
-            405);
+  EXPECT_EQ(
+      c.Request("DELETE", "/mcp/fake", "", ta_, 10s, testing::McpHeaders("", "2026-07-28")).status,
+      405);
   EXPECT_TRUE(FakePids().empty());
 }
 
@@ -1757,7 +1750,7 @@ TEST_F(McpHttp2026Test, ListenAndParamHeadersReachA2026HttpServer) {
   EXPECT_EQ(lie.json.at("error").at("code"), -32020) << lie.body;
   // The same lie from a 2025 client (its own session) is refused the same way.
   const std::string session = OpenSession(*client_, md_, "listen-http");
-  Headers legacy = McpHeaders(session, "2025-06-18");
+  Headers legacy = testing::McpHeaders(session, "2025-06-18");
   legacy.emplace_back("Mcp-Param-Text", "/tmp/ok");
   HttpResult old_lie = client_->Request(
       "POST", "/mcp/listen-http", Call(10, "echo", R"({"text":"/etc/passwd"})"), md_, 30s, legacy);
@@ -1998,7 +1991,7 @@ TEST_F(McpHttpTest, UnsupportedVersionToAModernUpstreamIsMinus32022WithTheServed
                              R"({"jsonrpc":"2.0","id":7,"method":"tools/list","params":{"_meta":{)"
                              R"("io.modelcontextprotocol/protocolVersion":"1900-01-01",)"
                              R"("io.modelcontextprotocol/clientCapabilities":{}}}})",
-                             md_, 30s, McpHeaders(session, "2025-06-18"));
+                             md_, 30s, testing::McpHeaders(session, "2025-06-18"));
     std::string body = r.body;
     const size_t data = body.find("data: ");
     if (data != std::string::npos) body = body.substr(data + 6);

@@ -19,6 +19,7 @@
 #include <boost/json.hpp>
 
 #include "daemon_harness.h"
+#include "mcp_headers.h"
 #include "subprocess.h"
 #include "temp_dir.h"
 #include "wait.h"
@@ -188,27 +189,16 @@ class McpDaemonSecrets : public ::testing::Test {
     }
   }
 
-  using Headers = std::vector<std::pair<std::string, std::string>>;
-  static Headers McpHeaders(const std::string& session = "") {
-    Headers h = {{"Accept", "application/json, text/event-stream"},
-                 {"Content-Type", "application/json"}};
-    if (!session.empty()) {
-      h.emplace_back("Mcp-Session-Id", session);
-      h.emplace_back("MCP-Protocol-Version", "2025-06-18");
-    }
-    return h;
-  }
-
   // initialize + notifications/initialized; the session id ("" on failure).
   std::string OpenSession(HttpClient& c, const std::string& upstream) {
     const std::string init =
         R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}})";
-    HttpResult r = c.Request("POST", "/mcp/" + upstream, init, token_, 30s, McpHeaders());
+    HttpResult r = c.Request("POST", "/mcp/" + upstream, init, token_, 30s, testing::McpHeaders());
     EXPECT_EQ(r.status, 200) << r.body << daemon_->log();
     const std::string session = r.headers["mcp-session-id"];
     HttpResult note = c.Request("POST", "/mcp/" + upstream,
                                 R"({"jsonrpc":"2.0","method":"notifications/initialized"})", token_,
-                                10s, McpHeaders(session));
+                                10s, testing::McpHeaders(session, "2025-06-18"));
     EXPECT_EQ(note.status, 202) << note.body;
     return session;
   }
@@ -220,7 +210,8 @@ class McpDaemonSecrets : public ::testing::Test {
     const std::string body = R"({"jsonrpc":"2.0","id":)" + std::to_string(id) +
                              R"(,"method":"tools/call","params":{"name":")" + tool +
                              R"(","arguments":)" + args + "}}";
-    HttpResult r = c.Request("POST", "/mcp/" + upstream, body, token_, 30s, McpHeaders(session));
+    HttpResult r = c.Request("POST", "/mcp/" + upstream, body, token_, 30s,
+                             testing::McpHeaders(session, "2025-06-18"));
     EXPECT_EQ(r.status, 200) << r.body;
     return r.body;
   }

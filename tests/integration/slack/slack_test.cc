@@ -18,6 +18,7 @@
 
 #include "common/crypto.h"
 #include "daemon_harness.h"
+#include "daemon_policies.h"
 #include "fake_slack.h"
 #include "json_lines.h"
 #include "pg_cluster.h"
@@ -38,24 +39,7 @@ constexpr char kBotToken[] = "xoxb-test-bot-token";
 constexpr char kSigningSecret[] = "8f742231b10e8888abcd99yyyzzz85a5";
 constexpr char kChannel[] = "C0APPROVALS";
 
-constexpr char kAgent[] = R"(agent:
-  id: "appr-agent"
-  identity: "appr-agent@example.iam"
-tools:
-  allowed:
-    - name: "send_email"
-      requires_approval: true
-      approval_timeout_seconds: 300
-      redact: ["api_key"]
-    - name: "drop_table"
-      reversible: false
-      blast_radius: large
-      approvals_required: 2
-      approval_timeout_seconds: 300
-    - name: "quick"
-      requires_approval: true
-      approval_timeout_seconds: 1
-execution:
+const std::string kAgent = std::string(kApprAgentHead) + R"(execution:
   max_steps: 100000
 )";
 

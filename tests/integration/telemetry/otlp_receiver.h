@@ -1,6 +1,7 @@
 // The OTLP receiver of the telemetry integration tests (otlp_receiver.cjs as a child
 // process: the official OpenTelemetry protobuf definitions decode every export) and helpers
-// to read what it received: spans, log records and metrics, attributes, a closed port.
+// to read what it received: spans, log records and metrics, attributes (with loopback.h's
+// closed port and json_lines.h's Str).
 // Shared by telemetry_integration_test.cc (`interlock serve`) and mcp_telemetry_test.cc
 // (`interlock mcp`). Every wait is bounded; the receiver is killed on destruction.
 #ifndef INTERLOCK_TESTS_INTEGRATION_TELEMETRY_OTLP_RECEIVER_H_
@@ -24,6 +25,8 @@
 
 #include <boost/json.hpp>
 
+#include "json_lines.h"
+#include "loopback.h"
 #include "wait.h"
 
 namespace interlock::testing {
@@ -143,30 +146,12 @@ inline std::string Attr(const boost::json::object& item, const std::string& key)
   return "";
 }
 
-inline std::string Str(const boost::json::value& v, const char* key) {
-  const boost::json::value* x = v.is_object() ? v.as_object().if_contains(key) : nullptr;
-  return x != nullptr && x->is_string() ? std::string(x->as_string()) : "";
-}
-
 inline const boost::json::object* SpanNamed(const std::vector<boost::json::object>& spans,
                                             const std::string& name, int kind) {
   for (const boost::json::object& s : spans) {
     if (s.at("name").as_string() == name && s.at("kind").to_number<int64_t>() == kind) return &s;
   }
   return nullptr;
-}
-
-// A loopback port nothing listens on (bound, then closed): a collector that is down.
-inline int ClosedPort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
 }
 
 }  // namespace interlock::testing

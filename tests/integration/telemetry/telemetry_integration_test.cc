@@ -22,7 +22,9 @@
 #include <boost/json.hpp>
 
 #include "daemon_harness.h"
+#include "mcp_headers.h"
 #include "node_suite.h"
+#include "open_run.h"
 #include "otlp_receiver.h"
 #include "subprocess.h"
 #include "temp_dir.h"
@@ -105,11 +107,7 @@ class TelemetryTest : public testing::NodeSuite {
     client_ = std::make_unique<HttpClient>(daemon_->port());
   }
 
-  std::string NewRun() {
-    HttpResult r = client_->Request("POST", "/v1/runs", "", agent_);
-    EXPECT_EQ(r.status, 201) << r.body;
-    return Str(r.json, "run_id");
-  }
+  std::string NewRun() { return OpenRun(*client_, agent_); }
 
   HttpResult Call(const std::string& run, const std::string& body,
                   const std::vector<std::pair<std::string, std::string>>& headers = {}) {
@@ -293,17 +291,6 @@ TEST_F(TelemetryTest, MetricsArriveAsSumsHistogramsAndGauges) {
   EXPECT_NE(has(metrics, "interlock_telemetry_dropped_total"), nullptr);
 }
 
-using Headers = std::vector<std::pair<std::string, std::string>>;
-Headers McpHeaders(const std::string& session = "") {
-  Headers h = {{"Accept", "application/json, text/event-stream"},
-               {"Content-Type", "application/json"}};
-  if (!session.empty()) {
-    h.emplace_back("Mcp-Session-Id", session);
-    h.emplace_back("MCP-Protocol-Version", "2025-06-18");
-  }
-  return h;
-}
-
 // Tests that an MCP tools/call carrying params._meta.traceparent becomes a SERVER span in
 // the caller's trace whose children are the core's decision span, the wait for the human
 // approval and the CLIENT span of the upstream call, and that the audit names the trace.
@@ -318,7 +305,7 @@ TEST_F(TelemetryTest, McpMetaTraceparentParentsTheCallDecisionApprovalAndUpstrea
   ASSERT_EQ(init.status, 200) << init.body << daemon_->log();
   const std::string session = init.headers["mcp-session-id"];
   c.Request("POST", "/mcp/everything", R"({"jsonrpc":"2.0","method":"notifications/initialized"})",
-            ev_, 10s, McpHeaders(session));
+            ev_, 10s, McpHeaders(session, "2025-06-18"));
   // Approve the held get-sum call as soon as it is pending.
   std::thread reviewer([&] {
     HttpClient r(daemon_->port());
@@ -341,7 +328,7 @@ TEST_F(TelemetryTest, McpMetaTraceparentParentsTheCallDecisionApprovalAndUpstrea
       "POST", "/mcp/everything",
       R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"get-sum","arguments":{"a":2,"b":3},"_meta":{"traceparent":")" +
           std::string(kTraceparent) + R"("}}})",
-      ev_, 30s, McpHeaders(session));
+      ev_, 30s, McpHeaders(session, "2025-06-18"));
   reviewer.join();
   ASSERT_EQ(call.status, 200) << call.body << daemon_->log();
   EXPECT_NE(call.body.find("5"), std::string::npos) << call.body;

@@ -6,7 +6,6 @@
 // committed fixture (tests/fixtures/upgrade, made by make-fixture.sh with its binary). A
 // store from a newer release is refused.
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -41,14 +40,6 @@ std::string Slurp(const std::string& path) {
 
 int64_t Query(const std::string& store, const std::string& sql) {
   return interlock::testing::SqliteFirstInt(store, sql);
-}
-
-bool Exec(const std::string& store, const std::string& sql) {
-  sqlite3* db = nullptr;
-  const bool ok = sqlite3_open(store.c_str(), &db) == SQLITE_OK &&
-                  sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK;
-  sqlite3_close(db);
-  return ok;
 }
 
 std::string LastLine(const std::string& out) {
@@ -234,9 +225,9 @@ TEST_F(UpgradeTest, SchemaEightStoreIsMigratedAndItsTrailStillVerifies) {
   ASSERT_EQ(store::SqliteSchemaVersion(), 12) << "take the fixture back to the previous schema "
                                                  "here, or regenerate it with the last release";
   ASSERT_EQ(Query(store_, "SELECT MAX(version) FROM schema_version"), 9);
-  ASSERT_TRUE(Exec(store_,
-                   "ALTER TABLE approvals DROP COLUMN edited_args_sha256;"
-                   "UPDATE schema_version SET version = 8;"));
+  ASSERT_TRUE(SqliteExec(store_,
+                         "ALTER TABLE approvals DROP COLUMN edited_args_sha256;"
+                         "UPDATE schema_version SET version = 8;"));
   Daemon daemon(dir_.path(), policies_);
   daemon.SetStore(store_);
   ASSERT_TRUE(daemon.Start()) << daemon.log();
@@ -268,7 +259,7 @@ TEST_F(UpgradeTest, SchemaEightStoreIsMigratedAndItsTrailStillVerifies) {
 // message saying so, and that the store is left as it was.
 TEST_F(UpgradeTest, DowngradeOntoANewerSchemaRefusesToStart) {
   const int newer = store::SqliteSchemaVersion() + 1;
-  ASSERT_TRUE(Exec(store_, "UPDATE schema_version SET version = " + std::to_string(newer)));
+  ASSERT_TRUE(SqliteExec(store_, "UPDATE schema_version SET version = " + std::to_string(newer)));
   Daemon daemon(dir_.path(), policies_);
   daemon.SetStore(store_);
   EXPECT_FALSE(daemon.Start(std::chrono::seconds(10)));

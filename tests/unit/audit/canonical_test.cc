@@ -163,9 +163,9 @@ TEST(CanonicalTest, UsageAndStateMatchTheirObjects) {
                                              {"records", records}}));
 }
 
-// Tests that a record whose data comes pre-serialised (data_json) has the same body, and
-// so the same hash, as the record built from the object.
-TEST(CanonicalTest, PreSerialisedDataGivesTheSameRecord) {
+// A decision record's event whose ids and principal need escaping and whose data holds a
+// nested object, a double and a null.
+AuditEvent SampleDecisionEvent() {
   AuditEvent e;
   e.type = kDecision;
   e.time = FromUnixMillis(1795341600123);
@@ -174,6 +174,13 @@ TEST(CanonicalTest, PreSerialisedDataGivesTheSameRecord) {
   e.agent_id = "a";
   e.principal = "p\x01";
   e.data = {{"tool", "read"}, {"args", {{"path", "/x"}, {"a", 1.5}}}, {"usage", nullptr}};
+  return e;
+}
+
+// Tests that a record whose data comes pre-serialised (data_json) has the same body, and
+// so the same hash, as the record built from the object.
+TEST(CanonicalTest, PreSerialisedDataGivesTheSameRecord) {
+  const AuditEvent e = SampleDecisionEvent();
   AuditEvent pre = e;
   pre.data = {};
   pre.data_json = CanonicalJson(boost::json::value(e.data));
@@ -265,14 +272,7 @@ TEST(CanonicalTest, CanonicalBytesAreFrozen) {
   AppendCanonicalUsage(&out, Usage{1234, 20000});
   EXPECT_EQ(out, "{\"cost_usd\":2E-2,\"tokens\":1234}");
 
-  AuditEvent e;
-  e.type = kDecision;
-  e.time = FromUnixMillis(1795341600123);
-  e.run_id = "run_1";
-  e.call_id = "call_\"1";
-  e.agent_id = "a";
-  e.principal = "p\x01";
-  e.data = {{"tool", "read"}, {"args", {{"path", "/x"}, {"a", 1.5}}}, {"usage", nullptr}};
+  const AuditEvent e = SampleDecisionEvent();
   const std::string body = AuditRecordBody(9, e, kGenesisHash);
   EXPECT_EQ(body,
             "{\"agent_id\":\"a\",\"call_id\":\"call_\\\"1\",\"data\":{\"args\":{\"a\":1.5E0,"

@@ -32,16 +32,29 @@ namespace json = boost::json;
 
 constexpr std::string_view kSecret = "sk-live-SECRET-4242";
 
-// A realistic run: started, a redacted call allowed and executed, a call needing
-// approval then granted, a denied call, usage, a halt with escalation, a kill switch
-// and the end; plus another agent's run interleaved.
-class RunLogTest : public ::testing::Test {
+// A store (DIR/store.db) and its audit keys (DIR/keys), for the suites of this file.
+class KeyedStoreTest : public ::testing::Test {
  protected:
-  void SetUp() override {
+  // Makes the keys and opens the store; fails (fatally) when the keys cannot be made.
+  void OpenKeyedStore() {
     auto keys = LoadOrCreateAuditKeys(dir_.File("keys"));
     ASSERT_TRUE(keys.ok());
     keys_ = std::make_unique<AuditKeys>(std::move(keys).value());
     db_ = testing::OpenRw(dir_.File("store.db"));
+  }
+
+  TempDir dir_;
+  std::unique_ptr<AuditKeys> keys_;
+  SqliteDb db_;
+};
+
+// A realistic run: started, a redacted call allowed and executed, a call needing
+// approval then granted, a denied call, usage, a halt with escalation, a kill switch
+// and the end; plus another agent's run interleaved.
+class RunLogTest : public KeyedStoreTest {
+ protected:
+  void SetUp() override {
+    ASSERT_NO_FATAL_FAILURE(OpenKeyedStore());
     Redactor red(keys_->hmac_key);
     const TimePoint t = testing::T0();
     auto at = [&](int s) { return t + std::chrono::seconds(s); };
@@ -107,9 +120,6 @@ class RunLogTest : public ::testing::Test {
     Append(db_.get(), ev);
   }
 
-  TempDir dir_;
-  std::unique_ptr<AuditKeys> keys_;
-  SqliteDb db_;
   std::string stored_hash_;
 };
 
@@ -398,13 +408,10 @@ TEST(ReplayTextTest, FullCallIdsAlignedColumnsFixedSeconds) {
   }
 }
 
-class RetentionTest : public ::testing::Test {
+class RetentionTest : public KeyedStoreTest {
  protected:
   void SetUp() override {
-    auto keys = LoadOrCreateAuditKeys(dir_.File("keys"));
-    ASSERT_TRUE(keys.ok());
-    keys_ = std::make_unique<AuditKeys>(std::move(keys).value());
-    db_ = testing::OpenRw(dir_.File("store.db"));
+    ASSERT_NO_FATAL_FAILURE(OpenKeyedStore());
     // 10 records 120 days old, 10 records 100 days old, 10 records 1 day old.
     testing::AppendDecisions(db_.get(), 10, now_ - std::chrono::hours(24 * 120));
     testing::AppendDecisions(db_.get(), 10, now_ - std::chrono::hours(24 * 100));
@@ -426,9 +433,6 @@ class RetentionTest : public ::testing::Test {
 
   std::string cp_file() const { return dir_.File("cp.jsonl"); }
 
-  TempDir dir_;
-  std::unique_ptr<AuditKeys> keys_;
-  SqliteDb db_;
   TimePoint now_ = testing::T0();
 };
 

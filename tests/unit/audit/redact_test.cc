@@ -11,7 +11,7 @@
 #include <boost/json.hpp>
 
 #include "audit/redact.h"
-#include "common/base64.h"
+#include "base64_decodings.h"
 
 namespace interlock::audit {
 namespace INTERLOCK_TEST_NS {
@@ -60,27 +60,7 @@ std::string UrlAlphabet(std::string s) {
 // the four character offsets: what a reader of the stored text could decode.
 std::string AllDecodings(const std::string& text) {
   std::string all;
-  size_t i = 0;
-  auto is_b64 = [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || c == '-' ||
-           c == '_';
-  };
-  while (i < text.size()) {
-    while (i < text.size() && !is_b64(text[i])) ++i;
-    size_t j = i;
-    while (j < text.size() && is_b64(text[j])) ++j;
-    std::string run = text.substr(i, j - i);
-    for (char& c : run) {
-      if (c == '-') c = '+';
-      if (c == '_') c = '/';
-    }
-    for (size_t off = 0; off < 4 && off < run.size(); ++off) {
-      std::string piece = run.substr(off);
-      piece.resize(piece.size() - piece.size() % 4);
-      if (auto d = Base64DecodeLenient(piece); d.ok()) all += *d + "\n";
-    }
-    i = j;
-  }
+  for (const std::string& d : testing::Base64Decodings(text)) all += d + "\n";
   return all;
 }
 

@@ -11,6 +11,7 @@
 #include "engine/engine.h"
 #include "policy/loader.h"
 #include "policy_text.h"
+#include "rehearsal_policy.h"
 
 namespace interlock::engine {
 namespace INTERLOCK_TEST_NS {
@@ -106,22 +107,10 @@ TEST(Rehearsal, DeniedCallsAreNeverRehearsedAndKillSwitchWins) {
   EXPECT_EQ(Evaluate(p.get(), RunState{}, ok, kill).decision.code, Code::kKillSwitch);
 }
 
-constexpr char kBoundedPolicy[] = R"(agent:
-  id: "ops"
-  identity: "ops@x"
-  autonomy: audit_based
-execution:
-  max_steps: 3
-tools:
-  allowed:
-    - name: "deploy"
-      rehearse: {args: {dry_run: true}}
-)";
-
 // Tests that an agent cannot ask for rehearsals without limit: each REHEARSAL_REQUIRED
 // spends a step, so with max_steps 3 the 4th ask is a BUDGET_EXCEEDED denial.
 TEST(Rehearsal, AskingAgainAndAgainSpendsSteps) {
-  auto p = ParsePolicy(kBoundedPolicy);
+  auto p = ParsePolicy(::interlock::testing::kBoundedRehearsalPolicy);
   ASSERT_NE(p, nullptr);
   RunState state;
   for (int i = 0; i < 3; ++i) {
@@ -139,7 +128,7 @@ TEST(Rehearsal, AskingAgainAndAgainSpendsSteps) {
 // Tests that a rehearsed call is exactly one step: the real call after the last step's
 // ask is not refused for the step the ask spent, and spends none of its own.
 TEST(Rehearsal, CompletedRehearsedCallIsStillOneStep) {
-  auto p = ParsePolicy(kBoundedPolicy);
+  auto p = ParsePolicy(::interlock::testing::kBoundedRehearsalPolicy);
   ASSERT_NE(p, nullptr);
   RunState state;
   state.steps = 2;

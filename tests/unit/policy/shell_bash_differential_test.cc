@@ -38,6 +38,7 @@
 #include <thread>
 #include <vector>
 
+#include "argv_log.h"
 #include "policy/shell_command.h"
 #include "shell_corpus.h"
 #include "wait.h"
@@ -221,29 +222,7 @@ class BashSandbox {
   }
 
   static std::vector<Argv> ReadLog(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    const std::string data((std::istreambuf_iterator<char>(in)), {});
-    std::vector<Argv> out;
-    size_t k = 0;
-    auto field = [&](std::string* f) {
-      const size_t nul = data.find('\0', k);
-      if (nul == std::string::npos) return false;
-      *f = data.substr(k, nul - k);
-      k = nul + 1;
-      return true;
-    };
-    std::string count;
-    while (k < data.size() && field(&count)) {
-      Argv argv;
-      const long n = std::strtol(count.c_str(), nullptr, 10);
-      for (long j = 0; j < n; ++j) {
-        std::string f;
-        if (!field(&f)) break;
-        argv.push_back(std::move(f));
-      }
-      out.push_back(std::move(argv));
-    }
-    return out;
+    return interlock::testing::ReadArgvLog(p.string());
   }
 
   std::string bash_;

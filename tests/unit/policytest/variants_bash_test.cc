@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "argv_log.h"
 #include "policytest/variants.h"
 #include "subprocess.h"
 #include "temp_dir.h"
@@ -60,23 +61,7 @@ class StubShell {
         {"/usr/bin/env", "-i", "PATH=" + stubs_, "HOME=/nonexistent", "LANG=C",
          "IL_ARGV_LOG=" + log, bash_, "--noprofile", "--norc", "-c", line},
         "", std::chrono::seconds(20));
-    std::ifstream in(log, std::ios::binary);
-    const std::string data((std::istreambuf_iterator<char>(in)), {});
-    std::vector<Argv> out;
-    size_t k = 0;
-    auto field = [&](std::string* f) {
-      const size_t nul = data.find('\0', k);
-      if (nul == std::string::npos) return false;
-      *f = data.substr(k, nul - k);
-      k = nul + 1;
-      return true;
-    };
-    for (std::string count; k < data.size() && field(&count);) {
-      Argv argv(std::stoul(count));
-      for (std::string& a : argv) field(&a);
-      out.push_back(std::move(argv));
-    }
-    return out;
+    return interlock::testing::ReadArgvLog(log);
   }
 
  private:

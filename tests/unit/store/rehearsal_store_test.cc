@@ -16,6 +16,7 @@
 #include "core/policy_source.h"
 #include "core/ports/run_store.h"
 #include "policy/loader.h"
+#include "rehearsal_policy.h"
 #include "store/sqlite_store.h"
 #include "temp_dir.h"
 
@@ -49,21 +50,9 @@ struct SqliteBackend {
   std::unique_ptr<store::SqliteStore> store;
 };
 
-constexpr char kPolicy[] = R"(agent:
-  id: "ops"
-  identity: "ops@x"
-  autonomy: audit_based
-execution:
-  max_steps: 3
-tools:
-  allowed:
-    - name: "deploy"
-      rehearse: {args: {dry_run: true}}
-)";
-
 std::shared_ptr<const policy::PolicySet> Policies(const TempDir& dir) {
   const std::string path = dir.File("ops.yaml");
-  std::ofstream(path) << kPolicy;
+  std::ofstream(path) << ::interlock::testing::kBoundedRehearsalPolicy;
   std::vector<policy::Diagnostic> diags;
   auto set = policy::LoadPolicySet({path}, &diags);
   EXPECT_TRUE(set.ok()) << (set.ok() ? "" : set.error().message);

@@ -17,6 +17,7 @@
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 
+#include "loopback.h"
 #include "telemetry/decision_span.h"
 #include "telemetry/exporter.h"
 #include "telemetry/options.h"
@@ -259,25 +260,12 @@ TEST(PromTextTest, CountsOutOfRangeAreClampedNotCast) {
   EXPECT_EQ(m[1].histogram_points[0].count, 0u);
 }
 
-// A port on 127.0.0.1 where nothing listens (bound, then closed).
-int ClosedPort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
 // Tests that a full queue drops and counts spans instead of blocking the caller, and that
 // the drop shows in the exporter's Prometheus counters.
 TEST(ExporterTest, FullQueueDropsAndCountsWithoutBlocking) {
   TelemetryOptions o;
   o.enabled = true;
-  o.endpoint = "http://127.0.0.1:" + std::to_string(ClosedPort());
+  o.endpoint = "http://127.0.0.1:" + std::to_string(testing::ClosedPort());
   o.queue_size = 4;
   o.batch_interval = std::chrono::milliseconds(60000);  // nothing leaves the queue meanwhile
   o.shutdown_timeout = std::chrono::milliseconds(200);
