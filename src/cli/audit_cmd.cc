@@ -243,20 +243,19 @@ void AddAudit(CLI::App& app, int* exit_code) {
       "audit", "Verify, export, hash, checkpoint and prune the tamper-evident audit log");
   audit->require_subcommand(1);
 
-  auto v = std::make_shared<VerifyArgs>();
-  CLI::App* verify = audit->add_subcommand(
-      "verify", "Check the hash chain (and signed checkpoints); exit 0 only when intact");
+  auto [verify, v] = AddSubcommand<VerifyArgs>(
+      *audit, "verify", "Check the hash chain (and signed checkpoints); exit 0 only when intact",
+      exit_code, &RunVerify);
   AddStoreFlag(verify, &v->store);
   verify->add_option("--checkpoints", v->checkpoints, "Checkpoint file (JSON lines)");
   verify->add_option("--pubkey", v->pubkey,
                      "Checkpoint public key (checkpoint-ed25519.pub.pem); on PostgreSQL it also "
                      "checks the database's own checkpoints");
   verify->add_flag("--deep", v->deep, "Also parse every body strictly (slower)");
-  verify->callback([v, exit_code] { *exit_code = RunVerify(*v); });
 
-  auto e = std::make_shared<ExportArgs>();
-  CLI::App* exp = audit->add_subcommand(
-      "export", "Stream records as JSON lines, each with its hash and prev (for a SIEM)");
+  auto [exp, e] = AddSubcommand<ExportArgs>(
+      *audit, "export", "Stream records as JSON lines, each with its hash and prev (for a SIEM)",
+      exit_code, &RunExport);
   AddStoreFlag(exp, &e->store);
   exp->add_option("--since", e->since, "From this time (YYYY-MM-DD or RFC 3339), inclusive")
       ->required();
@@ -265,28 +264,25 @@ void AddAudit(CLI::App& app, int* exit_code) {
   exp->add_option("--agent", e->agent, "Only this agent's records");
   exp->add_option("--run", e->run, "Only this run's records");
   exp->add_option("--format", e->format, "Output format (jsonl)");
-  exp->callback([e, exit_code] { *exit_code = RunExport(*e); });
 
-  auto h = std::make_shared<HashArgs>();
-  CLI::App* hash = audit->add_subcommand(
-      "hash", "Print the redaction hash of VALUE, to ask \"was this secret used?\"");
+  auto [hash, h] = AddSubcommand<HashArgs>(
+      *audit, "hash", "Print the redaction hash of VALUE, to ask \"was this secret used?\"",
+      exit_code, &RunHash);
   hash->add_option("VALUE", h->value, "The value (a string, or JSON with --json)")->required();
   hash->add_option("--keys", h->keys, "Key directory holding audit-hmac.key")->required();
   hash->add_flag("--json", h->json, "VALUE is a JSON value, not a string");
-  hash->callback([h, exit_code] { *exit_code = RunHash(*h); });
 
-  auto c = std::make_shared<CheckpointArgs>();
-  CLI::App* cp = audit->add_subcommand("checkpoint", "Sign and append a checkpoint of the head");
+  auto [cp, c] = AddSubcommand<CheckpointArgs>(
+      *audit, "checkpoint", "Sign and append a checkpoint of the head", exit_code, &RunCheckpoint);
   AddStoreFlag(cp, &c->store);
   cp->add_option("--keys", c->keys, "Key directory")->required();
   cp->add_option("--checkpoints", c->checkpoints,
                  "Checkpoint file to append to (required for SQLite; for PostgreSQL a copy of "
                  "the row written to the database's audit_checkpoints)");
-  cp->callback([c, exit_code] { *exit_code = RunCheckpoint(*c); });
 
-  auto p = std::make_shared<CheckpointArgs>();
-  CLI::App* prune = audit->add_subcommand(
-      "prune", "Delete records older than --days after writing a signed anchor checkpoint");
+  auto [prune, p] = AddSubcommand<CheckpointArgs>(
+      *audit, "prune", "Delete records older than --days after writing a signed anchor checkpoint",
+      exit_code, &RunPrune);
   AddStoreFlag(prune, &p->store);
   prune->add_option("--keys", p->keys, "Key directory")->required();
   prune->add_option("--checkpoints", p->checkpoints,
@@ -294,7 +290,6 @@ void AddAudit(CLI::App& app, int* exit_code) {
                     "copy of the anchors written to the database's audit_checkpoints)");
   prune->add_option("--days", p->days, "Retention in days (default 90)")
       ->check(CLI::Range(1, 36500));
-  prune->callback([p, exit_code] { *exit_code = RunPrune(*p); });
 }
 
 const CommandRegistration kRegisterAudit("audit", &AddAudit);

@@ -383,11 +383,11 @@ int RunCheck(const CheckOptions& given) {
 }
 
 void AddCheck(CLI::App& app, int* exit_code) {
-  auto opt = std::make_shared<CheckOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "check",
+  auto [cmd, opt] = AddSubcommand<CheckOptions>(
+      app, "check",
       "Validate policy files or directories. Errors carry file:line:column; warnings list "
-      "the pre-production checklist items a policy shows. Exit 0 when valid, 1 when not.");
+      "the pre-production checklist items a policy shows. Exit 0 when valid, 1 when not.",
+      exit_code, &RunCheck);
   // One positional for the first path and one for the rest: CLI11 2.1 then routes the words
   // after `--` (the server command) to `rest` too; RunCheck tells them apart.
   cmd->add_option("path", opt->first, "Policy files or directories of *.yaml");
@@ -411,7 +411,6 @@ void AddCheck(CLI::App& app, int* exit_code) {
   cmd->add_option("--graph-format", opt->graph_format, "Diagram format for --graph")
       ->check(CLI::IsMember({"mermaid", "dot"}));
   AddServerFlags(cmd, &opt->server_flags);
-  cmd->callback([opt, exit_code] { *exit_code = RunCheck(*opt); });
 }
 
 const CommandRegistration kRegisterCheck("check", &AddCheck);

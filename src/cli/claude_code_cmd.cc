@@ -319,14 +319,14 @@ int RunSetup(const SetupOptions& opt) {
 }
 
 void AddClaudeCode(CLI::App& app, int* exit_code) {
-  auto opt = std::make_shared<SetupOptions>();
   CLI::App* cmd = app.add_subcommand(
       "claude-code", "Roll Interlock out to every developer's Claude Code (docs/claude-code.md)");
   cmd->require_subcommand(1);
-  CLI::App* setup = cmd->add_subcommand(
-      "setup",
+  auto [setup, opt] = AddSubcommand<SetupOptions>(
+      *cmd, "setup",
       "Write the managed settings (HTTP hooks to the daemon) and one agent token per developer "
-      "into --out, with a README of what to deploy where");
+      "into --out, with a README of what to deploy where",
+      exit_code, &RunSetup);
   setup
       ->add_option("--url", opt->url,
                    "The daemon's URL as developers' machines reach it (https unless loopback)")
@@ -358,7 +358,6 @@ void AddClaudeCode(CLI::App& app, int* exit_code) {
                    "Seconds Claude Code waits for a deciding hook before it blocks the tool")
       ->capture_default_str()
       ->check(CLI::Range(1, 600));
-  setup->callback([opt, exit_code] { *exit_code = RunSetup(*opt); });
 }
 
 const CommandRegistration kRegisterClaudeCode("claude-code", &AddClaudeCode);

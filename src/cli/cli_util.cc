@@ -175,6 +175,15 @@ Status CheckTextOrJson(std::string_view format) {
   return Status::Ok();
 }
 
+void PrintReport(std::string_view format, const std::function<boost::json::value()>& json,
+                 const std::function<std::string()>& text) {
+  if (format == "json") {
+    std::cout << ToJsonText(json()) << '\n';
+  } else {
+    std::cout << text();
+  }
+}
+
 void WriteJsonLine(std::ostream& out, const boost::json::value& v) {
   out << ToJsonText(v) << '\n';
   out.flush();

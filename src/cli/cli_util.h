@@ -169,6 +169,11 @@ std::string OperatorActor(const std::string& given = "");
 // ("--format must be text or json").
 Status CheckTextOrJson(std::string_view format);
 
+// Prints a reporting command's report to stdout as its checked --format says: for "json",
+// `json()` on one line; else `text()` as it is.
+void PrintReport(std::string_view format, const std::function<boost::json::value()>& json,
+                 const std::function<std::string()>& text);
+
 // Writes `v` as one compact line and flushes (JSON-lines protocols).
 void WriteJsonLine(std::ostream& out, const boost::json::value& v);
 

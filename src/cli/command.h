@@ -7,6 +7,8 @@
 #ifndef INTERLOCK_CLI_COMMAND_H_
 #define INTERLOCK_CLI_COMMAND_H_
 
+#include <memory>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -29,6 +31,26 @@ struct CommandRegistration {
     CommandRegistry().emplace_back(name, fn);
   }
 };
+
+// A subcommand whose flags are bound to one Options value: `cmd` to add the flags to,
+// `options` to bind them to (owned by the subcommand's callback, so it lives as long as the
+// application does).
+template <typename Options>
+struct Subcommand {
+  CLI::App* cmd;
+  Options* options;
+};
+
+// Adds subcommand `name` (described by `about`) to `parent`: when it is chosen, `run(options)`
+// runs and its exit code goes to *exit_code.
+template <typename Options, typename Run>
+Subcommand<Options> AddSubcommand(CLI::App& parent, std::string name, std::string about,
+                                  int* exit_code, Run run) {
+  auto options = std::make_shared<Options>();
+  CLI::App* cmd = parent.add_subcommand(std::move(name), std::move(about));
+  cmd->callback([options, exit_code, run] { *exit_code = run(*options); });
+  return {cmd, options.get()};
+}
 
 }  // namespace interlock::cli
 

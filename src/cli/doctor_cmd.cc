@@ -78,11 +78,11 @@ int RunDoctorCommand(DoctorFlags flags) {
 }
 
 void AddDoctor(CLI::App& app, int* exit_code) {
-  auto flags = std::make_shared<DoctorFlags>();
-  CLI::App* cmd = app.add_subcommand(
-      "doctor",
+  auto [cmd, flags] = AddSubcommand<DoctorFlags>(
+      app, "doctor",
       "Check an installation: config, policies, store and key permissions, the audit chain "
-      "against its checkpoints, sandbox and egress prerequisites; say what to fix");
+      "against its checkpoints, sandbox and egress prerequisites; say what to fix",
+      exit_code, &RunDoctorCommand);
   cmd->add_option("--config", flags->options.config, "The daemon's YAML config file");
   cmd->add_option("--policies", flags->options.policies,
                   "Policy directory or file (repeatable; overrides the config)");
@@ -115,7 +115,6 @@ void AddDoctor(CLI::App& app, int* exit_code) {
                   "--claude-code: seconds to wait for the daemon")
       ->capture_default_str()
       ->check(CLI::Range(1, 60));
-  cmd->callback([flags, exit_code] { *exit_code = RunDoctorCommand(*flags); });
 }
 
 const CommandRegistration kRegisterDoctor("doctor", &AddDoctor);

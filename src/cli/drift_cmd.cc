@@ -51,11 +51,9 @@ int RunDrift(const DriftArgs& a) {
   opt.since_ms = ToUnixMillis(SystemClock().Now()) - int64_t{a.days} * 86400000;
   Result<governance::DriftReport> r = governance::RunDrift((*history)->source(), **set, opt);
   if (!r.ok()) return Fail("drift", r.error());
-  if (a.format == "json") {
-    std::cout << ToJsonText(governance::DriftToJson(*r)) << '\n';
-  } else {
-    std::cout << governance::DriftToText(*r);
-  }
+  PrintReport(
+      a.format, [&r] { return governance::DriftToJson(*r); },
+      [&r] { return governance::DriftToText(*r); });
   if (a.suggest.empty()) return kExitOk;
   if (r->agents.size() != 1) {
     return Fail("drift", "--suggest writes one agent's policy; pass --agent (the policy has " +
@@ -89,11 +87,11 @@ int RunDrift(const DriftArgs& a) {
 }
 
 void AddDrift(CLI::App& app, int* exit_code) {
-  auto a = std::make_shared<DriftArgs>();
-  CLI::App* cmd = app.add_subcommand(
-      "drift",
+  auto [cmd, a] = AddSubcommand<DriftArgs>(
+      app, "drift",
       "Permission drift: granted tools, values, scope fields and budget headroom not "
-      "exercised in the last --days, as candidates for removal");
+      "exercised in the last --days, as candidates for removal",
+      exit_code, &RunDrift);
   cmd->add_option("--days", a->days, "Window in days (default 30)");
   cmd->add_option("--agent", a->agent, "Only this agent");
   cmd->add_option("--policy", a->policy, "The policy file or directory in force")->required();
@@ -105,7 +103,6 @@ void AddDrift(CLI::App& app, int* exit_code) {
                       std::to_string(governance::kDefaultMinRuns) + ")");
   cmd->add_option("--min-days", a->min_days,
                   "Days from first to last call a suggestion needs (default 7)");
-  cmd->callback([a, exit_code] { *exit_code = RunDrift(*a); });
 }
 
 const CommandRegistration kRegisterDrift("drift", &AddDrift);

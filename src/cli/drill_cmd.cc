@@ -118,17 +118,16 @@ int Run(const DrillFlags& f) {
 }
 
 void AddDrill(CLI::App& app, int* exit_code) {
-  auto f = std::make_shared<DrillFlags>();
-  CLI::App* cmd = app.add_subcommand(
-      "drill",
+  auto [cmd, f] = AddSubcommand<DrillFlags>(
+      app, "drill",
       "Kill-switch drill on a running daemon: engage the drill agent's switch, confirm every "
       "door refuses its next call with KILL_SWITCH (and how fast), release it, record it "
-      "(admin token from $INTERLOCK_TOKEN). Exit 0 passed, 1 failed, 2 bad usage");
+      "(admin token from $INTERLOCK_TOKEN). Exit 0 passed, 1 failed, 2 bad usage",
+      exit_code, &Run);
   AddDaemonFlags(cmd, &f->daemon);
   cmd->add_flag("--status", f->status,
                 "show the last drill instead (exit 1 when overdue, failed or none)");
   cmd->add_flag("--json", f->json_out, "print the daemon's JSON");
-  cmd->callback([f, exit_code] { *exit_code = Run(*f); });
 }
 
 const CommandRegistration kRegisterDrill("drill", &AddDrill);

@@ -63,14 +63,14 @@ int RunEgress(EgressFlags* flags) {
 }
 
 void AddEgress(CLI::App& app, int* exit_code) {
-  auto flags = std::make_shared<EgressFlags>();
-  egress::EgressCommandOptions* opt = &flags->proxy;
-  CLI::App* cmd = app.add_subcommand(
-      "egress",
+  auto [cmd, flags] = AddSubcommand<EgressFlags>(
+      app, "egress",
       "Egress proxy: interlock egress (--policy P [--agent ID] [--store PATH] | --daemon URL "
       "--token-env VAR [--run ID]) --listen 127.0.0.1:PORT. A forward proxy (HTTP absolute-form "
       "and CONNECT) whose every connection is decided by the agent's egress.allow and "
-      "audited.");
+      "audited.",
+      exit_code, [](EgressFlags& f) { return RunEgress(&f); });
+  egress::EgressCommandOptions* opt = &flags->proxy;
   AddEnforcementFlags(cmd, &flags->enforcement);
   cmd->add_option("--listen", opt->listen, "ADDRESS:PORT to listen on (default 127.0.0.1:0)");
   cmd->add_option("--listen-unix", opt->listen_unix, "Also listen on this Unix socket (0600)");
@@ -78,7 +78,6 @@ void AddEgress(CLI::App& app, int* exit_code) {
   cmd->add_option("--run", opt->run,
                   "With --daemon: decide in this run of the token's agent (e.g. the run its "
                   "tool calls go to) instead of starting one");
-  cmd->callback([flags, exit_code] { *exit_code = RunEgress(flags.get()); });
 }
 
 const CommandRegistration kRegisterEgress("egress", &AddEgress);

@@ -17,16 +17,23 @@ struct HookFlags {
   claude_code::CommandHookOptions hook;
 };
 
+int RunHook(HookFlags& flags) {
+  static const EmbeddedStores kStores;
+  ApplyEnforcementFlags(flags.enforcement, &kStores, &flags.hook);
+  flags.hook.daemon_connector = &DaemonClientConnector();
+  return claude_code::RunCommandHook(flags.hook);
+}
+
 void AddHook(CLI::App& app, int* exit_code) {
   CLI::App* hook = app.add_subcommand("hook", "Agent-framework hooks that ask Interlock first");
   hook->require_subcommand(1);
-  auto flags = std::make_shared<HookFlags>();
-  claude_code::CommandHookOptions* opt = &flags->hook;
-  CLI::App* cc = hook->add_subcommand(
-      "claude-code",
+  auto [cc, flags] = AddSubcommand<HookFlags>(
+      *hook, "claude-code",
       "Claude Code hook (PreToolUse, PermissionRequest, PostToolUse, PermissionDenied: "
       "--event): reads the hook JSON on stdin, prints the permission decision. Every "
-      "Interlock failure prints a deny.");
+      "Interlock failure prints a deny.",
+      exit_code, &RunHook);
+  claude_code::CommandHookOptions* opt = &flags->hook;
   AddEnforcementFlags(cc, &flags->enforcement);
   cc->add_option("--approval-wait", opt->approval_wait_seconds,
                  "With --daemon: seconds to wait for a reviewer's verdict on a call needing "
@@ -53,12 +60,6 @@ void AddHook(CLI::App& app, int* exit_code) {
                  "permission prompt) or no-objection (no decision: Claude Code's own "
                  "permission rules and prompts still apply)")
       ->check(CLI::IsMember({"allow", "no-objection"}));
-  cc->callback([flags, exit_code] {
-    static const EmbeddedStores kStores;
-    ApplyEnforcementFlags(flags->enforcement, &kStores, &flags->hook);
-    flags->hook.daemon_connector = &DaemonClientConnector();
-    *exit_code = claude_code::RunCommandHook(flags->hook);
-  });
 }
 
 const CommandRegistration kRegisterHook("hook", &AddHook);

@@ -33,13 +33,12 @@ int RunMark(const IncidentArgs& a) {
 void AddIncident(CLI::App& app, int* exit_code) {
   CLI::App* cmd = app.add_subcommand("incident", "Record incidents against action types");
   cmd->require_subcommand(1);
-  auto a = std::make_shared<IncidentArgs>();
-  CLI::App* mark = cmd->add_subcommand("mark", "Mark a recorded call as an incident");
+  auto [mark, a] = AddSubcommand<IncidentArgs>(*cmd, "mark", "Mark a recorded call as an incident",
+                                               exit_code, &RunMark);
   mark->add_option("CALL_ID", a->call_id, "The call")->required();
   mark->add_option("--reason", a->reason, "What went wrong")->required();
   mark->add_option("--by", a->by, "Who marks it (reviewer or admin)")->required();
   AddStoreFlag(mark, &a->store);
-  mark->callback([a, exit_code] { *exit_code = RunMark(*a); });
 }
 
 const CommandRegistration kRegisterIncident("incident", &AddIncident);

@@ -325,12 +325,12 @@ int RunInit(const InitOptions& opt) {
 }
 
 void AddInit(CLI::App& app, int* exit_code) {
-  auto opt = std::make_shared<InitOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "init",
+  auto [cmd, opt] = AddSubcommand<InitOptions>(
+      app, "init",
       "Write a commented starter policy from the tools an MCP server lists: read-only tools "
       "allowed, destructive tools requiring approval, the rest commented out (default deny). "
-      "Starts the server, reads initialize and tools/list only (never calls a tool), ends it.");
+      "Starts the server, reads initialize and tools/list only (never calls a tool), ends it.",
+      exit_code, &RunInit);
   cmd->add_option("--agent", opt->agent, "The agent id the policy is for")->required();
   cmd->add_option("--out", opt->out, "Write the policy to this file (default: stdout)");
   cmd->add_flag("--force", opt->force, "Overwrite --out if it exists");
@@ -342,7 +342,6 @@ void AddInit(CLI::App& app, int* exit_code) {
       ->allow_extra_args(false);
   AddServerFlags(cmd, &opt->server_flags);
   cmd->add_option("server", opt->server, "The MCP server command, after --");
-  cmd->callback([opt, exit_code] { *exit_code = RunInit(*opt); });
 }
 
 const CommandRegistration kRegisterInit("init", &AddInit);

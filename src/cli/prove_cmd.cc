@@ -61,19 +61,18 @@ int RunProve(const ProveOptions& opt) {
 }
 
 void AddProve(CLI::App& app, int* exit_code) {
-  auto opt = std::make_shared<ProveOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "prove",
+  auto [cmd, opt] = AddSubcommand<ProveOptions>(
+      app, "prove",
       "Check properties of a policy (never_allowed, needs_approvals, before, never_flows, "
       "at_most, only_tools; *.props.yaml beside the policies) exhaustively; a violated one "
       "is answered with its shortest counterexample. Exit 0 all hold, 1 one is violated, "
-      "3 one cannot be decided, 2 bad input.");
+      "3 one cannot be decided, 2 bad input.",
+      exit_code, &RunProve);
   cmd->add_option("policy", opt->policy, "Policy file or directory (default: .)");
   cmd->add_option("--properties", opt->properties,
                   "Properties files (default: the *.props.yaml beside the policies)");
   cmd->add_option("--workspace", opt->workspace,
                   "The directory ${workspace} stands for (default: the current directory)");
-  cmd->callback([opt, exit_code] { *exit_code = RunProve(*opt); });
 }
 
 const CommandRegistration kRegisterProve("prove", &AddProve);

@@ -58,11 +58,9 @@ int RunWhatIfCommand(const ReplayArgs& a) {
   if (!history.ok()) return Fail("replay --what-if", history.error().message);
   Result<governance::WhatIfReport> r = governance::RunWhatIf((*history)->source(), **set, opt);
   if (!r.ok()) return Fail("replay --what-if", r.error().message);
-  if (a.format == "json") {
-    std::cout << ToJsonText(governance::WhatIfToJson(*r)) << '\n';
-  } else {
-    std::cout << governance::WhatIfToText(*r);
-  }
+  PrintReport(
+      a.format, [&r] { return governance::WhatIfToJson(*r); },
+      [&r] { return governance::WhatIfToText(*r); });
   return r->changed > 0 ? kExitFailure : kExitOk;
 }
 
@@ -72,20 +70,23 @@ int RunReplayCommand(const ReplayArgs& a) {
   if (!history.ok()) return Fail("replay", history.error());
   Result<audit::RunReplay> r = (*history)->Replay(a.run_id);
   if (!r.ok()) return Fail("replay", r.error(), kExitFailure);
-  if (a.format == "json") {
-    std::cout << ToJsonText(audit::ReplayToJson(*r)) << '\n';
-  } else {
-    std::cout << audit::ReplayToText(*r);
-  }
+  PrintReport(
+      a.format, [&r] { return audit::ReplayToJson(*r); }, [&r] { return audit::ReplayToText(*r); });
   return r->tampered > 0 ? kExitFailure : kExitOk;
 }
 
+int RunReplay(const ReplayArgs& a) {
+  if (a.what_if) return RunWhatIfCommand(a);
+  if (a.run_id.empty()) return Fail("replay", "RUN_ID is required (or --what-if --policy PATH)");
+  return RunReplayCommand(a);
+}
+
 void AddReplay(CLI::App& app, int* exit_code) {
-  auto a = std::make_shared<ReplayArgs>();
-  CLI::App* cmd = app.add_subcommand(
-      "replay",
+  auto [cmd, a] = AddSubcommand<ReplayArgs>(
+      app, "replay",
       "Reconstruct a run from the audit log: calls, arguments (as redacted), decisions, "
-      "results, approvals, budget after each step, halts");
+      "results, approvals, budget after each step, halts",
+      exit_code, &RunReplay);
   cmd->add_option("RUN_ID", a->run_id, "The run to replay (not with --what-if)");
   AddStoreFlag(cmd, &a->store);
   cmd->add_option("--format", a->format, "text (a table) or json");
@@ -96,17 +97,6 @@ void AddReplay(CLI::App& app, int* exit_code) {
   cmd->add_option("--since", a->since, "With --what-if: 30d, 12h, YYYY-MM-DD or RFC 3339");
   cmd->add_option("--agent", a->agent, "With --what-if: only this agent's calls");
   cmd->add_option("--max-listed", a->max_listed, "With --what-if: changes listed (default 1000)");
-  cmd->callback([a, exit_code] {
-    if (a->what_if) {
-      *exit_code = RunWhatIfCommand(*a);
-      return;
-    }
-    if (a->run_id.empty()) {
-      *exit_code = Fail("replay", "RUN_ID is required (or --what-if --policy PATH)");
-      return;
-    }
-    *exit_code = RunReplayCommand(*a);
-  });
 }
 
 const CommandRegistration kRegisterReplay("replay", &AddReplay);

@@ -113,9 +113,10 @@ int Run(const RunsFlags& f) {
 }
 
 void AddRuns(CLI::App& app, int* exit_code) {
-  auto f = std::make_shared<RunsFlags>();
-  CLI::App* cmd = app.add_subcommand(
-      "runs", "List a daemon's runs, newest first (reviewer or admin token from $INTERLOCK_TOKEN)");
+  auto [cmd, f] = AddSubcommand<RunsFlags>(
+      app, "runs",
+      "List a daemon's runs, newest first (reviewer or admin token from $INTERLOCK_TOKEN)",
+      exit_code, &Run);
   AddDaemonFlags(cmd, &f->daemon);
   cmd->add_option("--agent", f->agent, "only this agent's runs");
   cmd->add_option("--state", f->state, "active | ended | halted")
@@ -127,7 +128,6 @@ void AddRuns(CLI::App& app, int* exit_code) {
   cmd->add_option("--cursor", f->cursor, "continue after a previous page (its next_cursor)");
   cmd->add_flag("--all", f->all, "follow the pages to the end");
   cmd->add_flag("--json", f->json_out, "print the daemon's JSON");
-  cmd->callback([f, exit_code] { *exit_code = Run(*f); });
 }
 
 const CommandRegistration kRegisterRuns("runs", &AddRuns);

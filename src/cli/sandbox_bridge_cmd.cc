@@ -20,16 +20,15 @@ struct BridgeOptions {
 };
 
 void AddSandboxBridge(CLI::App& app, int* exit_code) {
-  auto opt = std::make_shared<BridgeOptions>();
-  CLI::App* cmd = app.add_subcommand("sandbox-bridge", "");
+  auto [cmd, opt] = AddSubcommand<BridgeOptions>(
+      app, "sandbox-bridge", "", exit_code, [](const BridgeOptions& o) {
+        return mcp::RunSandboxBridge(o.socket, o.port, o.command, o.ready);
+      });
   cmd->group("");  // hidden: started by interlock mcp --sandbox inside the sandbox
   cmd->add_option("--socket", opt->socket)->required();
   cmd->add_option("--port", opt->port);
   cmd->add_flag("--ready", opt->ready);
   cmd->add_option("command", opt->command)->required();
-  cmd->callback([opt, exit_code] {
-    *exit_code = mcp::RunSandboxBridge(opt->socket, opt->port, opt->command, opt->ready);
-  });
 }
 
 const CommandRegistration kRegisterSandboxBridge("sandbox-bridge", &AddSandboxBridge);

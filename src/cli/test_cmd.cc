@@ -47,13 +47,13 @@ int RunTest(const TestOptions& opt) {
 }
 
 void AddTest(CLI::App& app, int* exit_code) {
-  auto opt = std::make_shared<TestOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "test",
+  auto [cmd, opt] = AddSubcommand<TestOptions>(
+      app, "test",
       "Run the policy tests (*.test.yaml beside the policies; docs/policy-tests.md) through "
       "the decision path every door uses; --adversarial also tries an attacker's variants of "
       "every refused call. Exit 0 every case passes, 1 one fails (or a variant gets through), "
-      "2 a test file or its policy does not read.");
+      "2 a test file or its policy does not read.",
+      exit_code, &RunTest);
   cmd->add_option("path", opt->paths,
                   "Test files, policy files (their X.test.yaml) or directories holding "
                   "*.test.yaml (default: .)");
@@ -65,7 +65,6 @@ void AddTest(CLI::App& app, int* exit_code) {
   cmd->add_option("--max-variants", opt->max_variants,
                   "At most this many variants per refused call (default 256)")
       ->check(CLI::Range(1, 100000));
-  cmd->callback([opt, exit_code] { *exit_code = RunTest(*opt); });
 }
 
 const CommandRegistration kRegisterTest("test", &AddTest);

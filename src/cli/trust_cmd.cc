@@ -39,11 +39,9 @@ int RunReport(const ReportArgs& a) {
       governance::CollectTrustEvidence((*history)->source(), opt);
   if (!ev.ok()) return Fail("trust report", ev.error());
   const auto rows = governance::TrustRows(*ev, **set, a.agent);
-  if (a.format == "json") {
-    std::cout << ToJsonText(governance::TrustReportToJson(rows, *ev, a.floor_s)) << '\n';
-  } else {
-    std::cout << governance::TrustReportToText(rows, *ev, a.floor_s);
-  }
+  PrintReport(
+      a.format, [&] { return governance::TrustReportToJson(rows, *ev, a.floor_s); },
+      [&] { return governance::TrustReportToText(rows, *ev, a.floor_s); });
   return kExitOk;
 }
 
@@ -61,9 +59,9 @@ int RunPromote(const PromoteArgs& a) {
 void AddTrust(CLI::App& app, int* exit_code) {
   CLI::App* cmd = app.add_subcommand("trust", "Graduated trust per agent and action type");
   cmd->require_subcommand(1);
-  auto r = std::make_shared<ReportArgs>();
-  CLI::App* report = cmd->add_subcommand(
-      "report", "Each action type's stage, evidence, eligibility, and approval fatigue");
+  auto [report, r] = AddSubcommand<ReportArgs>(
+      *cmd, "report", "Each action type's stage, evidence, eligibility, and approval fatigue",
+      exit_code, &RunReport);
   report->add_option("--agent", r->agent, "Only this agent");
   AddStoreFlag(report, &r->store);
   report->add_option("--policy", r->policy, "The policy file or directory in force")->required();
@@ -71,13 +69,12 @@ void AddTrust(CLI::App& app, int* exit_code) {
   report->add_option("--fatigue-floor", r->floor_s,
                      "Seconds; reviewers whose median time to approve is lower are flagged "
                      "(default 2)");
-  report->callback([r, exit_code] { *exit_code = RunReport(*r); });
 
-  auto p = std::make_shared<PromoteArgs>();
-  CLI::App* promote = cmd->add_subcommand(
-      "promote",
+  auto [promote, p] = AddSubcommand<PromoteArgs>(
+      *cmd, "promote",
       "Set a tool's autonomy stage in the policy file (promotion needs the evidence; "
-      "demotion does not) and record it in the audit trail");
+      "demotion does not) and record it in the audit trail",
+      exit_code, &RunPromote);
   promote->add_option("--agent", p->agent, "Agent id")->required();
   promote->add_option("--tool", p->tool, "Tool (action type)")->required();
   promote->add_option("--to", p->to, "gate_all, exception_based or audit_based")->required();
@@ -85,7 +82,6 @@ void AddTrust(CLI::App& app, int* exit_code) {
   promote->add_option("--policy", p->policy, "The agent's policy file (or its directory)")
       ->required();
   AddStoreFlag(promote, &p->store);
-  promote->callback([p, exit_code] { *exit_code = RunPromote(*p); });
 }
 
 const CommandRegistration kRegisterTrust("trust", &AddTrust);

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <vector>
 
+#include "common/text.h"
+
 namespace interlock {
 
 Result<std::string> NormalizePath(std::string_view path) {
@@ -14,12 +16,7 @@ Result<std::string> NormalizePath(std::string_view path) {
   }
   const bool absolute = path.front() == '/';
   std::vector<std::string_view> parts;
-  size_t i = 0;
-  while (i <= path.size()) {
-    size_t j = path.find('/', i);
-    if (j == std::string_view::npos) j = path.size();
-    std::string_view seg = path.substr(i, j - i);
-    i = j + 1;
+  for (std::string_view seg : SplitView(path, '/')) {
     if (seg.empty() || seg == ".") continue;
     if (seg == "..") {
       if (parts.empty()) {

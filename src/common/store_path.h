@@ -6,6 +6,7 @@
 #define INTERLOCK_COMMON_STORE_PATH_H_
 
 #include <string>
+#include <string_view>
 
 #include "interlock/result.h"
 
@@ -21,6 +22,11 @@ Result<std::string> DefaultStorePath();
 // someone, and a missing directory of it is more likely a typo than a wish for a new,
 // empty audit trail (docs/operations.md#the-store).
 Result<std::string> StateDirStorePath();
+
+// $XDG_STATE_HOME/interlock/NAME, else $HOME/.local/state/interlock/NAME: where Interlock
+// keeps its state. When neither is set, kInvalidArgument "neither XDG_STATE_HOME nor HOME is
+// set" followed by `unset_hint` (what the caller needs it for).
+Result<std::string> StateDirPath(std::string_view name, std::string_view unset_hint);
 
 }  // namespace interlock
 

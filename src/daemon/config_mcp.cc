@@ -152,18 +152,14 @@ Status ReadCredentials(ConfigReader& r, const std::string& where, const YamlNode
 // A list of paths under sandbox.write or sandbox.read (relative ones: to the file).
 Status ReadSandboxPaths(ConfigReader& r, const std::string& list, const YamlNode& v,
                         std::vector<std::string>* into) {
-  if (!v.IsSequence()) return r.Fail(v, list + " must be a list of paths");
-  const size_t before = r.error_count();
-  for (const auto& item : v.items()) {
-    std::string d;
-    if (!r.String(item, list, &d).ok()) continue;
-    if (d.empty()) {
-      r.Report(item, list + ": an empty path");
-      continue;
-    }
-    into->push_back(fs::path(d).is_absolute() ? d : r.Resolve(d));
-  }
-  return SectionStatus(r, before);
+  return ReadCheckedList(
+      r, v, list, " of paths",
+      [&r, &list](std::string& d) {
+        if (d.empty()) return list + ": an empty path";
+        if (!fs::path(d).is_absolute()) d = r.Resolve(d);
+        return std::string();
+      },
+      into);
 }
 
 // mcp.upstreams.NAME.sandbox: true, false or {write: [DIR, ...], read: [PATH, ...], env: [...]}.
@@ -342,39 +338,33 @@ Status ReadUpstream(ConfigReader& r, const std::string& name, const YamlNode& no
 
 // A list of origins (exact, or "*") allowed to call /mcp/*.
 Status ReadAllowedOrigins(ConfigReader& r, const YamlNode& v, std::vector<std::string>* out) {
-  if (!v.IsSequence()) return r.Fail(v, "mcp.allowed_origins must be a list");
-  const size_t before = r.error_count();
-  out->clear();
-  for (const auto& item : v.items()) {
-    std::string o;
-    if (!r.String(item, "mcp.allowed_origins", &o).ok()) continue;
-    if (o != "*" && o.rfind("http://", 0) != 0 && o.rfind("https://", 0) != 0) {
-      r.Report(item, "mcp.allowed_origins: '" + o +
-                         "' must be \"*\" or an origin like http://localhost:3000");
-      continue;
-    }
-    while (o.size() > 1 && o.back() == '/') o.pop_back();
-    out->push_back(o);
-  }
-  return SectionStatus(r, before);
+  if (v.IsSequence()) out->clear();
+  return ReadCheckedList(
+      r, v, "mcp.allowed_origins", "",
+      [](std::string& o) {
+        if (o != "*" && o.rfind("http://", 0) != 0 && o.rfind("https://", 0) != 0) {
+          return "mcp.allowed_origins: '" + o +
+                 "' must be \"*\" or an origin like http://localhost:3000";
+        }
+        while (o.size() > 1 && o.back() == '/') o.pop_back();
+        return std::string();
+      },
+      out);
 }
 
 // A list of host names (or host:port, or "*") a request to /mcp/* may name.
 Status ReadAllowedHosts(ConfigReader& r, const YamlNode& v, std::vector<std::string>* out) {
-  if (!v.IsSequence()) return r.Fail(v, "mcp.allowed_hosts must be a list");
-  const size_t before = r.error_count();
-  out->clear();
-  for (const auto& item : v.items()) {
-    std::string h;
-    if (!r.String(item, "mcp.allowed_hosts", &h).ok()) continue;
-    if (h.empty() || h.find_first_of("/ ") != std::string::npos) {
-      r.Report(item, "mcp.allowed_hosts: '" + h +
-                         "' must be \"*\", a host name or host:port (no scheme)");
-      continue;
-    }
-    out->push_back(h);
-  }
-  return SectionStatus(r, before);
+  if (v.IsSequence()) out->clear();
+  return ReadCheckedList(
+      r, v, "mcp.allowed_hosts", "",
+      [](std::string& h) {
+        if (h.empty() || h.find_first_of("/ ") != std::string::npos) {
+          return "mcp.allowed_hosts: '" + h +
+                 "' must be \"*\", a host name or host:port (no scheme)";
+        }
+        return std::string();
+      },
+      out);
 }
 
 Status ReadUpstreams(ConfigReader& r, const YamlNode& v, McpConfig* m) {

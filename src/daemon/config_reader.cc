@@ -158,16 +158,16 @@ Status ReadStringMap(ConfigReader& r, const YamlNode& node, const std::string& k
   return SectionStatus(r, before);
 }
 
-Status ReadStringList(ConfigReader& r, const YamlNode& node, const std::string& key,
-                      std::vector<std::string>* out) {
-  if (!node.IsSequence()) return r.Fail(node, key + " must be a list of strings");
+Status ReadCheckedList(ConfigReader& r, const YamlNode& node, const std::string& key,
+                       std::string_view of, const std::function<std::string(std::string&)>& check,
+                       std::vector<std::string>* out) {
+  if (!node.IsSequence()) return r.Fail(node, key + " must be a list" + std::string(of));
   const size_t before = r.error_count();
-  out->clear();
   for (const auto& item : node.items()) {
     std::string s;
     if (!r.String(item, key, &s).ok()) continue;
-    if (!ConfigOneLine(s)) {
-      r.Report(item, key + " entries must be one line");
+    if (const std::string complaint = check(s); !complaint.empty()) {
+      r.Report(item, complaint);
       continue;
     }
     out->push_back(std::move(s));
@@ -175,20 +175,25 @@ Status ReadStringList(ConfigReader& r, const YamlNode& node, const std::string& 
   return SectionStatus(r, before);
 }
 
+Status ReadStringList(ConfigReader& r, const YamlNode& node, const std::string& key,
+                      std::vector<std::string>* out) {
+  if (node.IsSequence()) out->clear();
+  return ReadCheckedList(
+      r, node, key, " of strings",
+      [&key](std::string& s) {
+        return ConfigOneLine(s) ? std::string() : key + " entries must be one line";
+      },
+      out);
+}
+
 Status ReadEnvNames(ConfigReader& r, const YamlNode& v, const std::string& key,
                     std::vector<std::string>* out) {
-  if (!v.IsSequence()) return r.Fail(v, key + " must be a list of variable names");
-  const size_t before = r.error_count();
-  for (const auto& item : v.items()) {
-    std::string n;
-    if (!r.String(item, key, &n).ok()) continue;
-    if (!ValidEnvName(n)) {
-      r.Report(item, key + ": '" + n + "' is not a variable name");
-      continue;
-    }
-    out->push_back(n);
-  }
-  return SectionStatus(r, before);
+  return ReadCheckedList(
+      r, v, key, " of variable names",
+      [&key](std::string& n) {
+        return ValidEnvName(n) ? std::string() : key + ": '" + n + "' is not a variable name";
+      },
+      out);
 }
 
 }  // namespace interlock::server::config_internal

@@ -98,6 +98,12 @@ Status ReadSection(ConfigReader& r, const YamlNode& node, const std::string& nam
 // A mapping of names (each accepted by `valid_key`) to one-line strings.
 Status ReadStringMap(ConfigReader& r, const YamlNode& node, const std::string& key,
                      bool (*valid_key)(std::string_view), std::map<std::string, std::string>* out);
+// Appends to `out` the strings of the list at `node` (else the error "KEY must be a list"
+// followed by `of`) that `check` accepts. `check` may rewrite a string; it returns "" to
+// accept it, or the complaint to report for it (the string is then left out).
+Status ReadCheckedList(ConfigReader& r, const YamlNode& node, const std::string& key,
+                       std::string_view of, const std::function<std::string(std::string&)>& check,
+                       std::vector<std::string>* out);
 // A list of one-line strings (replaces `out`).
 Status ReadStringList(ConfigReader& r, const YamlNode& node, const std::string& key,
                       std::vector<std::string>* out);

@@ -4,26 +4,28 @@
 #include <sstream>
 
 #include "common/drill_agent.h"
+#include "common/text.h"
 
 namespace interlock::server {
 namespace {
 
 // Label values escape backslash, double quote and newline (exposition format 0.0.4).
 std::string EscapeLabel(std::string_view v) {
-  std::string out;
-  out.reserve(v.size());
-  for (char c : v) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '"') {
-      out += "\\\"";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
+  return EscapeBytes(v, {{'\\', "\\\\"}, {'"', "\\\""}, {'\n', "\\n"}});
+}
+
+// The HELP and TYPE lines of the metric `name`.
+void WriteFamily(std::ostream& out, std::string_view name, std::string_view type,
+                 std::string_view help) {
+  out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
+}
+
+// A metric of one unlabelled sample, with its HELP and TYPE lines.
+template <typename T>
+void WriteSample(std::ostream& out, std::string_view name, std::string_view type,
+                 std::string_view help, T value) {
+  WriteFamily(out, name, type, help);
+  out << name << ' ' << value << '\n';
 }
 
 }  // namespace
@@ -109,11 +111,9 @@ std::string Metrics::Render(const std::vector<KillGauge>& kills) const {
       }
     }
   }
-  out << "# HELP interlock_drill_decisions_total Decisions of kill-switch drills (left out of "
-         "interlock_decisions_total).\n"
-         "# TYPE interlock_drill_decisions_total counter\n"
-         "interlock_drill_decisions_total "
-      << drill_decisions_.load(std::memory_order_relaxed) << '\n';
+  WriteSample(out, "interlock_drill_decisions_total", "counter",
+              "Decisions of kill-switch drills (left out of interlock_decisions_total).",
+              drill_decisions_.load(std::memory_order_relaxed));
   out << "# HELP interlock_decision_latency_seconds Time from the call's receipt to its "
          "decision.\n"
          "# TYPE interlock_decision_latency_seconds histogram\n";
@@ -132,45 +132,35 @@ std::string Metrics::Render(const std::vector<KillGauge>& kills) const {
       << static_cast<double>(latency_sum_ns_.load(std::memory_order_relaxed)) / 1e9 << '\n'
       << "interlock_decision_latency_seconds_count "
       << latency_count_.load(std::memory_order_relaxed) << '\n';
-  out << "# HELP interlock_runs_active Runs started and not ended by this process.\n"
-         "# TYPE interlock_runs_active gauge\n"
-         "interlock_runs_active "
-      << runs_active_.load(std::memory_order_relaxed) << '\n'
-      << "# HELP interlock_runs_halted Runs halted by a budget since this process started.\n"
-         "# TYPE interlock_runs_halted gauge\n"
-         "interlock_runs_halted "
-      << runs_halted_.load(std::memory_order_relaxed) << '\n';
-  out << "# HELP interlock_mcp_sessions_active MCP Streamable HTTP sessions open now.\n"
-         "# TYPE interlock_mcp_sessions_active gauge\n"
-         "interlock_mcp_sessions_active "
-      << mcp_sessions_active_.load(std::memory_order_relaxed) << '\n'
-      << "# HELP interlock_mcp_sessions_opened_total MCP sessions opened since start.\n"
-         "# TYPE interlock_mcp_sessions_opened_total counter\n"
-         "interlock_mcp_sessions_opened_total "
-      << mcp_sessions_opened_.load(std::memory_order_relaxed) << '\n'
-      << "# HELP interlock_mcp_sessions_refused_total MCP sessions refused over a cap.\n"
-         "# TYPE interlock_mcp_sessions_refused_total counter\n"
-         "interlock_mcp_sessions_refused_total "
-      << mcp_sessions_refused_.load(std::memory_order_relaxed) << '\n';
+  WriteSample(out, "interlock_runs_active", "gauge", "Runs started and not ended by this process.",
+              runs_active_.load(std::memory_order_relaxed));
+  WriteSample(out, "interlock_runs_halted", "gauge",
+              "Runs halted by a budget since this process started.",
+              runs_halted_.load(std::memory_order_relaxed));
+  WriteSample(out, "interlock_mcp_sessions_active", "gauge",
+              "MCP Streamable HTTP sessions open now.",
+              mcp_sessions_active_.load(std::memory_order_relaxed));
+  WriteSample(out, "interlock_mcp_sessions_opened_total", "counter",
+              "MCP sessions opened since start.",
+              mcp_sessions_opened_.load(std::memory_order_relaxed));
+  WriteSample(out, "interlock_mcp_sessions_refused_total", "counter",
+              "MCP sessions refused over a cap.",
+              mcp_sessions_refused_.load(std::memory_order_relaxed));
   out << "# HELP interlock_kill_switch_engaged Engaged kill switches, by scope.\n"
          "# TYPE interlock_kill_switch_engaged gauge\n";
   for (const KillGauge& k : kills) {
     out << "interlock_kill_switch_engaged{scope=\"" << EscapeLabel(k.scope) << "\"} " << k.engaged
         << '\n';
   }
-  out << "# HELP interlock_store_errors_total Store operations that failed.\n"
-         "# TYPE interlock_store_errors_total counter\n"
-         "interlock_store_errors_total "
-      << store_errors_.load(std::memory_order_relaxed) << '\n';
-  out << "# HELP interlock_hook_ran_anyway_total Calls Claude Code reported as run although "
-         "Interlock denied them or held them for approval (incidents).\n"
-         "# TYPE interlock_hook_ran_anyway_total counter\n"
-         "interlock_hook_ran_anyway_total "
-      << hook_ran_anyway_.load(std::memory_order_relaxed) << '\n';
-  out << "# HELP interlock_auth_failures_total Requests refused for a missing or bad token.\n"
-         "# TYPE interlock_auth_failures_total counter\n"
-         "interlock_auth_failures_total "
-      << auth_failures_.load(std::memory_order_relaxed) << '\n';
+  WriteSample(out, "interlock_store_errors_total", "counter", "Store operations that failed.",
+              store_errors_.load(std::memory_order_relaxed));
+  WriteSample(out, "interlock_hook_ran_anyway_total", "counter",
+              "Calls Claude Code reported as run although Interlock denied them or held them for "
+              "approval (incidents).",
+              hook_ran_anyway_.load(std::memory_order_relaxed));
+  WriteSample(out, "interlock_auth_failures_total", "counter",
+              "Requests refused for a missing or bad token.",
+              auth_failures_.load(std::memory_order_relaxed));
   out << "# HELP interlock_http_requests_total HTTP responses, by status.\n"
          "# TYPE interlock_http_requests_total counter\n";
   for (size_t s = 0; s < http_status_.size(); ++s) {
@@ -183,11 +173,9 @@ std::string Metrics::Render(const std::vector<KillGauge>& kills) const {
       << reloads_ok_.load(std::memory_order_relaxed) << '\n'
       << "interlock_policy_reloads_total{result=\"error\"} "
       << reloads_error_.load(std::memory_order_relaxed) << '\n';
-  out << "# HELP interlock_policy_reload_failed Whether the policy on disk is refused and an "
-         "older set is in force.\n"
-         "# TYPE interlock_policy_reload_failed gauge\n"
-         "interlock_policy_reload_failed "
-      << (PolicyReloadError() ? 1 : 0) << '\n';
+  WriteSample(out, "interlock_policy_reload_failed", "gauge",
+              "Whether the policy on disk is refused and an older set is in force.",
+              PolicyReloadError() ? 1 : 0);
   if (extra_) out << extra_();
   return out.str();
 }

@@ -99,19 +99,7 @@ const json::object* Obj(const json::object& o, std::string_view key) {
 
 // Slack's mrkdwn control characters, escaped as Slack asks.
 std::string Mrkdwn(std::string_view s) {
-  std::string out;
-  for (const char c : s) {
-    if (c == '&') {
-      out += "&amp;";
-    } else if (c == '<') {
-      out += "&lt;";
-    } else if (c == '>') {
-      out += "&gt;";
-    } else {
-      out += c;
-    }
-  }
-  return out;
+  return EscapeBytes(s, {{'&', "&amp;"}, {'<', "&lt;"}, {'>', "&gt;"}});
 }
 
 }  // namespace

@@ -153,22 +153,21 @@ Result<ToolCall> BuildToolCall(const json::value& doc, json::value* owned) {
   const json::value* approval = nullptr;
   const json::value* refusal = nullptr;
   const json::value* declared = nullptr;
+  const std::pair<std::string_view, const json::value**> members[] = {
+      {"tool", &tool},
+      {"args", &args},
+      {"usage", &usage},
+      {"elapsed_s", &elapsed},
+      {"approval_id", &approval},
+      {"refusal", &refusal},
+      {"declared_labels", &declared}};
   for (const json::key_value_pair& kv : *o) {
     const std::string_view key = kv.key();
-    if (key == "tool") {
-      tool = &kv.value();
-    } else if (key == "args") {
-      args = &kv.value();
-    } else if (key == "usage") {
-      usage = &kv.value();
-    } else if (key == "elapsed_s") {
-      elapsed = &kv.value();
-    } else if (key == "approval_id") {
-      approval = &kv.value();
-    } else if (key == "refusal") {
-      refusal = &kv.value();
-    } else if (key == "declared_labels") {
-      declared = &kv.value();
+    for (const auto& [name, slot] : members) {
+      if (key == name) {
+        *slot = &kv.value();
+        break;
+      }
     }
   }
   ToolCall call;
@@ -302,11 +301,7 @@ class FastCallParser {
       } else {
         return false;  // another member, or one repeated
       }
-      SkipSpace();
-      if (Take(',')) {
-        SkipSpace();
-        continue;
-      }
+      if (NextItem()) continue;
       if (!Take('}')) return false;
       break;
     }
@@ -317,6 +312,14 @@ class FastCallParser {
  private:
   void SkipSpace() {
     while (p_ != end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
+  }
+  // After a member or element: skips a ',' and the white space around it (true: another
+  // follows), or only the white space before what ends the object or array (false).
+  bool NextItem() {
+    SkipSpace();
+    if (!Take(',')) return false;
+    SkipSpace();
+    return true;
   }
   bool Take(char c) {
     if (p_ == end_ || *p_ != c) return false;
@@ -468,11 +471,7 @@ class FastCallParser {
       std::string_view key;
       if (!String(&key) || !Colon()) return false;
       if (!Value(&members.emplace_back(key, nullptr).second, depth + 1)) return false;
-      SkipSpace();
-      if (Take(',')) {
-        SkipSpace();
-        continue;
-      }
+      if (NextItem()) continue;
       if (!Take('}')) return false;
       break;
     }
@@ -490,11 +489,7 @@ class FastCallParser {
     if (Take(']')) return true;
     for (;;) {
       if (!Value(&out->emplace_back(nullptr), depth + 1)) return false;
-      SkipSpace();
-      if (Take(',')) {
-        SkipSpace();
-        continue;
-      }
+      if (NextItem()) continue;
       return Take(']');
     }
   }

@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 
 #include "common/json.h"
+#include "common/text.h"
 
 namespace interlock::mcp {
 
@@ -208,19 +209,7 @@ Result<std::shared_ptr<const Node>> CompileNode(const json::value& s, int depth)
   return std::shared_ptr<const Node>(node);
 }
 
-std::string Escape(std::string_view key) {
-  std::string out;
-  for (char c : key) {
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
+std::string Escape(std::string_view key) { return EscapeBytes(key, {{'~', "~0"}, {'/', "~1"}}); }
 
 Status Fail(const std::string& path, const std::string& what) {
   return Error::Invalid("at " + (path.empty() ? std::string("/") : path) + ": " + what);

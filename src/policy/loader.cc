@@ -196,8 +196,7 @@ void Parser::ParseExecution(const Field& f, Execution* e) {
                    "on_budget_exceeded"});
   if (!m) return;
   for (const Field& item : m->items) {
-    Field g = item;
-    g.path = "execution." + item.key;
+    Field g = Member("execution", item);
     const std::string& k = item.key;
     if (k == "max_steps") {
       e->max_steps = Unsigned(g, 0);
@@ -211,8 +210,7 @@ void Parser::ParseExecution(const Field& f, Execution* e) {
       auto ob = Map(g, {"action", "notify"});
       if (!ob) continue;
       for (const Field& o : ob->items) {
-        Field h = o;
-        h.path = g.path + "." + o.key;
+        Field h = Member(g.path, o);
         if (o.key == "action") {
           if (auto v = Enum(
                   h, {"deny", "halt", "halt_and_escalate"},

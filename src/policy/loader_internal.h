@@ -101,6 +101,37 @@ struct Fields {
   }
 };
 
+// `item`, an entry of the mapping at `parent_path`, with its own path (PARENT.KEY) for
+// messages.
+inline Field Member(const std::string& parent_path, const Field& item) {
+  Field g = item;
+  g.path = parent_path + "." + item.key;
+  return g;
+}
+
+// Moves a parsed value into *into; false when there is none (its parser reported why).
+template <typename T>
+bool Keep(std::optional<T> v, T* into) {
+  if (!v) return false;
+  *into = std::move(*v);
+  return true;
+}
+
+// Each of `items` parsed by `parse` (an optional: none when it did not parse, its parser
+// having reported why) and appended to *out; false when any did not parse.
+template <typename T, typename Parse>
+bool ParseEach(const std::vector<Field>& items, Parse parse, std::vector<T>* out) {
+  bool ok = true;
+  for (const Field& e : items) {
+    if (auto v = parse(e)) {
+      out->push_back(std::move(*v));
+    } else {
+      ok = false;
+    }
+  }
+  return ok;
+}
+
 std::string LineCol(const Location& at);
 std::string Describe(const std::string& path);
 
@@ -480,6 +511,13 @@ class Parser {
   // False on any error (each reported with its file:line:column).
   bool NamePairs(const Field& f, std::string_view key_what,
                  const std::function<void(std::string, std::string)>& add);
+  // NamePairs appending each (key, value) to `out` as a {key, value} aggregate.
+  template <typename Pair>
+  bool NamePairsInto(const Field& f, std::string_view key_what, std::vector<Pair>* out) {
+    return NamePairs(f, key_what, [out](std::string key, std::string value) {
+      out->push_back({std::move(key), std::move(value)});
+    });
+  }
   std::optional<WorkflowPermit> ParsePermit(const Field& f);
   std::optional<WorkflowTransition> ParseTransition(const Field& f);
   bool ParseConditions(const Field& f, const std::string& rule_id, std::vector<ArgConstraint>* out);

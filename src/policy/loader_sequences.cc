@@ -41,8 +41,7 @@ std::optional<OnBehalfOfRule> Parser::ParseOnBehalfOf(const Field& f) {
   r.at = Loc(f.key_mark);
   bool ok = true;
   for (const Field& item : m->items) {
-    Field g = item;
-    g.path = f.path + "." + item.key;
+    Field g = Member(f.path, item);
     if (item.key == "required") {
       auto v = Bool(g);
       if (!v) {
@@ -183,8 +182,7 @@ std::optional<boost::json::value> Parser::JsonValue(const Field& f, int depth) {
   if (!m) return std::nullopt;
   boost::json::object out;
   for (const Field& item : m->items) {
-    Field g = item;
-    g.path = f.path + "." + item.key;
+    Field g = Member(f.path, item);
     if (auto v = JsonValue(g, depth - 1)) {
       out[item.key] = std::move(*v);
     } else {
@@ -200,8 +198,7 @@ void Parser::ParseQuotas(const Field& f, AgentPolicy* p) {
   auto m = Map(f, {"calls_per_day", "tokens_per_day", "cost_usd_per_day"});
   if (!m) return;
   for (const Field& item : m->items) {
-    Field g = item;
-    g.path = "quotas." + item.key;
+    Field g = Member("quotas", item);
     if (item.key == "calls_per_day") {
       p->quotas.calls_per_day = Unsigned(g, 1);
     } else if (item.key == "tokens_per_day") {
@@ -292,8 +289,7 @@ void Parser::ParseFlows(const Field& f, AgentPolicy* p) {
       continue;
     }
     for (const Field& g0 : m->items) {
-      Field g = g0;
-      g.path = path + "." + g0.key;
+      Field g = Member(path, g0);
       if (g0.key == "from" || g0.key == "to") {
         auto v = Labels(g);
         if (!v) {
@@ -305,10 +301,10 @@ void Parser::ParseFlows(const Field& f, AgentPolicy* p) {
           (g0.key == "from" ? r.from : r.to) = std::move(*v);
         }
       } else if (g0.key == "action") {
-        auto v = Enum(g, {"deny", "require_approval"},
-                      {FlowRule::Action::kDeny, FlowRule::Action::kRequireApproval});
-        if (v) r.action = *v;
-        ok = ok && v.has_value();
+        ok = Keep(Enum(g, {"deny", "require_approval"},
+                       {FlowRule::Action::kDeny, FlowRule::Action::kRequireApproval}),
+                  &r.action) &&
+             ok;
       } else if (g0.key == "reason") {
         auto v = String(g);
         if (v && HasControl(*v)) {

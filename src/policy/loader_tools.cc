@@ -98,8 +98,7 @@ std::optional<ToolRule> Parser::ParseToolRule(const Field& f) {
   rule.name = *name;
   const std::string path = "tools.allowed[" + Quote(rule.name) + "]";
   for (const Field& item : m->items) {
-    Field g = item;
-    g.path = path + "." + item.key;
+    Field g = Member(path, item);
     const std::string& k = item.key;
     if (k == "name") continue;
     if (k == "scope") {
@@ -166,8 +165,7 @@ void Parser::ParseConstraints(const Field& f, const std::string& tool_path, Tool
     rule->constraints.push_back(std::move(c));
   };
   for (const Field& item : m->items) {
-    Field g = item;
-    g.path = base + "." + item.key;
+    Field g = Member(base, item);
     if (item.key == "max_records_per_run") {
       rule->max_records_at = Loc(item.key_mark);
       if (auto v = Unsigned(g, 1)) rule->max_records_per_run = *v;
@@ -209,14 +207,8 @@ void Parser::ParseConstraints(const Field& f, const std::string& tool_path, Tool
       c.argument = *singular;
       c.rule = g.path;
       c.at = Loc(item.key_mark);
-      bool ok = true;
-      for (const Field& e : *items) {
-        if (auto v = ConstraintScalar(e)) {
-          c.one_of.push_back(std::move(*v));
-        } else {
-          ok = false;
-        }
-      }
+      const bool ok = ParseEach(
+          *items, [this](const Field& e) { return ConstraintScalar(e); }, &c.one_of);
       if (ok && c.one_of.empty()) {
         Error(item.key_mark, "empty-constraint",
               g.path +
@@ -420,8 +412,7 @@ std::shared_ptr<const ShellMatcher> Parser::ParseShell(const Field& f) {
     }
   };
   for (const Field& item : m->items) {
-    Field g = item;
-    g.path = f.path + "." + item.key;
+    Field g = Member(f.path, item);
     const std::string& k = item.key;
     if (k == "allow") {
       patterns(g, &r.allow);
@@ -492,8 +483,7 @@ std::optional<UrlRule> Parser::ParseUrlRule(const Field& f) {
   UrlRule rule;
   bool ok = true;
   for (const Field& item : m->items) {
-    Field g = item;
-    g.path = f.path + "." + item.key;
+    Field g = Member(f.path, item);
     auto items = List(g);
     if (!items) {
       ok = false;
@@ -563,7 +553,6 @@ std::shared_ptr<const UrlMatcher> Parser::ParseUrl(const Field& f) {
   auto m = Map(f, {"allow"});
   if (!m) return nullptr;
   UrlRules rules;
-  bool ok = true;
   const Field* allow = m->Get("allow");
   if (allow == nullptr) {
     Error(f.key_mark, "missing-key", f.path + ": missing required key 'allow'");
@@ -573,13 +562,8 @@ std::shared_ptr<const UrlMatcher> Parser::ParseUrl(const Field& f) {
   g.path = f.path + ".allow";
   auto items = List(g);
   if (!items) return nullptr;
-  for (const Field& e : *items) {
-    if (auto r = ParseUrlRule(e)) {
-      rules.allow.push_back(std::move(*r));
-    } else {
-      ok = false;
-    }
-  }
+  const bool ok = ParseEach(
+      *items, [this](const Field& e) { return ParseUrlRule(e); }, &rules.allow);
   if (ok && rules.allow.empty()) {
     Error(Mark(g), "empty-constraint",
           g.path + ": the list is empty, so every URL would be refused; block the tool instead");
@@ -603,8 +587,7 @@ std::optional<ArgConstraint> Parser::ParseArgument(const Field& f, const std::st
   c.at = Loc(f.key_mark);
   bool has_check = false;
   for (const Field& item : m->items) {
-    Field g = item;
-    g.path = rule_id + "." + item.key;
+    Field g = Member(rule_id, item);
     const std::string& k = item.key;
     if (k == "optional") {
       if (auto v = Bool(g)) c.optional = *v;

@@ -132,25 +132,16 @@ std::optional<WorkflowPermit> Parser::ParsePermit(const Field& f) {
   }
   bool ok = true;
   for (const Field& g0 : m->items) {
-    Field g = g0;
-    g.path = f.path + "." + g0.key;
+    Field g = Member(f.path, g0);
     if (g0.key == "tool") {
-      auto v = Name(g);
-      if (v) w.tool = std::move(*v);
-      ok = ok && v.has_value();
+      ok = Keep(Name(g), &w.tool) && ok;
     } else if (g0.key == "when") {
       ok = ParseConditions(g, f.path, &w.when) && ok;
     } else if (g0.key == "requires_approval") {
-      auto v = Bool(g);
-      if (v) w.requires_approval = *v;
-      ok = ok && v.has_value();
+      ok = Keep(Bool(g), &w.requires_approval) && ok;
     } else if (g0.key == "require") {
       // {argument: variable}
-      ok = NamePairs(g, "argument",
-                     [&](std::string arg, std::string var) {
-                       w.require.push_back({std::move(arg), std::move(var)});
-                     }) &&
-           ok;
+      ok = NamePairsInto(g, "argument", &w.require) && ok;
     }
   }
   if (!ok) return std::nullopt;
@@ -172,26 +163,19 @@ std::optional<WorkflowTransition> Parser::ParseTransition(const Field& f) {
   t.at = Loc(f.key_mark);
   t.rule = f.path;
   for (const Field& g0 : m->items) {
-    Field g = g0;
-    g.path = f.path + "." + g0.key;
+    Field g = Member(f.path, g0);
     if (g0.key == "tool" || g0.key == "to") {
-      auto v = Name(g);
-      if (v) (g0.key == "tool" ? t.tool : t.to) = std::move(*v);
-      ok = ok && v.has_value();
+      ok = Keep(Name(g), &(g0.key == "tool" ? t.tool : t.to)) && ok;
     } else if (g0.key == "on") {
-      auto v = Enum(g, {"allowed", "ok", "error"},
-                    {TransitionOn::kAllowed, TransitionOn::kOk, TransitionOn::kError});
-      if (v) t.on = *v;
-      ok = ok && v.has_value();
+      ok = Keep(Enum(g, {"allowed", "ok", "error"},
+                     {TransitionOn::kAllowed, TransitionOn::kOk, TransitionOn::kError}),
+                &t.on) &&
+           ok;
     } else if (g0.key == "when") {
       ok = ParseConditions(g, f.path, &t.when) && ok;
     } else if (g0.key == "remember") {
       // {variable: argument}
-      ok = NamePairs(g, "variable",
-                     [&](std::string var, std::string arg) {
-                       t.remember.push_back({std::move(var), std::move(arg)});
-                     }) &&
-           ok;
+      ok = NamePairsInto(g, "variable", &t.remember) && ok;
     }
   }
   if (!ok) return std::nullopt;
@@ -209,12 +193,9 @@ std::optional<WorkflowState> Parser::ParseWorkflowState(const Field& f, const st
   if (!m) return std::nullopt;
   bool ok = true;
   for (const Field& g0 : m->items) {
-    Field g = g0;
-    g.path = f.path + "." + g0.key;
+    Field g = Member(f.path, g0);
     if (g0.key == "final") {
-      auto v = Bool(g);
-      if (v) st.final = *v;
-      ok = ok && v.has_value();
+      ok = Keep(Bool(g), &st.final) && ok;
       continue;
     }
     auto items = List(g);

@@ -580,24 +580,20 @@ std::optional<std::string> ValidateShellPattern(std::string_view pattern) {
 std::shared_ptr<const ShellMatcher> CompileShellRules(const ShellRules& rules, std::string* why) {
   auto m = std::make_shared<ShellMatcher>();
   m->rules = rules;
-  for (const std::string& s : rules.allow) {
-    std::string w;
-    auto p = CompilePattern(s, &w);
-    if (!p) {
-      *why = w;
-      return nullptr;
+  // Every pattern of `from` into `into`; false (and *why) at the first that does not compile.
+  auto compile_all = [why](const std::vector<std::string>& from, auto* into) {
+    for (const std::string& s : from) {
+      std::string w;
+      auto p = CompilePattern(s, &w);
+      if (!p) {
+        *why = w;
+        return false;
+      }
+      into->push_back(std::move(*p));
     }
-    m->allow.push_back(std::move(*p));
-  }
-  for (const std::string& s : rules.deny) {
-    std::string w;
-    auto p = CompilePattern(s, &w);
-    if (!p) {
-      *why = w;
-      return nullptr;
-    }
-    m->deny.push_back(std::move(*p));
-  }
+    return true;
+  };
+  if (!compile_all(rules.allow, &m->allow) || !compile_all(rules.deny, &m->deny)) return nullptr;
   for (const std::string& s : rules.redirect_paths) {
     auto norm = NormalizePath(s);
     if (!norm.ok() || s.empty() || s[0] != '/') {

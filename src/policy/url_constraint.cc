@@ -900,14 +900,19 @@ std::shared_ptr<const UrlMatcher> CompileUrlRules(const UrlRules& rules) {
   for (const auto& r : rules.allow) {
     CompiledRule c;
     std::string why;
-    for (const auto& s : r.schemes) {
-      auto n = NormaliseScheme(s, &why);
-      if (n) {
-        c.schemes.push_back(*n);
-      } else {
-        c.valid = false;
+    // Each of `from` normalised into `into`; one that does not normalise invalidates the rule.
+    auto normalise_all = [&c, &why](const std::vector<std::string>& from, auto normalise,
+                                    std::vector<std::string>* into) {
+      for (const auto& s : from) {
+        auto n = normalise(s, &why);
+        if (n) {
+          into->push_back(*n);
+        } else {
+          c.valid = false;
+        }
       }
-    }
+    };
+    normalise_all(r.schemes, NormaliseScheme, &c.schemes);
     if (r.schemes.empty()) c.schemes.push_back("https");
     c.any_host = r.hosts.empty();
     for (const auto& h : r.hosts) {
@@ -924,14 +929,7 @@ std::shared_ptr<const UrlMatcher> CompileUrlRules(const UrlRules& rules) {
       c.hosts_text += (c.hosts_text.empty() ? "" : ", ") + *n;
     }
     c.ports = r.ports;
-    for (const auto& p : r.path_prefixes) {
-      auto n = NormalisePathPrefix(p, &why);
-      if (n) {
-        c.path_prefixes.push_back(*n);
-      } else {
-        c.valid = false;
-      }
-    }
+    normalise_all(r.path_prefixes, NormalisePathPrefix, &c.path_prefixes);
     m->rules.push_back(std::move(c));
   }
   return m;

@@ -642,20 +642,13 @@ Status PostgresStore::SetKill(const core::KillEntry& entry) {
 }
 
 Result<std::vector<core::KillEntry>> PostgresStore::ListKills() {
-  return impl_->Read<std::vector<core::KillEntry>>(
-      [](PgConn& c) -> Result<std::vector<core::KillEntry>> {
-        Result<PgResult> r = c.Exec(
-            "SELECT scope, target, engaged, reason, actor, time_ms FROM kill_switches"
-            " ORDER BY scope, target",
-            {});
-        if (!r.ok()) return r.error();
-        std::vector<core::KillEntry> out;
-        for (int i = 0; i < r->rows(); ++i) {
-          out.push_back(core::KillEntry{std::string(r->Text(i, 0)), std::string(r->Text(i, 1)),
-                                        r->Int(i, 2) != 0, std::string(r->Text(i, 3)),
-                                        std::string(r->Text(i, 4)), FromUnixMillis(r->Int(i, 5))});
-        }
-        return out;
+  return impl_->ReadRows<core::KillEntry>(
+      "SELECT scope, target, engaged, reason, actor, time_ms FROM kill_switches"
+      " ORDER BY scope, target",
+      [](const PgResult& r, int i) {
+        return core::KillEntry{std::string(r.Text(i, 0)), std::string(r.Text(i, 1)),
+                               r.Int(i, 2) != 0,          std::string(r.Text(i, 3)),
+                               std::string(r.Text(i, 4)), FromUnixMillis(r.Int(i, 5))};
       });
 }
 
@@ -736,28 +729,21 @@ Result<core::Principal> PostgresStore::Authenticate(std::string_view bearer_toke
 }
 
 Result<std::vector<core::TokenInfo>> PostgresStore::ListTokens() {
-  return impl_->Read<std::vector<core::TokenInfo>>(
-      [](PgConn& c) -> Result<std::vector<core::TokenInfo>> {
-        Result<PgResult> r = c.Exec(
-            "SELECT token_id, role, name, agent_id, created_ms, revoked_ms, workspace_roots"
-            " FROM tokens ORDER BY created_ms, token_id",
-            {});
-        if (!r.ok()) return r.error();
-        std::vector<core::TokenInfo> out;
-        for (int i = 0; i < r->rows(); ++i) {
-          core::TokenInfo t;
-          t.token_id = std::string(r->Text(i, 0));
-          t.role = core::ParseRole(r->Text(i, 1)).value_or(core::Role::kAgent);
-          t.name = std::string(r->Text(i, 2));
-          t.agent_id = std::string(r->Text(i, 3));
-          t.created = FromUnixMillis(r->Int(i, 4));
-          t.revoked = !r->IsNull(i, 5);
-          if (auto roots = core::ParseWorkspaceRootsJson(r->Text(i, 6)); roots.ok()) {
-            t.workspace_roots = std::move(*roots);
-          }
-          out.push_back(std::move(t));
+  return impl_->ReadRows<core::TokenInfo>(
+      "SELECT token_id, role, name, agent_id, created_ms, revoked_ms, workspace_roots"
+      " FROM tokens ORDER BY created_ms, token_id",
+      [](const PgResult& r, int i) {
+        core::TokenInfo t;
+        t.token_id = std::string(r.Text(i, 0));
+        t.role = core::ParseRole(r.Text(i, 1)).value_or(core::Role::kAgent);
+        t.name = std::string(r.Text(i, 2));
+        t.agent_id = std::string(r.Text(i, 3));
+        t.created = FromUnixMillis(r.Int(i, 4));
+        t.revoked = !r.IsNull(i, 5);
+        if (auto roots = core::ParseWorkspaceRootsJson(r.Text(i, 6)); roots.ok()) {
+          t.workspace_roots = std::move(*roots);
         }
-        return out;
+        return t;
       });
 }
 

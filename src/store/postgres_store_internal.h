@@ -302,33 +302,30 @@ class PostgresStore::Impl {
   template <class T>
   Result<T> Read(const std::function<Result<T>(PgConn&)>& fn) {
     std::lock_guard lock(reader_mu_);
-    if (reader_ == nullptr || reader_->Broken()) {
-      reader_.reset();
-      if (Clock::now() < reader_down_until_) {
-        return Error::Unavailable("store: postgresql unreachable (retrying)");
-      }
-      Result<std::unique_ptr<PgConn>> c = internal::ConnectStore(options_.uri, options_.limits);
-      if (!c.ok()) {
-        reader_down_until_ = Clock::now() + kReconnectBackoff;
-        return c.error();
-      }
-      reader_ = std::move(c).value();
-    }
+    if (Status s = EnsureConnection(&reader_, &reader_down_until_); !s.ok()) return s.error();
     Result<T> r = fn(*reader_);
     if (!r.ok() && r.error().kind == ErrorKind::kUnavailable && reader_->Broken()) {
       // A connection the server closed (a restart, a failover) is found out by its next
       // use: a read is safe to run once more on a fresh connection.
       reader_.reset();
-      Result<std::unique_ptr<PgConn>> c = internal::ConnectStore(options_.uri, options_.limits);
-      if (!c.ok()) {
-        reader_down_until_ = Clock::now() + kReconnectBackoff;
-        return c.error();
-      }
-      reader_ = std::move(c).value();
+      if (Status s = Connect(&reader_, &reader_down_until_); !s.ok()) return s.error();
       r = fn(*reader_);
     }
     if (!r.ok() && r.error().kind == ErrorKind::kUnavailable) reader_.reset();
     return r;
+  }
+
+  // Every row of `sql` (no parameters), each made by `row(result, i)`, as Read.
+  template <class T>
+  Result<std::vector<T>> ReadRows(const std::string& sql,
+                                  const std::function<T(const PgResult&, int)>& row) {
+    return Read<std::vector<T>>([&](PgConn& c) -> Result<std::vector<T>> {
+      Result<PgResult> r = c.Exec(sql, {});
+      if (!r.ok()) return r.error();
+      std::vector<T> out;
+      for (int i = 0; i < r->rows(); ++i) out.push_back(row(*r, i));
+      return out;
+    });
   }
 
   const audit::Redactor& redactor() const { return redactor_; }
@@ -538,7 +535,12 @@ class PostgresStore::Impl {
   // operation), runs each op in its own transaction so it fails alone.
   void RunOps(std::deque<Op>& ops);
 
-  Status EnsureWriter();
+  Status EnsureWriter() { return EnsureConnection(&writer_, &writer_down_until_); }
+  // *conn when it is open and sound; else a new connection, unless the last attempt failed
+  // less than kReconnectBackoff ago (kUnavailable without trying).
+  Status EnsureConnection(std::unique_ptr<PgConn>* conn, Clock::time_point* down_until);
+  // A new connection into *conn; on a failure, *down_until = now + kReconnectBackoff.
+  Status Connect(std::unique_ptr<PgConn>* conn, Clock::time_point* down_until);
 
   // Moves the operations queued since the batch was taken into it (their pointers appended
   // to *ops, the ops themselves to *held), up to max_batch operations, stopping at one that

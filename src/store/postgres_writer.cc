@@ -91,18 +91,23 @@ void PostgresStore::Impl::RunOps(std::deque<Op>& ops) {
   for (size_t i = 0; i < live.size(); ++i) live[i]->done(s.ok() ? std::move(statuses[i]) : s);
 }
 
-Status PostgresStore::Impl::EnsureWriter() {
-  if (writer_ != nullptr && !writer_->Broken()) return Status::Ok();
-  writer_.reset();
-  if (Clock::now() < writer_down_until_) {
+Status PostgresStore::Impl::EnsureConnection(std::unique_ptr<PgConn>* conn,
+                                             Clock::time_point* down_until) {
+  if (*conn != nullptr && !(*conn)->Broken()) return Status::Ok();
+  conn->reset();
+  if (Clock::now() < *down_until) {
     return Error::Unavailable("store: postgresql unreachable (retrying)");
   }
+  return Connect(conn, down_until);
+}
+
+Status PostgresStore::Impl::Connect(std::unique_ptr<PgConn>* conn, Clock::time_point* down_until) {
   Result<std::unique_ptr<PgConn>> c = internal::ConnectStore(options_.uri, options_.limits);
   if (!c.ok()) {
-    writer_down_until_ = Clock::now() + kReconnectBackoff;
+    *down_until = Clock::now() + kReconnectBackoff;
     return c.error();
   }
-  writer_ = std::move(c).value();
+  *conn = std::move(c).value();
   return Status::Ok();
 }
 

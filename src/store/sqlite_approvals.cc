@@ -89,10 +89,7 @@ Status LoadVotes(sqlite3* db, core::Approval* a) {
 Result<core::Approval> LoadApproval(sqlite3* db, std::string_view approval_id) {
   Stmt q(db, std::string("SELECT ") + kApprovalColumns + " FROM approvals WHERE approval_id = ?");
   if (!q.ok()) return SqlError(db, "read approval");
-  q.Text(1, approval_id);
-  const int rc = q.Step();
-  if (rc == SQLITE_DONE) return Error::NotFound("no approval " + std::string(approval_id));
-  if (rc != SQLITE_ROW) return SqlError(db, "read approval");
+  if (Status st = q.StepToRow(db, "approval", approval_id); !st.ok()) return st.error();
   core::Approval a = ApprovalFromRow(q);
   if (Status s = LoadVotes(db, &a); !s.ok()) return s.error();
   return a;
@@ -216,10 +213,7 @@ Status SqliteApprovalRows::Update(const core::Approval& before, const core::Appr
 Result<std::string> SqliteApprovalRows::LoadDecisionJson(std::string_view call_id) {
   Stmt q(db_, "SELECT decision_json FROM calls WHERE call_id = ?");
   if (!q.ok()) return SqlError(db_, "read call");
-  q.Text(1, call_id);
-  const int rc = q.Step();
-  if (rc == SQLITE_DONE) return Error::NotFound("no call " + std::string(call_id));
-  if (rc != SQLITE_ROW) return SqlError(db_, "read call");
+  if (Status st = q.StepToRow(db_, "call", call_id); !st.ok()) return st.error();
   return q.ColText(0);
 }
 
@@ -305,10 +299,7 @@ namespace {
 Result<RunState> LoadSequence(sqlite3* db, std::string_view run_id, std::string* agent_id) {
   Stmt q(db, "SELECT sequence_json, agent_id FROM runs WHERE run_id = ?");
   if (!q.ok()) return SqlError(db, "read run");
-  q.Text(1, run_id);
-  const int rc = q.Step();
-  if (rc == SQLITE_DONE) return Error::NotFound("no run " + std::string(run_id));
-  if (rc != SQLITE_ROW) return SqlError(db, "read run");
+  if (Status st = q.StepToRow(db, "run", run_id); !st.ok()) return st.error();
   RunState state;
   if (Status s = core::ParseSequenceStoreJson(q.ColText(0), &state); !s.ok()) return s.error();
   if (agent_id != nullptr) *agent_id = q.ColText(1);

@@ -122,10 +122,7 @@ class SqliteStore::Impl::Txn final : public core::StateTxn {
     Result<sqlite3_stmt*> s = impl_.writer_.Get(kSelectCallForResult);
     if (!s.ok()) return s.error();
     Query q(*s);
-    q.Text(1, call_id);
-    const int rc = q.Step();
-    if (rc == SQLITE_DONE) return Error::NotFound("no call " + std::string(call_id));
-    if (rc != SQLITE_ROW) return SqlError(impl_.writer_.db(), "read call");
+    if (Status st = q.StepToRow(impl_.writer_.db(), "call", call_id); !st.ok()) return st.error();
     core::CallResultRow row;
     row.run_id = q.ColText(0);
     row.agent_id = q.ColText(1);
@@ -428,10 +425,7 @@ Status SqliteStore::Impl::ApplyRevokeToken(Batch& b, std::string_view token_id,
     Result<sqlite3_stmt*> s = writer_.Get(kSelectTokenById);
     if (!s.ok()) return s.error();
     Query q(*s);
-    q.Text(1, token_id);
-    const int rc = q.Step();
-    if (rc == SQLITE_DONE) return Error::NotFound("no token " + std::string(token_id));
-    if (rc != SQLITE_ROW) return SqlError(writer_.db(), "read token");
+    if (Status st = q.StepToRow(writer_.db(), "token", token_id); !st.ok()) return st.error();
     if (!q.ColNull(3)) return Status::Ok();  // already revoked
     role = q.ColText(0);
     name = q.ColText(1);

@@ -46,6 +46,17 @@ class StmtAccess {
     return self();
   }
   int Step() { return sqlite3_step(s_); }
+  // Binds `key` to ?1 and steps to its row: Ok on it, kNotFound "no WHAT KEY" when there is
+  // none, SqlError(db, "read WHAT") when the step fails.
+  Status StepToRow(sqlite3* db, std::string_view what, std::string_view key) {
+    Text(1, key);
+    const int rc = Step();
+    if (rc == SQLITE_DONE) {
+      return Error::NotFound("no " + std::string(what) + " " + std::string(key));
+    }
+    if (rc != SQLITE_ROW) return SqlError(db, "read " + std::string(what));
+    return Status::Ok();
+  }
 
   std::string ColText(int i) const {
     const unsigned char* t = sqlite3_column_text(s_, i);

@@ -526,29 +526,19 @@ std::optional<core::Principal> SqliteStore::CachedPrincipal(std::string_view bea
 }
 
 Result<std::vector<core::TokenInfo>> SqliteStore::ListTokens() {
-  return impl_->Read<std::vector<core::TokenInfo>>(
-      [](Conn& c) -> Result<std::vector<core::TokenInfo>> {
-        Result<sqlite3_stmt*> s = c.Get(kSelectTokens);
-        if (!s.ok()) return s.error();
-        Query q(*s);
-        std::vector<core::TokenInfo> out;
-        int rc;
-        while ((rc = q.Step()) == SQLITE_ROW) {
-          core::TokenInfo t;
-          t.token_id = q.ColText(0);
-          t.role = core::ParseRole(q.ColText(1)).value_or(core::Role::kAgent);
-          t.name = q.ColText(2);
-          t.agent_id = q.ColText(3);
-          t.created = FromUnixMillis(q.ColInt(4));
-          t.revoked = !q.ColNull(5);
-          if (auto roots = core::ParseWorkspaceRootsJson(q.ColText(6)); roots.ok()) {
-            t.workspace_roots = std::move(*roots);
-          }
-          out.push_back(std::move(t));
-        }
-        if (rc != SQLITE_DONE) return SqlError(c.db(), "list tokens");
-        return out;
-      });
+  return impl_->ReadRows<core::TokenInfo>(kSelectTokens, "list tokens", [](const Query& q) {
+    core::TokenInfo t;
+    t.token_id = q.ColText(0);
+    t.role = core::ParseRole(q.ColText(1)).value_or(core::Role::kAgent);
+    t.name = q.ColText(2);
+    t.agent_id = q.ColText(3);
+    t.created = FromUnixMillis(q.ColInt(4));
+    t.revoked = !q.ColNull(5);
+    if (auto roots = core::ParseWorkspaceRootsJson(q.ColText(6)); roots.ok()) {
+      t.workspace_roots = std::move(*roots);
+    }
+    return t;
+  });
 }
 
 Status SqliteStore::RevokeToken(std::string_view token_id, std::string_view actor, TimePoint now) {
@@ -570,34 +560,16 @@ Status SqliteStore::SetKill(const core::KillEntry& entry) {
 }
 
 Status SqliteStore::RecordPolicyLoad(const core::PolicyLoad& load) {
-  audit::AuditEvent ev = core::PolicyLoadEvent(load);
   // A loaded set may widen access: anchored before the caller swaps it in.
-  return impl_->SubmitAndWait(
-      [&](Impl::Batch& b) {
-        b.events->push_back(std::move(ev));
-        return Status::Ok();
-      },
-      core::PolicyLoadAnchorNeed(load));
+  return impl_->AppendEvent(core::PolicyLoadEvent(load), core::PolicyLoadAnchorNeed(load));
 }
 
 Status SqliteStore::RecordAuthFailures(const core::AuthFailures& failures) {
-  audit::AuditEvent ev = core::AuthFailuresEvent(failures);
-  return impl_->SubmitAndWait(
-      [&](Impl::Batch& b) {
-        b.events->push_back(std::move(ev));
-        return Status::Ok();
-      },
-      core::AnchorNeed::kNone);
+  return impl_->AppendEvent(core::AuthFailuresEvent(failures));
 }
 
 Status SqliteStore::RecordSignIn(const core::SignIn& s) {
-  audit::AuditEvent ev = core::SignInEvent(s);
-  return impl_->SubmitAndWait(
-      [&](Impl::Batch& b) {
-        b.events->push_back(std::move(ev));
-        return Status::Ok();
-      },
-      core::AnchorNeed::kNone);
+  return impl_->AppendEvent(core::SignInEvent(s));
 }
 
 Status SqliteStore::AppendRecords(std::vector<audit::AuditEvent> events) {
@@ -680,26 +652,16 @@ Result<int64_t> SqliteStore::LastSeq() const {
 }
 
 Result<std::vector<core::KillEntry>> SqliteStore::ListKills() {
-  return impl_->Read<std::vector<core::KillEntry>>(
-      [](Conn& c) -> Result<std::vector<core::KillEntry>> {
-        Result<sqlite3_stmt*> s = c.Get(kSelectKills);
-        if (!s.ok()) return s.error();
-        Query q(*s);
-        std::vector<core::KillEntry> out;
-        int rc;
-        while ((rc = q.Step()) == SQLITE_ROW) {
-          core::KillEntry k;
-          k.scope = q.ColText(0);
-          k.target = q.ColText(1);
-          k.engaged = q.ColInt(2) != 0;
-          k.reason = q.ColText(3);
-          k.actor = q.ColText(4);
-          k.at = FromUnixMillis(q.ColInt(5));
-          out.push_back(std::move(k));
-        }
-        if (rc != SQLITE_DONE) return SqlError(c.db(), "list kill switches");
-        return out;
-      });
+  return impl_->ReadRows<core::KillEntry>(kSelectKills, "list kill switches", [](const Query& q) {
+    core::KillEntry k;
+    k.scope = q.ColText(0);
+    k.target = q.ColText(1);
+    k.engaged = q.ColInt(2) != 0;
+    k.reason = q.ColText(3);
+    k.actor = q.ColText(4);
+    k.at = FromUnixMillis(q.ColInt(5));
+    return k;
+  });
 }
 
 Result<core::StoredCall> SqliteStore::GetCall(std::string_view call_id) {

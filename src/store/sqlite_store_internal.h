@@ -305,10 +305,7 @@ inline Result<RunRow> LoadRun(Conn& c, std::string_view run_id) {
   Result<sqlite3_stmt*> s = c.Get(kSelectRun);
   if (!s.ok()) return s.error();
   Query q(*s);
-  q.Text(1, run_id);
-  const int rc = q.Step();
-  if (rc == SQLITE_DONE) return Error::NotFound("no run " + std::string(run_id));
-  if (rc != SQLITE_ROW) return SqlError(c.db(), "read run");
+  if (Status st = q.StepToRow(c.db(), "run", run_id); !st.ok()) return st.error();
   return ReadRunColumns(q, 0);
 }
 
@@ -331,10 +328,7 @@ inline Result<core::StoredCall> LoadCall(Conn& c, std::string_view call_id) {
   Result<sqlite3_stmt*> s = c.Get(kSelectCall);
   if (!s.ok()) return s.error();
   Query q(*s);
-  q.Text(1, call_id);
-  const int rc = q.Step();
-  if (rc == SQLITE_DONE) return Error::NotFound("no call " + std::string(call_id));
-  if (rc != SQLITE_ROW) return SqlError(c.db(), "read call");
+  if (Status st = q.StepToRow(c.db(), "call", call_id); !st.ok()) return st.error();
   // ColText copies: the views below outlive the next step of `q`.
   const std::string run_id = q.ColText(0), agent_id = q.ColText(1), principal = q.ColText(2),
                     tool = q.ColText(4), args = q.ColText(5), decision = q.ColText(8),
@@ -414,6 +408,15 @@ class SqliteStore::Impl {
   // Queues a write and waits for its outcome.
   Status SubmitAndWait(std::function<Status(Batch&)> apply,
                        core::AnchorNeed anchor = core::AnchorNeed::kNone);
+  // SubmitAndWait of a batch that appends the one audit record `ev`.
+  Status AppendEvent(audit::AuditEvent ev, core::AnchorNeed anchor = core::AnchorNeed::kNone) {
+    return SubmitAndWait(
+        [&ev](Batch& b) {
+          b.events->push_back(std::move(ev));
+          return Status::Ok();
+        },
+        anchor);
+  }
 
   // Runs a read on the reader connection (or, in memory and one-shot, on the writer thread).
   // A read sees every write queued before it started, lazy ones included: a result queued
@@ -440,6 +443,23 @@ class SqliteStore::Impl {
     });
     if (!s.ok()) return s.error();
     return std::move(*out);
+  }
+
+  // Every row of the cached statement `sql` (bound to nothing), each made by `row`, on the
+  // reader connection as Read; SqlError(db, WHAT) when a step fails.
+  template <class T>
+  Result<std::vector<T>> ReadRows(const char* sql, std::string_view what,
+                                  const std::function<T(const Query&)>& row) {
+    return Read<std::vector<T>>([&](Conn& c) -> Result<std::vector<T>> {
+      Result<sqlite3_stmt*> s = c.Get(sql);
+      if (!s.ok()) return s.error();
+      Query q(*s);
+      std::vector<T> out;
+      int rc;
+      while ((rc = q.Step()) == SQLITE_ROW) out.push_back(row(q));
+      if (rc != SQLITE_DONE) return SqlError(c.db(), what);
+      return out;
+    });
   }
 
   // Governance's reads (ForEachRecord, LastSeq) on their own connection: a report that

@@ -6,6 +6,8 @@
 #include <random>
 #include <vector>
 
+#include "common/text.h"
+
 namespace interlock::telemetry {
 namespace {
 
@@ -112,11 +114,7 @@ bool ValidTracestate(std::string_view v) {
   constexpr size_t kMaxMembers = 32;
   if (v.size() > kMaxChars) return false;
   std::vector<std::string_view> keys;
-  size_t start = 0;
-  while (start <= v.size()) {
-    size_t comma = v.find(',', start);
-    if (comma == std::string_view::npos) comma = v.size();
-    std::string_view member = v.substr(start, comma - start);
+  for (std::string_view member : SplitView(v, ',')) {
     while (!member.empty() && (member.front() == ' ' || member.front() == '\t')) {
       member.remove_prefix(1);
     }
@@ -132,7 +130,6 @@ bool ValidTracestate(std::string_view v) {
       keys.push_back(key);
       if (keys.size() > kMaxMembers) return false;
     }
-    start = comma + 1;
   }
   return true;
 }

@@ -53,6 +53,23 @@ Result<const json::object*> Entity(const json::value* v, std::string_view where,
   return &v->get_object();
 }
 
+// A subject or a resource: an entity with a non-empty type and id.
+struct TypedEntity {
+  const json::object* object = nullptr;
+  std::string type;
+  std::string id;
+};
+
+Result<TypedEntity> ReadTypedEntity(const json::value* v, const std::string& where) {
+  auto object = Entity(v, where, {"type", "id", "properties"});
+  if (!object.ok()) return object.error();
+  auto type = NonEmptyString(**object, "type", where);
+  if (!type.ok()) return type.error();
+  auto id = NonEmptyString(**object, "id", where);
+  if (!id.ok()) return id.error();
+  return TypedEntity{*object, std::move(*type), std::move(*id)};
+}
+
 // Adds the members of `from` (named `where` in an error) to `args`; a name already there
 // is refused.
 Status Merge(const json::object& from, std::string_view where, json::object* args) {
@@ -85,34 +102,26 @@ const json::value* Pick(const json::object* item, const json::object& defaults,
 
 Result<AuthzenEvaluation> ReadEvaluation(const Parts& p, std::string_view where,
                                          std::string_view agent_id) {
-  auto subject = Entity(p.subject, std::string(where) + "subject", {"type", "id", "properties"});
+  auto subject = ReadTypedEntity(p.subject, std::string(where) + "subject");
   if (!subject.ok()) return subject.error();
-  auto subject_type = NonEmptyString(**subject, "type", std::string(where) + "subject");
-  if (!subject_type.ok()) return subject_type.error();
-  auto subject_id = NonEmptyString(**subject, "id", std::string(where) + "subject");
-  if (!subject_id.ok()) return subject_id.error();
   auto action = Entity(p.action, std::string(where) + "action", {"name", "properties"});
   if (!action.ok()) return action.error();
   auto tool = NonEmptyString(**action, "name", std::string(where) + "action");
   if (!tool.ok()) return tool.error();
-  auto resource = Entity(p.resource, std::string(where) + "resource", {"type", "id", "properties"});
+  auto resource = ReadTypedEntity(p.resource, std::string(where) + "resource");
   if (!resource.ok()) return resource.error();
-  auto resource_type = NonEmptyString(**resource, "type", std::string(where) + "resource");
-  if (!resource_type.ok()) return resource_type.error();
-  auto resource_id = NonEmptyString(**resource, "id", std::string(where) + "resource");
-  if (!resource_id.ok()) return resource_id.error();
   if (p.context != nullptr && !p.context->is_object()) {
     return Bad(std::string(where) + "context must be an object");
   }
   json::object args;
   if (p.context != nullptr) args = p.context->get_object();
-  for (const auto& [entity, name] :
-       {std::pair{*resource, "resource.properties"}, std::pair{*action, "action.properties"}}) {
+  for (const auto& [entity, name] : {std::pair{resource->object, "resource.properties"},
+                                     std::pair{*action, "action.properties"}}) {
     if (const json::value* props = entity->if_contains("properties")) {
       if (Status s = Merge(props->get_object(), name, &args); !s.ok()) return s.error();
     }
   }
-  const json::object ids{{"resource_type", *resource_type}, {"resource_id", *resource_id}};
+  const json::object ids{{"resource_type", resource->type}, {"resource_id", resource->id}};
   if (Status s = Merge(ids, "resource.type/id", &args); !s.ok()) return s.error();
   // The core's own checks of a call (the tool's name, the arguments' limits), as every door's.
   Result<ToolCall> call =
@@ -121,9 +130,9 @@ Result<AuthzenEvaluation> ReadEvaluation(const Parts& p, std::string_view where,
   AuthzenEvaluation e;
   e.call = std::move(*call);
   e.call.elapsed_s.reset();  // a run's age comes from the server's clock only
-  if (*subject_id != agent_id) {
+  if (subject->id != agent_id) {
     // Fail closed, and on the record: the subject is the authenticated agent, never the body.
-    e.call.refusal_reason = "the AuthZEN subject '" + subject_id->substr(0, 128) +
+    e.call.refusal_reason = "the AuthZEN subject '" + subject->id.substr(0, 128) +
                             "' is not the authenticated agent '" + std::string(agent_id) +
                             "': the subject comes from the bearer token, never the body";
     e.call.refusal_rule = kAuthzenSubjectRule;

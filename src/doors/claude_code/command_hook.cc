@@ -135,13 +135,7 @@ int PrintStandaloneApproval(const Decision& d, const HookInput& input) {
 // $XDG_STATE_HOME/interlock/hook-runs (else $HOME/.local/state/...): where the hook keeps
 // the daemon call ids of a session's tool uses (CallMapPath).
 Result<std::string> HookRunsDir() {
-  if (const char* xdg = std::getenv("XDG_STATE_HOME"); xdg != nullptr && *xdg != '\0') {
-    return std::string(xdg) + "/interlock/hook-runs";
-  }
-  if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
-    return std::string(home) + "/.local/state/interlock/hook-runs";
-  }
-  return Error::Invalid("neither XDG_STATE_HOME nor HOME is set (needed for the session map)");
+  return StateDirPath("hook-runs", " (needed for the session map)");
 }
 
 // --daemon: the daemon call the PreToolUse hook decided for one tool use of a session, so

@@ -18,13 +18,31 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::array<HookEvent, 6> kEvents = {
-    HookEvent::kPreToolUse,       HookEvent::kPostToolUse,   HookEvent::kPermissionRequest,
-    HookEvent::kPermissionDenied, HookEvent::kSubagentStart, HookEvent::kSubagentStop};
+// Every event, with its name in hook_event_name and its `interlock hook --event` flag.
+struct EventNames {
+  HookEvent event;
+  const char* name;
+  const char* flag;
+};
+constexpr std::array<EventNames, 6> kEvents = {{
+    {HookEvent::kPreToolUse, "PreToolUse", "pre-tool-use"},
+    {HookEvent::kPostToolUse, "PostToolUse", "post-tool-use"},
+    {HookEvent::kPermissionRequest, "PermissionRequest", "permission-request"},
+    {HookEvent::kPermissionDenied, "PermissionDenied", "permission-denied"},
+    {HookEvent::kSubagentStart, "SubagentStart", "subagent-start"},
+    {HookEvent::kSubagentStop, "SubagentStop", "subagent-stop"},
+}};
+
+const EventNames& NamesOf(HookEvent event) {
+  for (const EventNames& n : kEvents) {
+    if (n.event == event) return n;
+  }
+  return kEvents[0];
+}
 
 std::optional<HookEvent> EventNamed(std::string_view name) {
-  for (HookEvent e : kEvents) {
-    if (name == HookEventName(e)) return e;
+  for (const EventNames& n : kEvents) {
+    if (name == n.name) return n.event;
   }
   return std::nullopt;
 }
@@ -137,45 +155,13 @@ std::string Reason(const Decision& d) {
 
 }  // namespace
 
-const char* HookEventName(HookEvent event) {
-  switch (event) {
-    case HookEvent::kPostToolUse:
-      return "PostToolUse";
-    case HookEvent::kPermissionRequest:
-      return "PermissionRequest";
-    case HookEvent::kPermissionDenied:
-      return "PermissionDenied";
-    case HookEvent::kSubagentStart:
-      return "SubagentStart";
-    case HookEvent::kSubagentStop:
-      return "SubagentStop";
-    case HookEvent::kPreToolUse:
-      break;
-  }
-  return "PreToolUse";
-}
+const char* HookEventName(HookEvent event) { return NamesOf(event).name; }
 
-const char* HookEventFlag(HookEvent event) {
-  switch (event) {
-    case HookEvent::kPostToolUse:
-      return "post-tool-use";
-    case HookEvent::kPermissionRequest:
-      return "permission-request";
-    case HookEvent::kPermissionDenied:
-      return "permission-denied";
-    case HookEvent::kSubagentStart:
-      return "subagent-start";
-    case HookEvent::kSubagentStop:
-      return "subagent-stop";
-    case HookEvent::kPreToolUse:
-      break;
-  }
-  return "pre-tool-use";
-}
+const char* HookEventFlag(HookEvent event) { return NamesOf(event).flag; }
 
 std::optional<HookEvent> HookEventOfFlag(std::string_view flag) {
-  for (HookEvent e : kEvents) {
-    if (flag == HookEventFlag(e)) return e;
+  for (const EventNames& n : kEvents) {
+    if (flag == n.flag) return n.event;
   }
   return std::nullopt;
 }

@@ -11,6 +11,7 @@
 #include <iostream>
 
 #include "common/crypto.h"
+#include "common/text.h"
 #include "common/time.h"
 #include "core/app/console_signin.h"
 #include "core/app/web_origin.h"
@@ -25,29 +26,8 @@ namespace json = boost::json;
 constexpr std::string_view kCsrfHeader = "X-Interlock-CSRF";
 
 std::string HtmlEscape(std::string_view s) {
-  std::string out;
-  for (const char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
+  return EscapeBytes(
+      s, {{'&', "&amp;"}, {'<', "&lt;"}, {'>', "&gt;"}, {'"', "&quot;"}, {'\'', "&#39;"}});
 }
 
 void SetPageHeaders(HttpResponse* res) {
