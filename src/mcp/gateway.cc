@@ -59,6 +59,7 @@ Gateway::Gateway(GatewayOptions options, SendFn to_client, SendFn to_server)
     : options_(std::move(options)),
       secrets_(options_.secrets),
       to_client_(std::move(to_client)),
+      server_requests_(*this, mu_, options_.enforcer, options_.relay_round_timeout),
       forward_methods_(options_.forward_methods) {
   std::sort(forward_methods_.begin(), forward_methods_.end());
   // Every message to the server passes here, so each is shaped for the upstream's era
@@ -75,13 +76,7 @@ Gateway::Gateway(GatewayOptions options, SendFn to_client, SendFn to_server)
 }
 
 Gateway::~Gateway() {
-  {
-    std::lock_guard lock(mu_);
-    relay_stop_ = true;
-  }
-  relay_cv_.notify_all();
-  if (relay_reaper_.joinable()) relay_reaper_.join();
-  ReapRelayedCalls(/*all=*/true, "the session ended before the MCP client answered");
+  server_requests_.Stop("the session ended before the MCP client answered");
   CancelAllHeld("the MCP gateway stopped");
   EndOpenTasks("the session ended");
   WithdrawOpenStates("the MCP gateway stopped before the client retried the call");
@@ -95,18 +90,7 @@ Gateway::~Gateway() {
                        "the session ended before the client answered the server's "
                        "input_required");
   }
-  std::map<InputAsk*, std::shared_ptr<InputAsk>> asks;  // each call once
-  {
-    std::lock_guard lock(mu_);
-    for (auto& [id, a] : input_asks_) asks[a.first.get()] = a.first;
-    input_asks_.clear();
-  }
-  for (const auto& [raw, ask] : asks) {
-    OpenCall c;
-    c.outcome = ask->call.outcome;
-    c.credential_json = ask->call.credential_json;
-    RecordNeverRetried(c, "the session ended before the client answered the server's question");
-  }
+  server_requests_.EndInputAsks();
 }
 
 std::optional<json::value> Gateway::ForUpstream(const json::value& v) const {
@@ -275,6 +259,44 @@ std::shared_ptr<core::CallSpan> Gateway::TraceOf(const json::value& client_id) {
   return it == traces_.end() ? nullptr : it->second;
 }
 
+json::object Gateway::ClientCapabilities() const {
+  std::lock_guard meta(meta_mu_);
+  return client_capabilities_;
+}
+
+Gateway::Pending* Gateway::CallLocked(std::string_view server_key) {
+  auto it = pending_.find(server_key);
+  return it == pending_.end() ? nullptr : &it->second;
+}
+
+std::optional<Gateway::Pending> Gateway::TakeCallLocked(std::string_view server_key) {
+  auto it = pending_.find(server_key);
+  if (it == pending_.end()) return std::nullopt;
+  std::optional<Pending> p = std::move(it->second);
+  pending_.erase(it);
+  return p;
+}
+
+void Gateway::PutCallLocked(const std::string& server_key, Pending p) {
+  pending_.emplace(server_key, std::move(p));
+}
+
+void Gateway::ForEachCallLocked(const std::function<void(const std::string&, Pending&)>& f) {
+  for (auto& [key, p] : pending_) f(key, p);
+}
+
+void Gateway::BindClientIdLocked(const json::value& client_id, uint64_t server_id) {
+  client_ids_[IdKey(client_id)] = server_id;
+}
+
+void Gateway::TraceUpstreamStartedLocked(const json::value& client_id) {
+  if (auto t = traces_.find(IdKey(client_id)); t != traces_.end()) t->second->UpstreamStarted("");
+}
+
+bool Gateway::CountRefusalLocked() {
+  return recorded_server_refusals_++ < gateway_internal::kMaxRecordedServerRefusals;
+}
+
 void Gateway::AnswerClient(const json::object& response) {
   if (const json::value* id = response.if_contains("id")) ReleaseClientId(*id);
   SendToClient(response);
@@ -398,8 +420,8 @@ void Gateway::OnClientLine(std::string_view line) {
       }
       to_server_(msg->doc);
       return;
-    case MessageKind::kResponse:  // to a request of the server (sampling, roots, ...)
-      OnClientResponse(*msg);
+    case MessageKind::kResponse:                // to a request of the server (sampling, roots, ...)
+      server_requests_.OnClientResponse(*msg);  // server_request_handlers.cc
       return;
     case MessageKind::kRequest:
       if (HandleRevision(*msg)) return;
@@ -459,49 +481,6 @@ bool Gateway::MapClientCancel(json::value& doc) {
     *rid = json::value(c->second);
   }
   return true;
-}
-
-void Gateway::OnClientResponse(Message& msg) {
-  // An answer to one of the gateway's own requests (elicitation) never reaches the
-  // server, whatever it holds.
-  if (InOwnIdSpace(msg.id)) {
-    HandleOwnResponse(msg.doc, IdKey(msg.id));
-    return;
-  }
-  // An answer to a server's input request put to this (legacy) client: collected for the
-  // call's retry, never relayed as a response.
-  {
-    std::shared_ptr<InputAsk> ask;
-    std::string key;
-    {
-      std::lock_guard lock(mu_);
-      std::optional<uint64_t> cid = IssuedId(msg.id);
-      if (auto it = cid ? input_asks_.find(*cid) : input_asks_.end(); it != input_asks_.end()) {
-        ask = std::move(it->second.first);
-        key = std::move(it->second.second);
-        input_asks_.erase(it);
-      }
-    }
-    if (ask) {
-      HandleInputAnswer(msg.doc, std::move(ask), key);
-      return;
-    }
-  }
-  // Else it answers a server request only through the id the gateway gave it.
-  json::value server_id;
-  {
-    std::lock_guard lock(mu_);
-    std::optional<uint64_t> cid = IssuedId(msg.id);
-    if (std::optional<json::value> answered = cid ? server_requests_.Answer(*cid) : std::nullopt) {
-      server_id = std::move(*answered);
-    }
-  }
-  if (server_id.is_null()) {
-    Log("dropped a client response to no request of the server: " + IdKey(msg.id).substr(0, 100));
-    return;
-  }
-  msg.doc.get_object()["id"] = std::move(server_id);
-  to_server_(msg.doc);
 }
 
 void Gateway::HandleClientRequest(json::value doc, const json::value& id,
@@ -679,7 +658,7 @@ void Gateway::OnUpstreamClosed(std::string_view why) {
     upstream_closed_ = true;
     upstream_closed_why_ = std::string(why);
     pending.swap(pending_);
-    server_requests_.Clear();
+    server_requests_.UpstreamClosedLocked();
     catalog_.StopLoading();
     catalog_cv_.notify_all();
   }

@@ -22,6 +22,7 @@ namespace json = boost::json;
 using gateway_internal::kGatewayRule;
 using gateway_internal::kUnnamedTool;
 using gateway_internal::Log;
+using gateway_internal::OpenKey;
 using gateway_internal::RecordedToolName;
 
 void Gateway::HandleToolsCall(json::value doc, const json::value& id) {
@@ -175,7 +176,7 @@ void Gateway::FinishHeld(json::value doc, json::value id, std::string tool, json
     // The wait for the person at the client is an approval wait like a reviewer's: its span,
     // and the call's verdict once answered.
     if (trace) trace->ApprovalWaitStarted();
-    Enforcer::ClientAnswer answer = AskClient(tool, pending, *held);
+    Enforcer::ClientAnswer answer = server_requests_.AskClient(tool, pending, held->cancelled);
     const bool cancelled = held->cancelled.load();
     Enforcer::Outcome final = pending;
     if (cancelled) {
@@ -259,7 +260,7 @@ void Gateway::FinishHeld(json::value doc, json::value id, std::string tool, json
 bool Gateway::ContinueOpenCall(json::value& doc, const json::value& id, const std::string& tool,
                                const json::object& args) {
   // The answer to a 2025 server's own question (gateway_relay.cc): the call is still there.
-  if (ContinueRelayedCall(doc, id, tool, args)) return true;
+  if (server_requests_.ContinueRelayedCall(doc, id, tool, args)) return true;
   const json::object& params = doc.get_object().at("params").get_object();
   if (!params.contains("inputResponses") && !params.contains("requestState")) return false;
   OpenCall c;

@@ -171,10 +171,10 @@ void Gateway::OnServerLine(std::string_view line, const json::value* related) {
                              ? params->get_object().if_contains("requestId")
                              : nullptr;
       // A question put to a 2026-07-28 client in a round (gateway_relay.cc): withdrawn there.
-      if (rid != nullptr && ForgetRelayedRequest(*rid)) return;
+      if (rid != nullptr && server_requests_.ForgetRelayedRequest(*rid)) return;
       if (rid != nullptr) {
         std::lock_guard lock(mu_);
-        std::optional<uint64_t> client_side = server_requests_.Cancel(IdKey(*rid));
+        std::optional<uint64_t> client_side = server_requests_.CancelLocked(IdKey(*rid));
         if (!client_side) {
           Log("dropped the server's notifications/cancelled for no request of its own");
           return;
@@ -199,7 +199,8 @@ void Gateway::OnServerLine(std::string_view line, const json::value* related) {
       if (static_cast<UpstreamEra>(upstream_era_.load()) != UpstreamEra::kModern) {
         // A 2025 server asks a 2026-07-28 client: put as an input_required round of the
         // client's call (gateway_relay.cc).
-        HandleServerRequestForModernClient(std::move(msg->doc), msg->id, msg->method, related);
+        server_requests_.HandleServerRequestForModernClient(std::move(msg->doc), msg->id,
+                                                            msg->method, related);
         return;
       }
       // A modern server asks through input_required (MRTR), never with a request.
@@ -214,34 +215,15 @@ void Gateway::OnServerLine(std::string_view line, const json::value* related) {
                                    Quoted(msg->method) + " to the client"));
       return;
     }
-    RelayServerRequest(std::move(msg->doc), msg->id);
+    server_requests_.RelayServerRequest(std::move(msg->doc), msg->id);
     return;
   }
   HandleServerResponse(std::move(msg->doc), msg->id);
 }
 
-void Gateway::RelayServerRequest(json::value doc, const json::value& id) {
-  const std::string key = IdKey(id);
-  bool duplicate = false;
-  std::optional<uint64_t> client_side;
-  if (RefusedOwnIdSpace(doc, id)) return;  // gateway_relay.cc
-  {
-    std::lock_guard lock(mu_);
-    client_side = server_requests_.Relay(key, id, &duplicate);
-  }
-  if (!client_side) {
-    const std::string why = duplicate ? "request id already in use by a request in flight"
-                                      : "too many requests to the client in flight";
-    Log("refused a server request: " + why);
-    to_server_(ErrorResponse(id, kInvalidRequest, "Interlock: " + why));
-    return;
-  }
-  doc.get_object()["id"] = *client_side;
-  SendToClient(doc);
-}
-
 void Gateway::HandleServerResponse(json::value doc, const json::value& id) {
   std::optional<Pending> p;
+  using RelayedAnswer = ServerRequestHandlers::RelayedAnswer;
   RelayedAnswer relayed = RelayedAnswer::kNotRelayed;
   std::vector<json::object> stale;  // a relayed call's questions the answer made moot
   {
@@ -254,7 +236,7 @@ void Gateway::HandleServerResponse(json::value doc, const json::value& id) {
       // A call whose server asked the 2026-07-28 client a question (gateway_relay.cc): while
       // the round is open the answer waits for the client's retry.
       if (p->method == "tools/call" && !p->rehearsal && !p->internal) {
-        relayed = KeepRelayedAnswerLocked(doc, p, &stale);
+        relayed = server_requests_.KeepRelayedAnswerLocked(doc, p, &stale);
       }
     }
   }
@@ -414,91 +396,13 @@ void Gateway::FailCall(const Pending& p, const std::string& why, const std::stri
                                 {"isError", true}}));
 }
 
-std::string Gateway::AskLegacyClient(const json::object& result, const Pending& p) {
-  const json::value* requests = result.if_contains("inputRequests");
-  if (requests == nullptr || !requests->is_object() || requests->get_object().empty()) {
-    return "the MCP server asked the client for input without saying for what";
-  }
-  // The client must have declared what it is asked for (the server was told it did).
-  json::object caps;
-  {
-    std::lock_guard meta(meta_mu_);
-    caps = client_capabilities_;
-  }
-  for (const auto& kv : requests->get_object()) {
-    const std::string method(kv.value().get_object().at("method").get_string());
-    const char* cap = method == "elicitation/create"       ? "elicitation"
-                      : method == "sampling/createMessage" ? "sampling"
-                                                           : "roots";
-    if (!caps.contains(cap)) {
-      return "the MCP server asked the client for input with " + Quoted(method) +
-             ", which the client did not declare; the call did not complete";
-    }
-  }
-  auto ask = std::make_shared<InputAsk>();
-  ask->call = p;
-  if (const json::value* s = result.if_contains("requestState")) ask->request_state = *s;
-  std::vector<json::object> questions;
-  {
-    std::lock_guard lock(mu_);
-    if (input_asks_.size() + requests->get_object().size() > kMaxServerRequestsInFlight) {
-      return "too many questions to the client in flight; the call did not complete";
-    }
-    for (const auto& kv : requests->get_object()) {
-      const uint64_t id = server_requests_.Issue();
-      input_asks_.emplace(id, std::make_pair(ask, std::string(kv.key())));
-      ++ask->waiting;
-      json::object q{{"jsonrpc", "2.0"}, {"id", id}, {"method", kv.value().at("method")}};
-      if (const json::value* params = kv.value().get_object().if_contains("params")) {
-        q["params"] = *params;
-      }
-      questions.push_back(std::move(q));
-    }
-  }
-  for (const json::object& q : questions) SendToClient(q);
-  return "";
-}
+namespace gateway_internal {
 
-void Gateway::HandleInputAnswer(const json::value& doc, std::shared_ptr<InputAsk> ask,
-                                const std::string& key) {
-  const json::object& o = doc.get_object();
-  bool done = false;
-  std::string failed;
-  json::object responses;
-  {
-    std::lock_guard lock(mu_);
-    if (const json::value* r = o.if_contains("result"); r != nullptr && r->is_object()) {
-      ask->responses[key] = *r;
-    } else if (ask->failed.empty()) {
-      ask->failed = "the client did not answer the MCP server's question (" +
-                    Quoted(key.substr(0, 64)) + "); the call did not complete";
-    }
-    done = --ask->waiting == 0;
-    failed = ask->failed;
-    if (done) responses = ask->responses;
-  }
-  if (!done) return;
-  const Pending& p = ask->call;
-  if (!failed.empty()) {
-    FailCall(p, failed, "null");
-    return;
-  }
-  // The retry of the same call, decided once: the server's state and the client's answers.
-  json::object params = p.params;
-  params["inputResponses"] = std::move(responses);
-  if (!ask->request_state.is_null()) params["requestState"] = ask->request_state;
-  json::object args;
-  if (const json::value* a = params.if_contains("arguments"); a != nullptr && a->is_object()) {
-    args = a->get_object();
-  }
-  json::value retry = json::object{
-      {"jsonrpc", "2.0"}, {"id", p.client_id}, {"method", "tools/call"}, {"params", params}};
-  ContinueAllowed(std::move(retry), p.client_id, p.tool, args, *p.outcome, p.input_rounds + 1);
-}
-
-std::string Gateway::OpenKey(const std::string& tool, const json::object& args) {
+std::string OpenKey(const std::string& tool, const json::object& args) {
   return tool + '\n' + CanonicalJson(json::value(args));
 }
+
+}  // namespace gateway_internal
 
 void Gateway::RecordNeverRetried(const OpenCall& c, const std::string& why) {
   if (!c.outcome || c.outcome->call_id.empty()) return;
@@ -555,7 +459,8 @@ bool Gateway::HandleInputRequired(json::object& msg, const Pending& p) {
   } else {
     refuse = RefusedInputRequests(result->get_object().if_contains("inputRequests"));
   }
-  if (refuse.empty() && legacy_client_.load()) refuse = AskLegacyClient(result->get_object(), p);
+  if (refuse.empty() && legacy_client_.load())
+    refuse = server_requests_.AskLegacyClient(result->get_object(), p);
   if (!refuse.empty()) {
     FailCall(p, refuse, CanonicalJson(*result));
     return true;
