@@ -60,7 +60,8 @@ Gateway::Gateway(GatewayOptions options, SendFn to_client, SendFn to_server)
       secrets_(options_.secrets),
       to_client_(std::move(to_client)),
       server_requests_(*this, mu_, options_.enforcer, options_.relay_round_timeout),
-      forward_methods_(options_.forward_methods) {
+      forward_methods_(options_.forward_methods),
+      calls_(*this, mu_, options_, secrets_, catalog_, server_requests_) {
   std::sort(forward_methods_.begin(), forward_methods_.end());
   // Every message to the server passes here, so each is shaped for the upstream's era
   // (a modern server is never sent a request without its `_meta`).
@@ -77,19 +78,10 @@ Gateway::Gateway(GatewayOptions options, SendFn to_client, SendFn to_server)
 
 Gateway::~Gateway() {
   server_requests_.Stop("the session ended before the MCP client answered");
-  CancelAllHeld("the MCP gateway stopped");
-  EndOpenTasks("the session ended");
-  WithdrawOpenStates("the MCP gateway stopped before the client retried the call");
-  std::map<std::string, OpenCall, std::less<>> open;
-  {
-    std::lock_guard lock(mu_);
-    open.swap(open_calls_);
-  }
-  for (const auto& [key, c] : open) {
-    RecordNeverRetried(c,
-                       "the session ended before the client answered the server's "
-                       "input_required");
-  }
+  calls_.CancelAllHeld("the MCP gateway stopped");
+  calls_.EndOpenTasks("the session ended");
+  calls_.WithdrawOpenStates("the MCP gateway stopped before the client retried the call");
+  calls_.EndOpenCalls();
   server_requests_.EndInputAsks();
 }
 
@@ -197,28 +189,19 @@ UpstreamEra Gateway::EnsureUpstreamEra(const json::value& doc, const std::string
   return era();
 }
 
-void Gateway::CancelAllHeld(std::string_view why) {
-  std::vector<std::shared_ptr<Held>> all;
-  {
-    std::lock_guard lock(mu_);
-    for (auto& [key, h] : held_) all.push_back(h);
-    all.insert(all.end(), finished_held_.begin(), finished_held_.end());
-  }
-  for (auto& h : all) h->Cancel(why);
-  for (auto& h : all) {
-    if (h->thread.joinable()) h->thread.join();
-  }
+void Gateway::OnClientClosed(std::string_view why) {
+  calls_.CancelAllHeld(why);
+  calls_.WithdrawOpenStates(why);
 }
 
-void Gateway::OnClientClosed(std::string_view why) {
-  CancelAllHeld(why);
-  WithdrawOpenStates(why);
-}
+bool Gateway::HasOpenStates() const { return calls_.HasOpenStates(); }
+
+json::object Gateway::DenialResult(const Decision& d) { return CallFlow::DenialResult(d); }
 
 void Gateway::CancelHeld(const json::value& id, std::string_view why) {
   if (EndListen(id, /*answer=*/true)) return;
   std::lock_guard lock(mu_);
-  if (auto it = held_.find(IdKey(id)); it != held_.end()) it->second->Cancel(why);
+  (void)calls_.CancelHeldLocked(IdKey(id), why);
 }
 
 std::vector<std::string> Gateway::InFlightCallIds() const {
@@ -293,6 +276,16 @@ void Gateway::TraceUpstreamStartedLocked(const json::value& client_id) {
   if (auto t = traces_.find(IdKey(client_id)); t != traces_.end()) t->second->UpstreamStarted("");
 }
 
+bool Gateway::UpstreamClosedLocked(std::string* why) const {
+  if (!upstream_closed_) return false;
+  if (why != nullptr) *why = upstream_closed_why_;
+  return true;
+}
+
+void Gateway::KeepTraceLocked(const json::value& client_id, std::shared_ptr<core::CallSpan> trace) {
+  traces_[IdKey(client_id)] = std::move(trace);
+}
+
 bool Gateway::CountRefusalLocked() {
   return recorded_server_refusals_++ < gateway_internal::kMaxRecordedServerRefusals;
 }
@@ -305,31 +298,6 @@ void Gateway::AnswerClient(const json::object& response) {
 std::string Gateway::negotiated_version() const {
   std::lock_guard lock(mu_);
   return negotiated_version_;
-}
-
-json::object Gateway::DenialResult(const Decision& d) {
-  std::string text =
-      "Interlock denied " + d.tool + " (" + std::string(CodeName(d.code)) + "): " + d.reason;
-  return json::object{{"content", json::array{json::object{{"type", "text"}, {"text", text}}}},
-                      {"isError", true},
-                      {"_meta", json::object{{kDecisionMetaKey, DecisionToJson(d)}}}};
-}
-
-json::object Gateway::Denial(const Decision& d) const {
-  json::object out = DenialResult(d);
-  json::value decision = DecisionToJson(d);
-  {
-    // The client validates structuredContent against the outputSchema of the tools it
-    // was shown (the catalog's `shown`); it holds no schema for a tool it never saw.
-    std::lock_guard lock(mu_);
-    const ToolCatalog::Entry* e = catalog_.Find(d.tool);
-    if (e != nullptr && e->shown && e->has_output_schema &&
-        (!e->output_schema || !e->output_schema->Validate(decision).ok())) {
-      return out;
-    }
-  }
-  out["structuredContent"] = std::move(decision);
-  return out;
 }
 
 bool Gateway::Forwarded(MessageKind kind, std::string_view method, bool from_client) const {
@@ -346,31 +314,6 @@ bool Gateway::ForwardedNotification(std::string_view method, bool from_client) c
   Log(std::string("dropped the ") + (from_client ? "client" : "server") + " notification " +
       Quoted(method) + " (not an MCP method; see --forward-method)");
   return false;
-}
-
-Enforcer::Outcome Gateway::DecideRefusal(const json::value* params, const std::string& reason) {
-  ToolCall call;
-  call.tool = RecordedToolName(params);
-  if (params != nullptr && params->is_object()) {
-    if (const json::value* a = params->get_object().if_contains("arguments");
-        a != nullptr && a->is_object()) {
-      call.args = a->get_object();
-    }
-  }
-  call.refusal_reason = reason;
-  call.refusal_rule = kGatewayRule;
-  call.mask_values = options_.secrets;
-  const std::string tool = call.tool;
-  Enforcer::Outcome out = options_.enforcer->Decide(std::move(call));
-  if (out.decision.verdict != Verdict::kDeny) {
-    // The engine refuses before any other check; an Enforcer answering otherwise is
-    // broken, and the refusal stands.
-    Log("the core did not refuse a refused call of " + tool + "; refused anyway");
-    out.decision = DenyDecision(Code::kInvalidRequest, reason, kGatewayRule);
-    out.decision.agent_id = options_.agent_id;
-  }
-  out.decision.tool = tool;
-  return out;
 }
 
 void Gateway::OnClientOversized() {
@@ -467,8 +410,7 @@ bool Gateway::MapClientCancel(json::value& doc) {
     // gateway forwarded is cancelled at the server under the gateway's id.
     if (EndListen(*rid, /*answer=*/false)) return false;
     std::lock_guard lock(mu_);
-    if (auto it = held_.find(IdKey(*rid)); it != held_.end()) {
-      it->second->Cancel(why);
+    if (calls_.CancelHeldLocked(IdKey(*rid), why)) {
       return false;  // the upstream never saw this request
     }
     // The server knows the request by the gateway's id; one it never received (or
@@ -524,7 +466,7 @@ void Gateway::HandleClientRequest(json::value doc, const json::value& id,
   if (method.starts_with("tasks/")) {
     // Only a task this session's tools/call created (gateway_tasks.cc): any other id names a
     // task of another session, perhaps another agent's on a shared server.
-    HandleTaskRequest(std::move(doc), id, method);
+    calls_.HandleTaskRequest(std::move(doc), id, method);
     return;
   }
   if (era == UpstreamEra::kLegacy && IsModern(ClientRevisionOf(doc.get_object())) &&
@@ -538,7 +480,7 @@ void Gateway::HandleClientRequest(json::value doc, const json::value& id,
     return;
   }
   if (method == "tools/call") {
-    HandleToolsCall(std::move(doc), id);
+    calls_.HandleToolsCall(std::move(doc), id);
     return;
   }
   if (method == "subscriptions/listen") {
@@ -701,7 +643,7 @@ void Gateway::OnUpstreamClosed(std::string_view why) {
                                  "Interlock: the MCP server exited (" + std::string(why) + ")"));
     }
   }
-  EndOpenTasks("the MCP server exited");
+  calls_.EndOpenTasks("the MCP server exited");
   for (const auto& [key, l] : listens) {
     // The subscriptions the gateway served end gracefully (their closing result); the
     // forwarded ones were answered with the error above.

@@ -1,7 +1,6 @@
 // Internal to the Gateway's implementation (gateway*.cc): the constants and helpers its
 // files share (and the parts it is made of: subscriptions.cc, task_table.cc,
-// server_request_handlers.cc). Not for use
-// outside src/mcp.
+// server_request_handlers.cc, call_flow.cc). Not for use outside src/mcp.
 #ifndef INTERLOCK_MCP_GATEWAY_INTERNAL_H_
 #define INTERLOCK_MCP_GATEWAY_INTERNAL_H_
 

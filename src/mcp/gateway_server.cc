@@ -52,63 +52,6 @@ void Gateway::FilterToolList(json::object& result, bool first_page) {
   if (catalog_.AddPage(std::move(*page), first_page)) catalog_cv_.notify_all();
 }
 
-ToolResult Gateway::TakeToolResult(const std::string& tool, json::value& result) {
-  ToolResult r;
-  const json::value* is_error = result.get_object().if_contains("isError");
-  r.ok = !(is_error != nullptr && is_error->is_bool() && is_error->get_bool());
-  r.output_json = CanonicalJson(result);
-  // scope: the client sees only the allowed top-level fields of structuredContent.
-  if (json::value* sc = result.get_object().if_contains("structuredContent");
-      sc != nullptr && sc->is_object()) {
-    ReduceToScope(tool, sc->get_object());
-  }
-  return r;
-}
-
-void Gateway::HandleToolResult(json::object& msg, const Pending& p) {
-  ToolResult r;
-  if (json::value* result = msg.if_contains("result"); result != nullptr && result->is_object()) {
-    r = TakeToolResult(p.tool, *result);
-  } else {
-    r.ok = false;
-    r.output_json = "null";
-    const json::value* error = msg.if_contains("error");
-    const json::value* m = error != nullptr && error->is_object()
-                               ? error->get_object().if_contains("message")
-                               : nullptr;
-    r.error = m != nullptr && m->is_string() ? std::string(m->get_string()) : "JSON-RPC error";
-  }
-  if (auto trace = TraceOf(p.client_id)) trace->UpstreamEnded(r.ok, r.error);
-  if (!p.call_id.empty()) {
-    if (options_.egress_receipts) r.egress_json = options_.egress_receipts(p.call_id);
-    r.credential_json = p.credential_json;
-    if (Status s = options_.enforcer->RecordResult(p.call_id, r); !s.ok()) {
-      Log("could not record the result of " + p.call_id + ": " + s.error().message);
-    }
-  }
-}
-
-void Gateway::ReduceToScope(const std::string& tool, json::object& structured) {
-  Result<ToolViewSource::View> view = options_.tools->ViewTools({tool});
-  if (!view.ok()) {
-    // Fail closed: without the scope the agent sees none of the structured content.
-    Log("structuredContent of " + tool +
-        " withheld: the agent's tool view failed: " + view.error().message);
-    structured.clear();
-    return;
-  }
-  auto it = view->find(tool);
-  if (it == view->end() || !it->second.scope) return;
-  const std::vector<std::string>& scope = *it->second.scope;
-  json::object reduced;
-  for (const auto& kv : structured) {
-    if (std::find(scope.begin(), scope.end(), kv.key()) != scope.end()) {
-      reduced.emplace(kv.key(), kv.value());
-    }
-  }
-  structured = std::move(reduced);
-}
-
 void Gateway::OnServerLine(std::string_view line, const json::value* related) {
   if (line.find_first_not_of(" \t\r") == std::string_view::npos) return;
   auto msg = ParseMessage(line, kMaxServerMessageBytes);
@@ -308,10 +251,10 @@ void Gateway::HandleServerResponse(json::value doc, const json::value& id) {
       return;
     }
   } else if (p->method == "tools/call") {
-    if (HandleInputRequired(o, *p)) return;
+    if (calls_.HandleInputRequired(o, *p)) return;
     HandleToolResult(o, *p);
   } else if (!p->task_id.empty()) {
-    HandleTaskAnswer(o, *p);
+    calls_.HandleTaskAnswer(o, *p);
   } else if (p->method == "subscriptions/listen") {
     ListenEnded(o, *p);
   } else if (p->method == "initialize") {
@@ -377,25 +320,6 @@ void Gateway::ToLegacyClient(json::object& response) const {
   ToLegacyResult(result->get_object());
 }
 
-void Gateway::FailCall(const Pending& p, const std::string& why, const std::string& output_json) {
-  ToolResult r;
-  r.ok = false;
-  r.output_json = output_json;
-  r.error = why;
-  r.credential_json = p.credential_json;
-  if (auto trace = TraceOf(p.client_id)) trace->UpstreamEnded(false, why);
-  if (!p.call_id.empty()) {
-    if (options_.egress_receipts) r.egress_json = options_.egress_receipts(p.call_id);
-    if (Status s = options_.enforcer->RecordResult(p.call_id, r); !s.ok()) {
-      Log("could not record the result of " + p.call_id + ": " + s.error().message);
-    }
-  }
-  AnswerClient(ResultResponse(
-      p.client_id, json::object{{"content", json::array{json::object{
-                                                {"type", "text"}, {"text", "Interlock: " + why}}}},
-                                {"isError", true}}));
-}
-
 namespace gateway_internal {
 
 std::string OpenKey(const std::string& tool, const json::object& args) {
@@ -403,98 +327,5 @@ std::string OpenKey(const std::string& tool, const json::object& args) {
 }
 
 }  // namespace gateway_internal
-
-void Gateway::RecordNeverRetried(const OpenCall& c, const std::string& why) {
-  if (!c.outcome || c.outcome->call_id.empty()) return;
-  ToolResult r = ToolResult::Failure(why);
-  r.credential_json = c.credential_json;
-  if (Status s = options_.enforcer->RecordResult(c.outcome->call_id, r); !s.ok()) {
-    Log("could not record the result of " + c.outcome->call_id + ": " + s.error().message);
-  }
-}
-
-std::string Gateway::RefusedInputRequests(const json::value* requests) const {
-  // What the server asks for passes the same rule as a server's own requests to the client
-  // (RelayServerRequest): only the MCP methods a server may send the client.
-  if (requests == nullptr) return "";
-  if (!requests->is_object()) return "the MCP server's inputRequests is not an object";
-  for (const auto& kv : requests->get_object()) {
-    if (gateway_internal::ReservedInputKey(kv.key())) {
-      // Interlock's own question (its approval) goes under this key: a server's request
-      // under it would reach the client as Interlock's.
-      return "the MCP server asked the client for input under Interlock's reserved key " +
-             Quoted(std::string(kv.key()).substr(0, 64)) +
-             " (a server's question posing as Interlock's approval)";
-    }
-    const json::value* m =
-        kv.value().is_object() ? kv.value().get_object().if_contains("method") : nullptr;
-    const std::string method =
-        m != nullptr && m->is_string() ? std::string(m->get_string()) : std::string();
-    const bool relayed = method == "elicitation/create" || method == "sampling/createMessage" ||
-                         method == "roots/list";
-    if (!relayed || !Forwarded(MessageKind::kRequest, method, /*from_client=*/false)) {
-      return "the MCP server asked the client for input with " + Quoted(method.substr(0, 64)) +
-             ", which Interlock does not relay";
-    }
-  }
-  return "";
-}
-
-bool Gateway::HandleInputRequired(json::object& msg, const Pending& p) {
-  json::value* result = msg.if_contains("result");
-  if (result == nullptr || !result->is_object() ||
-      !(IsInputRequired(result->get_object()) || IsTaskResult(result->get_object()))) {
-    return false;
-  }
-  std::string refuse;
-  if (IsTaskResult(result->get_object())) {
-    // Followed for a client that declared the extension (gateway_tasks.cc); else its result
-    // would come back through tasks/get to a client that never asks.
-    if (OpenTaskOf(msg, p, &refuse)) return true;
-  } else if (p.input_rounds + 1 > kMaxInputRounds) {
-    refuse = "the MCP server asked for input more than " + std::to_string(kMaxInputRounds) +
-             " times in one call; the call did not complete";
-  } else if (!p.outcome) {
-    refuse = "the MCP server asked for input for a call Interlock cannot continue";
-  } else {
-    refuse = RefusedInputRequests(result->get_object().if_contains("inputRequests"));
-  }
-  if (refuse.empty() && legacy_client_.load())
-    refuse = server_requests_.AskLegacyClient(result->get_object(), p);
-  if (!refuse.empty()) {
-    FailCall(p, refuse, CanonicalJson(*result));
-    return true;
-  }
-  if (legacy_client_.load()) return true;  // asked; the last answer retries the call
-  // Open until the client's retry: nothing is recorded yet (the call has no result).
-  std::optional<OpenCall> evicted;
-  {
-    std::lock_guard lock(mu_);
-    if (auto it = open_calls_.find(p.open_key); it != open_calls_.end()) {
-      evicted = std::move(it->second);
-      open_calls_.erase(it);
-    } else if (open_calls_.size() >= kMaxOpenCalls) {
-      auto oldest = std::min_element(
-          open_calls_.begin(), open_calls_.end(),
-          [](const auto& a, const auto& b) { return a.second.seq < b.second.seq; });
-      evicted = std::move(oldest->second);
-      open_calls_.erase(oldest);
-    }
-    OpenCall c;
-    c.outcome = p.outcome;
-    c.credential_json = p.credential_json;
-    c.input_rounds = p.input_rounds + 1;
-    c.seq = next_open_seq_++;
-    c.opened = std::chrono::steady_clock::now();
-    open_calls_[p.open_key] = std::move(c);
-  }
-  if (evicted) {
-    RecordNeverRetried(*evicted, "the client never answered the MCP server's input_required");
-  }
-  if (auto trace = TraceOf(p.client_id)) trace->UpstreamEnded(true, "input_required");
-  msg["id"] = p.client_id;
-  AnswerClient(msg);
-  return true;
-}
 
 }  // namespace interlock::mcp
