@@ -52,30 +52,21 @@
 #include "mcp/gateway_options.h"
 #include "mcp/pending_request.h"
 #include "mcp/server_request_handlers.h"
+#include "mcp/session_link.h"
 #include "mcp/task_table.h"
 
 namespace interlock::mcp {
 
 class CallFlow {
  public:
-  // What the call flow needs of the session (the Gateway implements it).
-  class Link {
+  // What the call flow needs of the session beyond SessionLink (the Gateway implements it).
+  class Link : public SessionLink {
    public:
     // Without the mutex held.
-    // Every message to the client (a modern client's result gets resultType).
-    virtual void SendToClient(const boost::json::value& v) = 0;
-    // Every message to the server (shaped for the upstream's era).
-    virtual void SendToServer(const boost::json::value& v) = 0;
-    // The final answer to a client request: frees its id, then sends `response`.
-    virtual void AnswerClient(const boost::json::object& response) = 0;
     // Frees the client's request id `id` for reuse (its span is sent).
     virtual void ReleaseClientId(const boost::json::value& id) = 0;
-    // The span of the client's tools/call `client_id` in flight, or null.
-    virtual std::shared_ptr<core::CallSpan> TraceOf(const boost::json::value& client_id) = 0;
     // Makes sure the catalog is complete, asking the upstream itself when needed (blocks).
     virtual bool EnsureCatalog() = 0;
-    // Whether the gateway relays the server's request `method` to the client at all.
-    virtual bool ForwardsServerRequest(std::string_view method) const = 0;
     // The client opened with initialize (a 2025 client).
     virtual bool ClientIsLegacy() const = 0;
 
@@ -88,11 +79,6 @@ class CallFlow {
                                        PendingRequest p) = 0;
     // A new id for a request of the gateway's own to the server.
     virtual boost::json::value IssueServerIdLocked() = 0;
-    // Puts `p` at the server under `server_key`, or takes one out.
-    virtual void PutCallLocked(const std::string& server_key, PendingRequest p) = 0;
-    virtual std::optional<PendingRequest> TakeCallLocked(std::string_view server_key) = 0;
-    // The span of the client's tools/call `client_id` is told it is at the server.
-    virtual void TraceUpstreamStartedLocked(const boost::json::value& client_id) = 0;
     // Keeps the span of the client's tools/call `client_id` until the client is answered.
     virtual void KeepTraceLocked(const boost::json::value& client_id,
                                  std::shared_ptr<core::CallSpan> trace) = 0;

@@ -13,20 +13,14 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include "core/app/approval_states.h"  // core::RequestStates
+#include "core/app/call_span.h"        // telemetry::Sink
 #include "interlock/decision.h"
 #include "interlock/result.h"
 #include "mcp/enforcer.h"
 #include "mcp/gateway_catalog.h"
 #include "mcp/pins.h"
 #include "mcp/revision.h"
-
-namespace interlock::telemetry {
-class Sink;
-}  // namespace interlock::telemetry
-
-namespace interlock::core {
-class RequestStates;
-}  // namespace interlock::core
 
 namespace interlock::mcp {
 

@@ -42,27 +42,21 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
-#include "core/app/call_span.h"
 #include "interlock/decision.h"
 #include "mcp/enforcer.h"
 #include "mcp/framing.h"
 #include "mcp/pending_request.h"
 #include "mcp/server_request_ids.h"
+#include "mcp/session_link.h"
 
 namespace interlock::mcp {
 
 class ServerRequestHandlers {
  public:
-  // What the handlers need of the gateway (the Gateway implements it).
-  class Link {
+  // What the handlers need of the gateway beyond SessionLink (the Gateway implements it).
+  class Link : public SessionLink {
    public:
     // Without the mutex held.
-    // Every message to the client (a modern client's result gets resultType).
-    virtual void SendToClient(const boost::json::value& v) = 0;
-    // Every message to the server (shaped for the upstream's era).
-    virtual void SendToServer(const boost::json::value& v) = 0;
-    // The final answer to a client request: frees its id, then sends `response`.
-    virtual void AnswerClient(const boost::json::object& response) = 0;
     // A refusal decided and recorded through the core (always a deny).
     virtual Enforcer::Outcome DecideRefusal(const boost::json::value* params,
                                             const std::string& reason) = 0;
@@ -71,12 +65,8 @@ class ServerRequestHandlers {
     // A tools/call refused after its decision: recorded (call_id) and answered with a denial.
     virtual void RefuseCall(const boost::json::value& id, const std::string& tool,
                             const std::string& call_id, Code code, const std::string& reason) = 0;
-    // Whether the gateway relays the server's request `method` to the client at all.
-    virtual bool ForwardsServerRequest(std::string_view method) const = 0;
     // The client capabilities the gateway knows (a legacy client's initialize).
     virtual boost::json::object ClientCapabilities() const = 0;
-    // The span of the client's tools/call `client_id` in flight, or null.
-    virtual std::shared_ptr<core::CallSpan> TraceOf(const boost::json::value& client_id) = 0;
     // The call flow a call goes back to: a server response as it came (matched on the
     // gateway's id `id`), a tools/call result recorded and relayed, a call failed (recorded,
     // isError to the client), a call never retried recorded, a call continued under its
@@ -93,17 +83,11 @@ class ServerRequestHandlers {
     // With the mutex held: the requests at the server (by IdKey of the gateway's id).
     // The call a server-side id belongs to, or null.
     virtual PendingRequest* CallLocked(std::string_view server_key) = 0;
-    // Takes it out (nullopt: none).
-    virtual std::optional<PendingRequest> TakeCallLocked(std::string_view server_key) = 0;
-    // Puts `p` back at the server under `server_key` (an id the gateway issued).
-    virtual void PutCallLocked(const std::string& server_key, PendingRequest p) = 0;
     // Each request at the server.
     virtual void ForEachCallLocked(
         const std::function<void(const std::string&, PendingRequest&)>& f) = 0;
     // The client's request `client_id` is now at the server as `server_id`.
     virtual void BindClientIdLocked(const boost::json::value& client_id, uint64_t server_id) = 0;
-    // The span of the client's tools/call `client_id` is told it is at the server again.
-    virtual void TraceUpstreamStartedLocked(const boost::json::value& client_id) = 0;
     // Counts one refusal of the server's to record; false past the gateway's cap.
     virtual bool CountRefusalLocked() = 0;
 
