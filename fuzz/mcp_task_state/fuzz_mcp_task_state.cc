@@ -31,7 +31,7 @@ void Check(bool ok, const char* what) {
   }
 }
 
-// As Gateway::TakeToolResult: the whole result recorded, the client's structuredContent
+// As CallFlow::TakeToolResult: the whole result recorded, the client's structuredContent
 // reduced (here to the field "a").
 ToolResult TakeResult(json::value& result) {
   ToolResult r;
@@ -44,7 +44,7 @@ ToolResult TakeResult(json::value& result) {
   return r;
 }
 
-// As Gateway::RefusedInputRequests, with only elicitation relayed.
+// As CallFlow::RefusedInputRequests, with only elicitation relayed.
 std::string RefusedInputs(const json::value* requests) {
   if (requests == nullptr) return "";
   if (!requests->is_object()) return "not an object";

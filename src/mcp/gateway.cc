@@ -59,7 +59,9 @@ Gateway::Gateway(GatewayOptions options, SendFn to_client, SendFn to_server)
     : options_(std::move(options)),
       secrets_(options_.secrets),
       to_client_(std::move(to_client)),
-      forward_methods_(options_.forward_methods) {
+      server_requests_(*this, mu_, options_.enforcer, options_.relay_round_timeout),
+      forward_methods_(options_.forward_methods),
+      calls_(*this, mu_, options_, secrets_, catalog_, server_requests_) {
   std::sort(forward_methods_.begin(), forward_methods_.end());
   // Every message to the server passes here, so each is shaped for the upstream's era
   // (a modern server is never sent a request without its `_meta`).
@@ -75,38 +77,12 @@ Gateway::Gateway(GatewayOptions options, SendFn to_client, SendFn to_server)
 }
 
 Gateway::~Gateway() {
-  {
-    std::lock_guard lock(mu_);
-    relay_stop_ = true;
-  }
-  relay_cv_.notify_all();
-  if (relay_reaper_.joinable()) relay_reaper_.join();
-  ReapRelayedCalls(/*all=*/true, "the session ended before the MCP client answered");
-  CancelAllHeld("the MCP gateway stopped");
-  EndOpenTasks("the session ended");
-  WithdrawOpenStates("the MCP gateway stopped before the client retried the call");
-  std::map<std::string, OpenCall, std::less<>> open;
-  {
-    std::lock_guard lock(mu_);
-    open.swap(open_calls_);
-  }
-  for (const auto& [key, c] : open) {
-    RecordNeverRetried(c,
-                       "the session ended before the client answered the server's "
-                       "input_required");
-  }
-  std::map<InputAsk*, std::shared_ptr<InputAsk>> asks;  // each call once
-  {
-    std::lock_guard lock(mu_);
-    for (auto& [id, a] : input_asks_) asks[a.first.get()] = a.first;
-    input_asks_.clear();
-  }
-  for (const auto& [raw, ask] : asks) {
-    OpenCall c;
-    c.outcome = ask->call.outcome;
-    c.credential_json = ask->call.credential_json;
-    RecordNeverRetried(c, "the session ended before the client answered the server's question");
-  }
+  server_requests_.Stop("the session ended before the MCP client answered");
+  calls_.CancelAllHeld("the MCP gateway stopped");
+  calls_.EndOpenTasks("the session ended");
+  calls_.WithdrawOpenStates("the MCP gateway stopped before the client retried the call");
+  calls_.EndOpenCalls();
+  server_requests_.EndInputAsks();
 }
 
 std::optional<json::value> Gateway::ForUpstream(const json::value& v) const {
@@ -213,28 +189,19 @@ UpstreamEra Gateway::EnsureUpstreamEra(const json::value& doc, const std::string
   return era();
 }
 
-void Gateway::CancelAllHeld(std::string_view why) {
-  std::vector<std::shared_ptr<Held>> all;
-  {
-    std::lock_guard lock(mu_);
-    for (auto& [key, h] : held_) all.push_back(h);
-    all.insert(all.end(), finished_held_.begin(), finished_held_.end());
-  }
-  for (auto& h : all) h->Cancel(why);
-  for (auto& h : all) {
-    if (h->thread.joinable()) h->thread.join();
-  }
+void Gateway::OnClientClosed(std::string_view why) {
+  calls_.CancelAllHeld(why);
+  calls_.WithdrawOpenStates(why);
 }
 
-void Gateway::OnClientClosed(std::string_view why) {
-  CancelAllHeld(why);
-  WithdrawOpenStates(why);
-}
+bool Gateway::HasOpenStates() const { return calls_.HasOpenStates(); }
+
+json::object Gateway::DenialResult(const Decision& d) { return CallFlow::DenialResult(d); }
 
 void Gateway::CancelHeld(const json::value& id, std::string_view why) {
   if (EndListen(id, /*answer=*/true)) return;
   std::lock_guard lock(mu_);
-  if (auto it = held_.find(IdKey(id)); it != held_.end()) it->second->Cancel(why);
+  (void)calls_.CancelHeldLocked(IdKey(id), why);
 }
 
 std::vector<std::string> Gateway::InFlightCallIds() const {
@@ -275,6 +242,54 @@ std::shared_ptr<core::CallSpan> Gateway::TraceOf(const json::value& client_id) {
   return it == traces_.end() ? nullptr : it->second;
 }
 
+json::object Gateway::ClientCapabilities() const {
+  std::lock_guard meta(meta_mu_);
+  return client_capabilities_;
+}
+
+Gateway::Pending* Gateway::CallLocked(std::string_view server_key) {
+  auto it = pending_.find(server_key);
+  return it == pending_.end() ? nullptr : &it->second;
+}
+
+std::optional<Gateway::Pending> Gateway::TakeCallLocked(std::string_view server_key) {
+  auto it = pending_.find(server_key);
+  if (it == pending_.end()) return std::nullopt;
+  std::optional<Pending> p = std::move(it->second);
+  pending_.erase(it);
+  return p;
+}
+
+void Gateway::PutCallLocked(const std::string& server_key, Pending p) {
+  pending_.emplace(server_key, std::move(p));
+}
+
+void Gateway::ForEachCallLocked(const std::function<void(const std::string&, Pending&)>& f) {
+  for (auto& [key, p] : pending_) f(key, p);
+}
+
+void Gateway::BindClientIdLocked(const json::value& client_id, uint64_t server_id) {
+  client_ids_[IdKey(client_id)] = server_id;
+}
+
+void Gateway::TraceUpstreamStartedLocked(const json::value& client_id) {
+  if (auto t = traces_.find(IdKey(client_id)); t != traces_.end()) t->second->UpstreamStarted("");
+}
+
+bool Gateway::UpstreamClosedLocked(std::string* why) const {
+  if (!upstream_closed_) return false;
+  if (why != nullptr) *why = upstream_closed_why_;
+  return true;
+}
+
+void Gateway::KeepTraceLocked(const json::value& client_id, std::shared_ptr<core::CallSpan> trace) {
+  traces_[IdKey(client_id)] = std::move(trace);
+}
+
+bool Gateway::CountRefusalLocked() {
+  return recorded_server_refusals_++ < gateway_internal::kMaxRecordedServerRefusals;
+}
+
 void Gateway::AnswerClient(const json::object& response) {
   if (const json::value* id = response.if_contains("id")) ReleaseClientId(*id);
   SendToClient(response);
@@ -283,31 +298,6 @@ void Gateway::AnswerClient(const json::object& response) {
 std::string Gateway::negotiated_version() const {
   std::lock_guard lock(mu_);
   return negotiated_version_;
-}
-
-json::object Gateway::DenialResult(const Decision& d) {
-  std::string text =
-      "Interlock denied " + d.tool + " (" + std::string(CodeName(d.code)) + "): " + d.reason;
-  return json::object{{"content", json::array{json::object{{"type", "text"}, {"text", text}}}},
-                      {"isError", true},
-                      {"_meta", json::object{{kDecisionMetaKey, DecisionToJson(d)}}}};
-}
-
-json::object Gateway::Denial(const Decision& d) const {
-  json::object out = DenialResult(d);
-  json::value decision = DecisionToJson(d);
-  {
-    // The client validates structuredContent against the outputSchema of the tools it
-    // was shown (the catalog's `shown`); it holds no schema for a tool it never saw.
-    std::lock_guard lock(mu_);
-    const ToolCatalog::Entry* e = catalog_.Find(d.tool);
-    if (e != nullptr && e->shown && e->has_output_schema &&
-        (!e->output_schema || !e->output_schema->Validate(decision).ok())) {
-      return out;
-    }
-  }
-  out["structuredContent"] = std::move(decision);
-  return out;
 }
 
 bool Gateway::Forwarded(MessageKind kind, std::string_view method, bool from_client) const {
@@ -324,31 +314,6 @@ bool Gateway::ForwardedNotification(std::string_view method, bool from_client) c
   Log(std::string("dropped the ") + (from_client ? "client" : "server") + " notification " +
       Quoted(method) + " (not an MCP method; see --forward-method)");
   return false;
-}
-
-Enforcer::Outcome Gateway::DecideRefusal(const json::value* params, const std::string& reason) {
-  ToolCall call;
-  call.tool = RecordedToolName(params);
-  if (params != nullptr && params->is_object()) {
-    if (const json::value* a = params->get_object().if_contains("arguments");
-        a != nullptr && a->is_object()) {
-      call.args = a->get_object();
-    }
-  }
-  call.refusal_reason = reason;
-  call.refusal_rule = kGatewayRule;
-  call.mask_values = options_.secrets;
-  const std::string tool = call.tool;
-  Enforcer::Outcome out = options_.enforcer->Decide(std::move(call));
-  if (out.decision.verdict != Verdict::kDeny) {
-    // The engine refuses before any other check; an Enforcer answering otherwise is
-    // broken, and the refusal stands.
-    Log("the core did not refuse a refused call of " + tool + "; refused anyway");
-    out.decision = DenyDecision(Code::kInvalidRequest, reason, kGatewayRule);
-    out.decision.agent_id = options_.agent_id;
-  }
-  out.decision.tool = tool;
-  return out;
 }
 
 void Gateway::OnClientOversized() {
@@ -398,8 +363,8 @@ void Gateway::OnClientLine(std::string_view line) {
       }
       to_server_(msg->doc);
       return;
-    case MessageKind::kResponse:  // to a request of the server (sampling, roots, ...)
-      OnClientResponse(*msg);
+    case MessageKind::kResponse:                // to a request of the server (sampling, roots, ...)
+      server_requests_.OnClientResponse(*msg);  // server_request_handlers.cc
       return;
     case MessageKind::kRequest:
       if (HandleRevision(*msg)) return;
@@ -445,8 +410,7 @@ bool Gateway::MapClientCancel(json::value& doc) {
     // gateway forwarded is cancelled at the server under the gateway's id.
     if (EndListen(*rid, /*answer=*/false)) return false;
     std::lock_guard lock(mu_);
-    if (auto it = held_.find(IdKey(*rid)); it != held_.end()) {
-      it->second->Cancel(why);
+    if (calls_.CancelHeldLocked(IdKey(*rid), why)) {
       return false;  // the upstream never saw this request
     }
     // The server knows the request by the gateway's id; one it never received (or
@@ -459,49 +423,6 @@ bool Gateway::MapClientCancel(json::value& doc) {
     *rid = json::value(c->second);
   }
   return true;
-}
-
-void Gateway::OnClientResponse(Message& msg) {
-  // An answer to one of the gateway's own requests (elicitation) never reaches the
-  // server, whatever it holds.
-  if (InOwnIdSpace(msg.id)) {
-    HandleOwnResponse(msg.doc, IdKey(msg.id));
-    return;
-  }
-  // An answer to a server's input request put to this (legacy) client: collected for the
-  // call's retry, never relayed as a response.
-  {
-    std::shared_ptr<InputAsk> ask;
-    std::string key;
-    {
-      std::lock_guard lock(mu_);
-      std::optional<uint64_t> cid = IssuedId(msg.id);
-      if (auto it = cid ? input_asks_.find(*cid) : input_asks_.end(); it != input_asks_.end()) {
-        ask = std::move(it->second.first);
-        key = std::move(it->second.second);
-        input_asks_.erase(it);
-      }
-    }
-    if (ask) {
-      HandleInputAnswer(msg.doc, std::move(ask), key);
-      return;
-    }
-  }
-  // Else it answers a server request only through the id the gateway gave it.
-  json::value server_id;
-  {
-    std::lock_guard lock(mu_);
-    std::optional<uint64_t> cid = IssuedId(msg.id);
-    if (std::optional<json::value> answered = cid ? server_requests_.Answer(*cid) : std::nullopt) {
-      server_id = std::move(*answered);
-    }
-  }
-  if (server_id.is_null()) {
-    Log("dropped a client response to no request of the server: " + IdKey(msg.id).substr(0, 100));
-    return;
-  }
-  msg.doc.get_object()["id"] = std::move(server_id);
-  to_server_(msg.doc);
 }
 
 void Gateway::HandleClientRequest(json::value doc, const json::value& id,
@@ -545,7 +466,7 @@ void Gateway::HandleClientRequest(json::value doc, const json::value& id,
   if (method.starts_with("tasks/")) {
     // Only a task this session's tools/call created (gateway_tasks.cc): any other id names a
     // task of another session, perhaps another agent's on a shared server.
-    HandleTaskRequest(std::move(doc), id, method);
+    calls_.HandleTaskRequest(std::move(doc), id, method);
     return;
   }
   if (era == UpstreamEra::kLegacy && IsModern(ClientRevisionOf(doc.get_object())) &&
@@ -559,7 +480,7 @@ void Gateway::HandleClientRequest(json::value doc, const json::value& id,
     return;
   }
   if (method == "tools/call") {
-    HandleToolsCall(std::move(doc), id);
+    calls_.HandleToolsCall(std::move(doc), id);
     return;
   }
   if (method == "subscriptions/listen") {
@@ -679,7 +600,7 @@ void Gateway::OnUpstreamClosed(std::string_view why) {
     upstream_closed_ = true;
     upstream_closed_why_ = std::string(why);
     pending.swap(pending_);
-    server_requests_.Clear();
+    server_requests_.UpstreamClosedLocked();
     catalog_.StopLoading();
     catalog_cv_.notify_all();
   }
@@ -722,7 +643,7 @@ void Gateway::OnUpstreamClosed(std::string_view why) {
                                  "Interlock: the MCP server exited (" + std::string(why) + ")"));
     }
   }
-  EndOpenTasks("the MCP server exited");
+  calls_.EndOpenTasks("the MCP server exited");
   for (const auto& [key, l] : listens) {
     // The subscriptions the gateway served end gracefully (their closing result); the
     // forwarded ones were answered with the error above.

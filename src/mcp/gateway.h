@@ -142,6 +142,12 @@
 // called from any of these threads. The destructor joins approval threads (cancelling
 // and withdrawing them first). The Gateway does not own the Enforcer, ToolViewSource or
 // PinStore.
+// Its parts (docs/design.md#the-mcp-gateway): the Gateway itself is the session (framing,
+// revisions, ids, the server's messages: gateway.cc, gateway_modern.cc, gateway_server.cc,
+// gateway_listen.cc, gateway_screen.cc); what the server asks of the client is a
+// ServerRequestHandlers (server_request_handlers.h), a tools/call from its decision to its
+// recorded result a CallFlow (call_flow.h). Both take the Gateway's one mutex and reach it
+// through a Link it implements privately.
 #ifndef INTERLOCK_MCP_GATEWAY_H_
 #define INTERLOCK_MCP_GATEWAY_H_
 
@@ -167,99 +173,23 @@
 #include "interlock/decision.h"
 #include "interlock/result.h"
 #include "interlock/tool_call.h"
+#include "mcp/call_flow.h"
 #include "mcp/enforcer.h"
 #include "mcp/framing.h"
 #include "mcp/gateway_catalog.h"
+#include "mcp/gateway_options.h"
 #include "mcp/json_schema.h"
+#include "mcp/pending_request.h"
 #include "mcp/pins.h"
 #include "mcp/revision.h"
-#include "mcp/server_request_ids.h"
+#include "mcp/server_request_handlers.h"
 #include "mcp/subscriptions.h"
 #include "mcp/task_table.h"
 #include "mcp/upstream_revision.h"
 
 namespace interlock::mcp {
 
-// A staging MCP server that rehearsals of `rehearse: {upstream: NAME}` are sent to
-// (docs/mcp.md#rehearsal). Implementations: StdioRehearsalUpstream (a child process).
-// Thread-safety: any thread; calls may block up to `timeout`.
-class RehearsalUpstream {
- public:
-  virtual ~RehearsalUpstream() = default;
-  // Sends tools/call {name: tool, arguments: args} and returns the server's JSON-RPC
-  // response (with "result" or "error"), or an error (timeout, the server died, ...).
-  virtual Result<boost::json::object> CallTool(const std::string& tool,
-                                               const boost::json::object& args,
-                                               std::chrono::milliseconds timeout) = 0;
-};
-
-struct GatewayOptions {
-  std::string agent_id;
-  ToolViewSource* tools = nullptr;   // required
-  Enforcer* enforcer = nullptr;      // required
-  PinStore* pins = nullptr;          // required
-  std::vector<std::string> secrets;  // values masked in everything from the server
-  // Methods forwarded beyond the MCP specification's (docs/mcp.md#forwarded-methods), in
-  // either direction. A name that LooksLikeToolsCall is never forwarded undecided.
-  std::vector<std::string> forward_methods;
-  std::chrono::milliseconds catalog_timeout{10000};
-  // Staging upstreams by name, for `rehearse: {upstream: NAME}` (not owned), and how long a
-  // rehearsal may take before it counts as failed.
-  std::map<std::string, RehearsalUpstream*, std::less<>> rehearsal_upstreams;
-  std::chrono::milliseconds rehearsal_timeout{30000};
-  // Outcome receipts (docs/mcp.md#outcome-receipts): when set, the gateway asks it for a
-  // forwarded call's receipts (egress::ReceiptBook::TakeJson) as it records the call's
-  // result, and the result carries them (ToolResult::egress_json). Any thread.
-  std::function<std::string(const std::string& call_id)> egress_receipts;
-  // Upstream credentials (docs/identity.md#upstream-credentials). When set, an allowed
-  // tools/call first asks credential_for (on the client's thread; it may block on the
-  // identity provider, bounded) for the credential its decision grants, and is then sent
-  // with to_server_authorized instead of to_server. An error is a deny
-  // CREDENTIAL_UNAVAILABLE: nothing is forwarded and the call's result records why.
-  struct ForwardCredential {
-    std::string authorization;  // the Authorization header value; "" for none (stdio)
-    std::string record_json;    // ToolResult::credential_json
-  };
-  std::function<Result<ForwardCredential>(const Decision& decision)> credential_for;
-  std::function<void(const boost::json::value&, const std::string& authorization)>
-      to_server_authorized;
-  // Values masked like `secrets`, asked for at each server message: the credentials
-  // issued during the session (a server echoing its Authorization header shows nothing).
-  std::function<std::vector<std::string>()> more_secrets;
-  // Where tools/call spans go (docs/telemetry.md); null: the process's default sink
-  // (core::CallSpan).
-  telemetry::Sink* telemetry = nullptr;
-  // Approvals over MRTR (docs/mcp.md#approvals-over-mrtr): the sealer and replay memory of
-  // the requestStates issued to 2026-07-28 clients (not owned; any thread), which the
-  // gateway seals and opens through core::ApprovalStates. Null: one per process under a
-  // random key made at first use (states do not survive a restart).
-  core::RequestStates* request_states = nullptr;
-  // The client's stable scope a state names beside its run (core/app/approval_states.h): set by
-  // a door whose client outlives a run (the daemon's stateless HTTP sessions: a retry that
-  // reaches a restarted daemon or another daemon of the fleet opens in a new run of the
-  // same scope). "": a state opens only in the run it was issued in.
-  std::string state_scope;
-  // How long a retry waits for the reviewers' verdict before it is answered
-  // input_required again (below the SDKs' 60 s request timeout), and how long a state
-  // issued for reviewers stays good (each answer carries a fresh one).
-  std::chrono::milliseconds mrtr_wait{std::chrono::seconds(kDefaultRetryWaitSeconds)};
-  std::chrono::milliseconds reviewer_state_ttl{15 * 60 * 1000};
-  // Whether OnClientClosed and the destructor withdraw the approvals of states issued and
-  // not yet retried (the client is gone for good: stdio, a session). A transport whose
-  // gateways do not live as long as their client (stateless HTTP) sets false; those
-  // approvals then end at their own timeout.
-  bool withdraw_open_states_on_close = true;
-  // How long the probe of the upstream's revision (server/discover, upstream_revision.h)
-  // waits for an answer before the upstream is taken for a legacy server. 0: no probe, the
-  // upstream is legacy (initialize).
-  std::chrono::milliseconds discover_timeout{5000};
-  // How long a legacy server's question relayed to a 2026-07-28 client as an input_required
-  // round (gateway_relay.cc, docs/mcp.md#revisions) waits for the client's retry; then the
-  // server is answered with an error and the call's outcome is recorded when it comes.
-  std::chrono::milliseconds relay_round_timeout{std::chrono::minutes(10)};
-};
-
-class Gateway {
+class Gateway final : private ServerRequestHandlers::Link, private CallFlow::Link {
  public:
   using SendFn = std::function<void(const boost::json::value&)>;
   Gateway(GatewayOptions options, SendFn to_client, SendFn to_server);
@@ -334,84 +264,12 @@ class Gateway {
       const std::map<std::string, std::string, std::less<>>& param_headers);
 
  private:
-  // A rehearsal sent to this gateway's own upstream, waiting for its response.
-  struct RehearsalWait {
-    std::mutex mu;
-    std::condition_variable cv;
-    std::optional<boost::json::object> response;  // the JSON-RPC response
-    std::string failed;                           // the upstream went away
-  };
-  struct Pending {
-    std::shared_ptr<RehearsalWait> rehearsal;  // set: a rehearsal, never relayed
-    boost::json::value client_id;              // the client's id (null: internal)
-    // The client's params._meta.progressToken (null: none). The server is given the
-    // request's server-side id as the token instead (ForwardToServerLocked).
-    boost::json::value client_progress_token;
-    std::string method;
-    std::string tool;             // tools/call
-    std::string call_id;          // tools/call that was forwarded
-    std::string credential_json;  // ToolResult::credential_json
-    // The Authorization it was sent with (credential_for; in memory only, never recorded):
-    // a task it becomes is cancelled with it from the server's thread, which must not wait
-    // on the identity provider.
-    std::string authorization;
-    bool internal = false;
-    bool list_first_page = false;  // tools/list without a cursor
-    bool probe = false;            // the server/discover probe (rehearsal holds the wait)
-    // tools/call: the outcome it was forwarded under and its MRTR round (an open call's retry
-    // keeps both; see OpenCall).
-    std::shared_ptr<const Enforcer::Outcome> outcome;
-    int input_rounds = 0;
-    std::string open_key;        // tools/call: OpenKey(tool, arguments) as forwarded
-    boost::json::object params;  // tools/call: its params as the client sent them (a retry's)
-    std::string task_id;         // tasks/get, tasks/update, tasks/cancel: the task's id
-    // tools/call of a 2026-07-28 client whose server asked a question (gateway_relay.cc):
-    // while the round is open the client holds no request (client_id is null).
-    bool relayed = false;
-  };
-  // A server's input_required put to a legacy client as server-to-client requests (one per
-  // input request), waiting for every answer before the call is retried.
-  struct InputAsk {
-    Pending call;                      // the tools/call as forwarded
-    boost::json::value request_state;  // the server's requestState (null: none)
-    boost::json::object responses;     // by input key, the client's results (mu_)
-    size_t waiting = 0;                // answers still to come (mu_)
-    std::string failed;                // why the call cannot go on (mu_)
-  };
-  // A tools/call the server answered input_required, waiting for the client's retry.
-  struct OpenCall {
-    std::shared_ptr<const Enforcer::Outcome> outcome;
-    std::string credential_json;
-    int input_rounds = 0;
-    uint64_t seq = 0;  // eviction order
-    std::chrono::steady_clock::time_point opened;
-  };
-  static constexpr int kMaxInputRounds = 8;
-  // A retry later than this is decided as a new call (the first decision is not stretched
-  // over an afternoon).
-  static constexpr std::chrono::minutes kOpenCallTtl{10};
-  static constexpr size_t kMaxOpenCalls = 64;
+  // The requests at the server (pending_): pending_request.h.
+  using Pending = PendingRequest;
   // The span of each client tools/call in flight, by IdKey of the client's id; dropped
   // (and so sent) when the client is answered (ReleaseClientId). Guarded by mu_.
   std::map<std::string, std::shared_ptr<core::CallSpan>> traces_;
-  std::shared_ptr<core::CallSpan> TraceOf(const boost::json::value& client_id);
-  struct Held {
-    std::atomic<bool> cancelled{false};
-    std::mutex mu;
-    std::string why;  // why it was cancelled (guarded by mu)
-    std::thread thread;
-    void Cancel(std::string_view reason) {
-      std::lock_guard lock(mu);
-      if (cancelled.load()) return;
-      why = std::string(reason);
-      cancelled = true;
-    }
-    std::string Why() {
-      std::lock_guard lock(mu);
-      return why;
-    }
-  };
-
+  std::shared_ptr<core::CallSpan> TraceOf(const boost::json::value& client_id) override;
   // Learns the upstream's era once (the probe; upstream_revision.h) and returns it. `doc` is
   // the client's first request (its initialize gives the capabilities the server is told).
   UpstreamEra EnsureUpstreamEra(const boost::json::value& doc, const std::string& method);
@@ -423,77 +281,17 @@ class Gateway {
   // A response from a modern server on its way to a legacy client (false: refused and
   // answered already).
   void ToLegacyClient(boost::json::object& response) const;
-  // tools/call result input_required (gateway.h header comment); true when it was handled
-  // (answered or relayed), false when it is not one.
-  bool HandleInputRequired(boost::json::object& msg, const Pending& p);
-  // Puts a server's input requests to a legacy client (docs: server-to-client requests with
-  // the gateway's ids); "" when asked, else why they cannot be.
-  std::string AskLegacyClient(const boost::json::object& result, const Pending& p);
-  // The client's answer to one of those requests; the last one retries the call.
-  void HandleInputAnswer(const boost::json::value& doc, std::shared_ptr<InputAsk> ask,
-                         const std::string& key);
   // What no server message carries (gateway_screen.cc), before anything reads it: Interlock's
   // `_meta` namespace removed (and recorded through the core), a notification's params
   // reduced to what its specification defines.
   void ScreenServerMessage(boost::json::value& doc, bool notification, const std::string& method);
-  // Why a server's inputRequests (of an input_required result or task) cannot be relayed:
-  // only the methods a server may send a client and the gateway relays. "" when they can.
-  std::string RefusedInputRequests(const boost::json::value* requests) const;
-  // The tasks extension (gateway_tasks.cc, docs/mcp.md#tasks). A CreateTaskResult for the
-  // tools/call `p` of a client that declared the extension: the task is opened and relayed
-  // (true), or refused (false: the caller fails the call with *why).
-  bool OpenTaskOf(boost::json::object& msg, const Pending& p, std::string* why);
-  // A client's tasks/get, tasks/update or tasks/cancel: only for a task of this session,
-  // the kill switch asked again (tasks/cancel excepted), forwarded under the task's decision.
-  void HandleTaskRequest(boost::json::value doc, const boost::json::value& id,
-                         const std::string& method);
-  // The tasks/* requests answered without a task (true: answered): the 2025-11-25 methods
-  // the extension dropped, and a modern client that did not declare the extension.
-  bool RejectTaskRequest(const boost::json::object& doc, const boost::json::value& id,
-                         const std::string& method);
-  // The server's answer to a forwarded tasks/* request, on its way to the client: a terminal
-  // status is recorded once, a completed result reduced to the tool's scope, input requests
-  // checked like input_required's.
-  void HandleTaskAnswer(boost::json::object& msg, const Pending& p);
-  // Takes a Task object the server sent for `task_id` of `tool` (its CreateTaskResult or a
-  // tasks/get answer), in place: fields its status does not carry removed, a completed
-  // result reduced to the scope, a terminal status recorded once. "" when it may reach the
-  // client, else why not (the caller ends the task).
-  // `created`: the CreateTaskResult (an input_required task need not list its requests yet).
-  std::string ApplyTaskState(const std::string& task_id, const std::string& tool,
-                             boost::json::object& task, bool created = false);
-  // A tasks/get or tasks/update of task `task_id` (client id `id`) under a kill switch that
-  // is engaged or cannot be read: the task is cancelled at the server, recorded and ended
-  // for the client (true: answered). False: the switch is clear.
-  bool StoppedByKillSwitch(const std::string& task_id, const std::string& method,
-                           const boost::json::value& id, const std::string& authorization);
-  // Records the outcome `r` of task `task_id` unless it is recorded already (false then).
-  bool RecordTaskOnce(const std::string& task_id, ToolResult r);
-  // Asks the server to cancel task `task_id` (the gateway's own request, sent with
-  // `authorization` when credentials are brokered; its answer dropped). Never blocks.
-  void CancelTaskAtServer(const std::string& task_id, const std::string& authorization);
-  // A Task answer of Interlock's for `task_id`: status failed with `why` (the client is told
-  // the task ended; the server was asked to cancel it).
-  boost::json::object FailedTask(const std::string& task_id, const std::string& why) const;
-  // Forgets every task (the session or the server ended): an outcome never observed is
-  // recorded as such.
-  void EndOpenTasks(std::string_view why);
-  // Records that the outcome of `t` (forgotten: `why`) was not observed, unless it was.
-  void RecordNotObserved(const std::string& task_id, const OpenTask& t, std::string_view why);
   // Ends a tools/call that cannot complete: recorded as failed, the client gets isError.
-  void FailCall(const Pending& p, const std::string& why, const std::string& output_json);
-  // The retry of an open call (same tool and arguments, with inputResponses or
-  // requestState): forwarded under its first decision. False: no open call matches.
-  bool ContinueOpenCall(boost::json::value& doc, const boost::json::value& id,
-                        const std::string& tool, const boost::json::object& args);
-  static std::string OpenKey(const std::string& tool, const boost::json::object& args);
-  void RecordNeverRetried(const OpenCall& c, const std::string& why);
-  // The client's answer to one of the gateway's own requests (an id with
-  // kOwnIdPrefix): an elicitation answer, or refused and recorded.
-  void HandleOwnResponse(const boost::json::value& doc, const std::string& key);
-  // Asks the person at the client about `pending` (ask_client) and returns their answer.
-  Enforcer::ClientAnswer AskClient(const std::string& tool, const Enforcer::Outcome& pending,
-                                   Held& held);
+  void FailCall(const Pending& p, const std::string& why, const std::string& output_json) override {
+    calls_.FailCall(p, why, output_json);
+  }
+  void RecordNeverRetried(const OpenCall& c, const std::string& why) override {
+    calls_.RecordNeverRetried(c, why);
+  }
   void HandleClientRequest(boost::json::value doc, const boost::json::value& id,
                            const std::string& method);
   // Reserves the client's request id until its answer (true); false: answered already (the
@@ -509,84 +307,37 @@ class Gateway {
   // A client's notifications/cancelled: ends a subscription or a held call, or maps the
   // request id to the gateway's. False: nothing to tell the server (dropped).
   bool MapClientCancel(boost::json::value& doc);
-  // A client's response: to one of the gateway's own requests, to a server's input request
-  // (collected for the call's retry), or to a relayed server request (sent on).
-  void OnClientResponse(Message& msg);
   // A method this gateway forwards (the spec's for the direction, or configured).
   bool Forwarded(MessageKind kind, std::string_view method, bool from_client) const;
   // Forwarded for a notification, which has nobody to answer: a dropped one is logged.
   bool ForwardedNotification(std::string_view method, bool from_client) const;
   // Decides a refusal through the core (see the header comment): always a deny, recorded
   // under params.name (or a placeholder) with the message's arguments.
-  Enforcer::Outcome DecideRefusal(const boost::json::value* params, const std::string& reason);
+  Enforcer::Outcome DecideRefusal(const boost::json::value* params,
+                                  const std::string& reason) override {
+    return calls_.DecideRefusal(params, reason);
+  }
   // DenialResult plus structuredContent when the tool's outputSchema allows it.
-  boost::json::object Denial(const Decision& d) const;
-  void HandleToolsCall(boost::json::value doc, const boost::json::value& id);
+  boost::json::object Denial(const Decision& d) const override { return calls_.Denial(d); }
   void ContinueAllowed(boost::json::value doc, const boost::json::value& id,
                        const std::string& tool, const boost::json::object& args,
-                       const Enforcer::Outcome& outcome, int input_rounds = 0);
-  // Approvals over MRTR (gateway_mrtr.cc; docs/mcp.md#approvals-over-mrtr). A held call
-  // of a 2026-07-28 client is answered input_required with a sealed requestState.
-  void AnswerInputRequired(const boost::json::value& id, const boost::json::object& params,
-                           const std::string& tool, const boost::json::object& args,
-                           Enforcer::Outcome pending);
-  // A tools/call carrying one of Interlock's requestStates (core::ApprovalStates::IsOurs):
-  // opened (refused through the core when it does not), then answered with the verdict,
-  // never decided again.
-  void HandleStateRetry(boost::json::value doc, const boost::json::value& id,
-                        const std::string& tool, const boost::json::object& args);
-  // The reviewers' verdict for a retry, awaited up to mrtr_wait on a held call's thread.
-  void AwaitReviewersForRetry(boost::json::value doc, boost::json::value id, std::string tool,
-                              boost::json::object args, Enforcer::Outcome pending,
-                              std::optional<boost::json::value> progress_token,
-                              std::shared_ptr<Held> held);
-  // The final answer of a retry: forwarded (allow) or the denial.
-  void AnswerVerdict(boost::json::value doc, const boost::json::value& id, const std::string& tool,
-                     const boost::json::object& args, Enforcer::Outcome final);
-  // Withdraws the approvals of states issued and not retried (OnClientClosed, destruction).
-  void WithdrawOpenStates(std::string_view why);
-  // Withdraws `pending`'s approval (the client stopped waiting, or the gateway could not);
-  // one already decided (kAlreadyExists) stays as it is, other failures are logged.
-  void WithdrawApproval(const Enforcer::Outcome& pending, std::string_view why);
-  core::ApprovalStates States() const;
-  void FinishHeld(boost::json::value doc, boost::json::value id, std::string tool,
-                  boost::json::object args, Enforcer::Outcome pending,
-                  std::optional<boost::json::value> progress_token, std::shared_ptr<Held> held);
-  // A held call is done with: its client id `id` is free for reuse, and `held` stays
-  // alive (the destructor joins its thread) in finished_held_.
-  void RetireHeld(const boost::json::value& id, std::shared_ptr<Held> held);
-  // Tells the client how a held call of its progresses (notifications/progress under its
-  // own progress token).
-  void SendProgress(const boost::json::value& token, int progress, const std::string& message);
-  // REHEARSAL_REQUIRED (docs/mcp.md#rehearsal), on a held call's thread: sends the
-  // rehearsal, reports its outcome to the Enforcer and proceeds with the real call's
-  // decision.
-  void RehearseHeld(boost::json::value doc, boost::json::value id, std::string tool,
-                    boost::json::object args, ToolCall call, Enforcer::Outcome pending,
-                    std::optional<boost::json::value> progress_token, std::shared_ptr<Held> held);
-  // Runs the rehearsal `r` of `tool` and returns its outcome (never throws, never blocks
-  // longer than options_.rehearsal_timeout plus the catalog's).
-  ToolResult RunRehearsal(const std::string& tool, const Rehearsal& r, Held& held);
-  // Sends a rehearsal to this gateway's own upstream and waits for the response.
-  Result<boost::json::object> CallOwnUpstream(const std::string& tool,
-                                              const boost::json::object& args, Held& held);
+                       const Enforcer::Outcome& outcome, int input_rounds) override {
+    calls_.ContinueAllowed(std::move(doc), id, tool, args, outcome, input_rounds);
+  }
   void RefuseCall(const boost::json::value& id, const std::string& tool, const std::string& call_id,
-                  Code code, const std::string& reason);
+                  Code code, const std::string& reason) override {
+    calls_.RefuseCall(id, tool, call_id, code, reason);
+  }
   // Filters a tools/list result in place and updates the catalog.
   void FilterToolList(boost::json::object& result, bool first_page);
-  // Cancels every held call with `why` and joins their threads.
-  void CancelAllHeld(std::string_view why);
   // Makes sure the catalog is complete, asking the upstream itself when needed.
-  bool EnsureCatalog();
-  void HandleToolResult(boost::json::object& msg, const Pending& p);
-  // A tool's result (`result`, an object) as recorded (what the server returned, capped) and,
-  // in place, as the client gets it (structuredContent reduced to the tool's scope).
-  ToolResult TakeToolResult(const std::string& tool, boost::json::value& result);
-  // Keeps the top-level fields of a result's structuredContent the tool's scope allows.
-  void ReduceToScope(const std::string& tool, boost::json::object& structured);
+  bool EnsureCatalog() override;
+  void HandleToolResult(boost::json::object& msg, const Pending& p) override {
+    calls_.HandleToolResult(msg, p);
+  }
   // Every message to the client: a result to a modern client gets resultType
   // (gateway_modern.cc).
-  void SendToClient(const boost::json::value& v);
+  void SendToClient(const boost::json::value& v) override;
   // The revision of a client request (gateway_modern.cc): an unsupported version in
   // _meta is answered -32022, server/discover is answered by the gateway; true when
   // answered. A modern request's client capabilities are passed on to the Enforcer.
@@ -633,63 +384,36 @@ class Gateway {
   static void ToModernResult(std::string_view method, boost::json::object& result);
   // The final answer to a client request the gateway accepted: frees its id for reuse,
   // then sends `response` (whose id is the client's).
-  void AnswerClient(const boost::json::object& response);
-  void ReleaseClientId(const boost::json::value& id);
+  void AnswerClient(const boost::json::object& response) override;
+  void ReleaseClientId(const boost::json::value& id) override;
   // A new id for a request to the server (mu_ held).
-  boost::json::value IssueServerIdLocked() { return boost::json::value(next_server_id_++); }
+  boost::json::value IssueServerIdLocked() override {
+    return boost::json::value(next_server_id_++);
+  }
   // Registers the client's request `doc` (id `client_id`) as `p` under a new server-side id
   // and rewrites doc's id, and its progress token if any, to the gateway's (mu_ held).
   void ForwardToServerLocked(boost::json::value& doc, const boost::json::value& client_id,
-                             Pending p);
-  // A server request relayed to the client with an id of the gateway's (OnServerLine).
-  void RelayServerRequest(boost::json::value doc, const boost::json::value& id);
-  // A server request whose id is in Interlock's own id space: refused to the server and
-  // recorded (bounded); true when refused.
-  bool RefusedOwnIdSpace(const boost::json::value& doc, const boost::json::value& id);
-  // A legacy server's request while a 2026-07-28 client is in front (gateway_relay.cc;
-  // docs/mcp.md#revisions): ping answered by the gateway; elicitation/create,
-  // sampling/createMessage and roots/list put to the client as an input_required round of the
-  // one tools/call at the server (or the one `related` names: the request on whose reply
-  // stream the question came), its answer returned to the server as the JSON-RPC response;
-  // anything else, or what the client did not declare, answered with an error.
-  void HandleServerRequestForModernClient(boost::json::value doc, const boost::json::value& id,
-                                          const std::string& method,
-                                          const boost::json::value* related);
-  // The retry of a call answered with such a round (requestState kRelayStatePrefix...): the
-  // client's inputResponses go to the server and the retry takes over the call still at the
-  // server. False: the request carries no such state.
-  bool ContinueRelayedCall(boost::json::value& doc, const boost::json::value& id,
-                           const std::string& tool, const boost::json::object& args);
-  // The server's notifications/cancelled for a request relayed in a round (true: it was one).
-  bool ForgetRelayedRequest(const boost::json::value& server_request_id);
-  // What became of the server's answer to a tools/call (KeepRelayedAnswerLocked).
-  enum class RelayedAnswer { kNotRelayed, kKept, kRecord };
-  // Under mu_, in the same hold that took the call out of pending_ (else a retry between the
-  // two would find the call neither at the server nor answered): the server answered a call
-  // whose round is open. kKept: parked for the retry (*p moved); kRecord: nobody to relay
-  // it to, record it; kNotRelayed: answer it as any call. Questions not yet shown are moot
-  // and go to *stale.
-  RelayedAnswer KeepRelayedAnswerLocked(boost::json::value& doc, std::optional<Pending>& p,
-                                        std::vector<boost::json::object>* stale);
-  struct RelayedCall;
-  // Claims the open round under `state` for a retry whose call is `open_key`: its call key
-  // and what was asked go to *call_key and *c. Returns "" or why the retry is refused.
-  std::string ClaimRelayState(const std::string& state, const std::string& open_key,
-                              std::string* call_key, RelayedCall* c);
-  // Sends the client's inputResponses (or errors, when the call was stopped: !cleared) to
-  // the server as the responses to its requests `asked`.
-  void SendRelayAnswers(const boost::json::object& params,
-                        const std::vector<std::pair<std::string, boost::json::value>>& asked,
-                        bool cleared);
-  // Opens the next round of `c` (its queued requests): returns the input_required response
-  // for the client's id `client_id` (mu_ held).
-  boost::json::object OpenRelayRoundLocked(RelayedCall& c, const std::string& server_call,
-                                           const boost::json::value& client_id);
-  // Ends rounds past their deadline (relay_reaper_), or every round (the gateway ends).
-  void ReapRelayedCalls(bool all, std::string_view why);
-  void RelayReaper();
+                             Pending p) override;
   // A server response, matched on the gateway's id and relayed with the client's.
-  void HandleServerResponse(boost::json::value doc, const boost::json::value& id);
+  void HandleServerResponse(boost::json::value doc, const boost::json::value& id) override;
+  // The rest of ServerRequestHandlers::Link (server_request_handlers.h; gateway.cc).
+  void SendToServer(const boost::json::value& v) override { to_server_(v); }
+  bool ForwardsServerRequest(std::string_view method) const override {
+    return Forwarded(MessageKind::kRequest, method, /*from_client=*/false);
+  }
+  boost::json::object ClientCapabilities() const override;
+  Pending* CallLocked(std::string_view server_key) override;
+  std::optional<Pending> TakeCallLocked(std::string_view server_key) override;
+  void PutCallLocked(const std::string& server_key, Pending p) override;
+  void ForEachCallLocked(const std::function<void(const std::string&, Pending&)>& f) override;
+  void BindClientIdLocked(const boost::json::value& client_id, uint64_t server_id) override;
+  void TraceUpstreamStartedLocked(const boost::json::value& client_id) override;
+  bool CountRefusalLocked() override;
+  // The rest of CallFlow::Link (call_flow.h; gateway.cc).
+  bool ClientIsLegacy() const override { return legacy_client_.load(); }
+  bool UpstreamClosedLocked(std::string* why) const override;
+  void KeepTraceLocked(const boost::json::value& client_id,
+                       std::shared_ptr<core::CallSpan> trace) override;
   // The upstream's answer to the client's initialize, before it is relayed: the version it
   // negotiated and its result are kept, its offer of task-augmented tools/call removed.
   void KeepUpstreamInitialize(boost::json::object& response);
@@ -708,10 +432,10 @@ class Gateway {
   // Every client request accepted and not yet answered, by IdKey of the client's id: the
   // server-side id it was forwarded with (0: not forwarded, being decided or held).
   std::map<std::string, uint64_t, std::less<>> client_ids_;
-  // Server requests relayed to the client, and the client-side ids the gateway issues (also
-  // for input_asks_).
-  ServerRequestIds server_requests_;     // mu_
-  size_t recorded_server_refusals_ = 0;  // RelayServerRequest: refusals recorded so far
+  // A server's requests to the client and the client's answers (server_request_handlers.h):
+  // no lock of its own, it takes mu_.
+  ServerRequestHandlers server_requests_;
+  size_t recorded_server_refusals_ = 0;  // mu_: the server's refusals recorded so far
   ToolCatalog catalog_;                  // mu_ (gateway_catalog.h)
   bool upstream_closed_ = false;
   std::string upstream_closed_why_;
@@ -722,16 +446,7 @@ class Gateway {
   UpstreamInit upstream_init_ = UpstreamInit::kNone;  // guarded by mu_
   boost::json::object upstream_init_result_;          // the server's initialize result; mu_
   std::atomic<bool> upstream_notified_{false};        // notifications/initialized sent to it
-  std::map<std::string, std::shared_ptr<Held>, std::less<>> held_;  // by IdKey, waiting
-  std::vector<std::shared_ptr<Held>> finished_held_;                // joined on destruction
-  std::vector<std::string> forward_methods_;                        // sorted
-  // Elicitations sent to the client and waiting for the answer, by IdKey; those answered
-  // or given up on (by IdKey, the tool asked about), to refuse a second answer.
-  std::map<std::string, std::shared_ptr<RehearsalWait>, std::less<>> elicits_;
-  std::map<std::string, std::string, std::less<>> elicits_done_;
-  // Approvals over MRTR: the approvals of states issued and not yet retried, by approval id
-  // (guarded by mu_).
-  std::map<std::string, Enforcer::Outcome, std::less<>> open_states_;
+  std::vector<std::string> forward_methods_;          // sorted
   // The upstream's era (an UpstreamEra; atomic: ForUpstream reads it on any thread).
   std::atomic<int> upstream_era_{static_cast<int>(UpstreamEra::kUnknown)};
   bool probing_ = false;  // mu_: a probe is in flight; others wait on probe_cv_
@@ -744,38 +459,10 @@ class Gateway {
   mutable std::mutex meta_mu_;
   boost::json::object client_capabilities_;
   boost::json::value client_info_;
-  std::map<std::string, OpenCall, std::less<>> open_calls_;  // mu_, by OpenKey
-  TaskTable tasks_;                                          // mu_ (gateway_tasks.cc)
-  Subscriptions subscriptions_;                              // mu_
-  // Input requests put to a legacy client, by the gateway's client-side id: the ask and
-  // its input key (mu_).
-  std::map<uint64_t, std::pair<std::shared_ptr<InputAsk>, std::string>> input_asks_;
-  // A legacy server's questions to a 2026-07-28 client (gateway_relay.cc), by IdKey of the
-  // server-side id of the tools/call they belong to (mu_).
-  struct RelayedCall {
-    std::string state;  // the requestState of the round the client holds; "": none open
-    std::string open_key;
-    std::string tool;
-    std::string call_id;
-    std::string credential_json;
-    boost::json::object caps;  // what the client declared (the call's _meta)
-    // Shown in the open round: input key, the server's request id.
-    std::vector<std::pair<std::string, boost::json::value>> asked;
-    std::vector<boost::json::object> queued;   // come while a round was open, not yet shown
-    std::optional<boost::json::value> answer;  // the server's answer to the call, round open
-    std::optional<Pending> answered;           // its Pending
-    bool abandoned = false;  // the client never retried: the outcome is recorded, not relayed
-    int rounds = 0;
-    uint64_t next_key = 1;
-    std::chrono::steady_clock::time_point deadline;
-  };
-  std::map<std::string, RelayedCall, std::less<>> relayed_;
-  std::map<std::string, std::string, std::less<>> relay_states_;       // state -> call key
-  std::map<std::string, std::string, std::less<>> relay_request_ids_;  // server id -> call key
-  std::thread relay_reaper_;
-  std::condition_variable relay_cv_;
-  bool relay_stop_ = false;     // mu_
-  uint64_t next_open_seq_ = 1;  // mu_
+  Subscriptions subscriptions_;  // mu_
+  // The tools/call flow, its held calls, open calls, tasks and MRTR states (call_flow.h): no
+  // lock of its own, it takes mu_.
+  CallFlow calls_;
 };
 
 }  // namespace interlock::mcp

@@ -1,6 +1,6 @@
-// Gateway (gateway.h): the tools/call path: decide, hold for approval or rehearsal,
+// CallFlow (call_flow.h): the tools/call path: decide, hold for approval or rehearsal,
 // refuse, or forward the allowed call.
-#include "mcp/gateway.h"
+#include "mcp/call_flow.h"
 
 #include <algorithm>
 #include <iostream>
@@ -22,9 +22,10 @@ namespace json = boost::json;
 using gateway_internal::kGatewayRule;
 using gateway_internal::kUnnamedTool;
 using gateway_internal::Log;
+using gateway_internal::OpenKey;
 using gateway_internal::RecordedToolName;
 
-void Gateway::HandleToolsCall(json::value doc, const json::value& id) {
+void CallFlow::HandleToolsCall(json::value doc, const json::value& id) {
   const json::value* params = doc.get_object().if_contains("params");
   const json::value* name =
       params != nullptr && params->is_object() ? params->get_object().if_contains("name") : nullptr;
@@ -45,7 +46,7 @@ void Gateway::HandleToolsCall(json::value doc, const json::value& id) {
   }
   if (!malformed.empty()) {
     Enforcer::Outcome o = DecideRefusal(params, malformed + "; not forwarded");
-    AnswerClient(ResultResponse(id, Denial(o.decision)));
+    link_.AnswerClient(ResultResponse(id, Denial(o.decision)));
     return;
   }
   ToolCall call;
@@ -86,7 +87,7 @@ void Gateway::HandleToolsCall(json::value doc, const json::value& id) {
       core::CallSpan::Start(options_.telemetry, options_.agent_id, traceparent, tracestate, &call);
   if (trace) {
     std::lock_guard lock(mu_);
-    traces_[IdKey(id)] = trace;
+    link_.KeepTraceLocked(id, trace);
   }
 
   // The client's retry of a call the server answered input_required: the same call, decided
@@ -96,7 +97,7 @@ void Gateway::HandleToolsCall(json::value doc, const json::value& id) {
   // The labels the tool's annotations declare reach the engine with the call (it uses
   // them only where the policy writes none). A catalog that cannot be loaded declares
   // nothing; an allowed call is then refused by ContinueAllowed.
-  if (EnsureCatalog()) {
+  if (link_.EnsureCatalog()) {
     std::lock_guard lock(mu_);
     if (const ToolCatalog::Entry* e = catalog_.Find(tool)) call.declared_labels = e->labels;
   }
@@ -108,13 +109,13 @@ void Gateway::HandleToolsCall(json::value doc, const json::value& id) {
       ContinueAllowed(std::move(doc), id, tool, args, outcome);
       return;
     case Verdict::kDeny:
-      AnswerClient(ResultResponse(id, Denial(outcome.decision)));
+      link_.AnswerClient(ResultResponse(id, Denial(outcome.decision)));
       return;
     case Verdict::kApprovalRequired: {
       auto held = std::make_shared<Held>();
       std::lock_guard lock(mu_);
       held_.emplace(IdKey(id), held);
-      held->thread = std::thread(&Gateway::FinishHeld, this, std::move(doc), id, tool, args,
+      held->thread = std::thread(&CallFlow::FinishHeld, this, std::move(doc), id, tool, args,
                                  std::move(outcome), std::move(progress_token), held);
       return;
     }
@@ -132,50 +133,50 @@ void Gateway::HandleToolsCall(json::value doc, const json::value& id) {
       std::lock_guard lock(mu_);
       held_.emplace(IdKey(id), held);
       held->thread =
-          std::thread(&Gateway::RehearseHeld, this, std::move(doc), id, tool, args, std::move(real),
-                      std::move(outcome), std::move(progress_token), held);
+          std::thread(&CallFlow::RehearseHeld, this, std::move(doc), id, tool, args,
+                      std::move(real), std::move(outcome), std::move(progress_token), held);
       return;
     }
   }
 }
 
-void Gateway::RetireHeld(const json::value& id, std::shared_ptr<Held> held) {
+void CallFlow::RetireHeld(const json::value& id, std::shared_ptr<Held> held) {
   std::lock_guard lock(mu_);
   held_.erase(IdKey(id));
   finished_held_.push_back(std::move(held));
 }
 
-void Gateway::SendProgress(const json::value& token, int progress, const std::string& message) {
-  SendToClient(json::object{
+void CallFlow::SendProgress(const json::value& token, int progress, const std::string& message) {
+  link_.SendToClient(json::object{
       {"jsonrpc", "2.0"},
       {"method", "notifications/progress"},
       {"params",
        json::object{{"progressToken", token}, {"progress", progress}, {"message", message}}}});
 }
 
-void Gateway::FinishHeld(json::value doc, json::value id, std::string tool, json::object args,
-                         Enforcer::Outcome pending, std::optional<json::value> progress_token,
-                         std::shared_ptr<Held> held) {
+void CallFlow::FinishHeld(json::value doc, json::value id, std::string tool, json::object args,
+                          Enforcer::Outcome pending, std::optional<json::value> progress_token,
+                          std::shared_ptr<Held> held) {
   // A 2026-07-28 client is answered input_required rather than held open (approvals over
   // MRTR, gateway_mrtr.cc).
   if (IsModern(ClientRevisionOf(doc.get_object()))) {
     RetireHeld(id, held);
     if (held->cancelled.load()) {
       WithdrawApproval(pending, held->Why());
-      ReleaseClientId(id);
+      link_.ReleaseClientId(id);
       return;
     }
     AnswerInputRequired(id, doc.get_object().at("params").get_object(), tool, args,
                         std::move(pending));
     return;
   }
-  std::shared_ptr<core::CallSpan> trace = TraceOf(id);
+  std::shared_ptr<core::CallSpan> trace = link_.TraceOf(id);
   if (pending.ask_client) {
     pending.decision.tool = tool;
     // The wait for the person at the client is an approval wait like a reviewer's: its span,
     // and the call's verdict once answered.
     if (trace) trace->ApprovalWaitStarted();
-    Enforcer::ClientAnswer answer = AskClient(tool, pending, *held);
+    Enforcer::ClientAnswer answer = server_requests_.AskClient(tool, pending, held->cancelled);
     const bool cancelled = held->cancelled.load();
     Enforcer::Outcome final = pending;
     if (cancelled) {
@@ -191,7 +192,7 @@ void Gateway::FinishHeld(json::value doc, json::value id, std::string tool, json
     }
     RetireHeld(id, held);
     if (cancelled) {  // the client no longer wants an answer (MCP cancellation)
-      ReleaseClientId(id);
+      link_.ReleaseClientId(id);
       return;
     }
     if (final.decision.verdict == Verdict::kAllow) {
@@ -203,7 +204,7 @@ void Gateway::FinishHeld(json::value doc, json::value id, std::string tool, json
         final.decision.agent_id = options_.agent_id;
         final.decision.tool = tool;
       }
-      AnswerClient(ResultResponse(id, Denial(final.decision)));
+      link_.AnswerClient(ResultResponse(id, Denial(final.decision)));
     }
     return;
   }
@@ -239,7 +240,7 @@ void Gateway::FinishHeld(json::value doc, json::value id, std::string tool, json
   }
   RetireHeld(id, held);
   if (cancelled) {  // the client no longer wants an answer (MCP cancellation)
-    ReleaseClientId(id);
+    link_.ReleaseClientId(id);
     return;
   }
   if (final.decision.verdict == Verdict::kAllow) {
@@ -252,14 +253,14 @@ void Gateway::FinishHeld(json::value doc, json::value id, std::string tool, json
       final.decision.agent_id = options_.agent_id;
       final.decision.tool = tool;
     }
-    AnswerClient(ResultResponse(id, DenialResult(final.decision)));
+    link_.AnswerClient(ResultResponse(id, DenialResult(final.decision)));
   }
 }
 
-bool Gateway::ContinueOpenCall(json::value& doc, const json::value& id, const std::string& tool,
-                               const json::object& args) {
+bool CallFlow::ContinueOpenCall(json::value& doc, const json::value& id, const std::string& tool,
+                                const json::object& args) {
   // The answer to a 2025 server's own question (gateway_relay.cc): the call is still there.
-  if (ContinueRelayedCall(doc, id, tool, args)) return true;
+  if (server_requests_.ContinueRelayedCall(doc, id, tool, args)) return true;
   const json::object& params = doc.get_object().at("params").get_object();
   if (!params.contains("inputResponses") && !params.contains("requestState")) return false;
   OpenCall c;
@@ -278,8 +279,8 @@ bool Gateway::ContinueOpenCall(json::value& doc, const json::value& id, const st
   return true;
 }
 
-void Gateway::RefuseCall(const json::value& id, const std::string& tool, const std::string& call_id,
-                         Code code, const std::string& reason) {
+void CallFlow::RefuseCall(const json::value& id, const std::string& tool,
+                          const std::string& call_id, Code code, const std::string& reason) {
   if (!call_id.empty()) {
     ToolResult r =
         ToolResult::Failure(secrets_.Mask("not forwarded by the MCP gateway: " + reason));
@@ -290,12 +291,12 @@ void Gateway::RefuseCall(const json::value& id, const std::string& tool, const s
   Decision d = DenyDecision(code, reason, kGatewayRule);
   d.agent_id = options_.agent_id;
   d.tool = tool;
-  AnswerClient(ResultResponse(id, Denial(d)));
+  link_.AnswerClient(ResultResponse(id, Denial(d)));
 }
 
-void Gateway::ContinueAllowed(json::value doc, const json::value& id, const std::string& tool,
-                              const json::object& args, const Enforcer::Outcome& outcome,
-                              int input_rounds) {
+void CallFlow::ContinueAllowed(json::value doc, const json::value& id, const std::string& tool,
+                               const json::object& args, const Enforcer::Outcome& outcome,
+                               int input_rounds) {
   // A call continued after the server's input_required (the client's retry, or the answers a
   // 2025 client gave) was decided once, rounds ago: a kill switch engaged since still stops it.
   if (input_rounds > 0) {
@@ -307,7 +308,7 @@ void Gateway::ContinueAllowed(json::value doc, const json::value& id, const std:
       return;
     }
   }
-  if (!EnsureCatalog()) {
+  if (!link_.EnsureCatalog()) {
     RefuseCall(id, tool, outcome.call_id, Code::kInvalidRequest,
                "the MCP server's tool list could not be loaded, so the call cannot be checked "
                "against the tool's declared schema");
@@ -368,8 +369,8 @@ void Gateway::ContinueAllowed(json::value doc, const json::value& id, const std:
   std::optional<std::string> closed_why;
   {
     std::lock_guard lock(mu_);
-    if (upstream_closed_) {
-      closed_why = upstream_closed_why_;
+    if (std::string why; link_.UpstreamClosedLocked(&why)) {
+      closed_why = why;
     } else {
       Pending p;
       p.method = "tools/call";
@@ -386,8 +387,8 @@ void Gateway::ContinueAllowed(json::value doc, const json::value& id, const std:
         p.credential_json = credential->record_json;
         p.authorization = credential->authorization;
       }
-      ForwardToServerLocked(doc, id, std::move(p));
-      if (auto t = traces_.find(IdKey(id)); t != traces_.end()) t->second->UpstreamStarted("");
+      link_.ForwardToServerLocked(doc, id, std::move(p));
+      link_.TraceUpstreamStartedLocked(id);
     }
   }
   if (closed_why) {
@@ -399,10 +400,10 @@ void Gateway::ContinueAllowed(json::value doc, const json::value& id, const std:
     options_.to_server_authorized(doc, credential->authorization);
     return;
   }
-  to_server_(doc);
+  link_.SendToServer(doc);
 }
 
-void Gateway::WithdrawApproval(const Enforcer::Outcome& pending, std::string_view why) {
+void CallFlow::WithdrawApproval(const Enforcer::Outcome& pending, std::string_view why) {
   if (Status s = options_.enforcer->Withdraw(pending, why);
       !s.ok() && s.error().kind != ErrorKind::kAlreadyExists) {
     Log("could not withdraw approval " + pending.approval_id + ": " + s.error().message);

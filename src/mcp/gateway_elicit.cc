@@ -1,6 +1,7 @@
-// Gateway (gateway.h): an approval asked at the MCP client (elicitation/create) and the
-// client's answers to Interlock's own requests.
-#include "mcp/gateway.h"
+// ServerRequestHandlers (server_request_handlers.h): an approval asked at the MCP client
+// (elicitation/create) and the client's answers to Interlock's own requests; the Gateway's
+// helpers that read them (gateway_internal.h).
+#include "mcp/server_request_handlers.h"
 
 #include <algorithm>
 #include <iostream>
@@ -129,8 +130,9 @@ ApprovalQuestion QuestionFor(const std::string& tool, const Enforcer::Outcome& p
 using gateway_internal::QuestionFor;
 using gateway_internal::ReadElicitAnswer;
 
-Enforcer::ClientAnswer Gateway::AskClient(const std::string& tool, const Enforcer::Outcome& pending,
-                                          Held& held) {
+Enforcer::ClientAnswer ServerRequestHandlers::AskClient(const std::string& tool,
+                                                        const Enforcer::Outcome& pending,
+                                                        const std::atomic<bool>& cancelled) {
   using Kind = Enforcer::ClientAnswer::Kind;
   auto wait = std::make_shared<RehearsalWait>();
   std::string id;
@@ -146,7 +148,7 @@ Enforcer::ClientAnswer Gateway::AskClient(const std::string& tool, const Enforce
   gateway_internal::ApprovalQuestion q = QuestionFor(tool, pending);
   const std::string& message = q.message;
   json::object& schema = q.schema;
-  SendToClient(json::object{
+  link_.SendToClient(json::object{
       {"jsonrpc", "2.0"},
       {"id", id},
       {"method", "elicitation/create"},
@@ -160,7 +162,7 @@ Enforcer::ClientAnswer Gateway::AskClient(const std::string& tool, const Enforce
                                                          {"answered_by", "the local user"}}}}}}}});
   const auto deadline = std::chrono::steady_clock::now() + left;
   std::unique_lock lock(wait->mu);
-  while (!wait->response && !held.cancelled.load() && std::chrono::steady_clock::now() < deadline) {
+  while (!wait->response && !cancelled.load() && std::chrono::steady_clock::now() < deadline) {
     wait->cv.wait_until(lock, std::min(deadline, std::chrono::steady_clock::now() +
                                                      std::chrono::milliseconds(200)));
   }
@@ -174,20 +176,20 @@ Enforcer::ClientAnswer Gateway::AskClient(const std::string& tool, const Enforce
   }
   if (!response) {
     // The question is withdrawn at the client (MCP cancellation of our own request).
-    SendToClient(json::object{
+    link_.SendToClient(json::object{
         {"jsonrpc", "2.0"},
         {"method", "notifications/cancelled"},
         {"params",
          json::object{{"requestId", id},
-                      {"reason", held.cancelled.load() ? std::string("the tool call was cancelled")
-                                                       : std::string("the approval timed out")}}}});
+                      {"reason", cancelled.load() ? std::string("the tool call was cancelled")
+                                                  : std::string("the approval timed out")}}}});
     return {Kind::kTimeout, "no answer at the MCP client within " + left_s +
                                 " (the approval's timeout), so the call is denied"};
   }
   return ReadElicitAnswer(*response, "the local user");
 }
 
-void Gateway::HandleOwnResponse(const json::value& doc, const std::string& key) {
+void ServerRequestHandlers::HandleOwnResponse(const json::value& doc, const std::string& key) {
   std::shared_ptr<RehearsalWait> wait;
   std::string tool;
   bool answered = false;
@@ -222,7 +224,7 @@ void Gateway::HandleOwnResponse(const json::value& doc, const std::string& key) 
   json::object params;
   if (!tool.empty()) params["name"] = tool;
   const json::value pv(std::move(params));
-  Enforcer::Outcome o = DecideRefusal(&pv, reason);
+  Enforcer::Outcome o = link_.DecideRefusal(&pv, reason);
   Log("refused a client response: " + reason + " (call " + o.call_id + ")");
 }
 

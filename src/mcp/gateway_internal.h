@@ -1,6 +1,6 @@
 // Internal to the Gateway's implementation (gateway*.cc): the constants and helpers its
-// files share (and the parts it is made of: subscriptions.cc, task_table.cc). Not for use
-// outside src/mcp.
+// files share (and the parts it is made of: subscriptions.cc, task_table.cc,
+// server_request_handlers.cc, call_flow.cc). Not for use outside src/mcp.
 #ifndef INTERLOCK_MCP_GATEWAY_INTERNAL_H_
 #define INTERLOCK_MCP_GATEWAY_INTERNAL_H_
 
@@ -50,6 +50,10 @@ void Log(std::string_view what);
 // The name a refused message is recorded under: params.name when the store and the
 // daemon accept it as a tool name (core::ValidToolName), a placeholder otherwise.
 std::string RecordedToolName(const boost::json::value* params);
+
+// The key of an open call (a tools/call the server answered input_required): its tool and
+// its arguments, canonical.
+std::string OpenKey(const std::string& tool, const boost::json::object& args);
 
 // `s` as a JSON string, for log lines.
 std::string Quoted(std::string_view s);

@@ -1,4 +1,4 @@
-// Gateway (gateway.h): approvals over MCP multi round-trip requests (MCP 2026-07-28,
+// CallFlow (call_flow.h): approvals over MCP multi round-trip requests (MCP 2026-07-28,
 // docs/mcp.md#approvals-over-mrtr). A held call of a 2026-07-28 client is answered
 // `input_required` with a sealed requestState (core/app/approval_states.h) instead of being held
 // open; the client's retry carries the state back and is answered with the verdict. The
@@ -11,8 +11,8 @@
 #include "common/json.h"
 #include "core/app/approval_states.h"
 #include "core/app/approvals.h"
+#include "mcp/call_flow.h"
 #include "mcp/framing.h"
-#include "mcp/gateway.h"
 #include "mcp/gateway_internal.h"
 #include "mcp/revision.h"
 
@@ -58,13 +58,13 @@ ElicitModes ElicitModesOf(const json::object* capabilities) {
 
 }  // namespace gateway_internal
 
-core::ApprovalStates Gateway::States() const {
+core::ApprovalStates CallFlow::States() const {
   return core::ApprovalStates(options_.request_states);
 }
 
-void Gateway::AnswerInputRequired(const json::value& id, const json::object& params,
-                                  const std::string& tool, const json::object& args,
-                                  Enforcer::Outcome pending) {
+void CallFlow::AnswerInputRequired(const json::value& id, const json::object& params,
+                                   const std::string& tool, const json::object& args,
+                                   Enforcer::Outcome pending) {
   pending.decision.tool = tool;
   const bool local = pending.ask_client;
   auto deny = [&](Code code, const std::string& reason) {
@@ -74,7 +74,7 @@ void Gateway::AnswerInputRequired(const json::value& id, const json::object& par
     Decision d = DenyDecision(code, reason, kGatewayRule);
     d.agent_id = options_.agent_id;
     d.tool = tool;
-    AnswerClient(ResultResponse(id, Denial(d)));
+    link_.AnswerClient(ResultResponse(id, Denial(d)));
   };
   if (pending.call_id.empty() || pending.approval_id.empty()) {
     deny(Code::kStoreUnavailable,
@@ -146,11 +146,11 @@ void Gateway::AnswerInputRequired(const json::value& id, const json::object& par
     std::lock_guard lock(mu_);
     if (open_states_.size() < kMaxOpenStates) open_states_[pending.approval_id] = pending;
   }
-  AnswerClient(ResultResponse(id, result));
+  link_.AnswerClient(ResultResponse(id, result));
 }
 
-void Gateway::HandleStateRetry(json::value doc, const json::value& id, const std::string& tool,
-                               const json::object& args) {
+void CallFlow::HandleStateRetry(json::value doc, const json::value& id, const std::string& tool,
+                                const json::object& args) {
   json::value& params_value = doc.get_object()["params"];
   json::object& params = params_value.get_object();
   const json::value* sv = params.if_contains("requestState");
@@ -165,7 +165,7 @@ void Gateway::HandleStateRetry(json::value doc, const json::value& id, const std
     // and never answered with anyone's verdict.
     Enforcer::Outcome o = DecideRefusal(&params_value, claims.error().message + "; not forwarded");
     Log("refused a retry's requestState: " + claims.error().message + " (call " + o.call_id + ")");
-    AnswerClient(ResultResponse(id, Denial(o.decision)));
+    link_.AnswerClient(ResultResponse(id, Denial(o.decision)));
     return;
   }
   {
@@ -199,7 +199,7 @@ void Gateway::HandleStateRetry(json::value doc, const json::value& id, const std
     auto held = std::make_shared<Held>();
     std::lock_guard lock(mu_);
     held_.emplace(IdKey(id), held);
-    held->thread = std::thread(&Gateway::AwaitReviewersForRetry, this, std::move(doc), id, tool,
+    held->thread = std::thread(&CallFlow::AwaitReviewersForRetry, this, std::move(doc), id, tool,
                                args, std::move(pending), std::move(progress_token), held);
     return;
   }
@@ -227,10 +227,10 @@ void Gateway::HandleStateRetry(json::value doc, const json::value& id, const std
   AnswerVerdict(std::move(doc), id, tool, args, std::move(final));
 }
 
-void Gateway::AwaitReviewersForRetry(json::value doc, json::value id, std::string tool,
-                                     json::object args, Enforcer::Outcome pending,
-                                     std::optional<json::value> progress_token,
-                                     std::shared_ptr<Held> held) {
+void CallFlow::AwaitReviewersForRetry(json::value doc, json::value id, std::string tool,
+                                      json::object args, Enforcer::Outcome pending,
+                                      std::optional<json::value> progress_token,
+                                      std::shared_ptr<Held> held) {
   const auto deadline = std::chrono::steady_clock::now() + options_.mrtr_wait;
   int ticks = 0;
   const std::string waiting = "Interlock: waiting for reviewers to approve " + tool +
@@ -263,7 +263,7 @@ void Gateway::AwaitReviewersForRetry(json::value doc, json::value id, std::strin
   }
   RetireHeld(id, held);
   if (cancelled) {
-    ReleaseClientId(id);
+    link_.ReleaseClientId(id);
     return;
   }
   if (r.decision.verdict == Verdict::kApprovalRequired) {
@@ -274,8 +274,8 @@ void Gateway::AwaitReviewersForRetry(json::value doc, json::value id, std::strin
   AnswerVerdict(std::move(doc), id, tool, args, std::move(r));
 }
 
-void Gateway::AnswerVerdict(json::value doc, const json::value& id, const std::string& tool,
-                            const json::object& args, Enforcer::Outcome final) {
+void CallFlow::AnswerVerdict(json::value doc, const json::value& id, const std::string& tool,
+                             const json::object& args, Enforcer::Outcome final) {
   if (final.decision.verdict == Verdict::kAllow) {
     // A reviewer's edit: the server receives the edited arguments (docs/approvals.md).
     ContinueAllowed(std::move(doc), id, tool,
@@ -296,15 +296,15 @@ void Gateway::AnswerVerdict(json::value doc, const json::value& id, const std::s
     final.decision.agent_id = options_.agent_id;
     final.decision.tool = tool;
   }
-  AnswerClient(ResultResponse(id, Denial(final.decision)));
+  link_.AnswerClient(ResultResponse(id, Denial(final.decision)));
 }
 
-bool Gateway::HasOpenStates() const {
+bool CallFlow::HasOpenStates() const {
   std::lock_guard lock(mu_);
   return !open_states_.empty();
 }
 
-void Gateway::WithdrawOpenStates(std::string_view why) {
+void CallFlow::WithdrawOpenStates(std::string_view why) {
   if (!options_.withdraw_open_states_on_close) return;
   std::map<std::string, Enforcer::Outcome, std::less<>> open;
   {

@@ -1,6 +1,6 @@
-// Gateway (gateway.h): rehearsals of a held call, on the server itself or a staging
+// CallFlow (call_flow.h): rehearsals of a held call, on the server itself or a staging
 // upstream, and the real call's decision after them.
-#include "mcp/gateway.h"
+#include "mcp/call_flow.h"
 
 #include <algorithm>
 #include <iostream>
@@ -37,9 +37,10 @@ std::string ErrorText(const json::object& result) {
 
 }  // namespace
 
-Result<json::object> Gateway::CallOwnUpstream(const std::string& tool, const json::object& args,
-                                              Held& held) {
-  if (!EnsureCatalog()) return Error::Unavailable("the MCP server's tool list could not be loaded");
+Result<json::object> CallFlow::CallOwnUpstream(const std::string& tool, const json::object& args,
+                                               Held& held) {
+  if (!link_.EnsureCatalog())
+    return Error::Unavailable("the MCP server's tool list could not be loaded");
   std::optional<JsonSchema> schema;
   {
     std::lock_guard lock(mu_);
@@ -60,20 +61,21 @@ Result<json::object> Gateway::CallOwnUpstream(const std::string& tool, const jso
   json::value id;
   {
     std::lock_guard lock(mu_);
-    if (upstream_closed_)
-      return Error::Unavailable("the MCP server is gone (" + upstream_closed_why_ + ")");
-    id = IssueServerIdLocked();
+    if (std::string why; link_.UpstreamClosedLocked(&why)) {
+      return Error::Unavailable("the MCP server is gone (" + why + ")");
+    }
+    id = link_.IssueServerIdLocked();
     Pending p;
     p.method = "tools/call";
     p.tool = tool;
     p.internal = true;
     p.rehearsal = wait;
-    pending_.emplace(IdKey(id), std::move(p));
+    link_.PutCallLocked(IdKey(id), std::move(p));
   }
-  to_server_(json::object{{"jsonrpc", "2.0"},
-                          {"id", id},
-                          {"method", "tools/call"},
-                          {"params", json::object{{"name", tool}, {"arguments", args}}}});
+  link_.SendToServer(json::object{{"jsonrpc", "2.0"},
+                                  {"id", id},
+                                  {"method", "tools/call"},
+                                  {"params", json::object{{"name", tool}, {"arguments", args}}}});
   const auto deadline = std::chrono::steady_clock::now() + options_.rehearsal_timeout;
   std::unique_lock lock(wait->mu);
   while (!wait->response && wait->failed.empty() && !held.cancelled.load()) {
@@ -90,7 +92,7 @@ Result<json::object> Gateway::CallOwnUpstream(const std::string& tool, const jso
   if (!response) {
     {
       std::lock_guard g(mu_);
-      pending_.erase(IdKey(id));  // a late answer is dropped
+      (void)link_.TakeCallLocked(IdKey(id));  // a late answer is dropped
     }
     if (!failed.empty()) return Error::Unavailable(failed);
     if (held.cancelled.load()) return Error::Unavailable("cancelled: " + held.Why());
@@ -100,7 +102,7 @@ Result<json::object> Gateway::CallOwnUpstream(const std::string& tool, const jso
   return std::move(*response);
 }
 
-ToolResult Gateway::RunRehearsal(const std::string& tool, const Rehearsal& r, Held& held) {
+ToolResult CallFlow::RunRehearsal(const std::string& tool, const Rehearsal& r, Held& held) {
   Result<json::object> response = Error::Internal("not sent");
   if (r.upstream.empty()) {
     response = CallOwnUpstream(tool, r.args, held);
@@ -135,9 +137,9 @@ ToolResult Gateway::RunRehearsal(const std::string& tool, const Rehearsal& r, He
   return out;
 }
 
-void Gateway::RehearseHeld(json::value doc, json::value id, std::string tool, json::object args,
-                           ToolCall call, Enforcer::Outcome pending,
-                           std::optional<json::value> progress_token, std::shared_ptr<Held> held) {
+void CallFlow::RehearseHeld(json::value doc, json::value id, std::string tool, json::object args,
+                            ToolCall call, Enforcer::Outcome pending,
+                            std::optional<json::value> progress_token, std::shared_ptr<Held> held) {
   if (progress_token) {
     SendProgress(*progress_token, 0, "Interlock: rehearsing " + tool + " first");
   }
@@ -157,7 +159,7 @@ void Gateway::RehearseHeld(json::value doc, json::value id, std::string tool, js
   bool upstream_closed = false;
   {
     std::lock_guard lock(mu_);
-    upstream_closed = upstream_closed_;
+    upstream_closed = link_.UpstreamClosedLocked(nullptr);
   }
   // A cancelled call gets no answer (MCP cancellation), except a deny after the server
   // died during the rehearsal: the gateway then stops, and the client still learns why.
@@ -165,7 +167,7 @@ void Gateway::RehearseHeld(json::value doc, json::value id, std::string tool, js
     if (final.decision.verdict == Verdict::kApprovalRequired) {
       (void)options_.enforcer->Withdraw(final, held->Why());
     }
-    ReleaseClientId(id);
+    link_.ReleaseClientId(id);
     return;
   }
   if (final.decision.verdict == Verdict::kAllow) {
@@ -180,7 +182,7 @@ void Gateway::RehearseHeld(json::value doc, json::value id, std::string tool, js
     final.decision.agent_id = options_.agent_id;
     final.decision.tool = tool;
   }
-  AnswerClient(ResultResponse(id, Denial(final.decision)));
+  link_.AnswerClient(ResultResponse(id, Denial(final.decision)));
 }
 
 }  // namespace interlock::mcp

@@ -1,7 +1,7 @@
-// Gateway (gateway.h): a legacy (2025) server's requests to the client when the client
-// speaks 2026-07-28 (docs/mcp.md#revisions, "Server-to-client requests"). 2026-07-28 has no
-// server-to-client requests: a server asks for input by answering the call input_required
-// (multi round-trip requests). A legacy server asks with elicitation/create,
+// ServerRequestHandlers (server_request_handlers.h): a legacy (2025) server's requests to the
+// client when the client speaks 2026-07-28 (docs/mcp.md#revisions, "Server-to-client requests").
+// 2026-07-28 has no server-to-client requests: a server asks for input by answering the call
+// input_required (multi round-trip requests). A legacy server asks with elicitation/create,
 // sampling/createMessage or roots/list while the client's tools/call is at it; the gateway
 // answers that call input_required with the question under a requestState of its own, and
 // when the client retries with its inputResponses, returns the answer to the server as the
@@ -15,9 +15,9 @@
 #include "common/crypto.h"
 #include "common/json.h"
 #include "mcp/framing.h"
-#include "mcp/gateway.h"
 #include "mcp/gateway_internal.h"
 #include "mcp/revision.h"
+#include "mcp/server_request_handlers.h"
 
 namespace interlock::mcp {
 
@@ -27,6 +27,7 @@ using gateway_internal::kMaxRecordedServerRefusals;
 using gateway_internal::kMaxServerRequestsInFlight;
 using gateway_internal::kRelayError;
 using gateway_internal::Log;
+using gateway_internal::OpenKey;
 using gateway_internal::Quoted;
 
 namespace {
@@ -72,14 +73,14 @@ std::string Undeclared(const json::object& request, const json::object& caps) {
 
 }  // namespace
 
-bool Gateway::RefusedOwnIdSpace(const json::value& doc, const json::value& id) {
+bool ServerRequestHandlers::RefusedOwnIdSpace(const json::value& doc, const json::value& id) {
   const std::string key = IdKey(id);
   bool own = gateway_internal::InOwnIdSpace(id);
   bool record = false;
   {
     std::lock_guard lock(mu_);
     own = own || elicits_.count(key) != 0 || elicits_done_.count(key) != 0;
-    if (own) record = recorded_server_refusals_++ < kMaxRecordedServerRefusals;
+    if (own) record = link_.CountRefusalLocked();
   }
   if (!own) return false;
   // A server posing as Interlock (an elicitation under the id of Interlock's approval
@@ -90,32 +91,33 @@ bool Gateway::RefusedOwnIdSpace(const json::value& doc, const json::value& id) {
       ") with an id in Interlock's own id space (" + key.substr(0, 100) +
       "); refused, never shown to the client";
   if (record) {
-    Enforcer::Outcome o = DecideRefusal(nullptr, reason);
+    Enforcer::Outcome o = link_.DecideRefusal(nullptr, reason);
     Log("refused a server request: " + reason + " (call " + o.call_id + ")");
   } else {
     Log("refused a server request (not recorded: over " +
         std::to_string(kMaxRecordedServerRefusals) + " this session): " + reason);
   }
-  to_server_(ErrorResponse(id, kInvalidRequest,
-                           "Interlock refuses a request id in Interlock's own id space"));
+  link_.SendToServer(ErrorResponse(id, kInvalidRequest,
+                                   "Interlock refuses a request id in Interlock's own id space"));
   return true;
 }
 
-void Gateway::HandleServerRequestForModernClient(json::value doc, const json::value& id,
-                                                 const std::string& method,
-                                                 const json::value* related) {
+void ServerRequestHandlers::HandleServerRequestForModernClient(json::value doc,
+                                                               const json::value& id,
+                                                               const std::string& method,
+                                                               const json::value* related) {
   if (method == "ping") {
     // The gateway is the server's client on this connection, and it is alive.
-    to_server_(ResultResponse(id, json::object{}));
+    link_.SendToServer(ResultResponse(id, json::object{}));
     return;
   }
   const bool relayed = method == "elicitation/create" || method == "sampling/createMessage" ||
                        method == "roots/list";
-  if (!relayed || !Forwarded(MessageKind::kRequest, method, /*from_client=*/false)) {
-    to_server_(ErrorResponse(id, kMethodNotFound,
-                             "Method not found: Interlock does not relay " +
-                                 Quoted(method.substr(0, 64)) +
-                                 " to the MCP client behind it (MCP 2026-07-28)"));
+  if (!relayed || !link_.ForwardsServerRequest(method)) {
+    link_.SendToServer(ErrorResponse(id, kMethodNotFound,
+                                     "Method not found: Interlock does not relay " +
+                                         Quoted(method.substr(0, 64)) +
+                                         " to the MCP client behind it (MCP 2026-07-28)"));
     return;
   }
   if (RefusedOwnIdSpace(doc, id)) return;
@@ -131,22 +133,22 @@ void Gateway::HandleServerRequestForModernClient(json::value doc, const json::va
     // The tools/call of the client the question belongs to: the one on whose reply stream
     // it came (an HTTP upstream), else the one at the server (a legacy server names no
     // request its question belongs to; with more than one, the gateway cannot tell whose).
-    auto candidate = [](const Pending& p) {
+    auto candidate = [](const PendingRequest& p) {
       return p.method == "tools/call" && !p.internal && !p.rehearsal && !p.call_id.empty() &&
              (!p.client_id.is_null() || p.relayed);
     };
     std::string target;
     size_t candidates = 0;
-    auto named = related != nullptr ? pending_.find(IdKey(*related)) : pending_.end();
-    if (named != pending_.end() && candidate(named->second)) {
+    const PendingRequest* named = related != nullptr ? link_.CallLocked(IdKey(*related)) : nullptr;
+    if (named != nullptr && candidate(*named)) {
       candidates = 1;
-      target = named->first;
+      target = IdKey(*related);
     } else {
-      for (const auto& [key, p] : pending_) {
-        if (!candidate(p)) continue;
+      link_.ForEachCallLocked([&](const std::string& key, PendingRequest& p) {
+        if (!candidate(p)) return;
         ++candidates;
         target = key;
-      }
+      });
     }
     if (relay_request_ids_.count(rkey) != 0) {
       refuse = "request id already in use by a request in flight";
@@ -164,7 +166,7 @@ void Gateway::HandleServerRequestForModernClient(json::value doc, const json::va
                    : "more than one tool call of the MCP client is at the server and a 2025 "
                      "server's request does not say which one it belongs to";
     } else {
-      Pending& p = pending_.at(target);
+      PendingRequest& p = *link_.CallLocked(target);
       auto [it, fresh] = relayed_.try_emplace(target);
       RelayedCall& c = it->second;
       if (fresh) {
@@ -196,27 +198,28 @@ void Gateway::HandleServerRequestForModernClient(json::value doc, const json::va
       if (fresh && !refuse.empty()) relayed_.erase(it);
     }
     if (!response.empty() && !relay_reaper_.joinable()) {
-      relay_reaper_ = std::thread(&Gateway::RelayReaper, this);
+      relay_reaper_ = std::thread(&ServerRequestHandlers::RelayReaper, this);
     }
   }
   if (!refuse.empty()) {
     Log("refused the server's " + Quoted(method) + ": " + refuse);
-    to_server_(ErrorResponse(id, code, "Interlock: " + refuse));
+    link_.SendToServer(ErrorResponse(id, code, "Interlock: " + refuse));
     return;
   }
   if (response.empty()) return;  // queued: shown in the call's next round
   relay_cv_.notify_all();
-  if (auto trace = TraceOf(client_id)) trace->UpstreamEnded(true, "input_required");
-  AnswerClient(response);
+  if (auto trace = link_.TraceOf(client_id)) trace->UpstreamEnded(true, "input_required");
+  link_.AnswerClient(response);
 }
 
-json::object Gateway::OpenRelayRoundLocked(RelayedCall& c, const std::string& server_call,
-                                           const json::value& client_id) {
+json::object ServerRequestHandlers::OpenRelayRoundLocked(RelayedCall& c,
+                                                         const std::string& server_call,
+                                                         const json::value& client_id) {
   c.state = std::string(kRelayStatePrefix) +
             HexEncode(reinterpret_cast<const uint8_t*>(RandomBytes(16).data()), 16);
   relay_states_[c.state] = server_call;
   ++c.rounds;
-  c.deadline = std::chrono::steady_clock::now() + options_.relay_round_timeout;
+  c.deadline = std::chrono::steady_clock::now() + relay_round_timeout_;
   json::object requests;
   for (json::object& q : c.queued) {
     // Keys of the gateway's choosing: never Interlock's own (interlock_approval), never one
@@ -233,8 +236,9 @@ json::object Gateway::OpenRelayRoundLocked(RelayedCall& c, const std::string& se
                                                 {"requestState", c.state}});
 }
 
-std::string Gateway::ClaimRelayState(const std::string& state, const std::string& open_key,
-                                     std::string* call_key, RelayedCall* c) {
+std::string ServerRequestHandlers::ClaimRelayState(const std::string& state,
+                                                   const std::string& open_key,
+                                                   std::string* call_key, RelayedCall* c) {
   std::lock_guard lock(mu_);
   auto st = relay_states_.find(state);
   if (st == relay_states_.end()) {
@@ -255,9 +259,9 @@ std::string Gateway::ClaimRelayState(const std::string& state, const std::string
   return "";
 }
 
-void Gateway::SendRelayAnswers(const json::object& params,
-                               const std::vector<std::pair<std::string, json::value>>& asked,
-                               bool cleared) {
+void ServerRequestHandlers::SendRelayAnswers(
+    const json::object& params, const std::vector<std::pair<std::string, json::value>>& asked,
+    bool cleared) {
   // The client's answers go back as the JSON-RPC responses to the server's requests.
   const json::value* responses = params.if_contains("inputResponses");
   for (const auto& [key, server_id] : asked) {
@@ -269,20 +273,20 @@ void Gateway::SendRelayAnswers(const json::object& params,
       relay_request_ids_.erase(IdKey(server_id));
     }
     if (!cleared) {
-      to_server_(ErrorResponse(server_id, kRelayError, "Interlock: the call was stopped"));
+      link_.SendToServer(ErrorResponse(server_id, kRelayError, "Interlock: the call was stopped"));
     } else if (r != nullptr && r->is_object()) {
       json::object result = r->get_object();
       result.erase("resultType");  // a 2025 server has none
-      to_server_(ResultResponse(server_id, std::move(result)));
+      link_.SendToServer(ResultResponse(server_id, std::move(result)));
     } else {
-      to_server_(ErrorResponse(server_id, kRelayError,
-                               "Interlock: the MCP client did not answer the request"));
+      link_.SendToServer(ErrorResponse(server_id, kRelayError,
+                                       "Interlock: the MCP client did not answer the request"));
     }
   }
 }
 
-bool Gateway::ContinueRelayedCall(json::value& doc, const json::value& id, const std::string& tool,
-                                  const json::object& args) {
+bool ServerRequestHandlers::ContinueRelayedCall(json::value& doc, const json::value& id,
+                                                const std::string& tool, const json::object& args) {
   json::object& params = doc.get_object().at("params").get_object();
   const json::value* state = params.if_contains("requestState");
   if (state == nullptr || !state->is_string() ||
@@ -294,15 +298,15 @@ bool Gateway::ContinueRelayedCall(json::value& doc, const json::value& id, const
   const std::string refuse =
       ClaimRelayState(std::string(state->get_string()), OpenKey(tool, args), &call_key, &c);
   if (!refuse.empty()) {
-    Enforcer::Outcome o = DecideRefusal(&doc.get_object().at("params"), refuse);
+    Enforcer::Outcome o = link_.DecideRefusal(&doc.get_object().at("params"), refuse);
     Log("refused a retry: " + refuse + " (call " + o.call_id + ")");
-    AnswerClient(ResultResponse(id, Denial(o.decision)));
+    link_.AnswerClient(ResultResponse(id, link_.Denial(o.decision)));
     return true;
   }
   // Decided once, rounds ago: a kill switch engaged since stops the call at the server.
-  Status clear = options_.enforcer->KillSwitchClear();
+  Status clear = enforcer_->KillSwitchClear();
   SendRelayAnswers(params, c.asked, clear.ok());
-  std::optional<Pending> parked;
+  std::optional<PendingRequest> parked;
   std::optional<json::value> early;
   std::vector<json::object> stale;  // queued requests of a call already answered or stopped
   json::object next;                // the next round's input_required, if any
@@ -310,7 +314,7 @@ bool Gateway::ContinueRelayedCall(json::value& doc, const json::value& id, const
   {
     std::lock_guard lock(mu_);
     auto kept = relayed_.find(call_key);
-    auto p = pending_.find(call_key);
+    PendingRequest* p = link_.CallLocked(call_key);
     if (kept == relayed_.end()) {
       gone = true;  // the session is ending (ReapRelayedCalls took every round)
     } else if (RelayedCall& open = kept->second; !clear.ok() || open.answer) {
@@ -319,22 +323,21 @@ bool Gateway::ContinueRelayedCall(json::value& doc, const json::value& id, const
       if (open.answer) {
         early = std::move(open.answer);
         parked = std::move(open.answered);
-      } else if (p != pending_.end()) {
-        parked = std::move(p->second);
-        pending_.erase(p);
+      } else if (p != nullptr) {
+        parked = link_.TakeCallLocked(call_key);
       }
       relayed_.erase(call_key);
-    } else if (p == pending_.end()) {
+    } else if (p == nullptr) {
       gone = true;
       stale.swap(open.queued);
       for (const json::object& q : stale) relay_request_ids_.erase(IdKey(q.at("id")));
       relayed_.erase(call_key);
     } else {
       // The retry takes over the call still at the server.
-      Pending& call = p->second;
+      PendingRequest& call = *p;
       call.client_id = id;
       call.relayed = !open.queued.empty();
-      client_ids_[IdKey(id)] = std::stoull(call_key);
+      link_.BindClientIdLocked(id, std::stoull(call_key));
       if (const json::object* meta = MetaOf(doc.get_object())) {
         if (const json::value* t = meta->if_contains("progressToken")) {
           call.client_progress_token = *t;
@@ -345,29 +348,30 @@ bool Gateway::ContinueRelayedCall(json::value& doc, const json::value& id, const
         call.client_id = nullptr;
         call.client_progress_token = nullptr;
       }
-      if (auto t = traces_.find(IdKey(id)); t != traces_.end()) t->second->UpstreamStarted("");
+      link_.TraceUpstreamStartedLocked(id);
     }
   }
   for (const json::object& q : stale) {
-    to_server_(ErrorResponse(q.at("id"), kRelayError, "Interlock: the call has ended"));
+    link_.SendToServer(ErrorResponse(q.at("id"), kRelayError, "Interlock: the call has ended"));
   }
   if (!clear.ok()) {
     const bool kill = clear.error().kind == ErrorKind::kPermissionDenied;
     if (!early) {
       // The server stops the call (its answer, if any, is dropped as unmatched).
-      to_server_(json::object{{"jsonrpc", "2.0"},
-                              {"method", "notifications/cancelled"},
-                              {"params", json::object{{"requestId", std::stoull(call_key)},
-                                                      {"reason", "stopped by Interlock"}}}});
+      link_.SendToServer(
+          json::object{{"jsonrpc", "2.0"},
+                       {"method", "notifications/cancelled"},
+                       {"params", json::object{{"requestId", std::stoull(call_key)},
+                                               {"reason", "stopped by Interlock"}}}});
     }
-    RefuseCall(id, tool, c.call_id, kill ? Code::kKillSwitch : Code::kStoreUnavailable,
-               (kill ? std::string() : "the kill switch could not be checked: ") +
-                   clear.error().message + "; the continued call is not forwarded");
+    link_.RefuseCall(id, tool, c.call_id, kill ? Code::kKillSwitch : Code::kStoreUnavailable,
+                     (kill ? std::string() : "the kill switch could not be checked: ") +
+                         clear.error().message + "; the continued call is not forwarded");
     return true;
   }
   if (gone) {
-    RefuseCall(id, tool, "", Code::kInvalidRequest,
-               "the MCP server is gone; the call may or may not have run");
+    link_.RefuseCall(id, tool, "", Code::kInvalidRequest,
+                     "the MCP server is gone; the call may or may not have run");
     return true;
   }
   if (early) {
@@ -376,21 +380,21 @@ bool Gateway::ContinueRelayedCall(json::value& doc, const json::value& id, const
     parked->relayed = false;
     {
       std::lock_guard lock(mu_);
-      client_ids_[IdKey(id)] = std::stoull(call_key);
-      pending_.emplace(call_key, std::move(*parked));
+      link_.BindClientIdLocked(id, std::stoull(call_key));
+      link_.PutCallLocked(call_key, std::move(*parked));
     }
-    HandleServerResponse(std::move(*early), json::value(std::stoull(call_key)));
+    link_.HandleServerResponse(std::move(*early), json::value(std::stoull(call_key)));
     return true;
   }
   if (!next.empty()) {
     relay_cv_.notify_all();
-    AnswerClient(next);
+    link_.AnswerClient(next);
   }
   return true;
 }
 
-Gateway::RelayedAnswer Gateway::KeepRelayedAnswerLocked(json::value& doc, std::optional<Pending>& p,
-                                                        std::vector<json::object>* stale) {
+ServerRequestHandlers::RelayedAnswer ServerRequestHandlers::KeepRelayedAnswerLocked(
+    json::value& doc, std::optional<PendingRequest>& p, std::vector<json::object>* stale) {
   const std::string key = IdKey(doc.get_object().at("id"));
   if (!p->relayed || !p->client_id.is_null()) {
     relayed_.erase(key);  // its rounds are over (none open: the client holds the call)
@@ -409,7 +413,7 @@ Gateway::RelayedAnswer Gateway::KeepRelayedAnswerLocked(json::value& doc, std::o
   return RelayedAnswer::kKept;
 }
 
-bool Gateway::ForgetRelayedRequest(const json::value& server_request_id) {
+bool ServerRequestHandlers::ForgetRelayedRequest(const json::value& server_request_id) {
   const std::string rkey = IdKey(server_request_id);
   std::lock_guard lock(mu_);
   auto r = relay_request_ids_.find(rkey);
@@ -429,10 +433,10 @@ bool Gateway::ForgetRelayedRequest(const json::value& server_request_id) {
   return true;
 }
 
-void Gateway::RelayReaper() {
+void ServerRequestHandlers::RelayReaper() {
   std::unique_lock lock(mu_);
   while (!relay_stop_) {
-    auto next = std::chrono::steady_clock::now() + options_.relay_round_timeout;
+    auto next = std::chrono::steady_clock::now() + relay_round_timeout_;
     bool due = false;
     for (const auto& [key, c] : relayed_) {
       if (c.state.empty()) continue;
@@ -449,9 +453,9 @@ void Gateway::RelayReaper() {
   }
 }
 
-void Gateway::ReapRelayedCalls(bool all, std::string_view why) {
-  std::vector<json::value> refused;                      // the server's requests nobody will answer
-  std::vector<std::pair<json::value, Pending>> answers;  // to record
+void ServerRequestHandlers::ReapRelayedCalls(bool all, std::string_view why) {
+  std::vector<json::value> refused;  // the server's requests nobody will answer
+  std::vector<std::pair<json::value, PendingRequest>> answers;  // to record
   std::vector<OpenCall> never;
   const auto now = std::chrono::steady_clock::now();
   {
@@ -474,13 +478,13 @@ void Gateway::ReapRelayedCalls(bool all, std::string_view why) {
         answers.emplace_back(std::move(*c.answer), std::move(*c.answered));
         it = relayed_.erase(it);
       } else if (all) {
-        if (auto p = pending_.find(it->first);
-            p != pending_.end() && p->second.relayed && p->second.client_id.is_null()) {
+        if (PendingRequest* p = link_.CallLocked(it->first);
+            p != nullptr && p->relayed && p->client_id.is_null()) {
           OpenCall oc;
-          oc.outcome = p->second.outcome;
-          oc.credential_json = p->second.credential_json;
+          oc.outcome = p->outcome;
+          oc.credential_json = p->credential_json;
           never.push_back(std::move(oc));
-          pending_.erase(p);
+          (void)link_.TakeCallLocked(it->first);
         }
         it = relayed_.erase(it);
       } else {
@@ -495,15 +499,16 @@ void Gateway::ReapRelayedCalls(bool all, std::string_view why) {
   }
   const std::string text = all ? "Interlock: " + std::string(why)
                                : "Interlock: the MCP client did not answer within " +
-                                     std::to_string(options_.relay_round_timeout.count() / 1000) +
-                                     " s";
+                                     std::to_string(relay_round_timeout_.count() / 1000) + " s";
   // The gateway ending sends nothing: its transport may be gone already.
   if (!all) {
-    for (const json::value& sid : refused) to_server_(ErrorResponse(sid, kRelayError, text));
+    for (const json::value& sid : refused)
+      link_.SendToServer(ErrorResponse(sid, kRelayError, text));
   }
-  for (auto& [doc, p] : answers) HandleToolResult(doc.get_object(), p);
+  for (auto& [doc, p] : answers) link_.HandleToolResult(doc.get_object(), p);
   for (const OpenCall& c : never) {
-    RecordNeverRetried(c, "the session ended before the client answered the server's question");
+    link_.RecordNeverRetried(c,
+                             "the session ended before the client answered the server's question");
   }
 }
 

@@ -52,63 +52,6 @@ void Gateway::FilterToolList(json::object& result, bool first_page) {
   if (catalog_.AddPage(std::move(*page), first_page)) catalog_cv_.notify_all();
 }
 
-ToolResult Gateway::TakeToolResult(const std::string& tool, json::value& result) {
-  ToolResult r;
-  const json::value* is_error = result.get_object().if_contains("isError");
-  r.ok = !(is_error != nullptr && is_error->is_bool() && is_error->get_bool());
-  r.output_json = CanonicalJson(result);
-  // scope: the client sees only the allowed top-level fields of structuredContent.
-  if (json::value* sc = result.get_object().if_contains("structuredContent");
-      sc != nullptr && sc->is_object()) {
-    ReduceToScope(tool, sc->get_object());
-  }
-  return r;
-}
-
-void Gateway::HandleToolResult(json::object& msg, const Pending& p) {
-  ToolResult r;
-  if (json::value* result = msg.if_contains("result"); result != nullptr && result->is_object()) {
-    r = TakeToolResult(p.tool, *result);
-  } else {
-    r.ok = false;
-    r.output_json = "null";
-    const json::value* error = msg.if_contains("error");
-    const json::value* m = error != nullptr && error->is_object()
-                               ? error->get_object().if_contains("message")
-                               : nullptr;
-    r.error = m != nullptr && m->is_string() ? std::string(m->get_string()) : "JSON-RPC error";
-  }
-  if (auto trace = TraceOf(p.client_id)) trace->UpstreamEnded(r.ok, r.error);
-  if (!p.call_id.empty()) {
-    if (options_.egress_receipts) r.egress_json = options_.egress_receipts(p.call_id);
-    r.credential_json = p.credential_json;
-    if (Status s = options_.enforcer->RecordResult(p.call_id, r); !s.ok()) {
-      Log("could not record the result of " + p.call_id + ": " + s.error().message);
-    }
-  }
-}
-
-void Gateway::ReduceToScope(const std::string& tool, json::object& structured) {
-  Result<ToolViewSource::View> view = options_.tools->ViewTools({tool});
-  if (!view.ok()) {
-    // Fail closed: without the scope the agent sees none of the structured content.
-    Log("structuredContent of " + tool +
-        " withheld: the agent's tool view failed: " + view.error().message);
-    structured.clear();
-    return;
-  }
-  auto it = view->find(tool);
-  if (it == view->end() || !it->second.scope) return;
-  const std::vector<std::string>& scope = *it->second.scope;
-  json::object reduced;
-  for (const auto& kv : structured) {
-    if (std::find(scope.begin(), scope.end(), kv.key()) != scope.end()) {
-      reduced.emplace(kv.key(), kv.value());
-    }
-  }
-  structured = std::move(reduced);
-}
-
 void Gateway::OnServerLine(std::string_view line, const json::value* related) {
   if (line.find_first_not_of(" \t\r") == std::string_view::npos) return;
   auto msg = ParseMessage(line, kMaxServerMessageBytes);
@@ -171,10 +114,10 @@ void Gateway::OnServerLine(std::string_view line, const json::value* related) {
                              ? params->get_object().if_contains("requestId")
                              : nullptr;
       // A question put to a 2026-07-28 client in a round (gateway_relay.cc): withdrawn there.
-      if (rid != nullptr && ForgetRelayedRequest(*rid)) return;
+      if (rid != nullptr && server_requests_.ForgetRelayedRequest(*rid)) return;
       if (rid != nullptr) {
         std::lock_guard lock(mu_);
-        std::optional<uint64_t> client_side = server_requests_.Cancel(IdKey(*rid));
+        std::optional<uint64_t> client_side = server_requests_.CancelLocked(IdKey(*rid));
         if (!client_side) {
           Log("dropped the server's notifications/cancelled for no request of its own");
           return;
@@ -199,7 +142,8 @@ void Gateway::OnServerLine(std::string_view line, const json::value* related) {
       if (static_cast<UpstreamEra>(upstream_era_.load()) != UpstreamEra::kModern) {
         // A 2025 server asks a 2026-07-28 client: put as an input_required round of the
         // client's call (gateway_relay.cc).
-        HandleServerRequestForModernClient(std::move(msg->doc), msg->id, msg->method, related);
+        server_requests_.HandleServerRequestForModernClient(std::move(msg->doc), msg->id,
+                                                            msg->method, related);
         return;
       }
       // A modern server asks through input_required (MRTR), never with a request.
@@ -214,34 +158,15 @@ void Gateway::OnServerLine(std::string_view line, const json::value* related) {
                                    Quoted(msg->method) + " to the client"));
       return;
     }
-    RelayServerRequest(std::move(msg->doc), msg->id);
+    server_requests_.RelayServerRequest(std::move(msg->doc), msg->id);
     return;
   }
   HandleServerResponse(std::move(msg->doc), msg->id);
 }
 
-void Gateway::RelayServerRequest(json::value doc, const json::value& id) {
-  const std::string key = IdKey(id);
-  bool duplicate = false;
-  std::optional<uint64_t> client_side;
-  if (RefusedOwnIdSpace(doc, id)) return;  // gateway_relay.cc
-  {
-    std::lock_guard lock(mu_);
-    client_side = server_requests_.Relay(key, id, &duplicate);
-  }
-  if (!client_side) {
-    const std::string why = duplicate ? "request id already in use by a request in flight"
-                                      : "too many requests to the client in flight";
-    Log("refused a server request: " + why);
-    to_server_(ErrorResponse(id, kInvalidRequest, "Interlock: " + why));
-    return;
-  }
-  doc.get_object()["id"] = *client_side;
-  SendToClient(doc);
-}
-
 void Gateway::HandleServerResponse(json::value doc, const json::value& id) {
   std::optional<Pending> p;
+  using RelayedAnswer = ServerRequestHandlers::RelayedAnswer;
   RelayedAnswer relayed = RelayedAnswer::kNotRelayed;
   std::vector<json::object> stale;  // a relayed call's questions the answer made moot
   {
@@ -254,7 +179,7 @@ void Gateway::HandleServerResponse(json::value doc, const json::value& id) {
       // A call whose server asked the 2026-07-28 client a question (gateway_relay.cc): while
       // the round is open the answer waits for the client's retry.
       if (p->method == "tools/call" && !p->rehearsal && !p->internal) {
-        relayed = KeepRelayedAnswerLocked(doc, p, &stale);
+        relayed = server_requests_.KeepRelayedAnswerLocked(doc, p, &stale);
       }
     }
   }
@@ -326,10 +251,10 @@ void Gateway::HandleServerResponse(json::value doc, const json::value& id) {
       return;
     }
   } else if (p->method == "tools/call") {
-    if (HandleInputRequired(o, *p)) return;
+    if (calls_.HandleInputRequired(o, *p)) return;
     HandleToolResult(o, *p);
   } else if (!p->task_id.empty()) {
-    HandleTaskAnswer(o, *p);
+    calls_.HandleTaskAnswer(o, *p);
   } else if (p->method == "subscriptions/listen") {
     ListenEnded(o, *p);
   } else if (p->method == "initialize") {
@@ -395,201 +320,12 @@ void Gateway::ToLegacyClient(json::object& response) const {
   ToLegacyResult(result->get_object());
 }
 
-void Gateway::FailCall(const Pending& p, const std::string& why, const std::string& output_json) {
-  ToolResult r;
-  r.ok = false;
-  r.output_json = output_json;
-  r.error = why;
-  r.credential_json = p.credential_json;
-  if (auto trace = TraceOf(p.client_id)) trace->UpstreamEnded(false, why);
-  if (!p.call_id.empty()) {
-    if (options_.egress_receipts) r.egress_json = options_.egress_receipts(p.call_id);
-    if (Status s = options_.enforcer->RecordResult(p.call_id, r); !s.ok()) {
-      Log("could not record the result of " + p.call_id + ": " + s.error().message);
-    }
-  }
-  AnswerClient(ResultResponse(
-      p.client_id, json::object{{"content", json::array{json::object{
-                                                {"type", "text"}, {"text", "Interlock: " + why}}}},
-                                {"isError", true}}));
-}
+namespace gateway_internal {
 
-std::string Gateway::AskLegacyClient(const json::object& result, const Pending& p) {
-  const json::value* requests = result.if_contains("inputRequests");
-  if (requests == nullptr || !requests->is_object() || requests->get_object().empty()) {
-    return "the MCP server asked the client for input without saying for what";
-  }
-  // The client must have declared what it is asked for (the server was told it did).
-  json::object caps;
-  {
-    std::lock_guard meta(meta_mu_);
-    caps = client_capabilities_;
-  }
-  for (const auto& kv : requests->get_object()) {
-    const std::string method(kv.value().get_object().at("method").get_string());
-    const char* cap = method == "elicitation/create"       ? "elicitation"
-                      : method == "sampling/createMessage" ? "sampling"
-                                                           : "roots";
-    if (!caps.contains(cap)) {
-      return "the MCP server asked the client for input with " + Quoted(method) +
-             ", which the client did not declare; the call did not complete";
-    }
-  }
-  auto ask = std::make_shared<InputAsk>();
-  ask->call = p;
-  if (const json::value* s = result.if_contains("requestState")) ask->request_state = *s;
-  std::vector<json::object> questions;
-  {
-    std::lock_guard lock(mu_);
-    if (input_asks_.size() + requests->get_object().size() > kMaxServerRequestsInFlight) {
-      return "too many questions to the client in flight; the call did not complete";
-    }
-    for (const auto& kv : requests->get_object()) {
-      const uint64_t id = server_requests_.Issue();
-      input_asks_.emplace(id, std::make_pair(ask, std::string(kv.key())));
-      ++ask->waiting;
-      json::object q{{"jsonrpc", "2.0"}, {"id", id}, {"method", kv.value().at("method")}};
-      if (const json::value* params = kv.value().get_object().if_contains("params")) {
-        q["params"] = *params;
-      }
-      questions.push_back(std::move(q));
-    }
-  }
-  for (const json::object& q : questions) SendToClient(q);
-  return "";
-}
-
-void Gateway::HandleInputAnswer(const json::value& doc, std::shared_ptr<InputAsk> ask,
-                                const std::string& key) {
-  const json::object& o = doc.get_object();
-  bool done = false;
-  std::string failed;
-  json::object responses;
-  {
-    std::lock_guard lock(mu_);
-    if (const json::value* r = o.if_contains("result"); r != nullptr && r->is_object()) {
-      ask->responses[key] = *r;
-    } else if (ask->failed.empty()) {
-      ask->failed = "the client did not answer the MCP server's question (" +
-                    Quoted(key.substr(0, 64)) + "); the call did not complete";
-    }
-    done = --ask->waiting == 0;
-    failed = ask->failed;
-    if (done) responses = ask->responses;
-  }
-  if (!done) return;
-  const Pending& p = ask->call;
-  if (!failed.empty()) {
-    FailCall(p, failed, "null");
-    return;
-  }
-  // The retry of the same call, decided once: the server's state and the client's answers.
-  json::object params = p.params;
-  params["inputResponses"] = std::move(responses);
-  if (!ask->request_state.is_null()) params["requestState"] = ask->request_state;
-  json::object args;
-  if (const json::value* a = params.if_contains("arguments"); a != nullptr && a->is_object()) {
-    args = a->get_object();
-  }
-  json::value retry = json::object{
-      {"jsonrpc", "2.0"}, {"id", p.client_id}, {"method", "tools/call"}, {"params", params}};
-  ContinueAllowed(std::move(retry), p.client_id, p.tool, args, *p.outcome, p.input_rounds + 1);
-}
-
-std::string Gateway::OpenKey(const std::string& tool, const json::object& args) {
+std::string OpenKey(const std::string& tool, const json::object& args) {
   return tool + '\n' + CanonicalJson(json::value(args));
 }
 
-void Gateway::RecordNeverRetried(const OpenCall& c, const std::string& why) {
-  if (!c.outcome || c.outcome->call_id.empty()) return;
-  ToolResult r = ToolResult::Failure(why);
-  r.credential_json = c.credential_json;
-  if (Status s = options_.enforcer->RecordResult(c.outcome->call_id, r); !s.ok()) {
-    Log("could not record the result of " + c.outcome->call_id + ": " + s.error().message);
-  }
-}
-
-std::string Gateway::RefusedInputRequests(const json::value* requests) const {
-  // What the server asks for passes the same rule as a server's own requests to the client
-  // (RelayServerRequest): only the MCP methods a server may send the client.
-  if (requests == nullptr) return "";
-  if (!requests->is_object()) return "the MCP server's inputRequests is not an object";
-  for (const auto& kv : requests->get_object()) {
-    if (gateway_internal::ReservedInputKey(kv.key())) {
-      // Interlock's own question (its approval) goes under this key: a server's request
-      // under it would reach the client as Interlock's.
-      return "the MCP server asked the client for input under Interlock's reserved key " +
-             Quoted(std::string(kv.key()).substr(0, 64)) +
-             " (a server's question posing as Interlock's approval)";
-    }
-    const json::value* m =
-        kv.value().is_object() ? kv.value().get_object().if_contains("method") : nullptr;
-    const std::string method =
-        m != nullptr && m->is_string() ? std::string(m->get_string()) : std::string();
-    const bool relayed = method == "elicitation/create" || method == "sampling/createMessage" ||
-                         method == "roots/list";
-    if (!relayed || !Forwarded(MessageKind::kRequest, method, /*from_client=*/false)) {
-      return "the MCP server asked the client for input with " + Quoted(method.substr(0, 64)) +
-             ", which Interlock does not relay";
-    }
-  }
-  return "";
-}
-
-bool Gateway::HandleInputRequired(json::object& msg, const Pending& p) {
-  json::value* result = msg.if_contains("result");
-  if (result == nullptr || !result->is_object() ||
-      !(IsInputRequired(result->get_object()) || IsTaskResult(result->get_object()))) {
-    return false;
-  }
-  std::string refuse;
-  if (IsTaskResult(result->get_object())) {
-    // Followed for a client that declared the extension (gateway_tasks.cc); else its result
-    // would come back through tasks/get to a client that never asks.
-    if (OpenTaskOf(msg, p, &refuse)) return true;
-  } else if (p.input_rounds + 1 > kMaxInputRounds) {
-    refuse = "the MCP server asked for input more than " + std::to_string(kMaxInputRounds) +
-             " times in one call; the call did not complete";
-  } else if (!p.outcome) {
-    refuse = "the MCP server asked for input for a call Interlock cannot continue";
-  } else {
-    refuse = RefusedInputRequests(result->get_object().if_contains("inputRequests"));
-  }
-  if (refuse.empty() && legacy_client_.load()) refuse = AskLegacyClient(result->get_object(), p);
-  if (!refuse.empty()) {
-    FailCall(p, refuse, CanonicalJson(*result));
-    return true;
-  }
-  if (legacy_client_.load()) return true;  // asked; the last answer retries the call
-  // Open until the client's retry: nothing is recorded yet (the call has no result).
-  std::optional<OpenCall> evicted;
-  {
-    std::lock_guard lock(mu_);
-    if (auto it = open_calls_.find(p.open_key); it != open_calls_.end()) {
-      evicted = std::move(it->second);
-      open_calls_.erase(it);
-    } else if (open_calls_.size() >= kMaxOpenCalls) {
-      auto oldest = std::min_element(
-          open_calls_.begin(), open_calls_.end(),
-          [](const auto& a, const auto& b) { return a.second.seq < b.second.seq; });
-      evicted = std::move(oldest->second);
-      open_calls_.erase(oldest);
-    }
-    OpenCall c;
-    c.outcome = p.outcome;
-    c.credential_json = p.credential_json;
-    c.input_rounds = p.input_rounds + 1;
-    c.seq = next_open_seq_++;
-    c.opened = std::chrono::steady_clock::now();
-    open_calls_[p.open_key] = std::move(c);
-  }
-  if (evicted) {
-    RecordNeverRetried(*evicted, "the client never answered the MCP server's input_required");
-  }
-  if (auto trace = TraceOf(p.client_id)) trace->UpstreamEnded(true, "input_required");
-  msg["id"] = p.client_id;
-  AnswerClient(msg);
-  return true;
-}
+}  // namespace gateway_internal
 
 }  // namespace interlock::mcp

@@ -1,4 +1,4 @@
-// Gateway (gateway.h): the tasks extension of MCP 2026-07-28 (io.modelcontextprotocol/tasks;
+// CallFlow (call_flow.h): the tasks extension of MCP 2026-07-28 (io.modelcontextprotocol/tasks;
 // docs/mcp.md#tasks). A server may answer a 2026-07-28 client's tools/call with a task handle
 // (resultType "task") when the client declared the extension; the client then polls tasks/get,
 // answers the task's input requests with tasks/update and may send tasks/cancel.
@@ -30,8 +30,8 @@
 
 #include "common/json.h"
 #include "common/time.h"
+#include "mcp/call_flow.h"
 #include "mcp/framing.h"
-#include "mcp/gateway.h"
 #include "mcp/gateway_internal.h"
 #include "mcp/revision.h"
 #include "mcp/task_state.h"
@@ -52,13 +52,13 @@ constexpr std::string_view kNotFound =
 
 }  // namespace
 
-bool Gateway::OpenTaskOf(json::object& msg, const Pending& p, std::string* why) {
+bool CallFlow::OpenTaskOf(json::object& msg, const Pending& p, std::string* why) {
   json::object& task = msg["result"].get_object();
   const json::value* id_value = task.if_contains("taskId");
   const bool usable_id = UsableTaskId(id_value, TaskTable::kMaxIdBytes);
   const std::string task_id = usable_id ? std::string(id_value->get_string()) : std::string();
   const json::object request{{"params", p.params}};
-  if (legacy_client_.load() || !IsModern(ClientRevisionOf(request)) ||
+  if (link_.ClientIsLegacy() || !IsModern(ClientRevisionOf(request)) ||
       !DeclaresTasksExtension(request)) {
     *why =
         "the MCP server turned the call into a task (io.modelcontextprotocol/tasks), which the "
@@ -106,14 +106,14 @@ bool Gateway::OpenTaskOf(json::object& msg, const Pending& p, std::string* why) 
     if (usable_id) CancelTaskAtServer(task_id, p.authorization);
     return false;
   }
-  if (auto trace = TraceOf(p.client_id)) trace->UpstreamEnded(true, "task " + task_id);
+  if (auto trace = link_.TraceOf(p.client_id)) trace->UpstreamEnded(true, "task " + task_id);
   msg["id"] = p.client_id;
-  AnswerClient(msg);
+  link_.AnswerClient(msg);
   return true;
 }
 
-std::string Gateway::ApplyTaskState(const std::string& task_id, const std::string& tool,
-                                    json::object& task, bool created) {
+std::string CallFlow::ApplyTaskState(const std::string& task_id, const std::string& tool,
+                                     json::object& task, bool created) {
   TaskRules rules;
   rules.take_result = [&](json::value& result) { return TakeToolResult(tool, result); };
   rules.refused_input_requests = [&](const json::value* requests) {
@@ -148,8 +148,8 @@ std::string Gateway::ApplyTaskState(const std::string& task_id, const std::strin
   return "";
 }
 
-bool Gateway::StoppedByKillSwitch(const std::string& task_id, const std::string& method,
-                                  const json::value& id, const std::string& authorization) {
+bool CallFlow::StoppedByKillSwitch(const std::string& task_id, const std::string& method,
+                                   const json::value& id, const std::string& authorization) {
   Status s = options_.enforcer->KillSwitchClear();
   if (s.ok()) return false;
   const bool kill = s.error().kind == ErrorKind::kPermissionDenied;
@@ -164,14 +164,14 @@ bool Gateway::StoppedByKillSwitch(const std::string& task_id, const std::string&
     tasks_.Erase(task_id);
   }
   if (method == "tasks/get") {
-    AnswerClient(ResultResponse(id, FailedTask(task_id, why)));
+    link_.AnswerClient(ResultResponse(id, FailedTask(task_id, why)));
   } else {
-    AnswerClient(ErrorResponse(id, kInternalError, "Interlock: " + why));
+    link_.AnswerClient(ErrorResponse(id, kInternalError, "Interlock: " + why));
   }
   return true;
 }
 
-bool Gateway::RecordTaskOnce(const std::string& task_id, ToolResult r) {
+bool CallFlow::RecordTaskOnce(const std::string& task_id, ToolResult r) {
   std::string call_id;
   {
     std::lock_guard lock(mu_);
@@ -186,20 +186,20 @@ bool Gateway::RecordTaskOnce(const std::string& task_id, ToolResult r) {
   return true;
 }
 
-bool Gateway::RejectTaskRequest(const json::object& doc, const json::value& id,
-                                const std::string& method) {
+bool CallFlow::RejectTaskRequest(const json::object& doc, const json::value& id,
+                                 const std::string& method) {
   const bool modern = IsModern(ClientRevisionOf(doc));
   if (method != "tasks/get" && method != "tasks/update" && method != "tasks/cancel") {
     // tasks/result, tasks/list: the 2025-11-25 tasks requests, which the extension dropped
     // (a 2026-07-28 client is told the method does not exist). No 2025 task is ever created
     // through Interlock (task-augmented calls are refused), so any id names another session's.
-    AnswerClient(modern ? ErrorResponse(id, kMethodNotFound,
-                                        "Method not found: " + Quoted(method) +
-                                            " is not a method of the tasks extension")
-                        : ErrorResponse(id, kInvalidParams,
-                                        "Interlock: " + Quoted(method) +
-                                            " is not forwarded (no task of the 2025-11-25 "
-                                            "revision is created through Interlock)"));
+    link_.AnswerClient(modern ? ErrorResponse(id, kMethodNotFound,
+                                              "Method not found: " + Quoted(method) +
+                                                  " is not a method of the tasks extension")
+                              : ErrorResponse(id, kInvalidParams,
+                                              "Interlock: " + Quoted(method) +
+                                                  " is not forwarded (no task of the 2025-11-25 "
+                                                  "revision is created through Interlock)"));
     return true;
   }
   if (modern && !DeclaresTasksExtension(doc)) {
@@ -211,20 +211,22 @@ bool Gateway::RejectTaskRequest(const json::object& doc, const json::value& id,
         {"data", json::object{{"requiredCapabilities",
                                json::object{{"extensions",
                                              json::object{{kTasksExtension, json::object{}}}}}}}}};
-    AnswerClient(json::object{{"jsonrpc", "2.0"}, {"id", id}, {"error", std::move(error)}});
+    link_.AnswerClient(json::object{{"jsonrpc", "2.0"}, {"id", id}, {"error", std::move(error)}});
     return true;
   }
   return false;
 }
 
-void Gateway::HandleTaskRequest(json::value doc, const json::value& id, const std::string& method) {
+void CallFlow::HandleTaskRequest(json::value doc, const json::value& id,
+                                 const std::string& method) {
   if (RejectTaskRequest(doc.get_object(), id, method)) return;
   const json::value* params = doc.get_object().if_contains("params");
   const json::value* id_value = params != nullptr && params->is_object()
                                     ? params->get_object().if_contains("taskId")
                                     : nullptr;
   if (!UsableTaskId(id_value, TaskTable::kMaxIdBytes)) {
-    AnswerClient(ErrorResponse(id, kInvalidParams, "Interlock: params.taskId must be a task id"));
+    link_.AnswerClient(
+        ErrorResponse(id, kInvalidParams, "Interlock: params.taskId must be a task id"));
     return;
   }
   const std::string task_id(id_value->get_string());
@@ -232,7 +234,7 @@ void Gateway::HandleTaskRequest(json::value doc, const json::value& id, const st
   if (method == "tasks/update") {
     const json::value* responses = params->get_object().if_contains("inputResponses");
     if (responses == nullptr || !responses->is_object()) {
-      AnswerClient(
+      link_.AnswerClient(
           ErrorResponse(id, kInvalidParams, "Interlock: params.inputResponses must be an object"));
       return;
     }
@@ -251,12 +253,12 @@ void Gateway::HandleTaskRequest(json::value doc, const json::value& id, const st
   const std::vector<std::string>& stray = followed.stray;
   if (expired) {
     RecordNotObserved(task_id, *expired, "its ttl ended");
-    AnswerClient(
+    link_.AnswerClient(
         ErrorResponse(id, kInvalidParams, "Failed to retrieve task: Task has expired (Interlock)"));
     return;
   }
   if (!outcome) {
-    AnswerClient(ErrorResponse(id, kInvalidParams, kNotFound));
+    link_.AnswerClient(ErrorResponse(id, kInvalidParams, kNotFound));
     return;
   }
   if (!stray.empty()) {
@@ -267,7 +269,7 @@ void Gateway::HandleTaskRequest(json::value doc, const json::value& id, const st
         doc.get_object()["params"].get_object()["inputResponses"].get_object();
     for (const std::string& k : stray) responses.erase(k);
     if (responses.empty()) {
-      AnswerClient(ResultResponse(id, json::object{{"resultType", "complete"}}));
+      link_.AnswerClient(ResultResponse(id, json::object{{"resultType", "complete"}}));
       return;
     }
     std::erase_if(answered, [&stray](const std::string& k) {
@@ -281,10 +283,10 @@ void Gateway::HandleTaskRequest(json::value doc, const json::value& id, const st
   if (options_.credential_for) {
     auto c = options_.credential_for(outcome->decision);
     if (!c.ok()) {
-      AnswerClient(ErrorResponse(id, kInternalError,
-                                 "Interlock: no credential for the MCP server (" +
-                                     std::string(CodeName(Code::kCredentialUnavailable)) +
-                                     "): " + c.error().message));
+      link_.AnswerClient(ErrorResponse(id, kInternalError,
+                                       "Interlock: no credential for the MCP server (" +
+                                           std::string(CodeName(Code::kCredentialUnavailable)) +
+                                           "): " + c.error().message));
       return;
     }
     credential = std::move(*c);
@@ -292,30 +294,28 @@ void Gateway::HandleTaskRequest(json::value doc, const json::value& id, const st
   std::string closed_why;
   {
     std::lock_guard lock(mu_);
-    if (upstream_closed_) {
-      closed_why = upstream_closed_why_;
-    } else {
+    if (!link_.UpstreamClosedLocked(&closed_why)) {
       Pending p;
       p.method = method;
       p.tool = tool;
       p.task_id = task_id;
-      ForwardToServerLocked(doc, id, std::move(p));
+      link_.ForwardToServerLocked(doc, id, std::move(p));
       tasks_.Forwarded(task_id, credential ? &credential->authorization : nullptr, answered);
     }
   }
   if (!closed_why.empty()) {
-    AnswerClient(ErrorResponse(id, kInternalError,
-                               "Interlock: the MCP server is gone (" + closed_why + ")"));
+    link_.AnswerClient(ErrorResponse(id, kInternalError,
+                                     "Interlock: the MCP server is gone (" + closed_why + ")"));
     return;
   }
   if (credential && options_.to_server_authorized) {
     options_.to_server_authorized(doc, credential->authorization);
     return;
   }
-  to_server_(doc);
+  link_.SendToServer(doc);
 }
 
-void Gateway::HandleTaskAnswer(json::object& msg, const Pending& p) {
+void CallFlow::HandleTaskAnswer(json::object& msg, const Pending& p) {
   json::value* result = msg.if_contains("result");
   if (result != nullptr && result->is_object() && p.method != "tasks/get" &&
       !result->get_object().contains("status") && !result->get_object().contains("taskId")) {
@@ -369,16 +369,16 @@ void Gateway::HandleTaskAnswer(json::object& msg, const Pending& p) {
   tasks_.Erase(p.task_id);
 }
 
-void Gateway::CancelTaskAtServer(const std::string& task_id, const std::string& authorization) {
+void CallFlow::CancelTaskAtServer(const std::string& task_id, const std::string& authorization) {
   json::value id;
   {
     std::lock_guard lock(mu_);
-    if (upstream_closed_) return;
-    id = IssueServerIdLocked();
+    if (link_.UpstreamClosedLocked(nullptr)) return;
+    id = link_.IssueServerIdLocked();
     Pending p;
     p.method = "tasks/cancel";
     p.internal = true;
-    pending_.emplace(IdKey(id), std::move(p));
+    link_.PutCallLocked(IdKey(id), std::move(p));
   }
   json::value request = json::object{
       {"jsonrpc", "2.0"},
@@ -395,10 +395,10 @@ void Gateway::CancelTaskAtServer(const std::string& task_id, const std::string& 
     options_.to_server_authorized(request, authorization);
     return;
   }
-  to_server_(request);
+  link_.SendToServer(request);
 }
 
-json::object Gateway::FailedTask(const std::string& task_id, const std::string& why) const {
+json::object CallFlow::FailedTask(const std::string& task_id, const std::string& why) const {
   const std::string now = FormatRfc3339(std::chrono::system_clock::now());
   std::string created;
   {
@@ -416,7 +416,7 @@ json::object Gateway::FailedTask(const std::string& task_id, const std::string& 
       {"error", json::object{{"code", kInternalError}, {"message", "Interlock: " + why}}}};
 }
 
-void Gateway::EndOpenTasks(std::string_view why) {
+void CallFlow::EndOpenTasks(std::string_view why) {
   std::map<std::string, OpenTask, std::less<>> tasks;
   {
     std::lock_guard lock(mu_);
@@ -425,8 +425,8 @@ void Gateway::EndOpenTasks(std::string_view why) {
   for (const auto& [task_id, t] : tasks) RecordNotObserved(task_id, t, why);
 }
 
-void Gateway::RecordNotObserved(const std::string& task_id, const OpenTask& t,
-                                std::string_view why) {
+void CallFlow::RecordNotObserved(const std::string& task_id, const OpenTask& t,
+                                 std::string_view why) {
   if (t.recorded || !t.outcome || t.outcome->call_id.empty()) return;
   ToolResult r = ToolResult::Failure("the task's outcome was not observed through Interlock (" +
                                      std::string(why) + "; last status " +

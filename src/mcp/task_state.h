@@ -2,7 +2,7 @@
 // io.modelcontextprotocol/tasks; docs/mcp.md#tasks), read as the gateway follows it. The
 // server is not trusted: its task object (a CreateTaskResult's or a tasks/get answer's) is
 // read here, as a pure function, before any of it reaches the client or the call's record
-// (Gateway::ApplyTaskState, gateway_tasks.cc). The fuzz target fuzz_mcp_task_state feeds it
+// (CallFlow::ApplyTaskState, gateway_tasks.cc). The fuzz target fuzz_mcp_task_state feeds it
 // arbitrary objects.
 // Thread-safety: pure functions.
 #ifndef INTERLOCK_MCP_TASK_STATE_H_
@@ -35,7 +35,7 @@ bool UsableTaskId(const boost::json::value* v, size_t max_bytes);
 std::chrono::milliseconds TaskLife(const boost::json::object& task, std::chrono::hours cap);
 
 // The gateway's rules a task's answer passes, as for a call's own answer: the tool's result
-// recorded and reduced to the tool's scope (Gateway::TakeToolResult), and the input requests a
+// recorded and reduced to the tool's scope (CallFlow::TakeToolResult), and the input requests a
 // server may send a client ("" if all may be relayed, else why not).
 struct TaskRules {
   std::function<ToolResult(boost::json::value& result)> take_result;

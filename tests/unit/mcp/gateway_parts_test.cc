@@ -1,9 +1,14 @@
 // The parts the MCP gateway is made of, on their own (issue 57): the subscriptions table and
-// its filter (subscriptions.h), the tasks it follows (task_table.h), and the ids of the
-// server's requests relayed to the client (server_request_ids.h). The gateway's own tests
-// (gateway_listen_test.cc, gateway_tasks_test.cc, gateway_test.cc) cover them in use.
+// its filter (subscriptions.h), the tasks it follows (task_table.h), the ids of the
+// server's requests relayed to the client (server_request_ids.h), and the handlers of those
+// requests behind their link to the gateway (server_request_handlers.h). The gateway's own
+// tests (gateway_listen_test.cc, gateway_tasks_test.cc, gateway_relay_test.cc,
+// gateway_test.cc) cover them in use.
 #include <chrono>
+#include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,6 +18,7 @@
 
 #include "mcp/framing.h"
 #include "mcp/revision.h"
+#include "mcp/server_request_handlers.h"
 #include "mcp/server_request_ids.h"
 #include "mcp/subscriptions.h"
 #include "mcp/task_table.h"
@@ -209,6 +215,94 @@ TEST(ServerRequestIdsTest, RelayedOnceAndBounded) {
   EXPECT_FALSE(duplicate);
   ids.Clear();
   EXPECT_TRUE(ids.Relay(IdKey(last), last, &duplicate).has_value());
+}
+
+// What ServerRequestHandlers asks of its gateway, written down: the messages each way, the
+// refusals decided, and the requests at the server (a map, as the Gateway's pending_).
+class RecordingLink : public ServerRequestHandlers::Link {
+ public:
+  void SendToClient(const json::value& v) override { to_client.push_back(v); }
+  void SendToServer(const json::value& v) override { to_server.push_back(v); }
+  void AnswerClient(const json::object& response) override { to_client.push_back(response); }
+  Enforcer::Outcome DecideRefusal(const json::value*, const std::string& reason) override {
+    refusals.push_back(reason);
+    return Enforcer::Outcome(Decision{}, "call-" + std::to_string(refusals.size()));
+  }
+  json::object Denial(const Decision&) const override { return json::object{{"isError", true}}; }
+  void RefuseCall(const json::value&, const std::string&, const std::string&, Code,
+                  const std::string& reason) override {
+    refusals.push_back(reason);
+  }
+  bool ForwardsServerRequest(std::string_view) const override { return true; }
+  json::object ClientCapabilities() const override { return {}; }
+  std::shared_ptr<core::CallSpan> TraceOf(const json::value&) override { return nullptr; }
+  void HandleServerResponse(json::value, const json::value&) override {}
+  void HandleToolResult(json::object&, const PendingRequest&) override {}
+  void FailCall(const PendingRequest&, const std::string&, const std::string&) override {}
+  void RecordNeverRetried(const OpenCall&, const std::string&) override {}
+  void ContinueAllowed(json::value, const json::value&, const std::string&, const json::object&,
+                       const Enforcer::Outcome&, int) override {}
+  PendingRequest* CallLocked(std::string_view key) override {
+    auto it = pending.find(key);
+    return it == pending.end() ? nullptr : &it->second;
+  }
+  std::optional<PendingRequest> TakeCallLocked(std::string_view key) override {
+    auto it = pending.find(key);
+    if (it == pending.end()) return std::nullopt;
+    std::optional<PendingRequest> p = std::move(it->second);
+    pending.erase(it);
+    return p;
+  }
+  void PutCallLocked(const std::string& key, PendingRequest p) override {
+    pending.emplace(key, std::move(p));
+  }
+  void ForEachCallLocked(
+      const std::function<void(const std::string&, PendingRequest&)>& f) override {
+    for (auto& kv : pending) f(kv.first, kv.second);
+  }
+  void BindClientIdLocked(const json::value&, uint64_t) override {}
+  void TraceUpstreamStartedLocked(const json::value&) override {}
+  bool CountRefusalLocked() override { return true; }
+
+  std::vector<json::value> to_client;
+  std::vector<json::value> to_server;
+  std::vector<std::string> refusals;
+  std::map<std::string, PendingRequest, std::less<>> pending;
+};
+
+// Tests that the handlers relay a server's request under an id of their own, send the
+// client's answer back under the server's id once, and refuse (and record) a request in
+// Interlock's own id space, all through their link to the gateway.
+TEST(ServerRequestHandlersTest, RelayedThroughTheLinkAndOwnIdSpaceRefused) {
+  RecordingLink link;
+  std::mutex mu;
+  ServerRequestHandlers handlers(link, mu, /*enforcer=*/nullptr, std::chrono::minutes(1));
+  handlers.RelayServerRequest(
+      json::object{{"jsonrpc", "2.0"}, {"id", "s-1"}, {"method", "roots/list"}}, "s-1");
+  ASSERT_EQ(link.to_client.size(), 1u);
+  const json::value client_side = link.to_client[0].at("id");
+  EXPECT_TRUE(client_side.is_uint64() || client_side.is_int64());
+  auto answer = [&](const json::value& id) {
+    Message m;
+    m.kind = MessageKind::kResponse;
+    m.id = id;
+    m.doc = json::object{{"jsonrpc", "2.0"}, {"id", id}, {"result", json::object{}}};
+    handlers.OnClientResponse(m);
+  };
+  answer(client_side);
+  ASSERT_EQ(link.to_server.size(), 1u);
+  EXPECT_EQ(link.to_server[0].at("id"), json::value("s-1"));
+  answer(client_side);  // answered already: dropped
+  EXPECT_EQ(link.to_server.size(), 1u);
+
+  handlers.RelayServerRequest(
+      json::object{{"jsonrpc", "2.0"}, {"id", "interlock-x"}, {"method", "roots/list"}},
+      "interlock-x");
+  EXPECT_EQ(link.to_client.size(), 1u);  // never shown to the client
+  ASSERT_EQ(link.to_server.size(), 2u);
+  EXPECT_EQ(link.to_server[1].at("error").at("code"), json::value(kInvalidRequest));
+  ASSERT_EQ(link.refusals.size(), 1u);
+  handlers.Stop("the test ended");
 }
 
 }  // namespace INTERLOCK_TEST_NS
