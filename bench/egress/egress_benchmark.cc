@@ -17,9 +17,9 @@
 
 #include <boost/asio.hpp>
 
+#include "core/app/policy_source.h"
 #include "core/guard.h"
 #include "core/memory_run_store.h"
-#include "core/policy_source.h"
 #include "doors/egress/proxy.h"
 #include "policy/loader.h"
 

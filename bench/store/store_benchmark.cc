@@ -18,8 +18,8 @@
 #include <unistd.h>
 
 #include "common/time.h"
+#include "core/app/policy_source.h"
 #include "core/guard.h"
-#include "core/policy_source.h"
 #include "policy/loader.h"
 #include "store/sqlite_store.h"
 #include "telemetry/exporter.h"

@@ -21,8 +21,8 @@
 
 #include "common/periodic.h"
 #include "common/time.h"
+#include "core/app/policy_source.h"
 #include "core/guard.h"
-#include "core/policy_source.h"
 #include "core/ports/store.h"
 
 namespace interlock::approval {

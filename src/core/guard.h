@@ -17,8 +17,8 @@
 #include <string_view>
 
 #include "common/time.h"
+#include "core/app/policy_source.h"
 #include "core/path_links.h"
-#include "core/policy_source.h"
 #include "core/ports/run_store.h"
 #include "core/redacted_values.h"
 #include "interlock/decision.h"

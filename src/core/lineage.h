@@ -22,7 +22,7 @@
 
 #include "common/path_resolver.h"
 #include "common/time.h"
-#include "core/policy_source.h"
+#include "core/app/policy_source.h"
 #include "core/ports/run_store.h"
 #include "core/ports/state_txn.h"
 #include "engine/engine.h"

@@ -22,7 +22,7 @@
 #include <thread>
 #include <vector>
 
-#include "core/policy_source.h"
+#include "core/app/policy_source.h"
 #include "daemon/metrics.h"
 #include "interlock/result.h"
 #include "policy/loader.h"

@@ -13,8 +13,8 @@
 #include <gtest/gtest.h>
 
 #include "common/time.h"
+#include "core/app/policy_source.h"
 #include "core/guard.h"
-#include "core/policy_source.h"
 #include "store/sqlite_store.h"
 
 namespace interlock::testing {

@@ -36,7 +36,7 @@
 #include <boost/json/object.hpp>
 
 #include "common/time.h"
-#include "core/policy_source.h"
+#include "core/app/policy_source.h"
 #include "core/ports/run_store.h"
 #include "core/ports/store.h"  // Principal, AuthFailures, RefusedSignIn
 #include "identity/jwt.h"

@@ -25,7 +25,7 @@
 
 #include "common/time.h"
 #include "core/app/approvals.h"
-#include "core/policy_source.h"
+#include "core/app/policy_source.h"
 #include "core/ports/run_store.h"
 #include "core/ports/store.h"
 #include "core/redacted_values.h"

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/policy_source.h"
+#include "core/app/policy_source.h"
 #include "interlock/decision.h"
 
 namespace interlock::core {

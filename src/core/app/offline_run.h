@@ -20,9 +20,9 @@
 #include <boost/json/object.hpp>
 
 #include "common/time.h"
+#include "core/app/policy_source.h"
 #include "core/guard.h"
 #include "core/memory_run_store.h"
-#include "core/policy_source.h"
 #include "interlock/result.h"
 #include "interlock/tool_call.h"
 #include "policy/policy.h"

@@ -23,7 +23,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
-#include "core/policy_source.h"  // core::PolicySource, which a standalone door builds its Guard on
+#include "core/app/policy_source.h"  // core::PolicySource, which a standalone door builds its Guard on
 #include "core/ports/pin_rows.h"
 #include "core/ports/store.h"
 #include "interlock/result.h"

@@ -2,7 +2,7 @@
 
 #include <memory>
 
-#include "core/policy_source.h"
+#include "core/app/policy_source.h"
 #include "engine/call_parser.h"
 #include "engine/engine.h"
 

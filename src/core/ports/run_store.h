@@ -33,7 +33,7 @@
 
 namespace interlock::core {
 
-class PolicySource;  // core/policy_source.h
+class PolicySource;  // core/app/policy_source.h
 
 // The daemon's `role_policies` (docs/governance.md#child-runs): "agent/role" -> the id of the
 // policy a child run of that agent in that role decides under, instead of "agent/role"'s.

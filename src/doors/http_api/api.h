@@ -44,9 +44,9 @@
 #include "core/app/egress_receipt_book.h"
 #include "core/app/governance.h"
 #include "core/app/kills.h"
+#include "core/app/policy_source.h"
 #include "core/app/slack_interactions.h"
 #include "core/guard.h"
-#include "core/policy_source.h"
 #include "doors/claude_code/contract.h"
 #include "doors/http_api/http_server.h"
 

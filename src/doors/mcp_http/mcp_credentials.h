@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "core/app/authn.h"  // core::CallerIdentity
-#include "core/policy_source.h"
+#include "core/app/policy_source.h"
 #include "identity/credential_broker.h"
 #include "interlock/decision.h"
 #include "mcp/gateway.h"

@@ -13,8 +13,8 @@
 
 #include <boost/json.hpp>
 
+#include "core/app/policy_source.h"
 #include "core/guard.h"
-#include "core/policy_source.h"
 #include "doors/egress/principal.h"
 #include "governance/trust.h"
 #include "policy/loader.h"

@@ -10,9 +10,9 @@
 #include <boost/json.hpp>
 
 #include "core/app/approvals.h"
+#include "core/app/policy_source.h"
 #include "core/app/secret_mask.h"
 #include "core/app/tool_views.h"
-#include "core/policy_source.h"
 #include "policy/loader.h"
 #include "temp_dir.h"
 

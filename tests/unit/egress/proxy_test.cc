@@ -14,9 +14,9 @@
 
 #include <boost/asio.hpp>
 
+#include "core/app/policy_source.h"
 #include "core/guard.h"
 #include "core/memory_run_store.h"
-#include "core/policy_source.h"
 #include "hello_server.h"
 #include "policy/loader.h"
 #include "wait.h"

@@ -14,7 +14,7 @@
 #include <boost/json.hpp>
 
 #include "common/json.h"
-#include "core/policy_source.h"
+#include "core/app/policy_source.h"
 #include "mcp/tool_catalog.h"
 #include "mcp/tool_view.h"
 #include "policy/loader.h"

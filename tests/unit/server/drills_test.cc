@@ -15,8 +15,8 @@
 #include "core/app/authn.h"
 #include "core/app/calls.h"
 #include "core/app/kills.h"
+#include "core/app/policy_source.h"
 #include "core/guard.h"
-#include "core/policy_source.h"
 #include "core/roles.h"
 #include "store/sqlite_store.h"
 

@@ -14,8 +14,8 @@
 
 #include "common/json.h"
 #include "common/time.h"
+#include "core/app/policy_source.h"
 #include "core/guard.h"
-#include "core/policy_source.h"
 #include "governance/drift.h"
 #include "governance/fatigue.h"
 #include "governance/trust.h"

@@ -11,9 +11,9 @@
 
 #include <gtest/gtest.h>
 
+#include "core/app/policy_source.h"
 #include "core/guard.h"
 #include "core/memory_run_store.h"
-#include "core/policy_source.h"
 #include "core/ports/run_store.h"
 #include "policy/loader.h"
 #include "rehearsal_policy.h"

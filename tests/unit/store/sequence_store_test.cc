@@ -20,8 +20,8 @@
 #include <sqlite3.h>
 
 #include "audit/replay.h"
+#include "core/app/policy_source.h"
 #include "core/guard.h"
-#include "core/policy_source.h"
 #include "core/ports/run_store.h"
 #include "policy/loader.h"
 #include "run_store_backends.h"

@@ -31,8 +31,8 @@
 #include "audit/verify.h"
 #include "core/app/approvals.h"
 #include "core/app/kills.h"
+#include "core/app/policy_source.h"
 #include "core/guard.h"
-#include "core/policy_source.h"
 #include "sqlite_query.h"
 #include "temp_dir.h"
 

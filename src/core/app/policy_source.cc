@@ -1,4 +1,4 @@
-#include "core/policy_source.h"
+#include "core/app/policy_source.h"
 
 #include <cstdint>
 

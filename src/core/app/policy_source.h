@@ -4,8 +4,8 @@
 // Readers take a snapshot (shared_ptr<const PolicySet>) and use it for one whole
 // decision, so a reload never changes the rules half-way through a call.
 // Thread-safety: every method may be called from any thread concurrently.
-#ifndef INTERLOCK_CORE_POLICY_SOURCE_H_
-#define INTERLOCK_CORE_POLICY_SOURCE_H_
+#ifndef INTERLOCK_CORE_APP_POLICY_SOURCE_H_
+#define INTERLOCK_CORE_APP_POLICY_SOURCE_H_
 
 #include <atomic>
 #include <memory>
@@ -55,4 +55,4 @@ class PolicySource {
 
 }  // namespace interlock::core
 
-#endif  // INTERLOCK_CORE_POLICY_SOURCE_H_
+#endif  // INTERLOCK_CORE_APP_POLICY_SOURCE_H_
