@@ -64,7 +64,6 @@
 #include "core/app/policy_source.h"
 #include "core/guard.h"
 #include "daemon/config.h"
-#include "daemon/metrics.h"
 #include "doors/http_api/api.h"
 #include "identity/credential_broker.h"
 #include "mcp/framing.h"
@@ -93,6 +92,16 @@ struct ResolvedUpstream {
 // secrets; nothing else of the daemon's). Errors name the variable or file, never a value.
 Result<ResolvedUpstream> ResolveUpstream(const McpUpstreamConfig& config);
 
+// What the service counts of its sessions (the daemon's /metrics: opened, active, refused
+// over the limits). Called from connection strands and the service thread; must not block.
+class McpSessionMetrics {
+ public:
+  virtual ~McpSessionMetrics() = default;
+  virtual void McpSessionOpened() = 0;
+  virtual void McpSessionClosed() = 0;
+  virtual void McpSessionRefused() = 0;
+};
+
 struct McpHttpDeps {
   core::Guard* guard = nullptr;
   core::Store* store = nullptr;  // only to build core::Calls and the egress decider
@@ -100,7 +109,7 @@ struct McpHttpDeps {
   const Clock* clock = nullptr;
   core::CallWaiters* waiters = nullptr;
   mcp::PinStore* pins = nullptr;
-  Metrics* metrics = nullptr;  // optional: session gauges and counters
+  McpSessionMetrics* metrics = nullptr;  // optional: session gauges and counters
   // The reviewer page's link for an approval id (Api::ApprovalUrl); optional.
   std::function<std::string(std::string_view approval_id)> approval_url;
   // Approvals over MRTR: the daemon's requestState sealer, keyed from its audit keys so a
