@@ -9,7 +9,8 @@ its own folder (doors/<door>/...), another door's header it is named a user of
 (doors/<door>/proto/X.proto as "X.pb.h" or "X.grpc.pb.h"), the strict YAML reader's value
 tree (policy/yaml_tree.h, how every config section is read), the door libraries it is named a
 user of (DOOR_LIBRARIES: src/mcp/, the MCP session library that the stdio and the HTTP MCP
-doors share, is held to the same allowlist) and system headers but the database clients'. A
+doors share, and src/http/, the HTTP exchange the two HTTP doors share, are each held to the
+same allowlist) and system headers but the database clients'. A
 new door folder is checked the day it lands. What a door still includes outside its allowlist
 since the doors moved into src/doors/ (issue 57) is listed in the allowlist file, to shrink.
 
@@ -67,7 +68,7 @@ import sys
 # Modules the core builds on: they include nothing above them (ABOVE_CORE_PREFIXES).
 BENEATH_CORE = ("src/audit/", "src/common/", "src/engine/", "src/identity/", "src/outbound/", "src/policy/",
                 "src/telemetry/")
-ABOVE_CORE_PREFIXES = ("core/", "mcp/", "doors/", "cli/", "store/", "daemon/", "governance/",
+ABOVE_CORE_PREFIXES = ("core/", "mcp/", "http/", "doors/", "cli/", "store/", "daemon/", "governance/",
                        "approval/")
 BENEATH_RULE = ("a module beneath the core (audit, common, engine, identity, outbound, "
                 "policy, telemetry) includes nothing of the core or above it")
@@ -84,7 +85,11 @@ DOORS_RULE = ("a door (src/doors/<door>/, or a door library: src/mcp/) includes 
 # own folder). src/mcp/ is the MCP session library (the gateway, framing, revisions,
 # upstream transports, the sandbox) that the stdio gateway (doors/mcp_stdio/) and the MCP
 # over HTTP door (doors/mcp_http/) both run, and whose daemon client the command hook uses.
-DOOR_LIBRARIES = {"src/mcp/": ("mcp/", ("claude_code", "mcp_http", "mcp_stdio"))}
+# src/http/ is the HTTP doors' library: the exchange (request, response, Responder,
+# ResponseStream) the API door's listener serves and the MCP over HTTP door answers with,
+# and the contract by which the API mounts the MCP door (http/mcp_endpoint.h).
+DOOR_LIBRARIES = {"src/mcp/": ("mcp/", ("claude_code", "mcp_http", "mcp_stdio")),
+                  "src/http/": ("http/", ("http_api", "mcp_http"))}
 # A door's headers that another door may include (header -> the doors that may): Claude
 # Code's hook contract (doors/claude_code/contract.h) is the one both its doors speak, the
 # command hook beside it and the HTTP API's hook route (POST /v1/hooks/claude-code).

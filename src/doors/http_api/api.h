@@ -49,6 +49,7 @@
 #include "core/guard.h"
 #include "doors/claude_code/contract.h"
 #include "doors/http_api/http_server.h"
+#include "http/mcp_endpoint.h"
 
 namespace interlock::server {
 
@@ -96,24 +97,6 @@ struct ApiOptions {
   // drill.warn_after (docs/drill.md): GET /v1/drills says `overdue` when the last
   // kill-switch drill is older than this, or there has been none. 0: never overdue.
   std::chrono::seconds drill_warn_after{30 * 24 * 3600};
-};
-
-// The MCP Streamable HTTP endpoint /mcp/{upstream} (src/doors/mcp_http/mcp_http.h), behind the
-// same listener and token table as /v1. The Api checks the method, calls CheckOrigin,
-// authenticates (agent tokens only) and hands the request over; both run on the
-// connection strand and must not block.
-class McpEndpoint {
- public:
-  virtual ~McpEndpoint() = default;
-  // nullopt when the request's Origin is acceptable, else the 403 to send.
-  virtual std::optional<HttpResponse> CheckOrigin(const HttpRequest& req) const = 0;
-  // `identity`: the verified JWT or OAuth identity behind the agent (empty issuer for an
-  // Interlock token); recorded with every decision of the session, and a session is found
-  // again only under the identity that opened it.
-  virtual void Handle(std::string upstream, const core::Principal& agent,
-                      const core::CallerIdentity& identity, HttpRequest req, Responder r) = 0;
-  // Whether /mcp/{upstream} exists (the OAuth metadata routes).
-  virtual bool HasUpstream(std::string_view upstream) const = 0;
 };
 
 // How Api routes a request target (path, ids and query filters), without serving it: the

@@ -64,7 +64,7 @@
 #include "core/app/policy_source.h"
 #include "core/guard.h"
 #include "daemon/config.h"
-#include "doors/http_api/api.h"
+#include "http/mcp_endpoint.h"
 #include "identity/credential_broker.h"
 #include "mcp/framing.h"
 #include "mcp/pins.h"

@@ -15,7 +15,7 @@
 
 #include <boost/json.hpp>
 
-#include "doors/http_api/http_server.h"
+#include "http/exchange.h"
 #include "mcp/framing.h"
 
 namespace interlock::server::mcp_http_internal {

@@ -133,6 +133,26 @@ class LayersTest(unittest.TestCase):
         self.assertIn("src/mcp/sse.cc:2: outbound/tls_client.h", out)
         self.assertIn("2 violation(s)", out)
 
+    # Tests that the HTTP doors' library (src/http/) is theirs only: the API and the MCP over
+    # HTTP doors include it, another door does not, and it is held to the doors' allowlist
+    # itself (the API door's listener is not on it).
+    def test_http_library_is_shared_by_the_http_doors_only(self):
+        ok = {"src/doors/http_api/api.h": '#include "http/mcp_endpoint.h"\n',
+              "src/doors/mcp_http/mcp_http.h": '#include "http/mcp_endpoint.h"\n',
+              "src/http/mcp_endpoint.h": '#include "http/exchange.h"\n'
+                                         '#include "core/app/authn.h"\n'}
+        code, out = self.run_tree(ok)
+        self.assertEqual(code, 0, out)
+        code, out = self.run_tree(
+            {**ok, "src/doors/ext_authz/door.cc": '#include "http/exchange.h"\n',
+             "src/http/exchange.cc": '#include "doors/http_api/http_server.h"\n',
+             "src/policy/x.cc": '#include "http/exchange.h"\n'})
+        self.assertEqual(code, 1, out)
+        self.assertIn("src/doors/ext_authz/door.cc:1: http/exchange.h", out)
+        self.assertIn("src/http/exchange.cc:1: doors/http_api/http_server.h", out)
+        self.assertIn("src/policy/x.cc:1: http/exchange.h: a module beneath the core", out)
+        self.assertIn("3 violation(s)", out)
+
     # Tests the doors that moved out of the CLI (issue 57): the command hook and the stdio
     # gateway are held to the doors' allowlist (the CLI's headers are not on it), the HTTP
     # API may include Claude Code's hook contract (DOOR_SHARED_HEADERS) but not the command
