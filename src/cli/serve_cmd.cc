@@ -60,6 +60,7 @@
 #include "daemon/report_cache.h"
 #include "daemon/slack.h"
 #include "doors/egress/decider.h"
+#include "doors/egress/proxy.h"
 #include "doors/egress/receipts.h"
 #include "doors/ext_authz/door.h"
 #include "doors/ext_authz/grpc_service.h"
@@ -741,6 +742,12 @@ class Daemon {
     const std::string secret = keys_ ? keys_->hmac_key : RandomBytes(32);
     request_states_ = std::make_unique<core::RequestStates>(secret, &clock_);
     deps.request_states = request_states_.get();
+    // Sandboxed upstreams reach the network only through their session's egress proxy,
+    // deciding through this Guard and recording in this store.
+    deps.sandbox_egress = [guard = guard_.get(), store = store_.get(),
+                           clock = &clock_](core::SessionEgressRequest request) {
+      return egress::StartSessionEgress(guard, store, clock, std::move(request));
+    };
     auto service = server::McpHttpService::Create(UpstreamConfig(), deps);
     if (!service.ok()) return Fail(service.error().message, kExitUsage);
     mcp_http_ = std::move(*service);

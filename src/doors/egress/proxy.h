@@ -24,6 +24,7 @@
 #include <memory>
 #include <string>
 
+#include "core/app/egress_receipts.h"
 #include "doors/egress/decider.h"
 #include "interlock/result.h"
 
@@ -66,6 +67,16 @@ class EgressProxy {
   class Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// The egress of one sandboxed MCP session (core/app/egress_receipts.h): a proxy listening on
+// `request.socket_path`, each connection decided by `guard` for the request's agent and run
+// (GuardEgressDecider, its result recorded through `store`), its outcomes kept as receipts
+// by the call in flight (ReceiptBook). Started; destroying it stops the proxy first. None of
+// the pointers is owned; all must outlive it.
+Result<std::unique_ptr<core::SessionEgress>> StartSessionEgress(core::Guard* guard,
+                                                                core::Store* store,
+                                                                const Clock* clock,
+                                                                core::SessionEgressRequest request);
 
 }  // namespace interlock::egress
 

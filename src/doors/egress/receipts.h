@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "core/app/egress_receipts.h"
 #include "doors/egress/decider.h"
 
 namespace interlock::egress {
@@ -44,7 +45,7 @@ struct CallReceipts {
   uint64_t omitted = 0;                 // beyond kMaxPerCall
 };
 
-class ReceiptBook {
+class ReceiptBook final : public core::EgressReceipts {
  public:
   static constexpr size_t kMaxPerCall = 256;
   static constexpr size_t kMaxCalls = 1024;
@@ -61,7 +62,7 @@ class ReceiptBook {
   // Take() as the canonical JSON the result record carries under "egress": an array of
   // {address, allowed, bytes_down, bytes_up, code, egress_call_id, host, open?, port}, or
   // "" when the call has none.
-  std::string TakeJson(const std::string& call_id);
+  std::string TakeJson(const std::string& call_id) override;
 
  private:
   struct Entry {

@@ -15,9 +15,6 @@
 #include "common/crypto.h"
 #include "common/json.h"
 #include "common/text.h"
-#include "doors/egress/decider.h"
-#include "doors/egress/proxy.h"
-#include "doors/egress/receipts.h"
 #include "doors/mcp_http/mcp_credentials.h"
 #include "doors/mcp_http/mcp_enforcer.h"
 #include "doors/mcp_http/mcp_http_internal.h"
@@ -220,8 +217,8 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
       g.withdraw_open_states_on_close = false;
     }
     if (creds_ != nullptr) AttachCredentials(&g);
-    if (egress_receipts_) {
-      g.egress_receipts = [book = egress_receipts_.get()](const std::string& call_id) {
+    if (egress_ != nullptr) {
+      g.egress_receipts = [book = egress_->receipts()](const std::string& call_id) {
         return book->TakeJson(call_id);
       };
     }
@@ -688,30 +685,27 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
     spec->sandbox = std::move(*prepared);
   }
 
-  // This session's egress proxy on a Unix socket in socket_dir_, made on first use (a
-  // sandboxed upstream or staging server); deciding for this session's agent and run.
+  // This session's egress proxy on a Unix socket in socket_dir_, started on first use (a
+  // sandboxed upstream or staging server) by the daemon (McpHttpDeps::sandbox_egress);
+  // deciding for this session's agent and run.
   Status EgressProxyLocked(const McpHttpDeps& d) {
-    if (egress_proxy_ != nullptr) return Status::Ok();
+    if (egress_ != nullptr) return Status::Ok();
+    if (!d.sandbox_egress) return Error::Unavailable("this daemon has no egress proxy");
     socket_dir_ = std::make_unique<mcp::SandboxSocketDir>();
     if (!socket_dir_->Create()) return Error::Unavailable("cannot create a socket directory");
-    egress_decider_ = std::make_unique<egress::GuardEgressDecider>(
-        d.guard, d.store, d.clock, agent_.agent_id, run_id_, [this]() -> std::string {
-          std::lock_guard lock(gw_mu_);
-          if (live_gateway_ == nullptr) return {};
-          auto ids = live_gateway_->InFlightCallIds();
-          return ids.size() == 1 ? ids.front() : std::string();
-        });
-    egress_receipts_ = std::make_unique<egress::ReceiptBook>();
-    auto proxy = std::make_unique<egress::EgressProxy>(
-        egress_decider_.get(), egress::ProxyOptions{},
-        [book = egress_receipts_.get()](const egress::EgressOutcome& o) { book->Observe(o); },
-        [book = egress_receipts_.get()](const egress::EgressOutcome& o) { book->Observe(o); });
-    if (Status s = proxy->ListenUnix(socket_dir_->path() + "/" + mcp::kSandboxSocketName);
-        !s.ok()) {
-      return s.error();
-    }
-    proxy->Start();
-    egress_proxy_ = std::move(proxy);
+    core::SessionEgressRequest request;
+    request.socket_path = socket_dir_->path() + "/" + mcp::kSandboxSocketName;
+    request.agent_id = agent_.agent_id;
+    request.run_id = run_id_;
+    request.call_in_flight = [this]() -> std::string {
+      std::lock_guard lock(gw_mu_);
+      if (live_gateway_ == nullptr) return {};
+      auto ids = live_gateway_->InFlightCallIds();
+      return ids.size() == 1 ? ids.front() : std::string();
+    };
+    auto egress = d.sandbox_egress(std::move(request));
+    if (!egress.ok()) return egress.error();
+    egress_ = std::move(*egress);
     return Status::Ok();
   }
 
@@ -735,8 +729,6 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
   std::string close_why_;  // why CloseSession ended it (guarded by why_mu_)
   // Sandboxed upstreams and staging servers (EgressProxyLocked).
   std::unique_ptr<mcp::SandboxSocketDir> socket_dir_;
-  std::unique_ptr<egress::GuardEgressDecider> egress_decider_;
-  std::unique_ptr<egress::ReceiptBook> egress_receipts_;  // outlives proxy and gateway
   std::unique_ptr<mcp::Upstream> upstream_;
   mcp::HttpUpstream* http_ = nullptr;          // upstream_ when it is a url: upstream
   std::unique_ptr<SessionCredentials> creds_;  // set when the upstream has credentials
@@ -746,8 +738,9 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
   // opened on a session's first rehearsal to it. Declared before gateway_, which uses them.
   std::map<std::string, std::unique_ptr<mcp::RehearsalUpstream>> staging_;
   std::unique_ptr<mcp::Gateway> gateway_;
-  // Declared after the gateway: destroyed (stopped) before it and before what it decides with.
-  std::unique_ptr<egress::EgressProxy> egress_proxy_;
+  // The egress proxy and its receipts (EgressProxyLocked). Declared after the gateway:
+  // stopped before it; the gateway, which reads the receipts, is gone by then (Teardown).
+  std::unique_ptr<core::SessionEgress> egress_;
 
   std::mutex task_mu_;
   std::condition_variable task_cv_;

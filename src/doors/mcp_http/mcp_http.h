@@ -61,6 +61,7 @@
 #include "common/time.h"
 #include "core/app/call_waiters.h"
 #include "core/app/calls.h"
+#include "core/app/egress_receipts.h"
 #include "core/app/policy_source.h"
 #include "core/guard.h"
 #include "daemon/config.h"
@@ -104,7 +105,7 @@ class McpSessionMetrics {
 
 struct McpHttpDeps {
   core::Guard* guard = nullptr;
-  core::Store* store = nullptr;  // only to build core::Calls and the egress decider
+  core::Store* store = nullptr;  // only to build core::Calls
   const core::PolicySource* policies = nullptr;
   const Clock* clock = nullptr;
   core::CallWaiters* waiters = nullptr;
@@ -116,6 +117,9 @@ struct McpHttpDeps {
   // state outlives a restart and opens on every daemon of a fleet (core/request_state.h).
   // Null: the gateway's per-process random key.
   core::RequestStates* request_states = nullptr;
+  // Starts a session's egress proxy, the only way out of its `sandbox:` upstreams and
+  // staging servers (docs/mcp.md#sandbox-and-egress). Unset: they are refused.
+  core::SessionEgressStarter sandbox_egress;
 };
 
 class McpHttpService final : public McpEndpoint {

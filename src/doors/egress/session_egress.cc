@@ -1,0 +1,46 @@
+// StartSessionEgress (proxy.h): one sandboxed MCP session's proxy, its decider and its
+// receipts, owned together so that the proxy stops before what it reports to.
+#include <memory>
+#include <utility>
+
+#include "doors/egress/decider.h"
+#include "doors/egress/proxy.h"
+#include "doors/egress/receipts.h"
+
+namespace interlock::egress {
+
+namespace {
+
+class SessionProxy final : public core::SessionEgress {
+ public:
+  SessionProxy(core::Guard* guard, core::Store* store, const Clock* clock,
+               core::SessionEgressRequest request)
+      : decider_(guard, store, clock, std::move(request.agent_id), std::move(request.run_id),
+                 std::move(request.call_in_flight)),
+        proxy_(
+            &decider_, ProxyOptions{},
+            [book = &receipts_](const EgressOutcome& o) { book->Observe(o); },
+            [book = &receipts_](const EgressOutcome& o) { book->Observe(o); }) {}
+  Status Listen(const std::string& path) { return proxy_.ListenUnix(path); }
+  void Start() { proxy_.Start(); }
+  core::EgressReceipts* receipts() override { return &receipts_; }
+
+ private:
+  GuardEgressDecider decider_;
+  ReceiptBook receipts_;
+  EgressProxy proxy_;  // declared last: stopped first, before what it decides and reports to
+};
+
+}  // namespace
+
+Result<std::unique_ptr<core::SessionEgress>> StartSessionEgress(
+    core::Guard* guard, core::Store* store, const Clock* clock,
+    core::SessionEgressRequest request) {
+  const std::string path = request.socket_path;
+  auto proxy = std::make_unique<SessionProxy>(guard, store, clock, std::move(request));
+  if (Status s = proxy->Listen(path); !s.ok()) return s.error();
+  proxy->Start();
+  return std::unique_ptr<core::SessionEgress>(std::move(proxy));
+}
+
+}  // namespace interlock::egress
