@@ -105,8 +105,10 @@ DOOR_ENTRY_HEADERS = {
     "doors/ext_authz/grpc_service.h",
     "doors/http_api/api.h",
     "doors/http_api/http_server.h",
+    "doors/mcp_http/config.h",
     "doors/mcp_http/mcp_enforcer.h",
     "doors/mcp_http/mcp_http.h",
+    "doors/mcp_http/upstream_credentials.h",
 }
 DAEMON_RULE = ("the daemon's composition root includes of a door only its entry headers "
                "(DOOR_ENTRY_HEADERS) and nothing of the CLI")

@@ -59,6 +59,7 @@
 #include "daemon/policy_watcher.h"
 #include "daemon/report_cache.h"
 #include "daemon/slack.h"
+#include "daemon/upstream_credentials.h"
 #include "doors/egress/decider.h"
 #include "doors/egress/proxy.h"
 #include "doors/egress/receipts.h"
@@ -748,7 +749,15 @@ class Daemon {
                            clock = &clock_](core::SessionEgressRequest request) {
       return egress::StartSessionEgress(guard, store, clock, std::move(request));
     };
-    auto service = server::McpHttpService::Create(UpstreamConfig(), deps);
+    server::McpHttpConfig config = UpstreamConfig();
+    // Upstream credentials: the identity providers' client secrets read now, masked like
+    // every upstream's secret.
+    auto credentials =
+        server::McpUpstreamCredentials::Create(cfg_.mcp, &clock_, &config.masked_values);
+    if (!credentials.ok()) return Fail(credentials.error().message, kExitUsage);
+    upstream_credentials_ = std::move(*credentials);
+    deps.credentials = upstream_credentials_.get();
+    auto service = server::McpHttpService::Create(std::move(config), deps);
     if (!service.ok()) return Fail(service.error().message, kExitUsage);
     mcp_http_ = std::move(*service);
     api_->SetMcpEndpoint(mcp_http_.get());
@@ -781,8 +790,10 @@ class Daemon {
   // and what no sandboxed upstream may write, or see where a bind would show it
   // (mcp/sandbox.h): the store (InterlockTrustedPaths adds it), keys and checkpoints, the
   // config file, the policies, the TLS key.
-  server::McpConfig UpstreamConfig() const {
-    server::McpConfig mcp_config = cfg_.mcp;
+  server::McpHttpConfig UpstreamConfig() const {
+    server::McpHttpConfig mcp_config;
+    static_cast<server::McpHttpSettings&>(mcp_config) = cfg_.mcp;  // the door's section
+    for (const auto& [name, u] : cfg_.mcp.upstreams) mcp_config.upstreams.emplace(name, u);
     mcp_config.masked_values = mcp::SecretsInUri(cfg_.store);  // a PostgreSQL password
     if (const char* t = std::getenv(std::string(mcp::kInterlockTokenVariable).c_str());
         t != nullptr && *t != '\0') {
@@ -999,8 +1010,9 @@ class Daemon {
   std::unique_ptr<mcp::PinStore> pins_;                    // StartUpstreams
   std::unique_ptr<core::RequestStates> request_states_;    //
   std::unique_ptr<server::McpDrillProbe> mcp_drill_;       // the drill's view of /mcp/ (Api's)
-  std::unique_ptr<server::McpHttpService> mcp_http_;       //
-  std::unique_ptr<core::Calls> ext_authz_calls_;           // StartExtAuthz
+  std::unique_ptr<server::McpUpstreamCredentials> upstream_credentials_;  // StartUpstreams
+  std::unique_ptr<server::McpHttpService> mcp_http_;                      //
+  std::unique_ptr<core::Calls> ext_authz_calls_;                          // StartExtAuthz
   std::unique_ptr<doors::ext_authz::Door> ext_authz_door_;
   std::unique_ptr<doors::ext_authz::DoorDrillProbe> ext_authz_drill_;
   std::unique_ptr<doors::ext_authz::ExtAuthzServer> ext_authz_;

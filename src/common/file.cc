@@ -5,6 +5,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 
 namespace interlock {
 namespace {
@@ -42,6 +44,15 @@ Result<std::string> ReadFileBounded(const std::string& path, size_t max_bytes,
     }
   }
   return out;
+}
+
+Result<std::string> ReadSecretFile(const std::string& path, const std::string& what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error::Invalid(what + ": cannot read " + path);
+  std::string v((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  while (!v.empty() && (v.back() == '\n' || v.back() == '\r')) v.pop_back();
+  if (v.empty()) return Error::Invalid(what + ": " + path + " is empty");
+  return v;
 }
 
 }  // namespace interlock

@@ -19,6 +19,11 @@ namespace interlock {
 Result<std::string> ReadFileBounded(const std::string& path, size_t max_bytes,
                                     std::string_view what);
 
+// A secret's file (a client secret, a key, a value an upstream gets): its content with
+// trailing newlines dropped. kInvalidArgument when it cannot be read ("<what>: cannot read
+// <path>") or is empty; messages name `what` and the path, never a value.
+Result<std::string> ReadSecretFile(const std::string& path, const std::string& what);
+
 // The text of the current errno, for a message ("No such file or directory").
 inline std::string ErrnoText() { return std::strerror(errno); }
 

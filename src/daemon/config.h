@@ -16,6 +16,7 @@
 
 #include "doors/ext_authz/config.h"
 #include "doors/http_api/http_server.h"
+#include "doors/mcp_http/config.h"
 #include "identity/credential_broker.h"
 #include "identity/oauth.h"
 #include "identity/oidc_signin.h"
@@ -26,77 +27,23 @@
 
 namespace interlock::server {
 
-// One MCP server the daemon proxies at /mcp/{name} (docs/mcp.md#streamable-http).
-// Exactly one of `command` (a stdio child per session) and `url` (an HTTP server).
-struct McpUpstreamConfig {
-  std::string name;                  // [a-z0-9-]+
-  std::vector<std::string> command;  // argv; argv[0] looked up in PATH
-  // The server's environment is explicit (mcp/server_env.h, docs/mcp.md): the base
-  // variables, pass_env and sandbox_env, env, then its own secrets; nothing else of
-  // Interlock's environment, and never another upstream's secret.
-  std::map<std::string, std::string> env;           // literal values
-  std::vector<std::string> pass_env;                // Interlock's variables passed on
-  std::vector<std::string> secret_env;              // Interlock's variables, masked
-  std::map<std::string, std::string> secret_files;  // NAME -> file whose content is NAME
-  std::string url;                                  // http(s)://HOST[:PORT]/PATH
-  std::string ca_file;  // https: trust only these CAs (PEM) instead of the system's
-  // url: how long a connection stays open for the next message (0: one per message).
-  std::chrono::milliseconds keep_alive{2000};
-  std::map<std::string, std::string> headers;         // literal header values
-  std::map<std::string, std::string> secret_headers;  // header -> Interlock's variable
-  // Methods forwarded beyond the MCP specification's; McpHttpService::Create checks each
-  // with mcp::ValidForwardMethod.
-  std::vector<std::string> forward_methods;
-  // `sandbox: true` or `sandbox: {write: [DIR, ...]}` (command: upstreams only): run the
-  // server under bubblewrap with the session's egress proxy as its only way out, exactly
-  // as `interlock mcp --sandbox` does (mcp/sandbox.h, docs/mcp.md#sandbox-and-egress).
-  bool sandbox = false;
-  std::vector<std::string> sandbox_write;  // absolute
-  std::vector<std::string> sandbox_read;   // absolute: `sandbox: {read: [PATH, ...]}`
-  std::vector<std::string> sandbox_env;    // sandbox: {env: [NAME, ...]}, as pass_env
+// One MCP server the daemon proxies at /mcp/{name}: the door's section of it
+// (doors/mcp_http/config.h) and its credentials, which only the daemon reads.
+struct McpUpstreamConfig : McpHttpUpstream {
   // credentials: {token_exchange: {...}} or {client_credentials: {...}}
   // (docs/identity.md#upstream-credentials): a credential from an identity provider per
   // call (url:) or per session (command:, in the variable `env`). The client secrets are
-  // read from the files at start-up (ResolveUpstream) into `credentials.client` and
-  // `credentials.agents`.
-  bool has_credentials = false;
+  // read from the files at start-up (daemon/upstream_credentials.h) into
+  // `credentials.client` and `credentials.agents`.
   identity::CredentialConfig credentials;
   std::string credentials_secret_file;
   std::string credentials_assertion_key_file;  // client_assertion: {key_file}
   std::map<std::string, std::string> credentials_agent_secret_files;  // agent -> file
 };
 
-struct McpConfig {
+// mcp: (docs/mcp.md#streamable-http): the door's settings and the upstreams.
+struct McpConfig : McpHttpSettings {
   std::map<std::string, McpUpstreamConfig> upstreams;
-  // Origins allowed to call /mcp/* (browsers send Origin; agents usually do not). A
-  // request with an Origin not listed here is 403. Entries are exact
-  // ("http://localhost:3000") or "*" (any).
-  std::vector<std::string> allowed_origins;
-  // Host names (or host:port) a request to /mcp/* may name in its Host header, besides the
-  // loopback names (localhost, 127.0.0.1, [::1]) which are always accepted: DNS-rebinding
-  // protection. A daemon reached by another name (behind a proxy, on a LAN) lists it here;
-  // "*" turns the check off.
-  std::vector<std::string> allowed_hosts;
-  int max_sessions = 64;
-  int max_sessions_per_agent = 8;
-  std::chrono::milliseconds session_idle_timeout{30 * 60 * 1000};
-  std::chrono::milliseconds sse_after{5000};   // a held JSON answer switches to SSE
-  std::chrono::milliseconds keepalive{15000};  // SSE comment on quiet streams
-  // How long a 2026-07-28 client's retry of a call held for reviewers waits for their
-  // verdict before it is answered input_required again (Approvals over MRTR, docs/mcp.md):
-  // under the client's request timeout (the SDKs': 60 s).
-  std::chrono::milliseconds approval_retry_wait{
-      std::chrono::seconds(mcp::kDefaultRetryWaitSeconds)};
-  std::chrono::milliseconds child_grace{1000};  // stdin closed -> terminate
-  // Set by `interlock serve` for sandboxed upstreams (mcp/sandbox.h): the SQLite store
-  // ("" on PostgreSQL) and what else no sandbox may write or see, as {what, path} (keys,
-  // checkpoints, config, policies, TLS key).
-  std::string sandbox_store;
-  std::vector<std::pair<std::string, std::string>> sandbox_trusted;
-  // The daemon's own secrets (set by `interlock serve`: the metrics token, the OIDC client
-  // secret, a PostgreSQL password, an inherited INTERLOCK_TOKEN), masked like every
-  // upstream's in all that reaches an agent.
-  std::vector<std::string> masked_values;
 };
 
 // slack: approvals as interactive Slack messages (docs/approvals.md, "Approving from

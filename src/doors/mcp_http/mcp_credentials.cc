@@ -11,17 +11,17 @@ namespace {
 
 // The gateway names the code itself (the decision's CREDENTIAL_UNAVAILABLE): the reason alone.
 Error Reason(const Error& e) {
-  const std::string prefix = std::string(identity::kCredentialUnavailable) + ": ";
+  const std::string prefix = std::string(CodeName(Code::kCredentialUnavailable)) + ": ";
   if (e.message.rfind(prefix, 0) == 0) return Error{e.kind, e.message.substr(prefix.size())};
   return e;
 }
 
 }  // namespace
 
-SessionCredentials::SessionCredentials(identity::CredentialBroker* broker,
+SessionCredentials::SessionCredentials(UpstreamCredentials* credentials,
                                        const core::PolicySource* policies, std::string upstream,
                                        std::string agent_id, core::CallerIdentity identity)
-    : broker_(broker),
+    : credentials_(credentials),
       policies_(policies),
       upstream_(std::move(upstream)),
       agent_id_(std::move(agent_id)),
@@ -38,9 +38,8 @@ std::optional<std::vector<std::string>> SessionCredentials::ScopesFor(const Deci
   return core::CredentialScopeOf(d, policies_, agent_id_);
 }
 
-Result<identity::Credential> SessionCredentials::Get(
-    std::optional<std::vector<std::string>> scopes) {
-  identity::CredentialBroker::Request rq;
+Result<UpstreamCredential> SessionCredentials::Get(std::optional<std::vector<std::string>> scopes) {
+  UpstreamCredentials::Request rq;
   rq.upstream = upstream_;
   rq.agent_id = agent_id_;
   rq.subject = identity_.issuer + '\n' + identity_.subject + '\n' + identity_.on_behalf_of;
@@ -50,7 +49,7 @@ Result<identity::Credential> SessionCredentials::Get(
     rq.subject_token = subject_token_;
     rq.subject_expires_at = subject_expires_at_;
   }
-  auto c = broker_->Get(rq);
+  auto c = credentials_->Get(rq);
   if (!c.ok()) return c.error();
   std::lock_guard lock(mu_);
   if (std::find(issued_.begin(), issued_.end(), c->access_token) == issued_.end()) {
@@ -69,7 +68,7 @@ Result<mcp::GatewayOptions::ForwardCredential> SessionCredentials::ForCall(
     const Decision& decision) {
   auto c = Get(ScopesFor(decision));
   if (!c.ok()) return Reason(c.error());
-  return mcp::GatewayOptions::ForwardCredential{"Bearer " + c->access_token, c->record.ToJson()};
+  return mcp::GatewayOptions::ForwardCredential{"Bearer " + c->access_token, c->record_json};
 }
 
 Result<std::string> SessionCredentials::SessionAuthorization() {
@@ -78,12 +77,12 @@ Result<std::string> SessionCredentials::SessionAuthorization() {
   return "Bearer " + c->access_token;
 }
 
-Result<identity::Credential> SessionCredentials::ForStart() { return Get(std::nullopt); }
+Result<UpstreamCredential> SessionCredentials::ForStart() { return Get(std::nullopt); }
 
 Status SessionCredentials::CheckStartScopes(const Decision& decision) const {
   const auto scopes = ScopesFor(decision);
   if (!scopes) return Status::Ok();
-  const identity::CredentialConfig* c = broker_->Config(upstream_);
+  const UpstreamCredentialTerms* c = credentials_->Terms(upstream_);
   if (c == nullptr) return Status::Ok();
   for (const std::string& s : c->scope) {
     if (std::find(scopes->begin(), scopes->end(), s) == scopes->end()) {

@@ -1,5 +1,6 @@
 // SessionCredentials: the upstream credentials of one /mcp/{upstream} session
-// (docs/identity.md#upstream-credentials), between the session and the CredentialBroker.
+// (docs/identity.md#upstream-credentials), between the session and the daemon's
+// UpstreamCredentials (upstream_credentials.h).
 //
 // The caller's JWT (already verified by the Api) is the subject of a token exchange; the
 // session passes the latest one it was presented (SetSubjectToken), since the client may
@@ -20,7 +21,7 @@
 
 #include "core/app/authn.h"  // core::CallerIdentity
 #include "core/app/policy_source.h"
-#include "identity/credential_broker.h"
+#include "doors/mcp_http/upstream_credentials.h"
 #include "interlock/decision.h"
 #include "mcp/gateway.h"
 
@@ -28,8 +29,8 @@ namespace interlock::server {
 
 class SessionCredentials {
  public:
-  // `broker` and `policies` must outlive this object; `upstream` has credentials there.
-  SessionCredentials(identity::CredentialBroker* broker, const core::PolicySource* policies,
+  // `credentials` and `policies` must outlive this object; `upstream` has credentials there.
+  SessionCredentials(UpstreamCredentials* credentials, const core::PolicySource* policies,
                      std::string upstream, std::string agent_id, core::CallerIdentity identity);
 
   // The Authorization header's bearer when it is a JWT of a verified identity ("" else).
@@ -41,7 +42,7 @@ class SessionCredentials {
   // tools/list and the other messages that are not a tool call.
   Result<std::string> SessionAuthorization();
   // command: upstreams: the credential handed to the server at its start.
-  Result<identity::Credential> ForStart();
+  Result<UpstreamCredential> ForStart();
   // Whether a call with `decision` may use the session's start credential, whose scopes
   // are the default ones: only when the tool names no credential_scope or names them all.
   Status CheckStartScopes(const Decision& decision) const;
@@ -52,9 +53,9 @@ class SessionCredentials {
 
  private:
   std::optional<std::vector<std::string>> ScopesFor(const Decision& d) const;
-  Result<identity::Credential> Get(std::optional<std::vector<std::string>> scopes);
+  Result<UpstreamCredential> Get(std::optional<std::vector<std::string>> scopes);
 
-  identity::CredentialBroker* broker_;
+  UpstreamCredentials* credentials_;
   const core::PolicySource* policies_;
   const std::string upstream_;
   const std::string agent_id_;

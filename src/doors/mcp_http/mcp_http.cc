@@ -79,10 +79,10 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
         up_(upstream),
         stateless_(stateless) {
     Touch();
-    if (up_->config.has_credentials && service_->broker_ != nullptr) {
-      creds_ =
-          std::make_unique<SessionCredentials>(service_->broker_.get(), service_->deps_.policies,
-                                               up_->config.name, agent_.agent_id, identity_);
+    if (up_->config.has_credentials && service_->deps_.credentials != nullptr) {
+      creds_ = std::make_unique<SessionCredentials>(service_->deps_.credentials,
+                                                    service_->deps_.policies, up_->config.name,
+                                                    agent_.agent_id, identity_);
     }
   }
   // The caller's bearer token of this request: the subject of a token exchange.
@@ -160,9 +160,10 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
         // session before it expires (Tick).
         auto c = creds_->ForStart();
         if (!c.ok()) return SetupFailed(init_key, 502, c.error().message);
-        env[up_->config.credentials.env] = c->access_token;
-        start_credential_ = c->record.ToJson();
-        start_expires_ = c->expires_at - up_->config.credentials.renew_before;
+        const UpstreamCredentialTerms* terms = service_->deps_.credentials->Terms(up_->config.name);
+        env[terms->env] = c->access_token;
+        start_credential_ = c->record_json;
+        start_expires_ = c->expires_at - terms->renew_before;
       }
       auto child = mcp::StdioUpstream::Spawn(
           up_->config.command, env, service_->config_.child_grace, sandbox ? &*sandbox : nullptr);
@@ -436,7 +437,7 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
 
   // Service thread: SSE upgrade of held answers, keep-alives. True when idle too long.
   bool Tick(Steady::time_point now) {
-    const McpConfig& c = service_->config_;
+    const McpHttpConfig& c = service_->config_;
     std::lock_guard lock(mu_);
     for (auto& [key, ex] : exchanges_) {
       if (!ex->stream && ex->accept_sse && now - ex->started >= c.sse_after) {
@@ -670,8 +671,7 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
   // sandboxed too, with `staged`'s own `sandbox:` (read, write, env) when it has one,
   // else with this session's upstream's, and egress through this session's proxy. A
   // sandbox that cannot be prepared refuses the rehearsals, never runs them uncontained.
-  void ContainStaging(const McpHttpDeps& d, const McpUpstreamConfig& staged,
-                      mcp::ServerSpec* spec) {
+  void ContainStaging(const McpHttpDeps& d, const McpHttpUpstream& staged, mcp::ServerSpec* spec) {
     if (!staged.sandbox && !up_->config.sandbox) return;
     mcp::SandboxRequest request =
         service_->SandboxRequestFor(staged.sandbox ? staged : up_->config);

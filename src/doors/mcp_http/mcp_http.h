@@ -64,9 +64,9 @@
 #include "core/app/egress_receipts.h"
 #include "core/app/policy_source.h"
 #include "core/guard.h"
-#include "daemon/config.h"
+#include "doors/mcp_http/config.h"
+#include "doors/mcp_http/upstream_credentials.h"
 #include "http/mcp_endpoint.h"
-#include "identity/credential_broker.h"
 #include "mcp/framing.h"
 #include "mcp/pins.h"
 #include "mcp/sandbox.h"
@@ -80,9 +80,9 @@ namespace interlock::server {
 // MCP protocol versions accepted in MCP-Protocol-Version.
 bool SupportedMcpProtocolVersion(std::string_view v);
 
-// An upstream with its credentials resolved (from Interlock's environment and files).
+// An upstream with its secrets resolved (from Interlock's environment and files).
 struct ResolvedUpstream {
-  McpUpstreamConfig config;
+  McpHttpUpstream config;
   std::map<std::string, std::string> child_env;  // the complete environment (stdio)
   std::map<std::string, std::string> headers;    // headers + secret headers (http)
   std::vector<std::string> secrets;              // this upstream's secret values
@@ -91,7 +91,8 @@ struct ResolvedUpstream {
 // Reads secret_env / secret_files / secret_headers and builds the server's complete
 // environment (mcp/server_env.h: base variables, pass_env, sandbox.env, env, its own
 // secrets; nothing else of the daemon's). Errors name the variable or file, never a value.
-Result<ResolvedUpstream> ResolveUpstream(const McpUpstreamConfig& config);
+// (The credentials' client secrets are the daemon's: daemon/upstream_credentials.h.)
+Result<ResolvedUpstream> ResolveUpstream(const McpHttpUpstream& config);
 
 // What the service counts of its sessions (the daemon's /metrics: opened, active, refused
 // over the limits). Called from connection strands and the service thread; must not block.
@@ -120,13 +121,17 @@ struct McpHttpDeps {
   // Starts a session's egress proxy, the only way out of its `sandbox:` upstreams and
   // staging servers (docs/mcp.md#sandbox-and-egress). Unset: they are refused.
   core::SessionEgressStarter sandbox_egress;
+  // Upstream credentials (docs/identity.md#upstream-credentials): every upstream with
+  // `has_credentials` gets its tokens here. Null when no upstream has any; an upstream
+  // that has some is then refused at Create.
+  UpstreamCredentials* credentials = nullptr;
 };
 
 class McpHttpService final : public McpEndpoint {
  public:
   // Resolves every upstream's secrets (an error names what is missing); starts the
   // service thread. Collaborators in `deps` must outlive the service.
-  static Result<std::unique_ptr<McpHttpService>> Create(McpConfig config, McpHttpDeps deps);
+  static Result<std::unique_ptr<McpHttpService>> Create(McpHttpConfig config, McpHttpDeps deps);
   ~McpHttpService() override;
   McpHttpService(const McpHttpService&) = delete;
   McpHttpService& operator=(const McpHttpService&) = delete;
@@ -147,7 +152,8 @@ class McpHttpService final : public McpEndpoint {
   class Session;  // defined in the .cc
 
  private:
-  McpHttpService(McpConfig config, McpHttpDeps deps, std::map<std::string, ResolvedUpstream> ups);
+  McpHttpService(McpHttpConfig config, McpHttpDeps deps,
+                 std::map<std::string, ResolvedUpstream> ups);
 
   // Who asks: the agent and the identity behind it (Handle's arguments).
   struct Asker {
@@ -189,13 +195,13 @@ class McpHttpService final : public McpEndpoint {
   void ServiceLoop();
   // What a `sandbox:` upstream's sandbox is made of (mcp/sandbox.h): its read and write
   // paths, and what no write dir may reach: the store, keys, config, policies.
-  static mcp::SandboxRequest SandboxRequestFor(const McpConfig& config,
-                                               const McpUpstreamConfig& upstream);
-  mcp::SandboxRequest SandboxRequestFor(const McpUpstreamConfig& upstream) const {
+  static mcp::SandboxRequest SandboxRequestFor(const McpHttpConfig& config,
+                                               const McpHttpUpstream& upstream);
+  mcp::SandboxRequest SandboxRequestFor(const McpHttpUpstream& upstream) const {
     return SandboxRequestFor(config_, upstream);
   }
 
-  const McpConfig config_;
+  const McpHttpConfig config_;
   const McpHttpDeps deps_;
   // Runs and results of the sessions (core/app/calls.h), over deps_.store.
   mutable core::Calls calls_;
@@ -203,10 +209,6 @@ class McpHttpService final : public McpEndpoint {
   // Masked in everything every session's server sends: all upstreams' secrets and the
   // daemon's own (config_.masked_values). Set in the constructor, then read-only.
   std::vector<std::string> masked_;
-  // Upstream credentials (docs/identity.md#upstream-credentials): null when no upstream
-  // has any. Set in the constructor, then used from any session's threads.
-  std::unique_ptr<identity::TokenEndpoint> token_endpoint_;
-  std::unique_ptr<identity::CredentialBroker> broker_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -4,8 +4,6 @@
 // every request passes first (DNS rebinding), and the stateless helpers of
 // mcp_http_internal.h. No session state here.
 #include <algorithm>
-#include <fstream>
-#include <iterator>
 #include <optional>
 #include <set>
 #include <string>
@@ -13,6 +11,7 @@
 
 #include <boost/beast/http.hpp>
 
+#include "common/file.h"
 #include "common/json.h"
 #include "common/text.h"
 #include "doors/mcp_http/mcp_http.h"
@@ -223,17 +222,7 @@ bool SupportedMcpProtocolVersion(std::string_view v) {
   return mcp::ServedVersion(v) || v == "2025-03-26" || v == "2024-11-05";
 }
 
-// A secret's file, trailing newlines dropped; errors name `what` and the path, never a value.
-static Result<std::string> ReadSecretFile(const std::string& path, const std::string& what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error::Invalid(what + ": cannot read " + path);
-  std::string v((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  while (!v.empty() && (v.back() == '\n' || v.back() == '\r')) v.pop_back();
-  if (v.empty()) return Error::Invalid(what + ": " + path + " is empty");
-  return v;
-}
-
-Result<ResolvedUpstream> ResolveUpstream(const McpUpstreamConfig& config) {
+Result<ResolvedUpstream> ResolveUpstream(const McpHttpUpstream& config) {
   ResolvedUpstream r;
   r.config = config;
   const std::string where = "mcp.upstreams." + config.name;
@@ -256,31 +245,6 @@ Result<ResolvedUpstream> ResolveUpstream(const McpUpstreamConfig& config) {
     env.secrets[name] = *v;
     r.secrets.push_back(*v);
   }
-  if (config.has_credentials) {
-    // The identity provider's client secrets: masked like every upstream secret.
-    if (!config.credentials_assertion_key_file.empty()) {
-      auto k = ReadSecretFile(config.credentials_assertion_key_file,
-                              where + ".credentials.client_assertion.key_file");
-      if (!k.ok()) return k.error();
-      // Checked now: a key that cannot sign refuses the start, not the first call.
-      if (auto probe = identity::SignClientAssertion("probe", "probe", *k, TimePoint{});
-          !probe.ok()) {
-        return Error::Invalid(where + ".credentials: " + probe.error().message);
-      }
-      r.config.credentials.client.assertion_key_pem = *k;
-    } else {
-      auto v = ReadSecretFile(config.credentials_secret_file, where + ".credentials");
-      if (!v.ok()) return v.error();
-      r.config.credentials.client.client_secret = *v;
-      r.secrets.push_back(*v);
-    }
-    for (const auto& [agent, path] : config.credentials_agent_secret_files) {
-      auto a = ReadSecretFile(path, where + ".credentials.agents." + agent);
-      if (!a.ok()) return a.error();
-      r.config.credentials.agents[agent].client_secret = *a;
-      r.secrets.push_back(*a);
-    }
-  }
   if (!config.command.empty()) {
     auto built = mcp::BuildServerEnv(env, mcp::ProcessEnvLookup());
     if (!built.ok()) return Error::Invalid(where + ": " + built.error().message);
@@ -298,8 +262,8 @@ Result<ResolvedUpstream> ResolveUpstream(const McpUpstreamConfig& config) {
   return r;
 }
 
-mcp::SandboxRequest McpHttpService::SandboxRequestFor(const McpConfig& config,
-                                                      const McpUpstreamConfig& u) {
+mcp::SandboxRequest McpHttpService::SandboxRequestFor(const McpHttpConfig& config,
+                                                      const McpHttpUpstream& u) {
   mcp::SandboxRequest r;
   r.what = "upstream " + u.name;
   r.write_flag = "mcp.upstreams." + u.name + ".sandbox.write";
@@ -372,13 +336,17 @@ std::optional<HttpResponse> McpHttpService::CheckOrigin(const HttpRequest& req) 
 
 // The service is made here (its configuration checked first); its sessions live in
 // mcp_http.cc.
-Result<std::unique_ptr<McpHttpService>> McpHttpService::Create(McpConfig config, McpHttpDeps deps) {
+Result<std::unique_ptr<McpHttpService>> McpHttpService::Create(McpHttpConfig config,
+                                                               McpHttpDeps deps) {
   std::map<std::string, ResolvedUpstream> ups;
   for (const auto& [name, u] : config.upstreams) {
     for (const std::string& m : u.forward_methods) {
       if (Status s = mcp::ValidForwardMethod(m); !s.ok()) {
         return Error::Invalid("mcp.upstreams." + name + ".forward_methods: " + s.error().message);
       }
+    }
+    if (u.has_credentials && (deps.credentials == nullptr || !deps.credentials->Terms(name))) {
+      return Error::Invalid("mcp.upstreams." + name + ".credentials: no credentials configured");
     }
     auto r = ResolveUpstream(u);
     if (!r.ok()) return r.error();
@@ -395,7 +363,7 @@ Result<std::unique_ptr<McpHttpService>> McpHttpService::Create(McpConfig config,
       new McpHttpService(std::move(config), deps, std::move(ups)));
 }
 
-McpHttpService::McpHttpService(McpConfig config, McpHttpDeps deps,
+McpHttpService::McpHttpService(McpHttpConfig config, McpHttpDeps deps,
                                std::map<std::string, ResolvedUpstream> ups)
     : config_(std::move(config)),
       deps_(deps),
@@ -404,15 +372,6 @@ McpHttpService::McpHttpService(McpConfig config, McpHttpDeps deps,
   masked_ = config_.masked_values;
   for (const auto& [name, up] : upstreams_) {
     masked_.insert(masked_.end(), up.secrets.begin(), up.secrets.end());
-  }
-  std::vector<identity::CredentialConfig> creds;
-  for (const auto& [name, up] : upstreams_) {
-    if (up.config.has_credentials) creds.push_back(up.config.credentials);
-  }
-  if (!creds.empty()) {
-    token_endpoint_ = std::make_unique<identity::HttpsTokenEndpoint>();
-    broker_ = std::make_unique<identity::CredentialBroker>(std::move(creds), token_endpoint_.get(),
-                                                           deps_.clock);
   }
   service_thread_ = std::thread([this] { ServiceLoop(); });
 }
