@@ -25,6 +25,7 @@
 #include "doors/mcp_stdio/stdio_gateway.h"
 #include "mcp/daemon_enforcer.h"
 #include "mcp/pins.h"
+#include "outbound/http_connector.h"
 #include "store/open_store.h"
 #include "telemetry/setup.h"
 
@@ -71,6 +72,7 @@ int RunStdioGateway(McpFlags* flags) {
   mcp_stdio::StdioGatewayOptions& o = flags->gateway;
   ApplyEnforcementFlags(flags->enforcement, &kStores, &o);
   o.daemon_connector = &DaemonClientConnector();
+  o.connector = outbound::Connector();
   o.sandbox_egress =
       [](mcp_stdio::SandboxEgressContext c) -> std::unique_ptr<mcp_stdio::SandboxEgress> {
     std::unique_ptr<egress::EgressDecider> decider;

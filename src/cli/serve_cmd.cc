@@ -75,6 +75,7 @@
 #include "mcp/pins.h"
 #include "mcp/sandbox.h"
 #include "mcp/server_env.h"
+#include "outbound/http_connector.h"
 #include "policy/loader.h"
 #include "store/open_store.h"
 #include "store/postgres_audit.h"
@@ -757,6 +758,7 @@ class Daemon {
     if (!credentials.ok()) return Fail(credentials.error().message, kExitUsage);
     upstream_credentials_ = std::move(*credentials);
     deps.credentials = upstream_credentials_.get();
+    deps.connector = outbound::Connector();
     auto service = server::McpHttpService::Create(std::move(config), deps);
     if (!service.ok()) return Fail(service.error().message, kExitUsage);
     mcp_http_ = std::move(*service);

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "mcp/server_env.h"
+#include "outbound/http_connector.h"
 
 namespace interlock::cli {
 
@@ -82,6 +83,7 @@ Result<mcp::ServerSpec> MakeServerSpec(const ServerFlags& flags,
   }
   if (!flags.pass_env.empty()) return Error::Invalid("--pass-env applies to a server command");
   spec.url = flags.url;
+  spec.connector = outbound::Connector();
   spec.ca_file = flags.ca_file;
   for (const std::string& h : flags.headers) {
     const size_t colon = h.find(':');

@@ -24,8 +24,6 @@
 #include "mcp/request_headers.h"
 #include "mcp/sse.h"
 #include "mcp/upstream_revision.h"
-#include "outbound/http_endpoint.h"
-#include "outbound/tls_client.h"
 
 namespace interlock::mcp {
 
@@ -34,11 +32,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace json = boost::json;
 using tcp = net::ip::tcp;
-using outbound::ExpectPeerName;
-using outbound::HostHeader;
-using outbound::HttpEndpoint;
-using outbound::MakeTlsClientContext;
-using outbound::ParseHttpEndpoint;
 
 namespace {
 
@@ -199,7 +192,8 @@ struct HttpUpstream::Op : std::enable_shared_from_this<HttpUpstream::Op> {
           self->Lowest().async_connect(results, [self](beast::error_code ec, const tcp::endpoint&) {
             if (ec) return self->Fail("cannot connect to the upstream: " + ec.message());
             if (!self->secure) return self->Exchange();
-            if (Status s = ExpectPeerName(self->secure->native_handle(), self->owner->host_);
+            if (Status s = self->owner->options_.connector->ExpectPeerName(
+                    self->secure->native_handle(), self->owner->host_);
                 !s.ok()) {
               return self->Fail(s.error().message);
             }
@@ -475,7 +469,10 @@ void HttpUpstream::NoteModern(const json::object& message, Op& op) {
 }
 
 Result<std::unique_ptr<HttpUpstream>> HttpUpstream::Create(HttpUpstreamOptions options) {
-  Result<HttpEndpoint> url = ParseHttpEndpoint(options.url);
+  if (options.connector == nullptr) {
+    return Error::Invalid("upstream: no outbound connector was handed to the HTTP client");
+  }
+  Result<HttpTarget> url = options.connector->Target(options.url);
   // What errors say of the URL: never its userinfo.
   const std::string shown = UrlForLog(options.url);
   if (!url.ok()) {
@@ -489,25 +486,23 @@ Result<std::unique_ptr<HttpUpstream>> HttpUpstream::Create(HttpUpstreamOptions o
   }
   std::unique_ptr<net::ssl::context> tls;
   if (url->tls) {
-    auto ctx = MakeTlsClientContext(options.ca_file);
+    auto ctx = options.connector->TlsContext(options.ca_file);
     if (!ctx.ok()) return Error::Invalid("upstream " + shown + ": " + ctx.error().message);
     tls = std::move(ctx).value();
   } else if (!options.ca_file.empty()) {
     return Error::Invalid("upstream " + shown + ": ca_file applies to https:// only");
   }
-  std::string target = url->path.empty() ? "/" : url->path;
-  if (url->has_query) target += "?" + url->query;
-  return std::unique_ptr<HttpUpstream>(new HttpUpstream(std::move(options), std::move(url->host),
-                                                        std::move(url->port), std::move(target),
-                                                        std::move(tls)));
+  return std::unique_ptr<HttpUpstream>(
+      new HttpUpstream(std::move(options), std::move(*url), std::move(tls)));
 }
 
-HttpUpstream::HttpUpstream(HttpUpstreamOptions options, std::string host, std::string port,
-                           std::string target, std::unique_ptr<net::ssl::context> tls)
+HttpUpstream::HttpUpstream(HttpUpstreamOptions options, HttpTarget target,
+                           std::unique_ptr<net::ssl::context> tls)
     : options_(std::move(options)),
-      host_(std::move(host)),
-      port_(std::move(port)),
-      target_(std::move(target)),
+      host_(std::move(target.host)),
+      port_(std::move(target.port)),
+      target_(std::move(target.target)),
+      host_header_(std::move(target.host_header)),
       tls_(std::move(tls)),
       listen_retry_(ioc_),
       idle_timer_(ioc_) {}
@@ -546,7 +541,7 @@ void HttpUpstream::Begin(std::shared_ptr<Op> op) {
   auto& req = op->req;
   req.version(11);
   req.target(target_);
-  req.set(http::field::host, HostHeader(host_, port_, tls_ ? "443" : "80"));
+  req.set(http::field::host, host_header_);
   req.set(http::field::user_agent, "interlock");
   for (const auto& [name, value] : options_.headers) req.set(name, value);
   // The GET stream and the DELETE reuse the session's credential, never a call's.

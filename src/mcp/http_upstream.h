@@ -38,8 +38,9 @@
 // oversized) is answered with a JSON-RPC error for its id, saying the call may or may not
 // have run; a 404 once a session exists means the upstream session ended, reported as
 // on_closed. https:// verifies the upstream's certificate chain (system CAs, or only
-// `ca_file`) and its name (MakeTlsClientContext, ExpectPeerName); a failed handshake fails
-// the exchange like any other connection error.
+// `ca_file`) and its name, through the HttpConnector its maker hands it (Interlock's one
+// outbound client, common/http_connector.h); a failed handshake fails the exchange like any
+// other connection error.
 // Threading: one io thread per upstream runs every exchange and every callback; Send() may
 // be called from any thread and only posts to it.
 #ifndef INTERLOCK_MCP_HTTP_UPSTREAM_H_
@@ -62,12 +63,16 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/object.hpp>
 
+#include "common/http_connector.h"
 #include "mcp/param_headers.h"
 #include "mcp/upstream.h"
 
 namespace interlock::mcp {
 
 struct HttpUpstreamOptions {
+  // Required (not owned; outlives the upstream): reads the URL, makes the TLS client and
+  // checks the peer's name (the composition root's outbound::Connector()).
+  const HttpConnector* connector = nullptr;
   std::string url;                             // http(s)://HOST[:PORT][/PATH]
   std::string ca_file;                         // https: trust only these CAs (PEM)
   std::map<std::string, std::string> headers;  // sent with every request
@@ -102,7 +107,7 @@ class HttpUpstream final : public Upstream {
   struct Idle;  // a kept-alive connection waiting for the next POST (defined in the .cc)
 
  private:
-  HttpUpstream(HttpUpstreamOptions options, std::string host, std::string port, std::string target,
+  HttpUpstream(HttpUpstreamOptions options, HttpTarget target,
                std::unique_ptr<boost::asio::ssl::context> tls);
   friend struct Op;
 
@@ -131,6 +136,7 @@ class HttpUpstream final : public Upstream {
   const std::string host_;
   const std::string port_;
   const std::string target_;
+  const std::string host_header_;
   const std::unique_ptr<boost::asio::ssl::context> tls_;  // null for http://
   boost::asio::io_context ioc_;
   std::unique_ptr<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;

@@ -138,6 +138,7 @@ Result<std::unique_ptr<Upstream>> Open(const ServerSpec& spec) {
   if (!spec.url.empty()) {
     if (!spec.command.empty()) return Error::Invalid("give a server command or --url, not both");
     HttpUpstreamOptions o;
+    o.connector = spec.connector;
     o.url = spec.url;
     o.headers = spec.headers;
     o.ca_file = spec.ca_file;

@@ -26,6 +26,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include "common/http_connector.h"
 #include "interlock/result.h"
 #include "mcp/sandbox.h"
 
@@ -41,7 +42,9 @@ struct ServerSpec {
   // Set: the server is not started; every attempt fails with this (a sandbox that could
   // not be prepared for it: fail closed, the rest of the gateway goes on).
   std::optional<Error> refused;
-  std::string url;                             // or: a Streamable HTTP endpoint
+  std::string url;  // or: a Streamable HTTP endpoint
+  // HTTP: the outbound client it is reached through (HttpUpstreamOptions::connector).
+  const HttpConnector* connector = nullptr;
   std::map<std::string, std::string> headers;  // HTTP: sent with every request
   std::string ca_file;                         // HTTP (https): trust only these CAs
   std::chrono::milliseconds timeout{30000};    // for the whole exchange

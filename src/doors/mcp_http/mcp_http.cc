@@ -176,6 +176,7 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
       upstream_ = std::move(*child);
     } else {
       mcp::HttpUpstreamOptions o;
+      o.connector = d.connector;
       o.url = up_->config.url;
       o.headers = up_->headers;
       o.ca_file = up_->config.ca_file;
@@ -193,6 +194,7 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
       spec.command = other.config.command;
       spec.env = other.child_env;
       spec.url = other.config.url;
+      spec.connector = d.connector;
       spec.headers = other.headers;
       spec.ca_file = other.config.ca_file;
       if (!other.config.command.empty()) ContainStaging(d, other.config, &spec);

@@ -58,6 +58,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/http_connector.h"
 #include "common/time.h"
 #include "core/app/call_waiters.h"
 #include "core/app/calls.h"
@@ -125,6 +126,9 @@ struct McpHttpDeps {
   // `has_credentials` gets its tokens here. Null when no upstream has any; an upstream
   // that has some is then refused at Create.
   UpstreamCredentials* credentials = nullptr;
+  // The outbound client url: upstreams (and staging servers) are reached through
+  // (common/http_connector.h); required when an upstream has a url.
+  const HttpConnector* connector = nullptr;
 };
 
 class McpHttpService final : public McpEndpoint {

@@ -348,6 +348,9 @@ Result<std::unique_ptr<McpHttpService>> McpHttpService::Create(McpHttpConfig con
     if (u.has_credentials && (deps.credentials == nullptr || !deps.credentials->Terms(name))) {
       return Error::Invalid("mcp.upstreams." + name + ".credentials: no credentials configured");
     }
+    if (!u.url.empty() && deps.connector == nullptr) {
+      return Error::Invalid("mcp.upstreams." + name + ": no outbound client to reach its url");
+    }
     auto r = ResolveUpstream(u);
     if (!r.ok()) return r.error();
     ups.emplace(name, std::move(*r));

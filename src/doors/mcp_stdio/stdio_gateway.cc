@@ -427,6 +427,7 @@ class McpSession {
       mcp::ServerSpec server;
       if (what.rfind("http://", 0) == 0 || what.rfind("https://", 0) == 0) {
         server.url = what;
+        server.connector = opt_.connector;
       } else {
         std::istringstream words(what);
         for (std::string w; words >> w;) server.command.push_back(w);

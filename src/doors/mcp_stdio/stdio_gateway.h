@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "common/http_connector.h"
 #include "common/time.h"
 #include "core/app/daemon_channel.h"
 #include "core/app/standalone.h"
@@ -92,6 +93,8 @@ struct StdioGatewayOptions {
   // session does not start.
   const core::DaemonConnector* daemon_connector = nullptr;
   SandboxEgressFn sandbox_egress;
+  // The outbound client a --rehearse-upstream URL is reached through (not owned).
+  const HttpConnector* connector = nullptr;
   std::function<Result<std::unique_ptr<telemetry::Sink>>()> start_telemetry;
 };
 

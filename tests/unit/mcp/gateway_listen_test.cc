@@ -23,6 +23,7 @@
 #include "loopback.h"
 #include "mcp/gateway.h"
 #include "mcp/http_upstream.h"
+#include "outbound/http_connector.h"
 #include "store/sqlite_pins.h"
 
 namespace interlock::mcp {
@@ -382,6 +383,7 @@ class ListeningFake {
 TEST(HttpUpstreamListenTest, CancelledSubscriptionClosesItsStreamAtTheServer) {
   ListeningFake server;
   HttpUpstreamOptions o;
+  o.connector = outbound::Connector();
   o.url = server.url();
   auto up = HttpUpstream::Create(o);
   ASSERT_TRUE(up.ok()) << up.error().message;

@@ -4,6 +4,7 @@
 // not be sent twice). And the Host header of Interlock's HTTP clients.
 #include "mcp/http_upstream.h"
 #include "loopback.h"
+#include "outbound/http_connector.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -76,6 +77,7 @@ bool AnyHolds(const std::vector<std::string>& messages, const std::string& needl
 // The options of an HttpUpstream to the test server on loopback `port`.
 HttpUpstreamOptions OptionsFor(int port) {
   HttpUpstreamOptions o;
+  o.connector = outbound::Connector();
   o.url = "http://127.0.0.1:" + std::to_string(port) + "/mcp";
   return o;
 }

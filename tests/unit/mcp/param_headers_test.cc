@@ -25,6 +25,7 @@
 #include "loopback.h"
 #include "mcp/gateway.h"
 #include "mcp/http_upstream.h"
+#include "outbound/http_connector.h"
 #include "store/sqlite_pins.h"
 
 namespace interlock::mcp {
@@ -236,6 +237,7 @@ std::string Head(const std::string& request) {
 TEST(ParamHeadersTest, UpstreamGetsTheHeadersOfTheEditedArgumentsItRuns) {
   ModernFake server;
   HttpUpstreamOptions ho;
+  ho.connector = outbound::Connector();
   ho.url = server.url();
   auto up = HttpUpstream::Create(ho);
   ASSERT_TRUE(up.ok()) << up.error().message;
