@@ -229,18 +229,6 @@ class ApiEgressReceipts final : public core::EgressReceiptBook {
 // built. Once serving, the graceful drain (Drain(), run by the destructor) first stops
 // work in the order it must end: the sweeper, MCP sessions, long polls, in-flight
 // requests, the pruner, then the store (before the final checkpoint of its head).
-// The daemon's metrics as the MCP-over-HTTP door counts its sessions.
-class McpSessionMetricsOf final : public server::McpSessionMetrics {
- public:
-  explicit McpSessionMetricsOf(server::Metrics* metrics) : metrics_(metrics) {}
-  void McpSessionOpened() override { metrics_->McpSessionOpened(); }
-  void McpSessionClosed() override { metrics_->McpSessionClosed(); }
-  void McpSessionRefused() override { metrics_->McpSessionRefused(); }
-
- private:
-  server::Metrics* metrics_;
-};
-
 class Daemon {
  public:
   Daemon(const ServeFlags& flags, const CLI::App& cmd) : flags_(flags), cmd_(cmd) {}
@@ -736,7 +724,7 @@ class Daemon {
     deps.clock = &clock_;
     deps.waiters = api_->call_waiters();
     deps.pins = pins_.get();
-    deps.metrics = &mcp_session_metrics_;
+    deps.metrics = &metrics_;
     deps.approval_url = [api = api_.get()](std::string_view id) { return api->ApprovalUrl(id); };
     // Approvals over MRTR: states sealed under a key derived from the audit HMAC key (the
     // keys directory every daemon of a fleet shares), so a state issued before a restart,
@@ -994,7 +982,6 @@ class Daemon {
   std::unique_ptr<server::WebhookNotifier> notifier_;      // BuildApiOptions
   server::Metrics metrics_;                                //
   server::DecisionMetrics decision_metrics_{&metrics_};    // every door's decisions
-  McpSessionMetricsOf mcp_session_metrics_{&metrics_};     // /mcp/{upstream}'s sessions
   std::unique_ptr<telemetry::OtlpExporter> otel_;          //
   std::unique_ptr<NoticeLogger> notices_;                  //
   std::unique_ptr<core::Guard> guard_;                     //

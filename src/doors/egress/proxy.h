@@ -24,7 +24,7 @@
 #include <memory>
 #include <string>
 
-#include "core/app/egress_receipts.h"
+#include "core/app/session_egress.h"
 #include "doors/egress/decider.h"
 #include "interlock/result.h"
 
@@ -68,7 +68,7 @@ class EgressProxy {
   std::unique_ptr<Impl> impl_;
 };
 
-// The egress of one sandboxed MCP session (core/app/egress_receipts.h): a proxy listening on
+// The egress of one sandboxed MCP session (core/app/session_egress.h): a proxy listening on
 // `request.socket_path`, each connection decided by `guard` for the request's agent and run
 // (GuardEgressDecider, its result recorded through `store`), its outcomes kept as receipts
 // by the call in flight (ReceiptBook). Started; destroying it stops the proxy first. None of

@@ -23,7 +23,6 @@
 #include <string>
 #include <vector>
 
-#include "core/app/egress_receipts.h"
 #include "doors/egress/decider.h"
 
 namespace interlock::egress {
@@ -45,7 +44,7 @@ struct CallReceipts {
   uint64_t omitted = 0;                 // beyond kMaxPerCall
 };
 
-class ReceiptBook final : public core::EgressReceipts {
+class ReceiptBook {
  public:
   static constexpr size_t kMaxPerCall = 256;
   static constexpr size_t kMaxCalls = 1024;
@@ -62,7 +61,7 @@ class ReceiptBook final : public core::EgressReceipts {
   // Take() as the canonical JSON the result record carries under "egress": an array of
   // {address, allowed, bytes_down, bytes_up, code, egress_call_id, host, open?, port}, or
   // "" when the call has none.
-  std::string TakeJson(const std::string& call_id) override;
+  std::string TakeJson(const std::string& call_id);
 
  private:
   struct Entry {

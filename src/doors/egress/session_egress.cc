@@ -23,7 +23,9 @@ class SessionProxy final : public core::SessionEgress {
             [book = &receipts_](const EgressOutcome& o) { book->Observe(o); }) {}
   Status Listen(const std::string& path) { return proxy_.ListenUnix(path); }
   void Start() { proxy_.Start(); }
-  core::EgressReceipts* receipts() override { return &receipts_; }
+  std::string TakeReceiptsJson(const std::string& call_id) override {
+    return receipts_.TakeJson(call_id);
+  }
 
  private:
   GuardEgressDecider decider_;

@@ -221,8 +221,8 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
     }
     if (creds_ != nullptr) AttachCredentials(&g);
     if (egress_ != nullptr) {
-      g.egress_receipts = [book = egress_->receipts()](const std::string& call_id) {
-        return book->TakeJson(call_id);
+      g.egress_receipts = [egress = egress_.get()](const std::string& call_id) {
+        return egress->TakeReceiptsJson(call_id);
       };
     }
     gateway_ = std::make_unique<mcp::Gateway>(

@@ -62,8 +62,9 @@
 #include "common/time.h"
 #include "core/app/call_waiters.h"
 #include "core/app/calls.h"
-#include "core/app/egress_receipts.h"
+#include "core/app/door_metrics.h"
 #include "core/app/policy_source.h"
+#include "core/app/session_egress.h"
 #include "core/guard.h"
 #include "doors/mcp_http/config.h"
 #include "doors/mcp_http/upstream_credentials.h"
@@ -95,16 +96,6 @@ struct ResolvedUpstream {
 // (The credentials' client secrets are the daemon's: daemon/upstream_credentials.h.)
 Result<ResolvedUpstream> ResolveUpstream(const McpHttpUpstream& config);
 
-// What the service counts of its sessions (the daemon's /metrics: opened, active, refused
-// over the limits). Called from connection strands and the service thread; must not block.
-class McpSessionMetrics {
- public:
-  virtual ~McpSessionMetrics() = default;
-  virtual void McpSessionOpened() = 0;
-  virtual void McpSessionClosed() = 0;
-  virtual void McpSessionRefused() = 0;
-};
-
 struct McpHttpDeps {
   core::Guard* guard = nullptr;
   core::Store* store = nullptr;  // only to build core::Calls
@@ -112,7 +103,7 @@ struct McpHttpDeps {
   const Clock* clock = nullptr;
   core::CallWaiters* waiters = nullptr;
   mcp::PinStore* pins = nullptr;
-  McpSessionMetrics* metrics = nullptr;  // optional: session gauges and counters
+  core::DoorMetrics* metrics = nullptr;  // optional: session gauges and counters
   // The reviewer page's link for an approval id (Api::ApprovalUrl); optional.
   std::function<std::string(std::string_view approval_id)> approval_url;
   // Approvals over MRTR: the daemon's requestState sealer, keyed from its audit keys so a

@@ -1,11 +1,10 @@
-// The egress of a sandboxed tool server as the doors that run one see it: the outcome
-// receipts of its connections by tool call (docs/mcp.md#outcome-receipts), and the proxy
-// of one MCP session, which the composition root starts and the door only holds
-// (docs/mcp.md#sandbox-and-egress). The egress door (doors/egress/) implements both; the
-// MCP doors and the API read receipts through EgressReceipts without naming it.
-// Thread-safety: EgressReceipts may be called from any thread.
-#ifndef INTERLOCK_CORE_APP_EGRESS_RECEIPTS_H_
-#define INTERLOCK_CORE_APP_EGRESS_RECEIPTS_H_
+// SessionEgress: the egress proxy of one sandboxed MCP session as the MCP-over-HTTP door
+// holds it (docs/mcp.md#sandbox-and-egress): the composition root starts it (the egress
+// door's StartSessionEgress, doors/egress/proxy.h) and the door reads the outcome receipts
+// of its connections by tool call (docs/mcp.md#outcome-receipts) without naming the egress
+// door. Thread-safety: TakeReceiptsJson may be called from any thread.
+#ifndef INTERLOCK_CORE_APP_SESSION_EGRESS_H_
+#define INTERLOCK_CORE_APP_SESSION_EGRESS_H_
 
 #include <functional>
 #include <memory>
@@ -14,15 +13,6 @@
 #include "interlock/result.h"
 
 namespace interlock::core {
-
-// Receipts of the connections decided while a tool call was in flight, by that call.
-class EgressReceipts {
- public:
-  virtual ~EgressReceipts() = default;
-  // Removes the receipts of `call_id` and returns them as the canonical JSON the call's
-  // result record carries under "egress", or "" when the call has none.
-  virtual std::string TakeJson(const std::string& call_id) = 0;
-};
 
 // What one session's egress proxy is started for.
 struct SessionEgressRequest {
@@ -40,7 +30,10 @@ struct SessionEgressRequest {
 class SessionEgress {
  public:
   virtual ~SessionEgress() = default;
-  virtual EgressReceipts* receipts() = 0;
+  // Removes the receipts of the connections decided while `call_id` was in flight and
+  // returns them as the canonical JSON the call's result record carries under "egress",
+  // or "" when the call has none.
+  virtual std::string TakeReceiptsJson(const std::string& call_id) = 0;
 };
 
 // Starts a session's egress proxy (the composition root binds the Guard and the store).
@@ -49,4 +42,4 @@ using SessionEgressStarter =
 
 }  // namespace interlock::core
 
-#endif  // INTERLOCK_CORE_APP_EGRESS_RECEIPTS_H_
+#endif  // INTERLOCK_CORE_APP_SESSION_EGRESS_H_
