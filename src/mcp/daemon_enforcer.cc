@@ -79,14 +79,8 @@ json::value OutputForDaemon(const std::string& output_json) {
 
 Result<std::unique_ptr<DaemonEnforcer>> DaemonEnforcer::Create(
     const core::DaemonConnector& connector, DaemonOptions options) {
-  core::DaemonAddress address;
-  address.url = options.url;
-  address.ca_file = options.ca_file;
-  address.token = options.token;
-  address.user_agent = options.user_agent;
-  address.connect_timeout = options.connect_timeout;
-  address.poll_interval = options.progress_interval;
-  Result<std::unique_ptr<core::DaemonChannel>> channel = connector.Connect(std::move(address));
+  Result<std::unique_ptr<core::DaemonChannel>> channel =
+      connector.Connect(static_cast<const core::DaemonAddress&>(options));
   if (!channel.ok()) return channel.error();
   if (options.wait_seconds < 1) options.wait_seconds = 1;
   return std::unique_ptr<DaemonEnforcer>(
@@ -268,7 +262,7 @@ Enforcer::Outcome DaemonEnforcer::AwaitApproval(const Outcome& pending,
     }
     // Still pending: poll again, never faster than once per progress interval (a daemon
     // that answers a long poll at once must not make this a busy loop).
-    while (std::chrono::steady_clock::now() - started < options_.progress_interval) {
+    while (std::chrono::steady_clock::now() - started < options_.poll_interval) {
       if (!keep_going()) return pending;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }

@@ -45,15 +45,12 @@
 
 namespace interlock::mcp {
 
-struct DaemonOptions {
-  std::string url;      // http(s)://HOST[:PORT][/PREFIX]
-  std::string ca_file;  // https: PEM CA bundle to verify the daemon with ("" = system CAs)
-  std::string token;    // bearer token (agent role); never logged
-  std::string user_agent = "interlock-gateway";
-  std::chrono::milliseconds connect_timeout{5000};
-  std::chrono::milliseconds request_timeout{15000};   // whole exchange, added to long polls
-  int wait_seconds = 30;                              // long-poll length per GET
-  std::chrono::milliseconds progress_interval{1000};  // keep_going's poll, approval polls
+// Where the daemon is and how to reach it (core::DaemonAddress: url, ca_file, token,
+// user_agent, connect_timeout, and poll_interval, which also paces the approval polls),
+// and the enforcer's own waits.
+struct DaemonOptions : core::DaemonAddress {
+  std::chrono::milliseconds request_timeout{15000};  // whole exchange, added to long polls
+  int wait_seconds = 30;                             // long-poll length per GET
 };
 
 // The run the daemon started: ids as the daemon answered.

@@ -82,19 +82,12 @@
 
 namespace interlock::store {
 
-struct PostgresOptions {
-  std::string uri;               // postgresql://user@host:5432/db?... (libpq URI or conninfo)
-  int max_batch = 256;           // operations per transaction at most
-  std::string audit_key;         // HMAC key for redaction (raw bytes)
-  const Clock* clock = nullptr;  // writes without a `now`; nullptr: the system clock
+struct PostgresOptions : BackendOptions {
+  std::string uri;      // postgresql://user@host:5432/db?... (libpq URI or conninfo)
+  int max_batch = 256;  // operations per transaction at most
   pg::PgLimits limits;
   // How long a successful token lookup is reused (0: every request reads the table).
   std::chrono::milliseconds auth_cache_ttl{1000};
-  // Approvals (StoreOptions): the timeout when the policy gives none, the hard maximum wait.
-  int approval_default_timeout_seconds = 300;
-  int approval_max_wait_seconds = 3600;
-  // Signs the anchors of security records (empty: nothing is anchored).
-  audit::CheckpointSigner checkpoint_signer;
   // Wake-ups across daemons: LISTEN on a dedicated connection (postgres_approvals.h),
   // opened by the first SetCallListener; false: never.
   bool listen = true;

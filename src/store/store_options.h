@@ -11,15 +11,9 @@
 
 namespace interlock::store {
 
-struct StoreOptions {
-  std::string path;            // database file; ":memory:" for tests
-  bool durable_full = true;    // fsync per group commit (syncer thread) or none (NORMAL)
-  int busy_timeout_ms = 2000;  // waiting longer for a lock is STORE_UNAVAILABLE
-  int max_batch = 512;         // decisions per group commit at most
-  std::string audit_key;       // HMAC key for redaction (raw bytes)
-  // false: a missing file is an error instead of a new empty store. Operator commands
-  // (`interlock kill`) use this so a typo in --store cannot silently write elsewhere.
-  bool create_if_missing = true;
+// What every backend takes alike (SQLite: StoreOptions; PostgreSQL: PostgresOptions).
+struct BackendOptions {
+  std::string audit_key;  // HMAC key for redaction (raw bytes)
   // Time for writes that carry no `now` (AddUsage). nullptr: the system clock. Not owned.
   const Clock* clock = nullptr;
   // Anchors security-relevant records (docs/audit.md, "Anchors"; audit::CheckpointSigner
@@ -34,6 +28,16 @@ struct StoreOptions {
   // and the hard maximum an escalating approval may stay pending.
   int approval_default_timeout_seconds = 300;
   int approval_max_wait_seconds = 3600;
+};
+
+struct StoreOptions : BackendOptions {
+  std::string path;            // database file; ":memory:" for tests
+  bool durable_full = true;    // fsync per group commit (syncer thread) or none (NORMAL)
+  int busy_timeout_ms = 2000;  // waiting longer for a lock is STORE_UNAVAILABLE
+  int max_batch = 512;         // decisions per group commit at most
+  // false: a missing file is an error instead of a new empty store. Operator commands
+  // (`interlock kill`) use this so a typo in --store cannot silently write elsewhere.
+  bool create_if_missing = true;
   // A process with few callers that each wait for their write (the stdio MCP gateway,
   // the standalone hook): SqliteStore commits a waited-for write on the caller's own
   // thread, and with durability full fdatasyncs the WAL there before answering, instead

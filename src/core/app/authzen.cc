@@ -6,6 +6,7 @@
 
 #include <boost/json.hpp>
 
+#include "core/app/outcome_status.h"
 #include "core/app/tool_calls.h"
 
 namespace interlock::core {
@@ -220,29 +221,14 @@ Result<AuthzenRequest> ReadAuthzenRequest(const json::object& body, bool batch,
 }
 
 unsigned AuthzenStatusOf(const Outcome& o) {
-  switch (o.kind) {
-    case OutcomeKind::kAllow:
-    case OutcomeKind::kDeny:
-    case OutcomeKind::kApprovalRequired:
-    case OutcomeKind::kRehearsalRequired:
-      return 200;
-    case OutcomeKind::kError:
-      break;
+  // As the decide route, except that an evaluation the core refused as a request (an
+  // Idempotency-Key sent with another request, arguments it cannot decide) is answered
+  // "decision": false.
+  if (o.kind == OutcomeKind::kError &&
+      (o.cause == ErrorKind::kAlreadyExists || o.cause == ErrorKind::kInvalidArgument)) {
+    return 200;
   }
-  switch (o.cause) {
-    case ErrorKind::kNotFound:
-      return 404;
-    case ErrorKind::kPermissionDenied:
-      return 403;
-    case ErrorKind::kAlreadyExists:
-    case ErrorKind::kInvalidArgument:
-    case ErrorKind::kUnavailable:
-    case ErrorKind::kTimeout:
-    case ErrorKind::kCorrupt:
-    case ErrorKind::kInternal:
-      break;
-  }
-  return 200;  // an evaluation answered "decision": false
+  return HttpStatusOf(o);
 }
 
 json::object AuthzenAnswerJson(const AuthzenOutcome& o) {

@@ -14,11 +14,11 @@
 #include "common/host_name.h"
 #include "common/json.h"
 #include "common/json_write.h"
+#include "core/app/outcome_status.h"
 #include "core/app/tool_calls.h"
 #include "core/app/tool_views.h"
 #include "doors/http_api/api.h"
 #include "doors/http_api/api_internal.h"
-#include "doors/http_api/outcome_status.h"
 
 namespace interlock::server {
 
@@ -123,7 +123,7 @@ void Api::DecideAndReply(const Caller& c, std::string run_id, ToolCall&& call, R
           const std::string& agent_id = pending->agent_id;
           const core::GuardResponse& g = *pending->g;
           // Counted by the core's observer (daemon/decision_metrics.h), as every door's.
-          if (const unsigned status = HttpStatusOf(g.outcome()); status != 200) {
+          if (const unsigned status = core::HttpStatusOf(g.outcome()); status != 200) {
             return r.SendFromStrand(RefusedDecideReply(status, g.decision.reason));
           }
           HttpResponse res = JsonTextResponse(200, DecideReply(g));

@@ -20,6 +20,16 @@ Decision McpEnforcer::Unavailable(const std::string& tool, const std::string& wh
   return d;
 }
 
+mcp::Enforcer::Outcome McpEnforcer::AnswerOf(core::GuardResponse r) const {
+  Outcome out{std::move(r.decision), std::move(r.call_id)};
+  out.error = r.error;
+  if (out.decision.verdict == Verdict::kApprovalRequired && !out.call_id.empty()) {
+    out.approval_id = core::ApprovalIdOf(out.call_id);
+    if (approval_url_) out.approval_url = approval_url_(out.approval_id);
+  }
+  return out;
+}
+
 mcp::Enforcer::Outcome McpEnforcer::Rehearsed(const Outcome& pending, ToolCall call,
                                               const mcp::ToolResult& result) {
   core::CallResult res;
@@ -29,13 +39,7 @@ mcp::Enforcer::Outcome McpEnforcer::Rehearsed(const Outcome& pending, ToolCall c
   core::GuardResponse r =
       guard_->CompleteRehearsal(agent_id_, principal_, pending.call_id, res, std::move(call.args),
                                 std::move(call.mask_values));
-  Outcome out{std::move(r.decision), std::move(r.call_id)};
-  out.error = r.error;
-  if (out.decision.verdict == Verdict::kApprovalRequired && !out.call_id.empty()) {
-    out.approval_id = core::ApprovalIdOf(out.call_id);
-    if (approval_url_) out.approval_url = approval_url_(out.approval_id);
-  }
-  return out;
+  return AnswerOf(std::move(r));
 }
 
 mcp::Enforcer::Outcome McpEnforcer::Decide(ToolCall call) {
@@ -49,13 +53,7 @@ mcp::Enforcer::Outcome McpEnforcer::Decide(ToolCall call) {
                           &identity_);
     });
   }
-  Outcome out{std::move(r.decision), std::move(r.call_id)};
-  out.error = r.error;
-  if (out.decision.verdict == Verdict::kApprovalRequired && !out.call_id.empty()) {
-    out.approval_id = core::ApprovalIdOf(out.call_id);
-    if (approval_url_) out.approval_url = approval_url_(out.approval_id);
-  }
-  return out;
+  return AnswerOf(std::move(r));
 }
 
 Status McpEnforcer::Withdraw(const Outcome& pending, std::string_view reason) {

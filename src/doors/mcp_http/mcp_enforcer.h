@@ -65,6 +65,8 @@ class McpEnforcer final : public mcp::Enforcer {
 
  private:
   Decision Unavailable(const std::string& tool, const std::string& why) const;
+  // The core's answer as the gateway reads it: a pending approval with its id and page.
+  Outcome AnswerOf(core::GuardResponse r) const;
 
   core::Guard* guard_;
   core::Calls* calls_;  // runs and results; calls_->approvals(): release and withdrawal

@@ -1,6 +1,6 @@
 // The HTTP API's one mapping of the core's outcome onto a decide route's status
-// (doors/http_api/outcome_status.h, HttpStatusOf; docs/design.md, "One outcome").
-#include "doors/http_api/outcome_status.h"
+// (core/app/outcome_status.h, HttpStatusOf; docs/design.md, "One outcome").
+#include "core/app/outcome_status.h"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 
 #include "interlock/decision.h"
 
-namespace interlock::server {
+namespace interlock::core {
 namespace INTERLOCK_TEST_NS {
 
 // Tests the route's table: every decision is 200 (a deny, an approval or a rehearsal
@@ -50,4 +50,4 @@ TEST(HttpOutcomeTest, ErrorWinsOverTheDecision) {
 }
 
 }  // namespace INTERLOCK_TEST_NS
-}  // namespace interlock::server
+}  // namespace interlock::core

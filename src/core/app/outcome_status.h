@@ -6,13 +6,13 @@
 // core refused) or the core's, which is still answered 200 with its deny decision
 // (STORE_UNAVAILABLE): the client reads one body for every decision.
 // Thread-safety: a pure function.
-#ifndef INTERLOCK_DOORS_HTTP_API_OUTCOME_STATUS_H_
-#define INTERLOCK_DOORS_HTTP_API_OUTCOME_STATUS_H_
+#ifndef INTERLOCK_CORE_APP_OUTCOME_STATUS_H_
+#define INTERLOCK_CORE_APP_OUTCOME_STATUS_H_
 
 #include "interlock/outcome.h"
 #include "interlock/result.h"
 
-namespace interlock::server {
+namespace interlock::core {
 
 inline unsigned HttpStatusOf(const Outcome& o) {
   switch (o.kind) {
@@ -42,6 +42,6 @@ inline unsigned HttpStatusOf(const Outcome& o) {
   return 200;  // a STORE_UNAVAILABLE deny: still a decision
 }
 
-}  // namespace interlock::server
+}  // namespace interlock::core
 
-#endif  // INTERLOCK_DOORS_HTTP_API_OUTCOME_STATUS_H_
+#endif  // INTERLOCK_CORE_APP_OUTCOME_STATUS_H_
