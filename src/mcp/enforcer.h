@@ -58,7 +58,7 @@ class Enforcer {
     // The core could not decide (core::GuardResponse::error): the decision is then a deny.
     std::optional<ErrorKind> error;
     // What the answer is (interlock/outcome.h), for the gateway's one mapping of it onto
-    // MCP (Gateway::HandleToolsCall); derived, never stored.
+    // MCP (CallFlow::HandleToolsCall); derived, never stored.
     interlock::Outcome outcome() const { return OutcomeOf(decision, error); }
     // APPROVAL_REQUIRED: the pending approval and its reviewer page (from the core's
     // answer; approval_url is empty where there is no reviewer page).

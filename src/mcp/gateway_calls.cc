@@ -104,14 +104,17 @@ void CallFlow::HandleToolsCall(json::value doc, const json::value& id) {
   Enforcer::Outcome outcome = options_.enforcer->Decide(std::move(call));
   outcome.decision.tool = tool;
   if (trace) trace->SetDecision(outcome.decision, outcome.call_id);
-  switch (outcome.decision.verdict) {
-    case Verdict::kAllow:
+  // The MCP doors' one mapping of the core's answer (interlock/outcome.h; docs/design.md
+  // "One outcome"): an error is refused as a deny is, with the decision the core gave.
+  switch (outcome.outcome().kind) {
+    case OutcomeKind::kAllow:
       ContinueAllowed(std::move(doc), id, tool, args, outcome);
       return;
-    case Verdict::kDeny:
+    case OutcomeKind::kDeny:
+    case OutcomeKind::kError:
       link_.AnswerClient(ResultResponse(id, Denial(outcome.decision)));
       return;
-    case Verdict::kApprovalRequired: {
+    case OutcomeKind::kApprovalRequired: {
       auto held = std::make_shared<Held>();
       std::lock_guard lock(mu_);
       held_.emplace(IdKey(id), held);
@@ -119,7 +122,7 @@ void CallFlow::HandleToolsCall(json::value doc, const json::value& id) {
                                  std::move(outcome), std::move(progress_token), held);
       return;
     }
-    case Verdict::kRehearsalRequired: {
+    case OutcomeKind::kRehearsalRequired: {
       if (!outcome.decision.rehearsal || outcome.decision.rehearsal->reported) {
         RefuseCall(id, tool, "", Code::kRehearsalFailed,
                    "the core asked for a rehearsal without saying what to rehearse");
