@@ -69,14 +69,7 @@ const UpstreamCredentialTerms* McpUpstreamCredentials::Terms(std::string_view up
 }
 
 Result<UpstreamCredential> McpUpstreamCredentials::Get(const Request& request) {
-  identity::CredentialBroker::Request rq;
-  rq.upstream = request.upstream;
-  rq.agent_id = request.agent_id;
-  rq.subject_token = request.subject_token;
-  rq.subject = request.subject;
-  rq.subject_expires_at = request.subject_expires_at;
-  rq.scopes = request.scopes;
-  auto c = broker_.Get(rq);
+  auto c = broker_.Get(request);
   if (!c.ok()) return c.error();
   return UpstreamCredential{std::move(c->access_token), c->expires_at, c->record.ToJson()};
 }

@@ -35,6 +35,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/credential_request.h"
 #include "common/time.h"
 #include "interlock/result.h"
 
@@ -212,16 +213,7 @@ std::string Base64Std(std::string_view in);
 
 class CredentialBroker {
  public:
-  struct Request {
-    std::string upstream;
-    std::string agent_id;
-    // token_exchange: the caller's JWT, verified by the daemon; empty refuses the call.
-    std::string subject_token;
-    std::string subject;  // who the subject token names (issuer, agent, human): a cache key
-    std::optional<TimePoint> subject_expires_at;
-    // The tool's credential_scope; nullopt: the upstream's default scope.
-    std::optional<std::vector<std::string>> scopes;
-  };
+  using Request = CredentialRequest;  // common/credential_request.h
 
   // `endpoint` and `clock` must outlive the broker. Configs passed ValidateCredentialConfig.
   CredentialBroker(std::vector<CredentialConfig> configs, TokenEndpoint* endpoint,

@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/credential_request.h"
 #include "common/time.h"
 #include "interlock/result.h"
 
@@ -42,16 +43,7 @@ struct UpstreamCredentialTerms {
 
 class UpstreamCredentials {
  public:
-  struct Request {
-    std::string upstream;
-    std::string agent_id;
-    // token_exchange: the caller's JWT, verified by the daemon; empty refuses the call.
-    std::string subject_token;
-    std::string subject;  // who the subject token names (issuer, agent, human): a cache key
-    std::optional<TimePoint> subject_expires_at;
-    // The tool's credential_scope; nullopt: the upstream's default scope.
-    std::optional<std::vector<std::string>> scopes;
-  };
+  using Request = CredentialRequest;  // common/credential_request.h
 
   virtual ~UpstreamCredentials() = default;
   // The terms of `upstream`'s credentials; nullptr when it has none.
