@@ -18,6 +18,7 @@
 
 #include <array>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -231,6 +232,10 @@ class Api final : public RequestHandler {
   void HandleAuthzen(const Caller& c, HttpRequest req, bool batch, Responder r);
   // The AuthZEN run `run_id` of the caller, started when new (cached in hook_runs_). Blocking.
   Status JoinAuthzenRun(const Caller& c, const std::string& run_id);
+  // `join` run `run_id` unless this process has joined it already (hook_runs_, at most
+  // 65,536 ids, cleared when full: joining again is harmless); a store that cannot answer
+  // is counted. The Claude Code hook's and AuthZEN's runs. Blocking.
+  Status JoinRunOnce(const std::string& run_id, const std::function<Status()>& join);
   // Decides the request's next evaluation through Guard::DecideAsync (no thread waits for
   // the commit); AuthzenFinish answers once all are decided, a semantic stops them, or the
   // named run cannot take them.

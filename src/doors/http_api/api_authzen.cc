@@ -49,8 +49,6 @@ struct AuthzenPending {
 
 namespace {
 
-constexpr size_t kMaxCachedAuthzenRuns = 1 << 16;
-
 // 400 as an AuthZEN client reads it: `decision` false beside the error, so a client that
 // reads `decision` before the status never takes the refusal for a permit.
 HttpResponse AuthzenBadRequest(std::string why) {
@@ -62,18 +60,10 @@ HttpResponse AuthzenBadRequest(std::string why) {
 }  // namespace
 
 Status Api::JoinAuthzenRun(const Caller& c, const std::string& run_id) {
-  {
-    std::lock_guard lock(hook_runs_mu_);
-    if (hook_runs_.count(run_id) != 0) return Status::Ok();
-  }
-  if (auto run = calls_.JoinRun(c.principal.agent_id, run_id); !run.ok()) {
-    if (run.error().kind == ErrorKind::kUnavailable) metrics_->RecordStoreError();
-    return run.error();
-  }
-  std::lock_guard lock(hook_runs_mu_);
-  if (hook_runs_.size() >= kMaxCachedAuthzenRuns) hook_runs_.clear();
-  hook_runs_.insert(run_id);
-  return Status::Ok();
+  return JoinRunOnce(run_id, [&]() -> Status {
+    auto run = calls_.JoinRun(c.principal.agent_id, run_id);
+    return run.ok() ? Status::Ok() : Status(run.error());
+  });
 }
 
 void Api::AuthzenDecideNext(std::shared_ptr<AuthzenPending> p) {

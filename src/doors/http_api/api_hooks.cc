@@ -39,8 +39,8 @@ namespace json = boost::json;
 
 namespace {
 
-// Session runs remembered as joined (Api::hook_runs_): ~100 bytes each.
-constexpr size_t kMaxCachedHookRuns = 1 << 16;
+// Runs remembered as joined (Api::hook_runs_, Api::JoinRunOnce): ~100 bytes each.
+constexpr size_t kMaxJoinedRuns = 1 << 16;
 
 HttpResponse HookResponse(claude_code::HookEvent event, const claude_code::HookAnswer& answer) {
   HttpResponse res{http::status::ok, 11};
@@ -124,24 +124,16 @@ void Api::HandleClaudeCodeHook(const Route& route, HttpRequest req, bool defer,
 
 Status Api::JoinHookChildRun(const std::string& agent_id, const std::string& run_id,
                              const std::string& child_id, const std::string& agent_type) {
-  {
-    std::lock_guard lock(hook_runs_mu_);
-    if (hook_runs_.count(child_id) != 0) return Status::Ok();
-  }
-  core::ChildRunRequest rq;
-  rq.agent_id = agent_id;
-  rq.run_id = child_id;
-  rq.parent_run_id = run_id;
-  rq.role = agent_type;
-  rq.limits = options_.child_runs;
-  if (auto run = calls_.JoinChildRun(std::move(rq)); !run.ok()) {
-    if (run.error().kind == ErrorKind::kUnavailable) metrics_->RecordStoreError();
-    return run.error();
-  }
-  std::lock_guard lock(hook_runs_mu_);
-  if (hook_runs_.size() >= kMaxCachedHookRuns) hook_runs_.clear();
-  hook_runs_.insert(child_id);
-  return Status::Ok();
+  return JoinRunOnce(child_id, [&]() -> Status {
+    core::ChildRunRequest rq;
+    rq.agent_id = agent_id;
+    rq.run_id = child_id;
+    rq.parent_run_id = run_id;
+    rq.role = agent_type;
+    rq.limits = options_.child_runs;
+    auto run = calls_.JoinChildRun(std::move(rq));
+    return run.ok() ? Status::Ok() : Status(run.error());
+  });
 }
 
 void Api::ServeSubagentEvent(const Caller& c, const std::string& child_id,
@@ -161,16 +153,23 @@ void Api::ServeSubagentEvent(const Caller& c, const std::string& child_id,
 
 Status Api::JoinHookRun(const std::string& agent_id, const std::string& run_id,
                         const core::SessionOrigin& origin) {
+  return JoinRunOnce(run_id, [&]() -> Status {
+    auto run = calls_.JoinRun(agent_id, run_id, &origin);
+    return run.ok() ? Status::Ok() : Status(run.error());
+  });
+}
+
+Status Api::JoinRunOnce(const std::string& run_id, const std::function<Status()>& join) {
   {
     std::lock_guard lock(hook_runs_mu_);
     if (hook_runs_.count(run_id) != 0) return Status::Ok();
   }
-  if (auto run = calls_.JoinRun(agent_id, run_id, &origin); !run.ok()) {
-    if (run.error().kind == ErrorKind::kUnavailable) metrics_->RecordStoreError();
-    return run.error();
+  if (Status s = join(); !s.ok()) {
+    if (s.error().kind == ErrorKind::kUnavailable) metrics_->RecordStoreError();
+    return s;
   }
   std::lock_guard lock(hook_runs_mu_);
-  if (hook_runs_.size() >= kMaxCachedHookRuns) hook_runs_.clear();
+  if (hook_runs_.size() >= kMaxJoinedRuns) hook_runs_.clear();
   hook_runs_.insert(run_id);
   return Status::Ok();
 }
