@@ -29,6 +29,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <iterator>
 #include <map>
@@ -532,30 +533,33 @@ class McpSession {
 
   // The server thread: the child's stdout to the gateway, until it closes or `stop_fd`.
   void RelayServer(mcp::Gateway* gateway, int stop_fd) {
-    mcp::LineReader reader(child_->stdout_fd(), mcp::kMaxServerMessageBytes, stop_fd);
-    std::string line;
-    for (;;) {
-      auto s = reader.Next(&line);
-      if (s == mcp::LineReader::Status::kLine) {
-        gateway->OnServerLine(line);
-      } else if (s == mcp::LineReader::Status::kOversized) {
-        gateway->OnServerOversized();
-      } else {
-        break;
-      }
-    }
+    RelayLines(
+        child_->stdout_fd(), mcp::kMaxServerMessageBytes, stop_fd,
+        [gateway](const std::string& line) { gateway->OnServerLine(line); },
+        [gateway] { gateway->OnServerOversized(); });
   }
 
   // The main thread: stdin to the gateway, until EOF or `wake_fd` (the server is gone).
   static void RelayClient(mcp::Gateway* gateway, int wake_fd) {
-    mcp::LineReader client(0, mcp::kMaxClientMessageBytes, wake_fd);
+    RelayLines(
+        0, mcp::kMaxClientMessageBytes, wake_fd,
+        [gateway](const std::string& line) { gateway->OnClientLine(line); },
+        [gateway] { gateway->OnClientOversized(); });
+  }
+
+  // `fd`'s lines, each to `on_line` (one longer than `max_bytes` to `on_oversized`), until
+  // EOF, an error or `stop_fd`.
+  static void RelayLines(int fd, size_t max_bytes, int stop_fd,
+                         const std::function<void(const std::string&)>& on_line,
+                         const std::function<void()>& on_oversized) {
+    mcp::LineReader reader(fd, max_bytes, stop_fd);
     std::string line;
     for (;;) {
-      auto s = client.Next(&line);
+      auto s = reader.Next(&line);
       if (s == mcp::LineReader::Status::kLine) {
-        gateway->OnClientLine(line);
+        on_line(line);
       } else if (s == mcp::LineReader::Status::kOversized) {
-        gateway->OnClientOversized();
+        on_oversized();
       } else {
         break;
       }
