@@ -147,9 +147,7 @@ UpstreamEra Gateway::EnsureUpstreamEra(const json::value& doc, const std::string
   if (method == "initialize") NoteInitialize(doc);
   const json::value id = IssueServerIdLocked();
   auto wait = std::make_shared<RehearsalWait>();
-  Pending p;
-  p.method = "server/discover";
-  p.internal = true;
+  Pending p = Pending::Internal("server/discover");
   p.probe = true;
   p.rehearsal = wait;
   pending_.emplace(IdKey(id), std::move(p));

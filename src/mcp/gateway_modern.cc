@@ -178,10 +178,7 @@ bool Gateway::EnsureUpstreamInitialized(const json::object* request) {
         CarriedCapabilities(request != nullptr ? MetaClientCapabilities(*request) : nullptr);
     upstream_init_ = UpstreamInit::kPending;
     const json::value id = IssueServerIdLocked();
-    Pending p;
-    p.method = "initialize";
-    p.internal = true;
-    pending_.emplace(IdKey(id), std::move(p));
+    pending_.emplace(IdKey(id), Pending::Internal("initialize"));
     lock.unlock();
     to_server_(json::object{
         {"jsonrpc", "2.0"},

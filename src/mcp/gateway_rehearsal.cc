@@ -65,10 +65,8 @@ Result<json::object> CallFlow::CallOwnUpstream(const std::string& tool, const js
       return Error::Unavailable("the MCP server is gone (" + why + ")");
     }
     id = link_.IssueServerIdLocked();
-    Pending p;
-    p.method = "tools/call";
+    Pending p = Pending::Internal("tools/call");
     p.tool = tool;
-    p.internal = true;
     p.rehearsal = wait;
     link_.PutCallLocked(IdKey(id), std::move(p));
   }

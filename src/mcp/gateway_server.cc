@@ -29,9 +29,7 @@ bool Gateway::EnsureCatalog() {
   if (upstream_closed_) return false;
   if (catalog_.StartLoad()) {
     const json::value id = IssueServerIdLocked();
-    Pending p;
-    p.method = "tools/list";
-    p.internal = true;
+    Pending p = Pending::Internal("tools/list");
     p.list_first_page = true;
     pending_.emplace(IdKey(id), std::move(p));
     lock.unlock();

@@ -375,10 +375,7 @@ void CallFlow::CancelTaskAtServer(const std::string& task_id, const std::string&
     std::lock_guard lock(mu_);
     if (link_.UpstreamClosedLocked(nullptr)) return;
     id = link_.IssueServerIdLocked();
-    Pending p;
-    p.method = "tasks/cancel";
-    p.internal = true;
-    link_.PutCallLocked(IdKey(id), std::move(p));
+    link_.PutCallLocked(IdKey(id), Pending::Internal("tasks/cancel"));
   }
   json::value request = json::object{
       {"jsonrpc", "2.0"},

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
@@ -37,6 +38,15 @@ struct RehearsalWait {
 
 // A request at the server, by the gateway's server-side id.
 struct PendingRequest {
+  // The gateway's own request (its initialize, the tools/list it loads, a probe, a
+  // rehearsal, a cancel): no client waits for it, its answer is never relayed.
+  static PendingRequest Internal(std::string method) {
+    PendingRequest p;
+    p.method = std::move(method);
+    p.internal = true;
+    return p;
+  }
+
   std::shared_ptr<RehearsalWait> rehearsal;  // set: a rehearsal, never relayed
   boost::json::value client_id;              // the client's id (null: internal)
   // The client's params._meta.progressToken (null: none). The server is given the
