@@ -111,7 +111,7 @@ int ShowStatus(DaemonConnection& daemon, const DrillFlags& f) {
   return overdue || !passed ? kExitFailure : kExitOk;
 }
 
-int Run(const DrillFlags& f) {
+int RunDrillCommand(const DrillFlags& f) {
   auto daemon = DaemonConnection::Open(f.daemon, "interlock-drill");
   if (!daemon.ok()) return Fail("drill", daemon.error());
   return f.status ? ShowStatus(*daemon, f) : RunDrill(*daemon, f);
@@ -123,7 +123,7 @@ void AddDrill(CLI::App& app, int* exit_code) {
       "Kill-switch drill on a running daemon: engage the drill agent's switch, confirm every "
       "door refuses its next call with KILL_SWITCH (and how fast), release it, record it "
       "(admin token from $INTERLOCK_TOKEN). Exit 0 passed, 1 failed, 2 bad usage",
-      exit_code, &Run);
+      exit_code, &RunDrillCommand);
   AddDaemonFlags(cmd, &f->daemon);
   cmd->add_flag("--status", f->status,
                 "show the last drill instead (exit 1 when overdue, failed or none)");

@@ -73,7 +73,7 @@ void PrintTable(const json::array& runs, bool header) {
   }
 }
 
-int Run(const RunsFlags& f) {
+int ListRunsCommand(const RunsFlags& f) {
   auto daemon = DaemonConnection::Open(f.daemon, "interlock-runs");
   if (!daemon.ok()) return Fail("runs", daemon.error());
   std::string cursor = f.cursor;
@@ -116,7 +116,7 @@ void AddRuns(CLI::App& app, int* exit_code) {
   auto [cmd, f] = AddSubcommand<RunsFlags>(
       app, "runs",
       "List a daemon's runs, newest first (reviewer or admin token from $INTERLOCK_TOKEN)",
-      exit_code, &Run);
+      exit_code, &ListRunsCommand);
   AddDaemonFlags(cmd, &f->daemon);
   cmd->add_option("--agent", f->agent, "only this agent's runs");
   cmd->add_option("--state", f->state, "active | ended | halted")

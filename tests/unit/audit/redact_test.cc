@@ -60,7 +60,7 @@ std::string UrlAlphabet(std::string s) {
 // the four character offsets: what a reader of the stored text could decode.
 std::string AllDecodings(const std::string& text) {
   std::string all;
-  for (const std::string& d : testing::Base64Decodings(text)) all += d + "\n";
+  for (const std::string& d : ::interlock::testing::Base64Decodings(text)) all += d + "\n";
   return all;
 }
 
