@@ -105,8 +105,8 @@ std::string_view NotificationKindName(Notification::Kind k) {
 // either style); each member is written once here and nowhere else.
 template <typename Sink>
 void DecisionMembers(const Decision& d, std::string_view agent_key, Sink& o) {
-  o.String("decision", VerdictName(d.verdict));
-  o.String("code", CodeName(d.code));
+  o.Word("decision", VerdictName(d.verdict));
+  o.Word("code", CodeName(d.code));
   o.String("reason", d.reason);
   o.String("rule", d.rule);
   if (!d.at.empty()) o.String("at", d.at);
@@ -114,8 +114,8 @@ void DecisionMembers(const Decision& d, std::string_view agent_key, Sink& o) {
   if (!d.tool.empty()) o.String("tool", d.tool);
   if (d.shadow_verdict) {
     o.Bool("shadow", true);
-    o.String("shadow_decision", VerdictName(*d.shadow_verdict));
-    if (d.shadow_code) o.String("shadow_code", CodeName(*d.shadow_code));
+    o.Word("shadow_decision", VerdictName(*d.shadow_verdict));
+    if (d.shadow_code) o.Word("shadow_code", CodeName(*d.shadow_code));
   }
   if (d.verdict == Verdict::kApprovalRequired) {
     o.Object("approval", [&](Sink& a) {
@@ -138,7 +138,7 @@ void DecisionMembers(const Decision& d, std::string_view agent_key, Sink& o) {
   if (!d.notifications.empty()) {
     o.Array("notify", d.notifications, [](Sink& a, const Notification& n) {
       a.ItemObject([&](Sink& no) {
-        no.String("kind", NotificationKindName(n.kind));
+        no.Word("kind", NotificationKindName(n.kind));
         no.String("channel", n.channel);
         no.Array("contacts", n.contacts, [](Sink& c, const std::string& s) { c.Item(s); });
         no.String("text", n.text);
@@ -153,6 +153,7 @@ struct ObjectSink {
   boost::json::array* a = nullptr;
 
   void String(std::string_view k, std::string_view v) { (*o)[k] = v; }
+  void Word(std::string_view k, std::string_view v) { (*o)[k] = v; }
   void Int(std::string_view k, int64_t v) { (*o)[k] = v; }
   void Bool(std::string_view k, bool v) { (*o)[k] = v; }
   void Value(std::string_view k, boost::json::value v) { (*o)[k] = std::move(v); }
@@ -189,6 +190,7 @@ struct TextSink {
   bool first = true;  // in an array: no item yet
 
   void String(std::string_view k, std::string_view v) { w->String(k, v); }
+  void Word(std::string_view k, std::string_view v) { w->Word(k, v); }
   void Int(std::string_view k, int64_t v) { w->Int(k, v); }
   void Bool(std::string_view k, bool v) { w->Bool(k, v); }
   void Value(std::string_view k, const boost::json::object& v) { w->Object(k, v); }

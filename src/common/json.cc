@@ -277,87 +277,108 @@ void AppendReadableDouble(double d, std::string* out) {
 
 }  // namespace
 
+// Room AppendJsonString keeps past the write position beyond two bytes per input byte: a
+// whole SSE2 block (CopyPlainJsonRun stores blocks whole) and the closing quote.
+constexpr size_t kJsonStringSlack = 17;
+
+// Writes [p, stop) escaped at `o`, advancing both. `limit` ends the room at `o`, which is
+// at least two bytes per input byte left (a '"' or '\\' escape) plus kJsonStringSlack.
+// A control byte takes six ("\u00xx"): when that would leave less room, it stops with `p`
+// at that byte for the caller to grow the room and call again.
+[[gnu::always_inline]] inline void EscapeJsonRun(const char*& p, const char* const stop, char*& o,
+                                                 const char* const limit) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  while (p < stop) {
+    const size_t plain = CopyPlainJsonRun(p, stop, o);
+    p += plain;
+    o += plain;
+    if (p == stop) return;
+    const auto c = static_cast<unsigned char>(*p);
+    if (c >= 0x20 && c != '"' && c != '\\') {
+      *o++ = static_cast<char>(c);
+      ++p;
+      continue;
+    }
+    o[0] = '\\';
+    switch (c) {
+      case '"':
+      case '\\':
+        o[1] = static_cast<char>(c);  // '"' and '\\' as themselves
+        break;
+      case '\b':
+        o[1] = 'b';
+        break;
+      case '\t':
+        o[1] = 't';
+        break;
+      case '\n':
+        o[1] = 'n';
+        break;
+      case '\f':
+        o[1] = 'f';
+        break;
+      case '\r':
+        o[1] = 'r';
+        break;
+      default: {  // other control characters: \u00xx, lower-case hex
+        const auto rest = static_cast<size_t>(stop - p - 1);
+        if (static_cast<size_t>(limit - o) < 6 + 2 * rest + kJsonStringSlack) return;
+        o[1] = 'u';
+        o[2] = '0';
+        o[3] = '0';
+        o[4] = kHex[c >> 4];
+        o[5] = kHex[c & 0xf];
+        o += 4;
+      }
+    }
+    o += 2;
+    ++p;
+  }
+}
+
 // A string as Boost.JSON's serializer writes it, byte for byte (the canonical form hashes
 // it): '"' and '\\' escaped, control characters as \b \t \n \f \r or \u00xx (lower-case
 // hex), every other byte as is. Written here so that a key or a value costs no temporary
-// string (`interlock decide` prints 100,000 lines a second).
+// string (`interlock decide` prints 100,000 lines a second), and no append call per
+// escaped byte (reasons quote names, so most decisions escape a few quotes).
 void AppendJsonString(std::string_view s, std::string* out) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  // The text is written straight into `out`, grown first for a chunk of the input and cut
-  // back after it: no append call per escaped byte (reasons quote names, so most
-  // decisions escape a few quotes). The room past `o` is kept at least two bytes per input
-  // byte left (a '"' or '\\' escape) plus kSlack: a whole SSE2 block and the closing
-  // quote (the opening one is written into the first chunk's room). A control byte, which
-  // takes six ("\u00xx"), grows `out` first when that would not hold after it.
+  constexpr size_t kSmall = 64;    // most names, ids and reasons
   constexpr size_t kChunk = 4096;  // bounds the temporary growth (24 KiB at worst)
-  constexpr size_t kSlack = 17;
   const char* p = s.data();
   const char* const end = p + s.size();
-  if (p == end) {
-    out->append("\"\"", 2);
+  if (s.size() <= kSmall) {
+    // Escaped on the stack, where every byte's worst case fits, and appended once: no
+    // growth of `out` first and cut back after.
+    char text[1 + 6 * kSmall + kJsonStringSlack];
+    char* o = text;
+    *o++ = '"';
+    EscapeJsonRun(p, end, o, text + sizeof text);  // never stops early here
+    *o++ = '"';
+    out->append(text, static_cast<size_t>(o - text));
     return;
   }
+  // Longer text is written straight into `out`, grown first for a chunk of the input and
+  // cut back after it (the opening quote goes into the first chunk's room).
   bool opened = false;
   while (p < end) {
     const char* const stop = p + std::min<size_t>(static_cast<size_t>(end - p), kChunk);
     const size_t at = out->size();
-    out->resize(at + (opened ? 0 : 1) + 2 * static_cast<size_t>(stop - p) + kSlack);
+    out->resize(at + (opened ? 0 : 1) + 2 * static_cast<size_t>(stop - p) + kJsonStringSlack);
     char* base = out->data();
     char* o = base + at;
     if (!opened) {
       *o++ = '"';
       opened = true;
     }
-    while (p < stop) {
-      const size_t plain = CopyPlainJsonRun(p, stop, o);
-      p += plain;
-      o += plain;
+    for (;;) {
+      EscapeJsonRun(p, stop, o, base + out->size());
       if (p == stop) break;
-      const auto c = static_cast<unsigned char>(*p++);
-      if (c >= 0x20 && c != '"' && c != '\\') {
-        *o++ = static_cast<char>(c);
-        continue;
-      }
-      o[0] = '\\';
-      switch (c) {
-        case '"':
-        case '\\':
-          o[1] = static_cast<char>(c);  // '"' and '\\' as themselves
-          break;
-        case '\b':
-          o[1] = 'b';
-          break;
-        case '\t':
-          o[1] = 't';
-          break;
-        case '\n':
-          o[1] = 'n';
-          break;
-        case '\f':
-          o[1] = 'f';
-          break;
-        case '\r':
-          o[1] = 'r';
-          break;
-        default: {  // other control characters: \u00xx, lower-case hex
-          const auto used = static_cast<size_t>(o - base);
-          const size_t need = used + 6 + 2 * static_cast<size_t>(stop - p) + kSlack;
-          if (need > out->size()) {
-            // Room for the worst case of the rest of the chunk: at most once per chunk.
-            out->resize(used + 6 * (1 + static_cast<size_t>(stop - p)) + kSlack);
-            base = out->data();
-            o = base + used;
-            o[0] = '\\';
-          }
-          o[1] = 'u';
-          o[2] = '0';
-          o[3] = '0';
-          o[4] = kHex[c >> 4];
-          o[5] = kHex[c & 0xf];
-          o += 4;
-        }
-      }
-      o += 2;
+      // A control byte without room for it: room for the worst case of the rest of the
+      // chunk, at most once per chunk.
+      const auto used = static_cast<size_t>(o - base);
+      out->resize(used + 6 * static_cast<size_t>(stop - p) + kJsonStringSlack);
+      base = out->data();
+      o = base + used;
     }
     if (p == end) *o++ = '"';
     out->resize(static_cast<size_t>(o - base));
@@ -470,19 +491,50 @@ JsonObjectWriter::JsonObjectWriter(JsonStyle style, std::string* out, bool open,
 }
 
 std::string* JsonObjectWriter::Key(std::string_view key) {
-  // ',' '"' key '"' ':' in one append for the usual short key (a reply writes some twenty).
-  char text[64];
+  return BeginMember(key, {}, MemberValue::kNone);
+}
+
+void JsonObjectWriter::String(std::string_view key, std::string_view v) {
+  BeginMember(key, v, MemberValue::kString);
+}
+
+void JsonObjectWriter::Word(std::string_view key, std::string_view word) {
+  BeginMember(key, word, MemberValue::kWord);
+}
+
+std::string* JsonObjectWriter::BeginMember(std::string_view key, std::string_view value,
+                                           MemberValue kind) {
+  // ',' '"' key '"' ':' and the value, if any, in one append when they fit the stack (a
+  // usual short key and value; a reply writes some twenty members).
+  char text[512];
   size_t n = 0;
   if (!first_) text[n++] = ',';
   const size_t at = out_->size() + n;  // the member's '"'
   first_ = false;
   if (style_ != JsonStyle::kReadable) members_.push_back({key, at});
-  if (key.size() + 4 <= sizeof text) {
+  const size_t room = kind == MemberValue::kNone   ? 0
+                      : kind == MemberValue::kWord ? value.size() + 2
+                                                   : 6 * value.size() + 2 + kJsonStringSlack;
+  if (key.size() + 4 + room <= sizeof text) {
     text[n++] = '"';
     std::memcpy(text + n, key.data(), key.size());
     n += key.size();
     text[n++] = '"';
     text[n++] = ':';
+    if (kind == MemberValue::kWord) {
+      text[n++] = '"';
+      std::memcpy(text + n, value.data(), value.size());
+      n += value.size();
+      text[n++] = '"';
+    } else if (kind == MemberValue::kString) {
+      // Every byte's worst case fits (`room`), so the run never stops early.
+      const char* p = value.data();
+      char* o = text + n;
+      *o++ = '"';
+      EscapeJsonRun(p, value.data() + value.size(), o, text + sizeof text);
+      *o++ = '"';
+      n = static_cast<size_t>(o - text);
+    }
     out_->append(text, n);
     return out_;
   }
@@ -490,6 +542,13 @@ std::string* JsonObjectWriter::Key(std::string_view key) {
   out_->push_back('"');
   out_->append(key);
   out_->append("\":", 2);
+  if (kind == MemberValue::kWord) {
+    out_->push_back('"');
+    out_->append(value);
+    out_->push_back('"');
+  } else if (kind == MemberValue::kString) {
+    AppendJsonString(value, out_);
+  }
   return out_;
 }
 

@@ -82,7 +82,10 @@ class JsonObjectWriter {
 
   // Starts the member `key`; its value goes into the returned buffer.
   std::string* Key(std::string_view key);
-  void String(std::string_view key, std::string_view v) { AppendJsonString(v, Key(key)); }
+  void String(std::string_view key, std::string_view v);
+  // A string value that is a plain ASCII word needing no escaping, like the keys (a
+  // verdict's or a code's name): written with the key in one append.
+  void Word(std::string_view key, std::string_view word);
   void Int(std::string_view key, int64_t v) { AppendJsonInt(v, Key(key)); }
   void Bool(std::string_view key, bool v) { AppendJsonBool(v, Key(key)); }
   void Value(std::string_view key, const boost::json::value& v) { AppendJson(v, style_, Key(key)); }
@@ -95,6 +98,10 @@ class JsonObjectWriter {
 
  private:
   JsonObjectWriter(JsonStyle style, std::string* out, bool open, bool has_members);
+  // What BeginMember writes after the key: nothing (Key), a string (escaped) or a word.
+  enum class MemberValue { kNone, kString, kWord };
+  // Starts the member `key` and writes `value` as `kind` says.
+  std::string* BeginMember(std::string_view key, std::string_view value, MemberValue kind);
 
   struct Member {
     std::string_view key;

@@ -161,6 +161,10 @@ class Guard {
   GuardResponse FinishRecord(CallRecord& rec, std::string_view agent_id,
                              telemetry::DecisionSpan& span, boost::json::object& redacted,
                              std::chrono::steady_clock::time_point started);
+  // FinishRecord's answer: the response made of `rec`'s members (moved from), told to
+  // the observer.
+  GuardResponse Answer(CallRecord& rec, std::string_view agent_id,
+                       std::chrono::steady_clock::time_point started) const;
   // Tells the observer of `response`, and returns it.
   GuardResponse Observed(std::string_view agent_id, GuardResponse response,
                          std::chrono::steady_clock::time_point started) const;

@@ -140,6 +140,7 @@ const policy::AgentPolicy* RunPolicy(const policy::PolicySet* set, std::string_v
 }
 
 Result<std::vector<Ancestor>> LoadAncestors(StateTxn& txn, const RunRow& row) {
+  if (row.parent_run_id.empty()) return std::vector<Ancestor>();  // a root run, the usual one
   std::vector<Ancestor> line;
   std::string parent = row.parent_run_id;
   while (!parent.empty()) {
@@ -170,8 +171,9 @@ std::string EndedLineRefusal(std::string_view run_id, const std::vector<Ancestor
 Result<std::optional<engine::KillSwitch>> LineKill(StateTxn& txn, std::string_view agent_id,
                                                    std::string_view run_id,
                                                    const std::vector<Ancestor>& line) {
+  if (line.empty()) return txn.EngagedKill(agent_id, run_id);  // a root run: made in place
   Result<std::optional<engine::KillSwitch>> own = txn.EngagedKill(agent_id, run_id);
-  if (!own.ok() || *own || line.empty()) return own;
+  if (!own.ok() || *own) return own;
   for (const Ancestor& a : line) {
     Result<std::optional<engine::KillSwitch>> k = txn.EngagedKill(a.row.agent_id, a.run_id);
     if (!k.ok()) return k;

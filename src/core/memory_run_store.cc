@@ -77,10 +77,11 @@ class MemoryRunStore::Txn final : public StateTxn {
     auto it = Find(run_id);
     if (it == store_.runs_.end()) return Error::NotFound("no run " + std::string(run_id));
     const Stored& s = it->second;
-    // Built in place (one expression): a named row copied into the Result cost ~2% of
-    // `interlock decide`.
-    return RunRow{s.info.agent_id, s.info.started,       s.info.state, s.info.ended, s.version,
-                  TimePoint{},     s.info.parent_run_id, s.info.role,  s.info.depth};
+    // Built in the Result's place: a row made first and moved in cost ~3% of
+    // `interlock decide` (a named one copied in, ~2% more).
+    return Result<RunRow>(std::in_place, s.info.agent_id, s.info.started, s.info.state,
+                          s.info.ended, s.version, TimePoint{}, s.info.parent_run_id, s.info.role,
+                          s.info.depth);
   }
   Status InsertRun(const NewRun& run) override {
     if (store_.runs_.contains(run.run_id)) {

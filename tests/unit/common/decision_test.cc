@@ -44,6 +44,27 @@ TEST(DecisionTest, CodeNamesRoundTrip) {
   EXPECT_FALSE(ParseVerdict("Allow").has_value());
 }
 
+// Tests that every name the decision writer puts in JSON without escaping
+// (JsonObjectWriter::Word) is a plain word that needs none: its quoted form is the one
+// AppendJsonString writes.
+TEST(DecisionTest, NamesWrittenAsWordsNeedNoEscaping) {
+  std::vector<std::string_view> words;
+  for (int i = 0; i < kCodeCount; ++i) words.push_back(CodeName(static_cast<Code>(i)));
+  for (Verdict v : {Verdict::kAllow, Verdict::kDeny, Verdict::kApprovalRequired}) {
+    words.push_back(VerdictName(v));
+  }
+  for (std::string_view w : words) {
+    std::string escaped;
+    AppendJsonString(w, &escaped);
+    EXPECT_EQ(escaped, "\"" + std::string(w) + "\"") << w;
+    std::string text;
+    JsonObjectWriter o(JsonStyle::kCanonical, &text);
+    o.Word("code", w);
+    o.End();
+    EXPECT_EQ(text, "{\"code\":" + escaped + "}");
+  }
+}
+
 // Tests the JSON of a plain deny: required fields present, optional ones absent.
 TEST(DecisionTest, DenyJson) {
   const Decision d =

@@ -301,13 +301,40 @@ TEST(JsonTest, DenseEscapesMatchBoostSerializer) {
   }
 }
 
-// Tests the string writer's growth: strings longer than its 4096-byte chunk, made mostly of
-// control bytes (six output bytes each, so the buffer grows in the middle of a chunk), of
-// quotes, or sparse in both, with escapes across the chunk edge and in the last bytes,
-// appended after other text, are written as Boost.JSON's serializer writes them.
+// Tests that a string member written by the object writer (escaped on the stack with its
+// key when both fit, else appended after it) is the key and the string as Boost.JSON's
+// serializer writes them, for values on both sides of that limit, dense in escapes, in
+// both styles and as the first and a later member.
+TEST(JsonTest, StringMembersMatchBoostSerializer) {
+  std::mt19937 rng(21);
+  const std::string alphabet = std::string("\"\\\x01\x1f\x7f\n\t ax\xc3\xa9", 12) + '\0';
+  for (int n = 0; n < 4000; ++n) {
+    std::string v(rng() % 200, ' ');
+    for (char& c : v) c = alphabet[rng() % alphabet.size()];
+    for (JsonStyle style : {JsonStyle::kReadable, JsonStyle::kCanonical}) {
+      std::string text;
+      JsonObjectWriter w(style, &text);
+      w.String("b", v);
+      w.String("a", v);
+      w.End();
+      const std::string quoted = boost::json::serialize(boost::json::value(boost::json::string(v)));
+      const std::string want = style == JsonStyle::kReadable
+                                   ? "{\"b\":" + quoted + ",\"a\":" + quoted + "}"
+                                   : "{\"a\":" + quoted + ",\"b\":" + quoted + "}";
+      ASSERT_EQ(text, want) << n;
+    }
+  }
+}
+
+// Tests the string writer's growth: strings on both sides of its 64-byte stack path and
+// longer than its 4096-byte chunk, made mostly of control bytes (six output bytes each, so
+// the buffer grows in the middle of a chunk), of quotes, or sparse in both, with escapes
+// across the chunk edge and in the last bytes, appended after other text, are written as
+// Boost.JSON's serializer writes them.
 TEST(JsonTest, ControlBytesGrowTheBufferAcrossChunks) {
   std::mt19937 rng(7);
-  for (size_t len : {1, 2, 15, 16, 17, 31, 33, 4095, 4096, 4097, 8191, 8193, 20000}) {
+  for (size_t len :
+       {1, 2, 15, 16, 17, 31, 33, 63, 64, 65, 129, 4095, 4096, 4097, 8191, 8193, 20000}) {
     for (int mode = 0; mode < 4; ++mode) {
       std::string s(len, 'x');
       for (char& c : s) {
