@@ -6,12 +6,12 @@ Every door (the code that adapts a protocol onto the core) has a folder under sr
 application facade (core/app/..., core/guard.h), common/..., interlock/... (include/interlock),
 its own folder (doors/<door>/...), another door's header it is named a user of
 (DOOR_SHARED_HEADERS: Claude Code's hook contract), the code generated from its own protos
-(doors/<door>/proto/X.proto as "X.pb.h" or "X.grpc.pb.h"), the strict YAML reader's value
-tree (policy/yaml_tree.h, how every config section is read), the door libraries it is named a
+(doors/<door>/proto/X.proto as "X.pb.h" or "X.grpc.pb.h"), the door libraries it is named a
 user of (DOOR_LIBRARIES: src/mcp/, the MCP session library that the stdio and the HTTP MCP
 doors share, and src/http/, the HTTP exchange the two HTTP doors share, are each held to the
-same allowlist) and system headers but the database clients'. A
-new door folder is checked the day it lands. What a door still includes outside its allowlist
+same allowlist) and system headers but the database clients'. No YAML: a door's config
+section is a plain value that the daemon reads (src/daemon/config*.cc). A new door folder
+is checked the day it lands. What a door still includes outside its allowlist
 since the doors moved into src/doors/ (issue 57) is listed in the allowlist file, to shrink.
 
 The daemon's composition root (DAEMON_DIR: src/daemon/, beneath `interlock serve`) may
@@ -76,10 +76,10 @@ CORE_DIR = "src/core/"
 # src/doors/<door>/: checked against DOOR_ALLOWED_PREFIXES / DOOR_ALLOWED_HEADERS (an allowlist).
 DOORS_DIR = "src/doors/"
 DOOR_ALLOWED_PREFIXES = ("core/app/", "common/", "interlock/")
-DOOR_ALLOWED_HEADERS = {"core/guard.h", "policy/yaml_tree.h"}
+DOOR_ALLOWED_HEADERS = {"core/guard.h"}
 DOORS_RULE = ("a door (src/doors/<door>/, or a door library: src/mcp/) includes only the "
-              "core's facade (core/app/, core/guard.h), common/, interlock/, policy/yaml_tree.h, "
-              "the door libraries it uses and its own folder")
+              "core's facade (core/app/, core/guard.h), common/, interlock/, the door "
+              "libraries it uses and its own folder")
 # Libraries shared by doors, outside src/doors/ (folder -> include prefix, the doors that may
 # include it). Each is held to the doors' allowlist itself (its own prefix counts as its
 # own folder). src/mcp/ is the MCP session library (the gateway, framing, revisions,

@@ -282,7 +282,7 @@ std::vector<SectionKey> TopLevelScalarKeys(ConfigReader& r, ServerConfig* c) {
 }
 
 // Every top-level key of the config file and its reader.
-std::vector<SectionKey> TopLevelKeys(ConfigReader& r, const std::string& path, ServerConfig* c) {
+std::vector<SectionKey> TopLevelKeys(ConfigReader& r, ServerConfig* c) {
   std::vector<SectionKey> keys = TopLevelScalarKeys(r, c);
   std::vector<SectionKey> sections = {
       {"limits", [&r, c](const YamlNode& v) { return ReadLimits(r, v, c); }},
@@ -318,16 +318,8 @@ std::vector<SectionKey> TopLevelKeys(ConfigReader& r, const std::string& path, S
                                                                &c->drill_warn_after);
                                              }}});
        }},
-      // The ext_authz door reads its own section (doors/ext_authz/config.h): each of its
-      // errors is recorded with the others.
       {"ext_authz",
-       [&r, c, path](const YamlNode& v) {
-         std::vector<std::string> errors;
-         Status st = doors::ext_authz::ReadExtAuthzConfig(
-             v, path, fs::path(path).parent_path().string(), &c->ext_authz, &errors);
-         for (const std::string& e : errors) r.Record(Error::Invalid(e));
-         return st;
-       }},
+       [&r, c](const YamlNode& v) { return config_internal::ReadExtAuthz(r, v, &c->ext_authz); }},
   };
   for (SectionKey& k : sections) keys.push_back(std::move(k));
   return keys;
@@ -380,7 +372,7 @@ Status LoadServerConfig(const std::string& path, ServerConfig* c) {
   ConfigReader r(path, fs::path(path).parent_path());
   if (root.IsNull()) return Status::Ok();
   if (!root.IsMap()) return r.Fail(root, "the config file must be a mapping");
-  Recorded(ReadSection(r, root, "", TopLevelKeys(r, path, c)));
+  Recorded(ReadSection(r, root, "", TopLevelKeys(r, c)));
   if (Status st = ConfigErrors(r); !st.ok()) return st;
   // A Slack user known by e-mail is the console's reviewer of that e-mail only when the
   // console's sign-in names people by e-mail: otherwise one person would be two reviewers

@@ -27,12 +27,6 @@ Status ConfigReader::Fail(const YamlNode& n, const std::string& what) {
   return Error::Invalid(std::move(message));
 }
 
-void ConfigReader::Record(const Status& st) {
-  if (st.ok()) return;
-  const std::string& m = st.error().message;
-  if (std::find(errors_.begin(), errors_.end(), m) == errors_.end()) errors_.push_back(m);
-}
-
 void ConfigReader::Unknown(const YamlNode& key_node, const std::string& prefix,
                            const std::vector<std::string_view>& known) {
   const std::string& key = key_node.Scalar();

@@ -1,5 +1,7 @@
 // Private to src/daemon: the daemon config file's reader (config.cc: the top level and the
-// small sections; config_mcp.cc: mcp:; config_identity.cc: identity: and telemetry:).
+// small sections; config_mcp.cc: mcp:; config_identity.cc: identity: and telemetry:;
+// config_ext_authz.cc: ext_authz:). A door's config is a plain value the reader fills
+// (doors/mcp_http/config.h, doors/ext_authz/config.h): no door reads YAML.
 // Nothing here is part of the module's interface (daemon/config.h is).
 //
 // Every error of the whole file is reported in one pass, as the policy loader does: each
@@ -23,6 +25,7 @@
 #include <vector>
 
 #include "daemon/config.h"
+#include "doors/ext_authz/config.h"
 #include "interlock/result.h"
 #include "policy/yaml_tree.h"
 
@@ -39,8 +42,6 @@ class ConfigReader {
   // Records "file:line:column: what" at `n` and returns it as an error, so that a caller
   // may stop reading that one value (never the file).
   Status Fail(const YamlNode& n, const std::string& what);
-  // Records an error that did not come from Fail (another module's reader), once.
-  void Record(const Status& st);
   // Fail for a caller that goes on with the next key or item whatever the outcome.
   void Report(const YamlNode& n, const std::string& what) { Recorded(Fail(n, what)); }
   // "unknown key 'PREFIX.KEY'; did you mean 'PREFIX.NEAREST'?" (or the known keys when none
@@ -116,6 +117,13 @@ bool ValidHeaderName(std::string_view n);
 Status ReadMcp(ConfigReader& r, const YamlNode& node, McpConfig* m);
 Status ReadIdentity(ConfigReader& r, const YamlNode& node, ServerConfig* config);
 Status ReadTelemetry(ConfigReader& r, const YamlNode& node, telemetry::TelemetryOptions* t);
+// ext_authz: `out` is set only when the section read without error.
+Status ReadExtAuthz(ConfigReader& r, const YamlNode& node, doors::ext_authz::ExtAuthzConfig* out);
+// The ext_authz: section `node` of `file` on its own (relative paths resolved against
+// `base_dir`): every error is appended to `all_errors` when given, and the first is returned.
+Status ReadExtAuthzConfig(const YamlNode& node, std::string_view file, std::string_view base_dir,
+                          doors::ext_authz::ExtAuthzConfig* out,
+                          std::vector<std::string>* all_errors = nullptr);
 
 // The error to return from a reader of one mapping when `r` recorded errors since
 // `before` (the caller has them all already), or Ok.

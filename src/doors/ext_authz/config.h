@@ -1,5 +1,7 @@
 // ExtAuthzConfig: the `ext_authz:` section of the daemon's config file
-// (docs/gateways.md#configuration), validated once at start-up into a value.
+// (docs/gateways.md#configuration) as a plain value. The daemon reads the YAML
+// (daemon/config_ext_authz.cc, every error with file:line:column) and validates it once at
+// start-up; the door never reads its config file.
 //
 //   ext_authz:
 //     listen: 127.0.0.1:9191        # HOST:PORT (port 0: any free port); required
@@ -19,11 +21,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "interlock/result.h"
-#include "policy/yaml_tree.h"
 
 namespace interlock::doors::ext_authz {
 
@@ -48,12 +48,9 @@ struct ExtAuthzConfig {
   std::vector<RouteRule> routes;              // empty: every request is MCP
 };
 
-// Reads the section `node` of `file` (its line:column in every error). Relative paths are
-// resolved against `base_dir`. Reads the whole section whatever it finds: every error
-// (an unknown key with its nearest known one) is appended to `all_errors` when given, and
-// the first is returned; `out` is set only when there was none.
-Status ReadExtAuthzConfig(const YamlNode& node, std::string_view file, std::string_view base_dir,
-                          ExtAuthzConfig* out, std::vector<std::string>* all_errors = nullptr);
+// The rules across the section's fields, over the value: tls_cert and tls_key go together,
+// and plain gRPC listens on loopback only. Ok, or the first rule broken ("ext_authz: ...").
+Status CheckExtAuthzConfig(const ExtAuthzConfig& c);
 
 }  // namespace interlock::doors::ext_authz
 

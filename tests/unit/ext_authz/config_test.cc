@@ -1,5 +1,6 @@
-// The `ext_authz:` config section (doors/ext_authz/config.h): good sections read into values,
-// every error named with file:line:column.
+// The `ext_authz:` config section (doors/ext_authz/config.h, read by the daemon:
+// daemon/config_ext_authz.cc): good sections read into values, every error named with
+// file:line:column.
 #include "doors/ext_authz/config.h"
 
 #include <string>
@@ -7,10 +8,13 @@
 
 #include <gtest/gtest.h>
 
+#include "daemon/config_reader.h"
 #include "policy/yaml_tree.h"
 
 namespace interlock::doors::ext_authz {
 namespace {
+
+using server::config_internal::ReadExtAuthzConfig;
 
 Status Read(const std::string& yaml, ExtAuthzConfig* out) {
   Result<YamlNode> doc = ReadYamlTree(yaml, "interlock.yaml");
@@ -100,6 +104,25 @@ TEST(ExtAuthzConfigTest, EveryErrorOfTheSectionInOnePassWithSuggestions) {
             std::string::npos)
       << errors[3];
   EXPECT_FALSE(c.enabled);
+}
+
+// Tests that the rules across the section's fields hold over a value built without YAML
+// (the door's own check): TLS files go in pairs, plain gRPC only on loopback.
+TEST(ExtAuthzConfigTest, CheckHoldsOverAPlainValue) {
+  ExtAuthzConfig c;
+  EXPECT_TRUE(CheckExtAuthzConfig(c).ok());
+  c.host = "::1";
+  EXPECT_TRUE(CheckExtAuthzConfig(c).ok());
+  c.host = "10.0.0.1";
+  Status plain = CheckExtAuthzConfig(c);
+  ASSERT_FALSE(plain.ok());
+  EXPECT_NE(plain.error().message.find("loopback only"), std::string::npos);
+  c.tls_cert = "/etc/il/c.pem";
+  Status half = CheckExtAuthzConfig(c);
+  ASSERT_FALSE(half.ok());
+  EXPECT_NE(half.error().message.find("together"), std::string::npos);
+  c.tls_key = "/etc/il/k.pem";
+  EXPECT_TRUE(CheckExtAuthzConfig(c).ok());
 }
 
 }  // namespace

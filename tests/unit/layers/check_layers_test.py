@@ -92,6 +92,15 @@ class LayersTest(unittest.TestCase):
             self.assertEqual(code, 1, include + out)
             self.assertIn("src/doors/new_door/x.cc:1:", out)
 
+    # Tests that a door reading YAML fails: its config section is a plain value the daemon
+    # reads (src/daemon/config_ext_authz.cc for ext_authz), not the door.
+    def test_door_reading_yaml_fails(self):
+        code, out = self.run_tree({"src/doors/ext_authz/config.h": '#include "policy/yaml_tree.h"\n',
+                                   "src/mcp/config.cc": '#include "policy/yaml_tree.h"\n'})
+        self.assertEqual(code, 1, out)
+        self.assertIn("src/doors/ext_authz/config.h:1: policy/yaml_tree.h", out)
+        self.assertIn("src/mcp/config.cc:1: policy/yaml_tree.h", out)
+
     # Tests that a module beneath the core including the core (or a door, or the store)
     # fails: a two-way tie (telemetry's setup once included core/guard.h while the core
     # included telemetry) makes two modules one.

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 
 #include <gtest/gtest.h>
 
@@ -257,6 +258,38 @@ TEST(ServerConfigTest, EveryErrorInOnePassWithTheNearestKeySuggested) {
   Status one = Load("approvals:\n  timout: 1\n", &c);
   ASSERT_FALSE(one.ok());
   EXPECT_EQ(one.error().message.find("errors:"), std::string::npos) << one.error().message;
+}
+
+// Tests that the ext_authz: section is read by the daemon like every other section: its
+// errors are listed with the others' in one pass, and a good section fills the door's value
+// (a relative tls path resolved against the config file's directory).
+TEST(ServerConfigTest, ExtAuthzSectionIsReadWithTheOthers) {
+  ServerConfig c;
+  Status st = Load(
+      "limits:\n  read_timout_ms: 5\next_authz:\n  listen: 10.0.0.1:9191\n"
+      "  routes:\n    - {mcp: maybe}\n",
+      &c);
+  ASSERT_FALSE(st.ok());
+  const std::string& m = st.error().message;
+  EXPECT_EQ(m.rfind("2 errors:", 0), 0u) << m;
+  EXPECT_NE(m.find("did you mean 'limits.read_timeout_ms'?"), std::string::npos) << m;
+  EXPECT_NE(m.find(":6:13: ext_authz.routes.mcp must be true or false"), std::string::npos) << m;
+  EXPECT_FALSE(c.ext_authz.enabled);
+  Status off = Load("ext_authz:\n  listen: 10.0.0.1:9191\n", &c);
+  ASSERT_FALSE(off.ok());
+  EXPECT_NE(off.error().message.find(":2:3: ext_authz: plain gRPC listens on loopback only"),
+            std::string::npos)
+      << off.error().message;
+  ServerConfig good;
+  ASSERT_TRUE(Load("ext_authz:\n  listen: 0.0.0.0:9191\n  tls_cert: c.pem\n"
+                   "  tls_key: /k.pem\n",
+                   &good)
+                  .ok());
+  EXPECT_TRUE(good.ext_authz.enabled);
+  EXPECT_EQ(good.ext_authz.port, 9191);
+  EXPECT_EQ(std::filesystem::path(good.ext_authz.tls_cert).filename(), "c.pem");
+  EXPECT_TRUE(std::filesystem::path(good.ext_authz.tls_cert).is_absolute());
+  EXPECT_EQ(good.ext_authz.tls_key, "/k.pem");
 }
 
 // Tests that five typos (one in each of approvals, mcp and telemetry, two in slack) are
