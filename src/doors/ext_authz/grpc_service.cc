@@ -731,6 +731,9 @@ void ExtAuthzServer::Impl::Stop() {
 
 Result<std::unique_ptr<ExtAuthzServer>> ExtAuthzServer::Start(Door* door) {
   const ExtAuthzConfig& c = door->config();
+  // The daemon checked the section as it read it; a config made in code is checked here
+  // too, so that no caller starts plain gRPC beyond loopback.
+  if (Status s = CheckExtAuthzConfig(c); !s.ok()) return s.error();
   // libprotobuf logs a line to stderr for each string field that is not UTF-8 in a message
   // it refuses to parse: a peer sending such Checks would flood the daemon's log. The door
   // answers each one itself (INTERNAL, "cannot parse the CheckRequest"), so protobuf's own

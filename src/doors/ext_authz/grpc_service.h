@@ -43,8 +43,9 @@ namespace interlock::doors::ext_authz {
 
 class ExtAuthzServer {
  public:
-  // Reads the TLS files, binds config.host:config.port and starts serving. Errors name the
-  // file or the address.
+  // Checks the config (CheckExtAuthzConfig: plain gRPC on loopback only), reads the TLS
+  // files, binds config.host:config.port and starts serving. Errors name the rule, the file
+  // or the address.
   static Result<std::unique_ptr<ExtAuthzServer>> Start(Door* door);
   ~ExtAuthzServer();
   ExtAuthzServer(const ExtAuthzServer&) = delete;

@@ -3,12 +3,15 @@
 // file:line:column.
 #include "doors/ext_authz/config.h"
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
 #include "daemon/config_reader.h"
+#include "doors/ext_authz/door.h"
+#include "doors/ext_authz/grpc_service.h"
 #include "policy/yaml_tree.h"
 
 namespace interlock::doors::ext_authz {
@@ -123,6 +126,19 @@ TEST(ExtAuthzConfigTest, CheckHoldsOverAPlainValue) {
   EXPECT_NE(half.error().message.find("together"), std::string::npos);
   c.tls_key = "/etc/il/k.pem";
   EXPECT_TRUE(CheckExtAuthzConfig(c).ok());
+}
+
+// Tests that the server checks the config it is given before it listens: a config made in
+// code, never read by the daemon, cannot start plain gRPC beyond loopback (nothing binds).
+TEST(ExtAuthzConfigTest, ServerRefusesPlainGrpcBeyondLoopbackAtStart) {
+  ExtAuthzConfig c;
+  c.enabled = true;
+  c.host = "10.0.0.1";
+  Door door(c, DoorDeps{});
+  Result<std::unique_ptr<ExtAuthzServer>> server = ExtAuthzServer::Start(&door);
+  ASSERT_FALSE(server.ok());
+  EXPECT_NE(server.error().message.find("loopback only"), std::string::npos)
+      << server.error().message;
 }
 
 }  // namespace
