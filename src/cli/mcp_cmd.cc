@@ -1,6 +1,6 @@
 // `interlock mcp`: the flags of the MCP gateway over stdio, whose door is
 // doors/mcp_stdio/stdio_gateway.h (this command hands it the embedded store's backend and
-// the daemon's egress decider), and `interlock mcp pins list|show|accept`, the operator's
+// the sandbox's egress proxy), and `interlock mcp pins list|show|accept`, the operator's
 // review of the tool definition pins (over a SQLite file or a fleet's PostgreSQL store).
 #include <cctype>
 #include <filesystem>
@@ -19,9 +19,7 @@
 #include "common/json.h"
 #include "common/store_path.h"
 #include "doors/egress/daemon_decider.h"
-#include "doors/egress/decider.h"
 #include "doors/egress/proxy.h"
-#include "doors/egress/receipts.h"
 #include "doors/mcp_stdio/stdio_gateway.h"
 #include "mcp/daemon_enforcer.h"
 #include "mcp/pins.h"
@@ -39,31 +37,18 @@ struct McpFlags {
   mcp_stdio::StdioGatewayOptions gateway;
 };
 
-// The egress proxy of `interlock mcp --sandbox` (the egress door's), on the decider it is
-// given; the receipts of each call's connections kept for the gateway's result.
-class McpSandboxEgress final : public mcp_stdio::SandboxEgress {
- public:
-  explicit McpSandboxEgress(std::unique_ptr<egress::EgressDecider> decider)
-      : decider_(std::move(decider)),
-        proxy_(
-            decider_.get(), egress::ProxyOptions{},
-            [this](const egress::EgressOutcome& o) { receipts_.Observe(o); },
-            [this](const egress::EgressOutcome& o) { receipts_.Observe(o); }) {}
-  Status Listen(const std::string& path) override {
-    if (Status s = proxy_.ListenUnix(path); !s.ok()) return s;
-    proxy_.Start();
-    return Status::Ok();
-  }
-  void Stop() override { proxy_.Stop(); }
-  std::string TakeReceiptsJson(const std::string& call_id) override {
-    return receipts_.TakeJson(call_id);
-  }
-
- private:
-  egress::ReceiptBook receipts_;  // outlives the proxy that fills it
-  std::unique_ptr<egress::EgressDecider> decider_;
-  egress::EgressProxy proxy_;
-};
+// The starter of the sandbox's egress proxy (the egress door's) on a session's deciders:
+// each connection decided by the daemon with --daemon, else by the session's own Guard.
+core::SessionEgressStarter SandboxEgressStarter(const mcp_stdio::SandboxDeciders& who) {
+  return [who](core::SessionEgressRequest request) -> Result<std::unique_ptr<core::SessionEgress>> {
+    if (who.daemon != nullptr) {
+      return egress::StartSessionEgress(
+          MakeDaemonEgressDecider(who.daemon, std::move(request.call_in_flight)),
+          request.socket_path);
+    }
+    return egress::StartSessionEgress(who.guard, who.store, who.clock, std::move(request));
+  };
+}
 
 // Runs the gateway with the flags, the embedded store's backend, the sandbox's egress proxy
 // and the OpenTelemetry exporter.
@@ -73,17 +58,7 @@ int RunStdioGateway(McpFlags* flags) {
   ApplyEnforcementFlags(flags->enforcement, &kStores, &o);
   o.daemon_connector = &DaemonClientConnector();
   o.connector = outbound::Connector();
-  o.sandbox_egress =
-      [](mcp_stdio::SandboxEgressContext c) -> std::unique_ptr<mcp_stdio::SandboxEgress> {
-    std::unique_ptr<egress::EgressDecider> decider;
-    if (c.daemon != nullptr) {
-      decider = MakeDaemonEgressDecider(c.daemon, std::move(c.in_flight));
-    } else {
-      decider = std::make_unique<egress::GuardEgressDecider>(c.guard, c.store, c.clock, c.agent_id,
-                                                             c.run_id, std::move(c.in_flight));
-    }
-    return std::make_unique<McpSandboxEgress>(std::move(decider));
-  };
+  o.sandbox_egress = SandboxEgressStarter;
   o.start_telemetry = []() -> Result<std::unique_ptr<telemetry::Sink>> {
     auto otel = telemetry::StartExporter({}, {}, "interlock mcp");
     if (!otel.ok()) return otel.error();

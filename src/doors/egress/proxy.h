@@ -69,10 +69,15 @@ class EgressProxy {
 };
 
 // The egress of one sandboxed MCP session (core/app/session_egress.h): a proxy listening on
-// `request.socket_path`, each connection decided by `guard` for the request's agent and run
-// (GuardEgressDecider, its result recorded through `store`), its outcomes kept as receipts
-// by the call in flight (ReceiptBook). Started; destroying it stops the proxy first. None of
-// the pointers is owned; all must outlive it.
+// `socket_path`, each connection decided by `decider` (owned: destroyed after the proxy
+// stops), its outcomes kept as receipts by the call in flight (ReceiptBook). Started;
+// destroying it stops the proxy first. An error (the socket cannot be listened on) starts
+// nothing.
+Result<std::unique_ptr<core::SessionEgress>> StartSessionEgress(
+    std::unique_ptr<EgressDecider> decider, const std::string& socket_path);
+// The same, each connection decided by `guard` for the request's agent and run
+// (GuardEgressDecider, its result recorded through `store`) on `request.socket_path`. None
+// of the pointers is owned; all must outlive it.
 Result<std::unique_ptr<core::SessionEgress>> StartSessionEgress(core::Guard* guard,
                                                                 core::Store* store,
                                                                 const Clock* clock,

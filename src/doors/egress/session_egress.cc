@@ -13,12 +13,10 @@ namespace {
 
 class SessionProxy final : public core::SessionEgress {
  public:
-  SessionProxy(core::Guard* guard, core::Store* store, const Clock* clock,
-               core::SessionEgressRequest request)
-      : decider_(guard, store, clock, std::move(request.agent_id), std::move(request.run_id),
-                 std::move(request.call_in_flight)),
+  explicit SessionProxy(std::unique_ptr<EgressDecider> decider)
+      : decider_(std::move(decider)),
         proxy_(
-            &decider_, ProxyOptions{},
+            decider_.get(), ProxyOptions{},
             [book = &receipts_](const EgressOutcome& o) { book->Observe(o); },
             [book = &receipts_](const EgressOutcome& o) { book->Observe(o); }) {}
   Status Listen(const std::string& path) { return proxy_.ListenUnix(path); }
@@ -28,7 +26,7 @@ class SessionProxy final : public core::SessionEgress {
   }
 
  private:
-  GuardEgressDecider decider_;
+  std::unique_ptr<EgressDecider> decider_;
   ReceiptBook receipts_;
   EgressProxy proxy_;  // declared last: stopped first, before what it decides and reports to
 };
@@ -36,13 +34,20 @@ class SessionProxy final : public core::SessionEgress {
 }  // namespace
 
 Result<std::unique_ptr<core::SessionEgress>> StartSessionEgress(
-    core::Guard* guard, core::Store* store, const Clock* clock,
-    core::SessionEgressRequest request) {
-  const std::string path = request.socket_path;
-  auto proxy = std::make_unique<SessionProxy>(guard, store, clock, std::move(request));
-  if (Status s = proxy->Listen(path); !s.ok()) return s.error();
+    std::unique_ptr<EgressDecider> decider, const std::string& socket_path) {
+  auto proxy = std::make_unique<SessionProxy>(std::move(decider));
+  if (Status s = proxy->Listen(socket_path); !s.ok()) return s.error();
   proxy->Start();
   return std::unique_ptr<core::SessionEgress>(std::move(proxy));
+}
+
+Result<std::unique_ptr<core::SessionEgress>> StartSessionEgress(
+    core::Guard* guard, core::Store* store, const Clock* clock,
+    core::SessionEgressRequest request) {
+  return StartSessionEgress(std::make_unique<GuardEgressDecider>(
+                                guard, store, clock, std::move(request.agent_id),
+                                std::move(request.run_id), std::move(request.call_in_flight)),
+                            request.socket_path);
 }
 
 }  // namespace interlock::egress

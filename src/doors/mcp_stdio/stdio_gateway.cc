@@ -394,11 +394,17 @@ class McpSession {
     if (!opt_.sandbox_egress) return Fail("--sandbox: no egress proxy to run the server behind");
     // With --daemon the daemon decides and audits each connection in this session's run
     // (POST /v1/runs/{run}/egress), failing closed when it cannot; else the local Guard.
-    egress_ = opt_.sandbox_egress(
-        {guard_.get(), store_.get(), &clock_, agent_id_, run_id_, daemon_.get(), in_flight});
-    if (Status s = egress_->Listen(socket_dir_.path() + "/" + mcp::kSandboxSocketName); !s.ok()) {
-      return Fail("--sandbox: " + s.error().message);
-    }
+    core::SessionEgressStarter start =
+        opt_.sandbox_egress({guard_.get(), store_.get(), &clock_, daemon_.get()});
+    if (!start) return Fail("--sandbox: no egress proxy to run the server behind");
+    core::SessionEgressRequest request;
+    request.socket_path = socket_dir_.path() + "/" + mcp::kSandboxSocketName;
+    request.agent_id = agent_id_;
+    request.run_id = run_id_;
+    request.call_in_flight = std::move(in_flight);
+    auto egress = start(std::move(request));
+    if (!egress.ok()) return Fail("--sandbox: " + egress.error().message);
+    egress_ = std::move(*egress);
     return kExitOk;
   }
 
@@ -573,7 +579,7 @@ class McpSession {
     const bool run_first = g_stop_signal.load() != 0;
     if (run_first) EndRun();
     child_.reset();
-    if (egress_) egress_->Stop();  // terminates and reaps the process group
+    egress_.reset();  // the proxy stopped (its thread joined, its connections closed)
     if (!run_first) EndRun();
   }
 
@@ -607,7 +613,7 @@ class McpSession {
   std::string run_id_;                               //
   std::optional<mcp::SandboxSpec> sandbox_;          // StartSandbox
   std::atomic<mcp::Gateway*> gateway_ptr_{nullptr};  // set while Relay() runs
-  std::unique_ptr<SandboxEgress> egress_;            // outlives the gateway
+  std::unique_ptr<core::SessionEgress> egress_;      // outlives the gateway
   mcp::SandboxSocketDir socket_dir_;                 //
   std::unique_ptr<mcp::ChildProcess> child_;         // SpawnServer
   std::map<std::string, std::unique_ptr<mcp::RehearsalUpstream>> staging_;  // PrepareStaging

@@ -16,6 +16,7 @@
 #include "common/http_connector.h"
 #include "common/time.h"
 #include "core/app/daemon_channel.h"
+#include "core/app/session_egress.h"
 #include "core/app/standalone.h"
 #include "mcp/revision.h"
 
@@ -33,34 +34,21 @@ class Sink;
 
 namespace interlock::mcp_stdio {
 
-// The egress proxy a --sandbox server reaches the network through, as the gateway drives
-// it; built by the composition root from the egress door (cli/mcp_cmd.cc).
-class SandboxEgress {
- public:
-  virtual ~SandboxEgress() = default;
-  // Listens on the Unix socket `path` (in the sandbox's socket directory) and serves.
-  virtual Status Listen(const std::string& path) = 0;
-  // Stops serving; the proxy terminates and reaps what it runs.
-  virtual void Stop() = 0;
-  // The receipts of `call_id`'s connections as a JSON array (GatewayOptions::egress_receipts;
-  // empty: none), taken once.
-  virtual std::string TakeReceiptsJson(const std::string& call_id) = 0;
-};
-
-// Who decides each connection of the sandbox's egress proxy: the daemon when `daemon` is
-// set (--daemon: in its current run), else the local `guard` over `store` in run `run_id`
-// of `agent_id`; each connection for the call `in_flight` names (empty: none or several).
-// Pointers not owned; they outlive the proxy.
-struct SandboxEgressContext {
+// Who decides each connection of a --sandbox server's egress proxy: the session's own
+// deciders, made after the flags are handed in: the daemon when `daemon` is set (--daemon:
+// in its current run), else the local `guard` over `store`. Pointers not owned; they
+// outlive the proxy.
+struct SandboxDeciders {
   core::Guard* guard = nullptr;
   core::Store* store = nullptr;
   const Clock* clock = nullptr;
-  std::string agent_id;
-  std::string run_id;
   mcp::DaemonEnforcer* daemon = nullptr;
-  std::function<std::string()> in_flight;
 };
-using SandboxEgressFn = std::function<std::unique_ptr<SandboxEgress>(SandboxEgressContext)>;
+// Binds the session's deciders into the starter of its egress proxy (the egress door's,
+// core/app/session_egress.h), as the daemon binds its Guard for the MCP-over-HTTP door; the
+// composition root's (cli/mcp_cmd.cc). The gateway starts the proxy once, on the sandbox's
+// socket, for this session's agent and run; it fails closed when it cannot.
+using SandboxEgressFn = std::function<core::SessionEgressStarter(const SandboxDeciders&)>;
 
 // The gateway's flags (docs/mcp.md).
 struct StdioGatewayOptions {
