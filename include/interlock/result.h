@@ -46,7 +46,9 @@ class [[nodiscard]] Result {
   Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
   Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
   // The value made in place from `args` (a large value built where it is returned costs
-  // no move into the result).
+  // no move into the result). An aggregate T from `args` needs aggregates from parentheses
+  // (`__cpp_aggregate_paren_init`: GCC 10, not clang 14); without `args` it is
+  // value-initialised.
   template <typename... Args>
   explicit Result(std::in_place_t, Args&&... args)
       : v_(std::in_place_index<0>, std::forward<Args>(args)...) {}
