@@ -24,7 +24,6 @@
 #include <optional>
 #include <utility>
 
-#include <boost/asio/ip/address.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/json.hpp>
 
@@ -39,6 +38,7 @@
 #include "cli/notice_logger.h"
 #include "common/crypto.h"
 #include "common/file.h"
+#include "common/host_name.h"
 #include "common/json.h"
 #include "common/periodic.h"
 #include "common/private_fs.h"
@@ -154,18 +154,6 @@ struct ServeFlags {
   bool create = false;            // --create: make a missing directory of a named store
   bool allow_plain_http = false;  // --allow-plain-http
 };
-
-// Whether `host` (an address literal, as ParseListen leaves it) is a loopback address: a
-// name that does not parse as one is not.
-bool IsLoopbackHost(const std::string& host) {
-  boost::system::error_code ec;
-  const boost::asio::ip::address a = boost::asio::ip::make_address(host, ec);
-  if (ec) return false;
-  if (a.is_v6() && a.to_v6().is_v4_mapped()) {
-    return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, a.to_v6()).is_loopback();
-  }
-  return a.is_loopback();
-}
 
 Status WriteReadyFile(const std::string& path, const std::string& host, uint16_t port) {
   const std::string tmp = path + ".tmp";
@@ -297,7 +285,7 @@ class Daemon {
   // Plain HTTP beyond loopback carries every bearer token and tool argument in clear: only
   // when asked for (docs/operations.md, "TLS and plain HTTP"), and said at every start.
   int CheckPlainHttp() {
-    if (!cfg_.tls_cert.empty() || IsLoopbackHost(cfg_.host)) return kExitOk;
+    if (!cfg_.tls_cert.empty() || IsLoopbackLiteral(cfg_.host)) return kExitOk;
     const std::string where = cfg_.host + ":" + std::to_string(cfg_.port);
     if (!cfg_.allow_plain_http) {
       return Fail("refusing to serve plain HTTP on " + where +

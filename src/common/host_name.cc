@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <charconv>
 #include <cstring>
 
 #include "common/text.h"
@@ -71,6 +72,42 @@ std::optional<std::string> NormalizeHostName(std::string_view host) {
   }
   if (digits || hex || last == "0x") return std::nullopt;
   return h;
+}
+
+bool IsLoopbackLiteral(std::string_view s) {
+  const std::optional<IpAddress> ip = ParseIpLiteral(s);
+  if (!ip) return false;
+  const std::array<uint8_t, 16>& b = ip->bytes;
+  if (!ip->v6) return b[0] == 127;
+  static constexpr std::array<uint8_t, 16> kLoopback6 = {0, 0, 0, 0, 0, 0, 0, 0,
+                                                         0, 0, 0, 0, 0, 0, 0, 1};
+  if (b == kLoopback6) return true;
+  // ::ffff:a.b.c.d, the IPv4 address a.b.c.d.
+  for (size_t i = 0; i < 10; ++i) {
+    if (b[i] != 0) return false;
+  }
+  return b[10] == 0xff && b[11] == 0xff && b[12] == 127;
+}
+
+Result<ListenAddress> ParseListenAddress(std::string_view listen) {
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string_view::npos) {
+    return Error::Invalid("listen address '" + std::string(listen) + "' must be HOST:PORT");
+  }
+  std::string_view host = listen.substr(0, colon);
+  const std::string_view port = listen.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  unsigned p = 0;
+  auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+  if (port.empty() || ec != std::errc() || ptr != port.data() + port.size() || p > 65535) {
+    return Error::Invalid("listen port '" + std::string(port) + "' must be 0..65535");
+  }
+  ListenAddress out;
+  out.host = host.empty() || host == "localhost" ? "127.0.0.1" : std::string(host);
+  out.port = static_cast<uint16_t>(p);
+  return out;
 }
 
 }  // namespace interlock

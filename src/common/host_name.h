@@ -14,6 +14,8 @@
 #include <string>
 #include <string_view>
 
+#include "interlock/result.h"
+
 namespace interlock {
 
 // An IPv4 or IPv6 address in network byte order. IPv4 uses the first 4 bytes.
@@ -38,6 +40,20 @@ bool ValidDnsName(std::string_view s);
 // nullopt when it is not a DNS name of letters, digits, '-' and '.' (labels of 1..63
 // bytes, at most 253 bytes in all) and not an IP literal either.
 std::optional<std::string> NormalizeHostName(std::string_view host);
+
+// Whether `s` is a loopback address literal: 127.0.0.0/8, ::1, or an IPv4-mapped
+// ::ffff:127.x.y.z. A name (even "localhost") or anything not a literal is not.
+bool IsLoopbackLiteral(std::string_view s);
+
+// Where a listener binds, HOST:PORT as an operator writes it (a config's `listen:`, a
+// --listen flag): an IPv6 host in brackets, port 0..65535 in decimal and nothing after it;
+// an empty host or "localhost" is 127.0.0.1. The host is not checked further (binding it
+// does). An error names what is wrong ("... must be HOST:PORT", "... must be 0..65535").
+struct ListenAddress {
+  std::string host;
+  uint16_t port = 0;
+};
+Result<ListenAddress> ParseListenAddress(std::string_view listen);
 
 }  // namespace interlock
 

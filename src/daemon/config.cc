@@ -4,11 +4,11 @@
 // (daemon/config_reader.h).
 #include "daemon/config.h"
 
-#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "common/host_name.h"
 #include "daemon/config_reader.h"
 
 namespace interlock::server {
@@ -339,23 +339,10 @@ Status ConfigErrors(const ConfigReader& r) {
 }  // namespace
 
 Status ParseListen(std::string_view listen, ServerConfig* config) {
-  const size_t colon = listen.rfind(':');
-  if (colon == std::string_view::npos) {
-    return Error::Invalid("listen address '" + std::string(listen) + "' must be HOST:PORT");
-  }
-  std::string_view host = listen.substr(0, colon);
-  std::string_view port = listen.substr(colon + 1);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  if (host.empty()) host = "127.0.0.1";
-  unsigned p = 0;
-  auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
-  if (port.empty() || ec != std::errc() || ptr != port.data() + port.size() || p > 65535) {
-    return Error::Invalid("listen port '" + std::string(port) + "' must be 0..65535");
-  }
-  config->host = std::string(host == "localhost" ? "127.0.0.1" : host);
-  config->port = static_cast<uint16_t>(p);
+  Result<ListenAddress> at = ParseListenAddress(listen);
+  if (!at.ok()) return at.error();
+  config->host = std::move(at->host);
+  config->port = at->port;
   return Status::Ok();
 }
 

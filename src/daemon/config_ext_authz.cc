@@ -4,8 +4,8 @@
 // (doors::ext_authz::CheckExtAuthzConfig), reported at the section.
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 
+#include "common/host_name.h"
 #include "daemon/config_reader.h"
 
 namespace interlock::server::config_internal {
@@ -14,24 +14,13 @@ namespace {
 using doors::ext_authz::ExtAuthzConfig;
 using doors::ext_authz::RouteRule;
 
-// listen: HOST:PORT (an IPv6 host in brackets), port 0..65535.
+// listen: HOST:PORT as the HTTP listener's (common/host_name.h, ParseListenAddress).
 Status ReadExtAuthzListen(ConfigReader& r, const YamlNode& v, ExtAuthzConfig* c) {
-  const std::string& s = v.Scalar();
-  const size_t colon = s.rfind(':');
-  unsigned port = 0;
-  if (!v.IsScalar() || colon == std::string::npos || colon == 0) {
-    return r.Fail(v, "ext_authz.listen must be HOST:PORT");
-  }
-  const char* end = s.data() + s.size();
-  auto [p, ec] = std::from_chars(s.data() + colon + 1, end, port);
-  if (ec != std::errc() || p != end || port > 65535) {
-    return r.Fail(v, "ext_authz.listen: the port must be 0..65535");
-  }
-  c->host = s.substr(0, colon);
-  if (c->host.size() > 2 && c->host.front() == '[' && c->host.back() == ']') {
-    c->host = c->host.substr(1, c->host.size() - 2);
-  }
-  c->port = static_cast<uint16_t>(port);
+  if (!v.IsScalar()) return r.Fail(v, "ext_authz.listen must be HOST:PORT");
+  Result<ListenAddress> at = ParseListenAddress(v.Scalar());
+  if (!at.ok()) return r.Fail(v, "ext_authz." + at.error().message);
+  c->host = std::move(at->host);
+  c->port = at->port;
   return Status::Ok();
 }
 

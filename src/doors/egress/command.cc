@@ -9,6 +9,7 @@
 #include <string_view>
 #include <utility>
 
+#include "common/host_name.h"
 #include "common/store_path.h"
 #include "common/time.h"
 #include "core/app/calls.h"
@@ -46,20 +47,11 @@ struct Listen {
   std::string unix_path;
 };
 
-// --listen ADDRESS:PORT; an error when malformed.
+// --listen ADDRESS:PORT (common/host_name.h, ParseListenAddress); an error when malformed.
 Result<Listen> ParseListen(const std::string& listen, const std::string& unix_path) {
-  const size_t colon = listen.rfind(':');
-  if (colon == std::string::npos) return Error::Invalid("--listen wants ADDRESS:PORT");
-  Listen out{listen.substr(0, colon), -1, unix_path};
-  if (out.address.size() > 2 && out.address.front() == '[') {
-    out.address = out.address.substr(1, out.address.size() - 2);
-  }
-  try {
-    out.port = std::stoi(listen.substr(colon + 1));
-  } catch (...) {
-  }
-  if (out.port < 0 || out.port > 65535) return Error::Invalid("--listen: bad port in " + listen);
-  return out;
+  Result<ListenAddress> at = ParseListenAddress(listen);
+  if (!at.ok()) return Error::Invalid("--listen: " + at.error().message);
+  return Listen{std::move(at->host), at->port, unix_path};
 }
 
 // Runs the proxy over `decider` until SIGINT or SIGTERM.
